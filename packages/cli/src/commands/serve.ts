@@ -1,0 +1,101 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { SERVER_DEFAULTS, startServer, type RunningServer } from '@gatehouse/server';
+import { CliError } from '../output.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError('ERR_CLI_INVALID_OPTION', `'${value}' is not a TCP port (0–65535).`);
+  return n;
+}
+
+interface ServeFlags {
+  data: string;
+  hostName: string;
+  bind: string;
+  mqttPort: number;
+  httpPort: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  logLevel: string;
+  dpsRetryAfter: number;
+}
+
+/** The lines a user needs after start: where things listen, the ID scope, how devices trust us. */
+export function banner(s: RunningServer): string {
+  const host = s.hostName;
+  const lines = [
+    '',
+    'Gatehouse is running.',
+    `  Web UI and REST API  http://${host}:${s.http.port}/  (API under /api, OpenAPI at /api/openapi.json)`,
+    `  Devices (MQTT/TLS)   mqtts://${host}:${s.mqtt.port}  (DPS and hub on one listener)`,
+    `  ID scope             ${s.idScope}`,
+  ];
+  if (s.serverCaPath) {
+    lines.push(`  Server CA            ${s.serverCaPath}`);
+    lines.push(`  Devices trust it with:`);
+    lines.push(`    NODE_EXTRA_CA_CERTS=${s.serverCaPath}`);
+  }
+  if (s.generatedAdminToken) {
+    lines.push(`  Administrator API token (shown once; also saved in ${s.adminTokenPath}, mode 0600):`);
+    lines.push(`    ${s.generatedAdminToken}`);
+    lines.push(`  Use it as:  Authorization: Bearer <token>`);
+  } else {
+    lines.push(`  Administrator API token: in ${s.adminTokenPath} (or GATEHOUSE_ADMIN_TOKEN)`);
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run Gatehouse: provisioning (DPS), the device hub and the REST API, in one process')
+    .addOption(new Option('--data <dir>', 'data folder (database, server CA, keys)').env('GATEHOUSE_DATA').default(SERVER_DEFAULTS.dataDir))
+    .addOption(new Option('--host-name <name>', 'host name devices use; returned to them as assignedHub').env('GATEHOUSE_HOST_NAME').default(SERVER_DEFAULTS.hostName))
+    .addOption(new Option('--bind <address>', 'address to listen on').env('GATEHOUSE_BIND').default(SERVER_DEFAULTS.bindHost))
+    .addOption(new Option('--mqtt-port <port>', 'MQTT over TLS port (the Azure SDKs use 8883)').env('GATEHOUSE_MQTT_PORT').default(SERVER_DEFAULTS.mqttPort).argParser(port))
+    .addOption(new Option('--http-port <port>', 'web UI and REST API port').env('GATEHOUSE_HTTP_PORT').default(SERVER_DEFAULTS.httpPort).argParser(port))
+    .addOption(new Option('--tls-cert <file>', 'your own server certificate (PEM, with its chain)').env('GATEHOUSE_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'the private key of --tls-cert').env('GATEHOUSE_TLS_KEY'))
+    .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug or trace').env('GATEHOUSE_LOG_LEVEL').default(SERVER_DEFAULTS.logLevel).choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .addOption(new Option('--dps-retry-after <seconds>', 'seconds a provisioning device waits before polling').env('GATEHOUSE_DPS_RETRY_AFTER').default(SERVER_DEFAULTS.dpsRetryAfterSeconds).argParser(Number))
+    .action(async (flags: ServeFlags) => {
+      const server = await startServer({
+        dataDir: flags.data,
+        hostName: flags.hostName,
+        bindHost: flags.bind,
+        mqttPort: flags.mqttPort,
+        httpPort: flags.httpPort,
+        logLevel: flags.logLevel,
+        dpsRetryAfterSeconds: flags.dpsRetryAfter,
+        ...(flags.tlsCert ? { tlsCertFile: flags.tlsCert } : {}),
+        ...(flags.tlsKey ? { tlsKeyFile: flags.tlsKey } : {}),
+        ...(process.env['GATEHOUSE_ADMIN_TOKEN'] ? { adminToken: process.env['GATEHOUSE_ADMIN_TOKEN'] } : {}),
+      }).catch((err: unknown) => {
+        const e = err as NodeJS.ErrnoException;
+        if (e.code === 'EADDRINUSE' || e.code === 'EACCES') {
+          throw new CliError('ERR_CLI_LISTEN', `cannot listen: ${e.message}. Another process holds the port, or it needs privileges; choose another with --mqtt-port/--http-port.`);
+        }
+        throw err;
+      });
+      process.stdout.write(banner(server) + '\n');
+      await new Promise<void>((resolveStop) => {
+        let stopping = false;
+        const stop = (signal: string) => {
+          if (stopping) return;
+          stopping = true;
+          server.logger.info({ signal }, 'stopping: closing listeners and finishing in-flight work');
+          server.close().then(
+            () => resolveStop(),
+            (err: unknown) => {
+              server.logger.error({ err }, 'error while stopping');
+              resolveStop();
+            },
+          );
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      });
+    });
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { Command } from 'commander';
+import { registerCertCommands } from './commands/cert/index.js';
+import { registerServeCommand } from './commands/serve.js';
+import { runMain } from './output.js';
+
+const program = new Command();
+program
+  .name('gatehouse')
+  .description('Gatehouse: a self-hosted IoT platform, wire-compatible with the Azure IoT device SDKs')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+registerCertCommands(program);
+registerServeCommand(program);
+
+await runMain(program, process.argv);

@@ -1,0 +1,190 @@
+import { X509Certificate as NodeX509Certificate, type KeyObject } from 'node:crypto';
+import { PkiError } from './errors.js';
+import { describeKey, type PrivateKey } from './keys.js';
+import { canonicalName } from './name.js';
+import { encodePem } from './pem.js';
+import { x509 } from './webcrypto.js';
+
+/** Parsed pieces other modules of this package need but the public API does not show. */
+export interface CertificateInternals {
+  node: NodeX509Certificate;
+  parsed: x509.X509Certificate;
+  subjectName: x509.Name;
+  issuerName: x509.Name;
+  subjectKey: string;
+  issuerKey: string;
+  /** RFC 5280 §4.2.1.3 key usage bits, undefined when the extension is absent. */
+  keyUsage: number | undefined;
+  /** RFC 5280 §4.2.1.2 subject key identifier (hex), undefined when absent. */
+  subjectKeyIdentifier: string | undefined;
+}
+
+const INTERNALS = new WeakMap<Certificate, CertificateInternals>();
+
+/** @internal */
+export function internals(certificate: Certificate): CertificateInternals {
+  const found = INTERNALS.get(certificate);
+  if (!found) throw new TypeError('Not a Certificate made by @gatehouse/pki.');
+  return found;
+}
+
+function stripColons(fingerprint: string): string {
+  return fingerprint.replace(/:/g, '').toUpperCase();
+}
+
+/** The value of the last (most specific) CN attribute; DER lists RDNs from the root down. */
+function lastCommonName(name: x509.Name): string | undefined {
+  const values = name.getField('CN');
+  return values.length > 0 ? values[values.length - 1] : undefined;
+}
+
+/**
+ * An X.509 certificate with the facts Gatehouse needs already extracted. Obtain one with
+ * {@link readCertificate}/{@link readCertificates} or from the generators.
+ *
+ * @example
+ * ```ts
+ * const cert = readCertificate(readFileSync('mytestdevice_cert.pem'));
+ * cert.subjectCN;         // 'mytestdevice' — the registration ID
+ * cert.sha256Thumbprint;  // '9F86D0…' — what the hub compares for self-signed devices
+ * cert.isValidAt(new Date());
+ * ```
+ */
+export class Certificate {
+  /** The certificate as PEM (re-encoded from DER, 64-character lines). */
+  readonly pem: string;
+  /** The DER encoding. */
+  readonly der: Buffer;
+  /** Subject DN in one line, attributes in encoding order, e.g. `CN=mytestrootcert`. */
+  readonly subject: string;
+  /** Issuer DN in one line, e.g. `CN=mytestrootcert`. */
+  readonly issuer: string;
+  /** The subject's common name (the last CN attribute), if any. */
+  readonly subjectCN: string | undefined;
+  /** The issuer's common name (the last CN attribute), if any. */
+  readonly issuerCN: string | undefined;
+  /** Serial number, upper-case hex without leading zero octet. */
+  readonly serialNumber: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** basicConstraints cA (RFC 5280 §4.2.1.9). */
+  readonly isCA: boolean;
+  /** basicConstraints pathLenConstraint (RFC 5280 §4.2.1.9), undefined when absent. */
+  readonly pathLen: number | undefined;
+  /** Public key description, as {@link PrivateKey.keyType} (`EC P-256`, `RSA 2048` …). */
+  readonly keyType: string;
+  /** SHA-1 of the DER, upper-case hex without colons (what DPS shows). */
+  readonly sha1Thumbprint: string;
+  /** SHA-256 of the DER, upper-case hex without colons (what IoT Hub shows). */
+  readonly sha256Thumbprint: string;
+  /** extendedKeyUsage OIDs (RFC 5280 §4.2.1.12); undefined when the extension is absent. */
+  readonly extendedKeyUsage: string[] | undefined;
+  /** Subject equals issuer (RFC 5280 §6.1: "self-issued"); true for roots and self-signed devices. */
+  readonly isSelfIssued: boolean;
+
+  /**
+   * Parses one DER certificate. Prefer {@link readCertificate}, which accepts every encoding.
+   * @throws PkiError `ERR_PKI_NOT_A_CERTIFICATE`
+   */
+  constructor(der: Uint8Array) {
+    let node: NodeX509Certificate;
+    let parsed: x509.X509Certificate;
+    try {
+      node = new NodeX509Certificate(Buffer.from(der));
+      parsed = new x509.X509Certificate(Buffer.from(node.raw));
+    } catch (cause) {
+      throw new PkiError('ERR_PKI_NOT_A_CERTIFICATE', 'The data is not a valid X.509 certificate.', undefined, {
+        cause,
+      });
+    }
+    try {
+      const basic = parsed.getExtension(x509.BasicConstraintsExtension);
+      const eku = parsed.getExtension(x509.ExtendedKeyUsageExtension);
+      const keyUsage = parsed.getExtension(x509.KeyUsagesExtension);
+      const ski = parsed.getExtension(x509.SubjectKeyIdentifierExtension);
+      this.der = Buffer.from(node.raw);
+      this.pem = encodePem('CERTIFICATE', this.der);
+      this.subject = parsed.subject;
+      this.issuer = parsed.issuer;
+      this.subjectCN = lastCommonName(parsed.subjectName);
+      this.issuerCN = lastCommonName(parsed.issuerName);
+      this.serialNumber = parsed.serialNumber.toUpperCase();
+      this.notBefore = parsed.notBefore;
+      this.notAfter = parsed.notAfter;
+      this.isCA = basic?.ca === true;
+      this.pathLen = basic?.ca === true ? basic.pathLength : undefined;
+      this.keyType = describeKey(node.publicKey);
+      this.sha1Thumbprint = stripColons(node.fingerprint);
+      this.sha256Thumbprint = stripColons(node.fingerprint256);
+      this.extendedKeyUsage = eku ? eku.usages.map((u) => String(u)) : undefined;
+      const subjectKey = canonicalName(parsed.subjectName);
+      const issuerKey = canonicalName(parsed.issuerName);
+      this.isSelfIssued = subjectKey === issuerKey;
+      INTERNALS.set(this, {
+        node,
+        parsed,
+        subjectName: parsed.subjectName,
+        issuerName: parsed.issuerName,
+        subjectKey,
+        issuerKey,
+        keyUsage: keyUsage?.usages,
+        subjectKeyIdentifier: ski?.keyId,
+      });
+    } catch (cause) {
+      throw new PkiError('ERR_PKI_NOT_A_CERTIFICATE', 'The certificate has a malformed extension or name.', undefined, {
+        cause,
+      });
+    }
+  }
+
+  /**
+   * Whether this certificate's signature verifies with the issuer's public key. Checks only the
+   * signature — not names, dates or CA flags (use {@link validateChain} for that).
+   *
+   * @example
+   * ```ts
+   * device.isSignedBy(root);              // true
+   * device.isSignedBy(otherKey.publicKey); // false
+   * ```
+   */
+  isSignedBy(issuer: Certificate | KeyObject): boolean {
+    const key = issuer instanceof Certificate ? internals(issuer).node.publicKey : issuer;
+    try {
+      return internals(this).node.verify(key);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Whether the private key belongs to this certificate (same public key).
+   *
+   * @example
+   * ```ts
+   * if (!cert.matchesKey(readPrivateKey(keyPem))) throw new Error('wrong key file');
+   * ```
+   */
+  matchesKey(key: PrivateKey): boolean {
+    const mine = internals(this).node.publicKey.export({ type: 'spki', format: 'der' });
+    const theirs = key.publicKey.export({ type: 'spki', format: 'der' });
+    return mine.equals(theirs);
+  }
+
+  /**
+   * Whether `time` lies within notBefore…notAfter, both inclusive (RFC 5280 §4.1.2.5).
+   *
+   * @example
+   * ```ts
+   * cert.isValidAt(new Date('2030-01-01T00:00:00Z'));
+   * ```
+   */
+  isValidAt(time: Date): boolean {
+    const t = time.getTime();
+    return this.notBefore.getTime() <= t && t <= this.notAfter.getTime();
+  }
+}
+
+/** The name to show in messages: the CN, else the whole subject. */
+export function displayName(certificate: Certificate): string {
+  return certificate.subjectCN ?? certificate.subject;
+}

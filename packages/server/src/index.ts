@@ -1,0 +1,4 @@
+export { startServer, SERVER_DEFAULTS, type ServerOptions, type RunningServer } from './server.js';
+export { GatehouseError, type ErrorSpec } from './errors.js';
+export { PROVISIONING_ERRORS } from './provisioning/errors.js';
+export { COMMON_ERRORS } from './validation.js';

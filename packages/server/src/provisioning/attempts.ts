@@ -1,0 +1,62 @@
+import type { GatehouseError } from '../errors.js';
+import { nowIso } from '../util.js';
+import type { DpsRequestContext } from './dps-handler.js';
+import type { AttemptRow, ProvisioningStore } from './provisioning-store.js';
+
+/** One refused provisioning attempt, as `GET /api/provisioning/attempts` returns it. */
+export interface ProvisioningAttempt {
+  id: number;
+  time: string;
+  registrationId: string;
+  idScope: string;
+  transport: string;
+  certificate?: { subject: string | null; issuer: string | null; sha1Thumbprint: string | null; sha256Thumbprint: string | null };
+  reason: { code: string; message: string };
+}
+
+/**
+ * Refusal diagnostics. Azure answers every refusal with an opaque 401002; we
+ * keep the reason for the operator, while the device still sees only the DPS
+ * error body.
+ */
+export class ProvisioningAttempts {
+  constructor(
+    private readonly store: ProvisioningStore,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async record(ctx: DpsRequestContext, error: Pick<GatehouseError, 'code' | 'message'>): Promise<void> {
+    const leaf = ctx.clientCertificates[0];
+    await this.store.insertAttempt({
+      time: nowIso(this.now()),
+      registration_id: ctx.registrationId,
+      id_scope: ctx.idScope,
+      transport: ctx.transport,
+      sha1: leaf?.sha1Thumbprint ?? null,
+      sha256: leaf?.sha256Thumbprint ?? null,
+      subject: leaf?.subject ?? null,
+      issuer: leaf?.issuer ?? null,
+      reason_code: error.code,
+      message: error.message,
+    });
+  }
+
+  async list(options: { registrationId?: string; limit?: number; before?: number } = {}): Promise<ProvisioningAttempt[]> {
+    const limit = Math.min(Math.max(options.limit ?? 100, 1), 1000);
+    const rows = await this.store.listAttempts({ ...options, limit });
+    return rows.map(toApi);
+  }
+}
+
+function toApi(r: AttemptRow): ProvisioningAttempt {
+  const a: ProvisioningAttempt = {
+    id: Number(r.id),
+    time: r.time,
+    registrationId: r.registration_id,
+    idScope: r.id_scope,
+    transport: r.transport,
+    reason: { code: r.reason_code, message: r.message },
+  };
+  if (r.sha256) a.certificate = { subject: r.subject, issuer: r.issuer, sha1Thumbprint: r.sha1, sha256Thumbprint: r.sha256 };
+  return a;
+}

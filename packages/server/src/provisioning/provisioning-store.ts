@@ -1,0 +1,196 @@
+import type { Kysely, Selectable, Insertable, Updateable } from 'kysely';
+import type {
+  Database,
+  DevicesTable,
+  EnrollmentGroupsTable,
+  GroupCertificatesTable,
+  IndividualEnrollmentsTable,
+  ProvisioningAttemptsTable,
+  RegistrationsTable,
+} from '../store/schema.js';
+
+export type GroupRow = Selectable<EnrollmentGroupsTable>;
+export type GroupCertificateRow = Selectable<GroupCertificatesTable>;
+export type IndividualEnrollmentRow = Selectable<IndividualEnrollmentsTable>;
+export type DeviceRow = Selectable<DevicesTable>;
+export type RegistrationRow = Selectable<RegistrationsTable>;
+export type AttemptRow = Selectable<ProvisioningAttemptsTable>;
+
+/** A group certificate joined with the state of its group, for attestation. */
+export interface GroupCertificateWithGroup extends GroupCertificateRow {
+  group_enabled: number;
+  group_display_name: string;
+}
+
+/**
+ * The queries the provisioning context needs. Written with kysely only, so the
+ * same code runs on SQLite and PostgreSQL.
+ */
+export class ProvisioningStore {
+  constructor(readonly db: Kysely<Database>) {}
+
+  // Settings
+  async getSetting(key: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+    return row?.value;
+  }
+
+  async setSettingIfAbsent(key: string, value: string): Promise<string> {
+    await this.db.insertInto('settings').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).execute();
+    return (await this.getSetting(key)) as string;
+  }
+
+  // Enrollment groups
+  listGroups(): Promise<GroupRow[]> {
+    return this.db.selectFrom('enrollment_groups').selectAll().orderBy('created_at').orderBy('id').execute();
+  }
+
+  getGroup(id: string): Promise<GroupRow | undefined> {
+    return this.db.selectFrom('enrollment_groups').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async insertGroup(row: Insertable<EnrollmentGroupsTable>): Promise<void> {
+    await this.db.insertInto('enrollment_groups').values(row).execute();
+  }
+
+  async updateGroup(id: string, patch: Updateable<EnrollmentGroupsTable>): Promise<void> {
+    await this.db.updateTable('enrollment_groups').set(patch).where('id', '=', id).execute();
+  }
+
+  async deleteGroup(id: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('group_certificates').where('group_id', '=', id).execute();
+      const r = await trx.deleteFrom('enrollment_groups').where('id', '=', id).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    });
+  }
+
+  // Group certificates
+  listGroupCertificates(groupId: string): Promise<GroupCertificateRow[]> {
+    return this.db.selectFrom('group_certificates').selectAll().where('group_id', '=', groupId).execute();
+  }
+
+  getGroupCertificate(groupId: string, entry: string): Promise<GroupCertificateRow | undefined> {
+    return this.db
+      .selectFrom('group_certificates')
+      .selectAll()
+      .where('group_id', '=', groupId)
+      .where('entry', '=', entry)
+      .executeTakeFirst();
+  }
+
+  findCertificateBySha256(sha256: string): Promise<GroupCertificateRow | undefined> {
+    return this.db.selectFrom('group_certificates').selectAll().where('sha256', '=', sha256).executeTakeFirst();
+  }
+
+  async upsertGroupCertificate(row: Insertable<GroupCertificatesTable>): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('group_certificates').where('group_id', '=', row.group_id).where('entry', '=', row.entry).execute();
+      await trx.insertInto('group_certificates').values(row).execute();
+    });
+  }
+
+  async updateGroupCertificate(groupId: string, entry: string, patch: Updateable<GroupCertificatesTable>): Promise<void> {
+    await this.db
+      .updateTable('group_certificates')
+      .set(patch)
+      .where('group_id', '=', groupId)
+      .where('entry', '=', entry)
+      .execute();
+  }
+
+  async deleteGroupCertificate(groupId: string, entry: string): Promise<boolean> {
+    const r = await this.db
+      .deleteFrom('group_certificates')
+      .where('group_id', '=', groupId)
+      .where('entry', '=', entry)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  /** Every certificate of every X.509 group, with the group's enabled flag. */
+  listX509GroupCertificates(): Promise<GroupCertificateWithGroup[]> {
+    return this.db
+      .selectFrom('group_certificates as c')
+      .innerJoin('enrollment_groups as g', 'g.id', 'c.group_id')
+      .selectAll('c')
+      .select(['g.enabled as group_enabled', 'g.display_name as group_display_name'])
+      .where('g.attestation_type', '=', 'x509')
+      .execute();
+  }
+
+  // Individual enrollments
+  getIndividualEnrollment(deviceId: string): Promise<IndividualEnrollmentRow | undefined> {
+    return this.db.selectFrom('individual_enrollments').selectAll().where('device_id', '=', deviceId).executeTakeFirst();
+  }
+
+  findIndividualEnrollmentByThumbprint(sha256: string): Promise<IndividualEnrollmentRow | undefined> {
+    return this.db
+      .selectFrom('individual_enrollments')
+      .selectAll()
+      .where((eb) => eb.or([eb('primary_sha256', '=', sha256), eb('secondary_sha256', '=', sha256)]))
+      .executeTakeFirst();
+  }
+
+  async upsertIndividualEnrollment(row: Insertable<IndividualEnrollmentsTable>): Promise<void> {
+    await this.db
+      .insertInto('individual_enrollments')
+      .values(row)
+      .onConflict((oc) => oc.column('device_id').doUpdateSet({ ...row, created_at: undefined }))
+      .execute();
+  }
+
+  async deleteIndividualEnrollment(deviceId: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('individual_enrollments').where('device_id', '=', deviceId).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  // Devices (the part provisioning writes; the hub and app contexts own the rest)
+  getDevice(id: string): Promise<DeviceRow | undefined> {
+    return this.db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async insertDevice(row: Insertable<DevicesTable>): Promise<void> {
+    await this.db.insertInto('devices').values(row).onConflict((oc) => oc.column('id').doNothing()).execute();
+  }
+
+  // Registrations
+  getRegistration(registrationId: string): Promise<RegistrationRow | undefined> {
+    return this.db
+      .selectFrom('registrations')
+      .selectAll()
+      .where('registration_id', '=', registrationId)
+      .executeTakeFirst();
+  }
+
+  /**
+   * Record an assignment: the registration and the hub device, in one
+   * transaction, so a device never sees `assigned` for a device the hub lacks.
+   */
+  async saveAssignment(registration: Insertable<RegistrationsTable>, device: Insertable<DevicesTable>, deviceUpdate: Updateable<DevicesTable>): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('devices')
+        .values(device)
+        .onConflict((oc) => oc.column('id').doUpdateSet(deviceUpdate))
+        .execute();
+      await trx
+        .insertInto('registrations')
+        .values(registration)
+        .onConflict((oc) => oc.column('registration_id').doUpdateSet({ ...registration, created_at: undefined }))
+        .execute();
+    });
+  }
+
+  // Refusal diagnostics
+  async insertAttempt(row: Insertable<ProvisioningAttemptsTable>): Promise<void> {
+    await this.db.insertInto('provisioning_attempts').values(row).execute();
+  }
+
+  listAttempts(options: { registrationId?: string; limit: number; before?: number }): Promise<AttemptRow[]> {
+    let q = this.db.selectFrom('provisioning_attempts').selectAll();
+    if (options.registrationId !== undefined) q = q.where('registration_id', '=', options.registrationId);
+    if (options.before !== undefined) q = q.where('id', '<', options.before);
+    return q.orderBy('id', 'desc').limit(options.limit).execute();
+  }
+}

@@ -1,0 +1,164 @@
+import { mkdir, writeFile, chmod } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import type { Kysely } from 'kysely';
+import { buildApi, ApiTokenService, DeviceQueryService } from './api/index.js';
+import { startMqttTlsListener } from './gateway/index.js';
+import { Metrics } from './metrics.js';
+import { ProvisioningAttempts } from './provisioning/attempts.js';
+import { X509Attestation } from './provisioning/attestation/x509.js';
+import { EnrollmentGroupService } from './provisioning/enrollment-groups.js';
+import { ensureIdScope } from './provisioning/id-scope.js';
+import { IndividualEnrollmentService } from './provisioning/individual-enrollments.js';
+import { ProvisioningStore } from './provisioning/provisioning-store.js';
+import { RegistrationService } from './provisioning/registration.js';
+import type { Database } from './store/schema.js';
+import { openSqlite } from './store/sqlite.js';
+import { ensureTlsIdentity } from './tls-identity.js';
+
+export interface ServerOptions {
+  /** Folder for the database, the server CA and keys (created if missing). */
+  dataDir: string;
+  /** Returned to devices as `assignedHub`, and put in the server certificate. */
+  hostName: string;
+  /** Address to bind every listener to. */
+  bindHost: string;
+  mqttPort: number;
+  httpPort: number;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** GATEHOUSE_ADMIN_TOKEN: the administrator token's secret, instead of a generated one. */
+  adminToken?: string;
+  logLevel?: string;
+  logger?: Logger;
+  /** `retry-after` of the DPS 202 answer, in seconds. */
+  dpsRetryAfterSeconds?: number;
+}
+
+export interface RunningServer {
+  idScope: string;
+  hostName: string;
+  dataDir: string;
+  mqtt: AddressInfo;
+  http: AddressInfo;
+  serverCaPath: string | undefined;
+  /** Path of the file holding the administrator token (written when the token was generated or given). */
+  adminTokenPath: string;
+  /** The generated administrator secret, present only on the start that created it. */
+  generatedAdminToken: string | undefined;
+  db: Kysely<Database>;
+  logger: Logger;
+  metrics: Metrics;
+  close(): Promise<void>;
+}
+
+export const SERVER_DEFAULTS = {
+  dataDir: './gatehouse-data',
+  hostName: 'localhost',
+  bindHost: '0.0.0.0',
+  mqttPort: 8883,
+  httpPort: 3000,
+  logLevel: 'info',
+  dpsRetryAfterSeconds: 1,
+} as const;
+
+/**
+ * The composition root: one process with the store, the provisioning services,
+ * the MQTT/TLS gateway and the REST API. Data flows gateway → provisioning →
+ * store; the API calls the same services.
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const dataDir = resolve(options.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const logger = options.logger ?? pino({ level: options.logLevel ?? SERVER_DEFAULTS.logLevel });
+  const metrics = new Metrics();
+  const db = await openSqlite({ filename: join(dataDir, 'gatehouse.db') });
+  const closers: Array<() => Promise<void>> = [async () => db.destroy()];
+  try {
+    const store = new ProvisioningStore(db);
+    const idScope = await ensureIdScope(store);
+    const tls = await ensureTlsIdentity({
+      dataDir,
+      hostNames: [options.hostName],
+      ...(options.tlsCertFile ? { tlsCertFile: options.tlsCertFile } : {}),
+      ...(options.tlsKeyFile ? { tlsKeyFile: options.tlsKeyFile } : {}),
+    });
+
+    const attempts = new ProvisioningAttempts(store);
+    const groups = new EnrollmentGroupService({ store, idScope });
+    const individual = new IndividualEnrollmentService({ store, idScope });
+    const registration = new RegistrationService({
+      store,
+      attempts,
+      mechanisms: [new X509Attestation(store)],
+      idScope,
+      hostName: options.hostName,
+      retryAfterSeconds: options.dpsRetryAfterSeconds ?? SERVER_DEFAULTS.dpsRetryAfterSeconds,
+      logger: logger.child({ context: 'provisioning' }),
+      metrics,
+    });
+
+    const tokens = new ApiTokenService(db, { hostName: options.hostName });
+    const bootstrap = await tokens.ensureBootstrapToken(options.adminToken);
+    const adminTokenPath = join(dataDir, 'admin-token');
+    if (bootstrap.secret !== undefined || options.adminToken !== undefined) {
+      await writeFile(adminTokenPath, (bootstrap.secret ?? options.adminToken) + '\n', { mode: 0o600 });
+      await chmod(adminTokenPath, 0o600);
+    }
+
+    const mqtt = await startMqttTlsListener({
+      host: options.bindHost,
+      port: options.mqttPort,
+      key: tls.key,
+      cert: tls.cert,
+      dps: registration,
+      logger: logger.child({ context: 'gateway' }),
+      metrics,
+    });
+    closers.unshift(() => mqtt.close());
+
+    const api = await buildApi({
+      logger: logger.child({ context: 'api' }),
+      metrics,
+      application: {
+        idScope,
+        hostName: options.hostName,
+        mqttPort: mqtt.address().port,
+        httpPort: options.httpPort,
+        serverCaPath: tls.caPath ?? '',
+      },
+      groups,
+      individual,
+      attempts,
+      tokens,
+      devices: new DeviceQueryService(db),
+    });
+    await api.listen({ host: options.bindHost, port: options.httpPort });
+    closers.unshift(() => api.close());
+    const httpAddress = api.server.address() as AddressInfo;
+
+    let closed = false;
+    return {
+      idScope,
+      hostName: options.hostName,
+      dataDir,
+      mqtt: mqtt.address(),
+      http: httpAddress,
+      serverCaPath: tls.caPath,
+      adminTokenPath,
+      generatedAdminToken: bootstrap.secret,
+      db,
+      logger,
+      metrics,
+      async close() {
+        if (closed) return;
+        closed = true;
+        for (const c of closers) await c();
+      },
+    };
+  } catch (err) {
+    for (const c of closers) await c().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,132 @@
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { sql } from 'kysely';
+
+/**
+ * Versioned migrations. Never edit one that has shipped: add the next number.
+ * Only portable kysely schema-builder calls, so SQLite and PostgreSQL share them.
+ */
+const migrations: Record<string, Migration> = {
+  '0001_provisioning': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('settings')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('api_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('secret_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('roles', 'text', (c) => c.notNull())
+        .addColumn('expiry', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('enrollment_groups')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('display_name', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('attestation_type', 'text', (c) => c.notNull())
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('primary_key', 'text')
+        .addColumn('secondary_key', 'text')
+        .addColumn('etag', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('group_certificates')
+        .addColumn('group_id', 'text', (c) => c.notNull().references('enrollment_groups.id').onDelete('cascade'))
+        .addColumn('entry', 'text', (c) => c.notNull())
+        .addColumn('pem', 'text', (c) => c.notNull())
+        .addColumn('sha1', 'text', (c) => c.notNull())
+        .addColumn('sha256', 'text', (c) => c.notNull().unique())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('not_after', 'text', (c) => c.notNull())
+        .addColumn('verified', 'integer', (c) => c.notNull())
+        .addColumn('verification_code', 'text')
+        .addColumn('code_expires_at', 'text')
+        .addColumn('etag', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('group_certificates_pk', ['group_id', 'entry'])
+        .execute();
+      await db.schema
+        .createTable('individual_enrollments')
+        .addColumn('device_id', 'text', (c) => c.primaryKey())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('primary_pem', 'text')
+        .addColumn('primary_sha1', 'text')
+        .addColumn('primary_sha256', 'text')
+        .addColumn('secondary_pem', 'text')
+        .addColumn('secondary_sha1', 'text')
+        .addColumn('secondary_sha256', 'text')
+        .addColumn('primary_key', 'text')
+        .addColumn('secondary_key', 'text')
+        .addColumn('etag', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('devices')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('display_name', 'text', (c) => c.notNull())
+        .addColumn('template', 'text')
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('provisioned', 'integer', (c) => c.notNull())
+        .addColumn('simulated', 'integer', (c) => c.notNull())
+        .addColumn('auth_type', 'text', (c) => c.notNull())
+        .addColumn('x509_primary_sha1', 'text')
+        .addColumn('x509_primary_sha256', 'text')
+        .addColumn('x509_secondary_sha1', 'text')
+        .addColumn('x509_secondary_sha256', 'text')
+        .addColumn('sas_primary_key', 'text')
+        .addColumn('sas_secondary_key', 'text')
+        .addColumn('enrollment_group_id', 'text')
+        .addColumn('assigned_hub', 'text')
+        .addColumn('etag', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('registrations')
+        .addColumn('registration_id', 'text', (c) => c.primaryKey())
+        .addColumn('device_id', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('substatus', 'text', (c) => c.notNull())
+        .addColumn('enrollment_group_id', 'text')
+        .addColumn('attestation_type', 'text', (c) => c.notNull())
+        .addColumn('assigned_hub', 'text', (c) => c.notNull())
+        .addColumn('operation_id', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text')
+        .addColumn('result', 'text', (c) => c.notNull())
+        .addColumn('etag', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('provisioning_attempts')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('time', 'text', (c) => c.notNull())
+        .addColumn('registration_id', 'text', (c) => c.notNull())
+        .addColumn('id_scope', 'text', (c) => c.notNull())
+        .addColumn('transport', 'text', (c) => c.notNull())
+        .addColumn('sha1', 'text')
+        .addColumn('sha256', 'text')
+        .addColumn('subject', 'text')
+        .addColumn('issuer', 'text')
+        .addColumn('reason_code', 'text', (c) => c.notNull())
+        .addColumn('message', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('provisioning_attempts_reg')
+        .on('provisioning_attempts')
+        .columns(['registration_id', 'id'])
+        .execute();
+      await sql`select 1`.execute(db);
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: () => Promise.resolve(migrations),
+};

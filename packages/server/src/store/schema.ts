@@ -1,0 +1,124 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Table types for kysely. Times are ISO-8601 strings (UTC) so the same code
+ * runs on SQLite and PostgreSQL; booleans are 0/1 integers for the same reason.
+ */
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  secret_hash: string;
+  roles: string; // JSON: RoleAssignment[]
+  expiry: string;
+  created_at: string;
+}
+
+export interface EnrollmentGroupsTable {
+  id: string;
+  display_name: string;
+  type: string; // 'iot' | 'iotEdge'
+  attestation_type: string; // 'x509' | 'symmetricKey'
+  enabled: number;
+  primary_key: string | null;
+  secondary_key: string | null;
+  etag: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface GroupCertificatesTable {
+  group_id: string;
+  entry: string; // 'primary' | 'secondary'
+  pem: string;
+  sha1: string;
+  sha256: string;
+  subject: string;
+  not_after: string;
+  verified: number;
+  verification_code: string | null;
+  code_expires_at: string | null;
+  etag: string;
+  created_at: string;
+}
+
+export interface IndividualEnrollmentsTable {
+  device_id: string;
+  type: string; // 'x509' | 'symmetricKey'
+  primary_pem: string | null;
+  primary_sha1: string | null;
+  primary_sha256: string | null;
+  secondary_pem: string | null;
+  secondary_sha1: string | null;
+  secondary_sha256: string | null;
+  primary_key: string | null;
+  secondary_key: string | null;
+  etag: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DevicesTable {
+  id: string;
+  display_name: string;
+  template: string | null;
+  enabled: number;
+  provisioned: number;
+  simulated: number;
+  auth_type: string; // 'none' | 'x509Thumbprint' | 'x509CA' | 'sas'
+  x509_primary_sha1: string | null;
+  x509_primary_sha256: string | null;
+  x509_secondary_sha1: string | null;
+  x509_secondary_sha256: string | null;
+  sas_primary_key: string | null;
+  sas_secondary_key: string | null;
+  enrollment_group_id: string | null;
+  assigned_hub: string | null;
+  etag: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RegistrationsTable {
+  registration_id: string;
+  device_id: string;
+  status: string;
+  substatus: string;
+  enrollment_group_id: string | null;
+  attestation_type: string;
+  assigned_hub: string;
+  operation_id: string;
+  payload: string | null; // JSON the device sent
+  result: string; // JSON DeviceRegistrationResult
+  etag: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProvisioningAttemptsTable {
+  id: Generated<number>;
+  time: string;
+  registration_id: string;
+  id_scope: string;
+  transport: string;
+  sha1: string | null;
+  sha256: string | null;
+  subject: string | null;
+  issuer: string | null;
+  reason_code: string;
+  message: string;
+}
+
+export interface Database {
+  settings: SettingsTable;
+  api_tokens: ApiTokensTable;
+  enrollment_groups: EnrollmentGroupsTable;
+  group_certificates: GroupCertificatesTable;
+  individual_enrollments: IndividualEnrollmentsTable;
+  devices: DevicesTable;
+  registrations: RegistrationsTable;
+  provisioning_attempts: ProvisioningAttemptsTable;
+}

@@ -1,0 +1,35 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import type { Database } from './schema.js';
+import { migrationProvider } from './migrations.js';
+
+export interface OpenSqliteOptions {
+  /** File path, or ':memory:' for tests. */
+  filename: string;
+}
+
+/**
+ * Open (and migrate) the embedded SQLite store. WAL mode lets readers run
+ * beside the writer; `synchronous = FULL` makes a committed transaction survive
+ * a crash of the process or the machine, which the hub's "acknowledged means
+ * durable" rule relies on.
+ */
+export async function openSqlite(options: OpenSqliteOptions): Promise<Kysely<Database>> {
+  const sqlite = new BetterSqlite3(options.filename);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  await migrate(db);
+  return db;
+}
+
+export async function migrate(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * A device process that provisions with the real Azure IoT SDK packages from
+ * npm, exactly as the how-to's sample does. Run as a child process so that
+ * NODE_EXTRA_CA_CERTS (read at process start) can point at the server CA:
+ * the Azure DPS client accepts a private CA no other way (PROTOCOL.md §9).
+ *
+ * Input (environment): DPS_HOST, DPS_ID_SCOPE, DPS_REGISTRATION_ID, and either
+ * DPS_CERT_FILE + DPS_KEY_FILE (X.509) or DPS_SYMMETRIC_KEY; optional
+ * DPS_PAYLOAD (JSON). Output: one JSON line on stdout, `{ ok, result | error }`.
+ */
+import { readFileSync } from 'node:fs';
+import { ProvisioningDeviceClient } from 'azure-iot-provisioning-device';
+import { Mqtt as ProvisioningMqtt } from 'azure-iot-provisioning-device-mqtt';
+import { X509Security } from 'azure-iot-security-x509';
+
+const env = (name: string): string => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is required`);
+  return v;
+};
+
+async function main(): Promise<void> {
+  const registrationId = env('DPS_REGISTRATION_ID');
+  const certFile = process.env['DPS_CERT_FILE'];
+  const security = new X509Security(registrationId, {
+    cert: certFile ? readFileSync(certFile, 'utf8') : '',
+    key: process.env['DPS_KEY_FILE'] ? readFileSync(env('DPS_KEY_FILE'), 'utf8') : '',
+  });
+  const client = ProvisioningDeviceClient.create(env('DPS_HOST'), env('DPS_ID_SCOPE'), new ProvisioningMqtt(), security);
+  if (process.env['DPS_PAYLOAD']) client.setProvisioningPayload(JSON.parse(process.env['DPS_PAYLOAD']));
+  try {
+    const result = await client.register();
+    process.stdout.write(JSON.stringify({ ok: true, result }) + '\n');
+  } catch (err) {
+    const e = err as Error & { result?: unknown; transportObject?: unknown; code?: unknown };
+    process.stdout.write(JSON.stringify({ ok: false, error: { name: e.name, message: e.message, code: e.code, result: e.result } }) + '\n');
+  }
+}
+
+void main();

@@ -1,0 +1,56 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { startServer, type RunningServer, type ServerOptions } from '../../src/index.js';
+
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+
+export interface TestServer extends RunningServer {
+  baseUrl: string;
+  api<T = unknown>(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: T; headers: Headers }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real server on loopback with a throwaway data folder. The MQTT port is 0
+ * unless a test drives the Azure SDK (which only speaks to 8883).
+ */
+export async function startTestServer(overrides: Partial<ServerOptions> = {}): Promise<TestServer> {
+  const dataDir = overrides.dataDir ?? (await mkdtemp(join(tmpdir(), 'gatehouse-test-')));
+  const server = await startServer({
+    dataDir,
+    hostName: 'localhost',
+    bindHost: '127.0.0.1',
+    mqttPort: 0,
+    httpPort: 0,
+    adminToken: TEST_ADMIN_TOKEN,
+    logger: pino({ level: process.env['GATEHOUSE_TEST_LOG'] ?? 'silent' }),
+    dpsRetryAfterSeconds: 0.1,
+    ...overrides,
+  });
+  const baseUrl = `http://127.0.0.1:${server.http.port}`;
+  return {
+    ...server,
+    baseUrl,
+    async api(method, path, body, token = TEST_ADMIN_TOKEN) {
+      const res = await fetch(baseUrl + path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        /* not JSON */
+      }
+      return { status: res.status, body: parsed as never, headers: res.headers };
+    },
+    async stop() {
+      await server.close();
+      if (!overrides.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,248 @@
+/**
+ * The how-to's provisioning journey with the real Azure IoT SDK packages from
+ * npm (azure-iot-provisioning-device + -mqtt + azure-iot-security-x509),
+ * trusting the server CA through NODE_EXTRA_CA_CERTS. The SDK only speaks to
+ * port 8883, so this file holds the 8883 lock while it runs.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  createDeviceCertificate,
+  createIntermediateCa,
+  createRootCa,
+  createVerificationCertificate,
+  PrivateKey,
+  readCertificate,
+  type Issued,
+} from '@gatehouse/pki';
+import { runAzureProvision } from './helpers/azure-device.js';
+import { base64Pem, tempDir, writeIssued } from './helpers/pki-files.js';
+import { withPortLock } from './helpers/port-lock.js';
+import { startTestServer, type TestServer } from './helpers/test-server.js';
+
+const DAY = 24 * 3600 * 1000;
+
+function hasOpenssl(): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface Attempt {
+  registrationId: string;
+  reason: { code: string; message: string };
+}
+
+describe('provisioning with the real Azure SDK over MQTT/TLS on 8883', { concurrency: false }, () => {
+  let server: TestServer;
+  let dir: string;
+  let release: () => void = () => undefined;
+  let root: Issued;
+
+  before(async () => {
+    // Hold the 8883 lock for the whole file: the SDK's port is fixed.
+    await new Promise<void>((ready, fail) => {
+      withPortLock(8883, () => new Promise<void>((done) => {
+        release = done;
+        ready();
+      })).catch(fail);
+    });
+    server = await startTestServer({ mqttPort: 8883 });
+    dir = await tempDir();
+    root = await createRootCa({ commonName: 'mytestrootcert' });
+  });
+
+  after(async () => {
+    await server?.stop();
+    release();
+  });
+
+  async function provision(registrationId: string, files: { cert?: string; key?: string }, extra: { idScope?: string; payload?: unknown } = {}) {
+    return runAzureProvision({
+      caPath: server.serverCaPath!,
+      idScope: extra.idScope ?? server.idScope,
+      registrationId,
+      ...(files.cert ? { certFile: files.cert } : {}),
+      ...(files.key ? { keyFile: files.key } : {}),
+      ...(extra.payload !== undefined ? { payload: extra.payload } : {}),
+    });
+  }
+
+  async function lastAttempt(registrationId: string): Promise<Attempt> {
+    const res = await server.api<{ value: Attempt[] }>('GET', `/api/provisioning/attempts?registrationId=${encodeURIComponent(registrationId)}`);
+    assert.equal(res.status, 200);
+    const first = res.body.value[0];
+    assert.ok(first, `an attempt is recorded for ${registrationId}`);
+    return first;
+  }
+
+  async function expectRefused(registrationId: string, files: { cert?: string; key?: string }, code: string, extra: { idScope?: string } = {}) {
+    const r = await provision(registrationId, files, extra);
+    assert.equal(r.ok, false, `registration of ${registrationId} must be refused`);
+    assert.equal(r.error?.name, 'UnauthorizedError', `the SDK reports 401 as UnauthorizedError (got ${r.error?.name}: ${r.error?.message})`);
+    const attempt = await lastAttempt(registrationId);
+    assert.equal(attempt.reason.code, code, attempt.reason.message);
+    return attempt;
+  }
+
+  async function createGroup(id: string, ca: Issued, options: { verify?: boolean; enabled?: boolean } = {}) {
+    let res = await server.api('PUT', `/api/enrollmentGroups/${id}`, { displayName: id, type: 'iot', attestation: { type: 'x509' }, enabled: options.enabled ?? true });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    res = await server.api('PUT', `/api/enrollmentGroups/${id}/certificates/primary`, { certificate: base64Pem(ca.certificate) });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    if (options.verify !== false) {
+      const code = await server.api<{ verificationCode: string }>('POST', `/api/enrollmentGroups/${id}/certificates/primary/generateVerificationCode`);
+      assert.equal(code.status, 200);
+      const verification = await createVerificationCertificate({ nonce: code.body.verificationCode, ca });
+      const v = await server.api('POST', `/api/enrollmentGroups/${id}/certificates/primary/verify`, { certificate: verification.certificate.pem });
+      assert.equal(v.status, 204, JSON.stringify(v.body));
+    }
+  }
+
+  it('(a) the how-to group flow: root, verification, device registers and learns its hub and device ID', async () => {
+    await createGroup('MyX509Group', root);
+    const group = await server.api<{ attestation: { x509: { signingCertificates: { primary: { verified: boolean } } } } }>('GET', '/api/enrollmentGroups/MyX509Group');
+    assert.equal(group.body.attestation.x509.signingCertificates.primary.verified, true);
+
+    const device = await createDeviceCertificate({ commonName: 'mytestdevice', issuer: root });
+    const files = await writeIssued(dir, 'mytestdevice', device);
+    const r = await provision('mytestdevice', files, { payload: { modelId: 'dtmi:com:example:Thermostat;1' } });
+    assert.equal(r.ok, true, JSON.stringify(r.error));
+    assert.equal(r.result?.assignedHub, 'localhost');
+    assert.equal(r.result?.deviceId, 'mytestdevice');
+    assert.equal(r.result?.status, 'assigned');
+    assert.equal(r.result?.substatus, 'initialAssignment');
+    assert.deepEqual(r.result?.payload, { modelId: 'dtmi:com:example:Thermostat;1' });
+    assert.equal((r.result?.x509 as { enrollmentGroupId?: string }).enrollmentGroupId, 'MyX509Group');
+
+    const d = await server.api<{ provisioned: boolean; enabled: boolean }>('GET', '/api/devices/mytestdevice');
+    assert.equal(d.status, 200);
+    assert.equal(d.body.provisioned, true);
+
+    // Registering again returns the same device.
+    const again = await provision('mytestdevice', { cert: files.fullchain, key: files.key });
+    assert.equal(again.ok, true, JSON.stringify(again.error));
+    assert.equal(again.result?.deviceId, 'mytestdevice');
+  });
+
+  it('(b) a group on an intermediate, the root verified elsewhere, the device presenting its fullchain', async () => {
+    const root2 = await createRootCa({ commonName: 'root-b' });
+    await createGroup('RootB', root2);
+    const inter = await createIntermediateCa({ commonName: 'intermediate-b', issuer: root2 });
+    await createGroup('IntermediateB', inter, { verify: false });
+    const device = await createDeviceCertificate({ commonName: 'device-b', issuer: inter, issuerChain: inter.chain });
+    const files = await writeIssued(dir, 'device-b', device);
+    const r = await provision('device-b', { cert: files.fullchain, key: files.key });
+    assert.equal(r.ok, true, JSON.stringify(r.error));
+    assert.equal(r.result?.deviceId, 'device-b');
+    assert.equal((r.result?.x509 as { enrollmentGroupId?: string }).enrollmentGroupId, 'IntermediateB');
+
+    // The same device presenting only its leaf: the intermediate is missing.
+    await expectRefused('device-b', { cert: files.cert, key: files.key }, 'ERR_DPS_INTERMEDIATE_MISSING');
+  });
+
+  it('(c) an individual enrollment: a self-signed primary and a secondary signed by it each register', { skip: hasOpenssl() ? false : 'openssl is not installed' }, async () => {
+    const primary = await createDeviceCertificate({ commonName: 'mytestprimarycert' });
+    const pFiles = await writeIssued(dir, 'mytestprimarycert', primary);
+    // A certificate signed by a non-CA self-signed certificate, as create_test_cert.js
+    // makes it for `device mytestsecondarycert mytestprimarycert`; our CLI refuses a
+    // non-CA parent, so openssl makes this one.
+    const secKey = await PrivateKey.generate();
+    const secKeyFile = join(dir, 'mytestsecondarycert_key.pem');
+    await writeFile(secKeyFile, secKey.toPem(), { mode: 0o600 });
+    const extFile = join(dir, 'client.ext');
+    await writeFile(extFile, 'extendedKeyUsage = critical, clientAuth\n');
+    const csr = execFileSync('openssl', ['req', '-new', '-key', secKeyFile, '-subj', '/CN=mytestsecondarycert']);
+    const secPem = execFileSync('openssl', ['x509', '-req', '-CA', pFiles.cert, '-CAkey', pFiles.key, '-set_serial', '4242', '-days', '2', '-extfile', extFile], { input: csr }).toString();
+    const secCertFile = join(dir, 'mytestsecondarycert_cert.pem');
+    await writeFile(secCertFile, secPem);
+    assert.ok(readCertificate(secPem).isSignedBy(primary.certificate));
+
+    const put = await server.api('PUT', '/api/devices/mytestprimarycert/attestation', {
+      type: 'x509',
+      x509: { clientCertificates: { primary: { certificate: primary.certificate.pem }, secondary: { certificate: Buffer.from(secPem).toString('base64') } } },
+    });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+
+    const p = await provision('mytestprimarycert', pFiles);
+    assert.equal(p.ok, true, JSON.stringify(p.error));
+    assert.equal(p.result?.deviceId, 'mytestprimarycert');
+
+    const s = await provision('mytestsecondarycert', { cert: secCertFile, key: secKeyFile });
+    assert.equal(s.ok, true, JSON.stringify(s.error));
+    assert.equal(s.result?.deviceId, 'mytestprimarycert');
+
+    // A third self-signed certificate with the enrolled device's CN is refused.
+    const impostor = await createDeviceCertificate({ commonName: 'mytestprimarycert' });
+    const iFiles = await writeIssued(dir, 'impostor', impostor);
+    await expectRefused('mytestprimarycert', iFiles, 'ERR_DPS_CERTIFICATE_MISMATCH');
+
+    // A blocked device (the enrollment disabled) is refused.
+    await server.db.updateTable('devices').set({ enabled: 0 }).where('id', '=', 'mytestprimarycert').execute();
+    await expectRefused('mytestprimarycert', pFiles, 'ERR_DPS_DEVICE_DISABLED');
+  });
+
+  describe('(d) refusals, each recorded in /api/provisioning/attempts', () => {
+    it('CA uploaded but not verified', async () => {
+      const ca = await createRootCa({ commonName: 'unverified-root' });
+      await createGroup('Unverified', ca, { verify: false });
+      const d = await createDeviceCertificate({ commonName: 'dev-unverified', issuer: ca });
+      const a = await expectRefused('dev-unverified', await writeIssued(dir, 'dev-unverified', d), 'ERR_DPS_CA_NOT_VERIFIED');
+      assert.match(a.reason.message, /not verified/);
+    });
+
+    it('a chain to a CA never uploaded', async () => {
+      const ca = await createRootCa({ commonName: 'stranger-root' });
+      const d = await createDeviceCertificate({ commonName: 'dev-stranger', issuer: ca });
+      const files = await writeIssued(dir, 'dev-stranger', d);
+      await expectRefused('dev-stranger', { cert: files.fullchain, key: files.key }, 'ERR_DPS_NOT_ENROLLED');
+    });
+
+    it('leaf expired, and leaf not yet valid', async () => {
+      const expired = await createDeviceCertificate({ commonName: 'dev-expired', issuer: root, notBefore: new Date(Date.now() - 10 * DAY), days: 2 });
+      await expectRefused('dev-expired', await writeIssued(dir, 'dev-expired', expired), 'ERR_DPS_CERTIFICATE_EXPIRED');
+      const future = await createDeviceCertificate({ commonName: 'dev-future', issuer: root, notBefore: new Date(Date.now() + 10 * DAY), days: 2 });
+      await expectRefused('dev-future', await writeIssued(dir, 'dev-future', future), 'ERR_DPS_CERTIFICATE_NOT_YET_VALID');
+    });
+
+    it('CN differs from the registration ID', async () => {
+      const d = await createDeviceCertificate({ commonName: 'dev-real-name', issuer: root });
+      await expectRefused('dev-other-name', await writeIssued(dir, 'dev-real-name', d), 'ERR_DPS_CN_MISMATCH');
+    });
+
+    it('disabled group', async () => {
+      const ca = await createRootCa({ commonName: 'disabled-root' });
+      await createGroup('Disabled', ca, { enabled: false });
+      const d = await createDeviceCertificate({ commonName: 'dev-disabled-group', issuer: ca });
+      await expectRefused('dev-disabled-group', await writeIssued(dir, 'dev-disabled-group', d), 'ERR_DPS_GROUP_DISABLED');
+    });
+
+    it('certificate entry deleted', async () => {
+      const ca = await createRootCa({ commonName: 'deleted-root' });
+      await createGroup('Deleted', ca);
+      const d = await createDeviceCertificate({ commonName: 'dev-deleted', issuer: ca });
+      const files = await writeIssued(dir, 'dev-deleted', d);
+      assert.equal((await provision('dev-deleted', files)).ok, true);
+      const del = await server.api('DELETE', '/api/enrollmentGroups/Deleted/certificates/primary');
+      assert.equal(del.status, 204);
+      await expectRefused('dev-deleted', files, 'ERR_DPS_INTERMEDIATE_MISSING');
+      await expectRefused('dev-deleted', { cert: files.fullchain, key: files.key }, 'ERR_DPS_NOT_ENROLLED');
+    });
+
+    it('self-signed leaf not enrolled', async () => {
+      const d = await createDeviceCertificate({ commonName: 'dev-selfsigned' });
+      await expectRefused('dev-selfsigned', await writeIssued(dir, 'dev-selfsigned', d), 'ERR_DPS_SELF_SIGNED_NOT_ENROLLED');
+    });
+
+    it('wrong ID scope', async () => {
+      const d = await createDeviceCertificate({ commonName: 'dev-wrong-scope', issuer: root });
+      await expectRefused('dev-wrong-scope', await writeIssued(dir, 'dev-wrong-scope', d), 'ERR_DPS_WRONG_ID_SCOPE', { idScope: '0ne00000000' });
+    });
+  });
+});

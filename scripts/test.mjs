@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// Runs every compiled test file (packages/*/dist/test/**/*.test.js) in one
+// `node --test` invocation, so the runner prints one summary for the whole
+// repository. Pass package folders to restrict the run: `node scripts/test.mjs packages/pki`.
+import { readdirSync, statSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const args = process.argv.slice(2);
+const filter = process.env.TEST_FILTER;
+const roots = args.length > 0 ? args.map((a) => resolve(a)) : readdirSync(join(root, 'packages')).map((p) => join(root, 'packages', p));
+
+function walk(dir, out) {
+  for (const name of readdirSync(dir)) {
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) walk(full, out);
+    else if (name.endsWith('.test.js')) out.push(full);
+  }
+  return out;
+}
+
+const files = [];
+for (const pkg of roots) {
+  const testDir = join(pkg, 'dist', 'test');
+  if (existsSync(testDir)) walk(testDir, files);
+}
+const selected = filter ? files.filter((f) => f.includes(filter)) : files;
+if (selected.length === 0) {
+  console.error('no test files found: run `npm run build` first');
+  process.exit(1);
+}
+const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...selected], {
+  stdio: 'inherit',
+  cwd: root,
+  env: { ...process.env, GATEHOUSE_REPO_ROOT: root },
+});
+process.exit(result.status ?? 1);
