@@ -93,9 +93,14 @@ export class Certificate {
       node = new NodeX509Certificate(Buffer.from(der));
       parsed = new x509.X509Certificate(Buffer.from(node.raw));
     } catch (cause) {
-      throw new PkiError('ERR_PKI_NOT_A_CERTIFICATE', 'The data is not a valid X.509 certificate.', undefined, {
-        cause,
-      });
+      throw new PkiError(
+        'ERR_PKI_NOT_A_CERTIFICATE',
+        'The data is not a valid X.509 certificate.',
+        undefined,
+        {
+          cause,
+        },
+      );
     }
     try {
       const basic = parsed.getExtension(x509.BasicConstraintsExtension);
@@ -116,7 +121,7 @@ export class Certificate {
       this.keyType = describeKey(node.publicKey);
       this.sha1Thumbprint = stripColons(node.fingerprint);
       this.sha256Thumbprint = stripColons(node.fingerprint256);
-      this.extendedKeyUsage = eku ? eku.usages.map((u) => String(u)) : undefined;
+      this.extendedKeyUsage = eku ? Array.from(eku.usages, (u) => String(u)) : undefined;
       const subjectKey = canonicalName(parsed.subjectName);
       const issuerKey = canonicalName(parsed.issuerName);
       this.isSelfIssued = subjectKey === issuerKey;
@@ -131,9 +136,14 @@ export class Certificate {
         subjectKeyIdentifier: ski?.keyId,
       });
     } catch (cause) {
-      throw new PkiError('ERR_PKI_NOT_A_CERTIFICATE', 'The certificate has a malformed extension or name.', undefined, {
-        cause,
-      });
+      throw new PkiError(
+        'ERR_PKI_NOT_A_CERTIFICATE',
+        'The certificate has a malformed extension or name.',
+        undefined,
+        {
+          cause,
+        },
+      );
     }
   }
 

@@ -74,7 +74,12 @@ export class PkiError extends Error {
   /** Structured facts about the failure (certificate names, dates, thumbprints). */
   readonly detail?: Record<string, unknown>;
 
-  constructor(code: PkiErrorCode, message: string, detail?: Record<string, unknown>, options?: { cause?: unknown }) {
+  constructor(
+    code: PkiErrorCode,
+    message: string,
+    detail?: Record<string, unknown>,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'PkiError';
     this.code = code;

@@ -28,9 +28,14 @@ export interface ExtensionInput {
  * identifier. Issuers made by OpenSSL 1.1 (create_test_cert.js) have none, so fall back to the
  * SHA-1 of the issuer's public key (§4.2.1.2 method 1), which is what OpenSSL 3 computes too.
  */
-async function authorityKeyIdentifier(issuer: Certificate, issuerPublicKey: Uint8Array): Promise<x509.Extension> {
+async function authorityKeyIdentifier(
+  issuer: Certificate,
+  issuerPublicKey: Uint8Array,
+): Promise<x509.Extension> {
   const ski = internals(issuer).subjectKeyIdentifier;
-  return ski ? new x509.AuthorityKeyIdentifierExtension(ski) : x509.AuthorityKeyIdentifierExtension.create(issuerPublicKey);
+  return ski
+    ? new x509.AuthorityKeyIdentifierExtension(ski)
+    : x509.AuthorityKeyIdentifierExtension.create(issuerPublicKey);
 }
 
 /** The extensions of one certificate of the given profile. */
@@ -40,7 +45,9 @@ export async function buildExtensions(input: ExtensionInput): Promise<x509.Exten
     // §4.2.1.9: CAs MUST mark basicConstraints critical; §4.2.1.3: keyCertSign (and cRLSign for
     // CRL issuers) SHOULD be in a critical keyUsage.
     extensions.push(new x509.BasicConstraintsExtension(true, input.pathLen, true));
-    extensions.push(new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true));
+    extensions.push(
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    );
   } else {
     // §4.2.1.9: an end entity may state cA FALSE; it stops the certificate being used as a CA
     // by validators that would otherwise accept a v3 certificate without the extension.
@@ -53,7 +60,10 @@ export async function buildExtensions(input: ExtensionInput): Promise<x509.Exten
         : x509.KeyUsageFlags.digitalSignature;
     extensions.push(new x509.KeyUsagesExtension(usage, true));
     extensions.push(
-      new x509.ExtendedKeyUsageExtension([input.profile === 'server' ? EKU_SERVER_AUTH : EKU_CLIENT_AUTH], false),
+      new x509.ExtendedKeyUsageExtension(
+        [input.profile === 'server' ? EKU_SERVER_AUTH : EKU_CLIENT_AUTH],
+        false,
+      ),
     );
   }
   if (input.profile === 'server') {

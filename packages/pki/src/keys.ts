@@ -1,4 +1,10 @@
-import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPair,
+  type KeyObject,
+  type webcrypto as wc,
+} from 'node:crypto';
 import { promisify } from 'node:util';
 import { PkiError } from './errors.js';
 import { findPemBlocks } from './pem.js';
@@ -52,10 +58,14 @@ export function describeKey(key: KeyObject): string {
 function unsupportedReason(key: KeyObject): string | undefined {
   const details = key.asymmetricKeyDetails ?? {};
   if (key.asymmetricKeyType === 'ec') {
-    return CURVE_NAMES[details.namedCurve ?? ''] ? undefined : 'only the curves P-256 and P-384 are supported';
+    return CURVE_NAMES[details.namedCurve ?? '']
+      ? undefined
+      : 'only the curves P-256 and P-384 are supported';
   }
   if (key.asymmetricKeyType === 'rsa') {
-    return (details.modulusLength ?? 0) >= MIN_RSA_BITS ? undefined : `RSA keys need at least ${MIN_RSA_BITS} bits`;
+    return (details.modulusLength ?? 0) >= MIN_RSA_BITS
+      ? undefined
+      : `RSA keys need at least ${MIN_RSA_BITS} bits`;
   }
   return 'only EC (P-256, P-384) and RSA keys are supported';
 }
@@ -65,7 +75,9 @@ function unsupportedReason(key: KeyObject): string | undefined {
  * P-384 (RFC 5758 §3.2 pairs the hash with the curve size), RSA PKCS#1 v1.5 with SHA-256
  * (sha256WithRSAEncryption, RFC 4055 §5, as create_test_cert.js uses).
  */
-export function signatureAlgorithmFor(key: KeyObject): EcKeyImportParams & { hash: string } | RsaHashedImportParams {
+export function signatureAlgorithmFor(
+  key: KeyObject,
+): (wc.EcKeyImportParams & { hash: string }) | wc.RsaHashedImportParams {
   if (key.asymmetricKeyType === 'ec') {
     const curve = CURVE_NAMES[key.asymmetricKeyDetails?.namedCurve ?? ''] ?? 'P-256';
     return { name: 'ECDSA', namedCurve: curve, hash: curve === 'P-384' ? 'SHA-384' : 'SHA-256' };
@@ -74,13 +86,13 @@ export function signatureAlgorithmFor(key: KeyObject): EcKeyImportParams & { has
 }
 
 /** Converts a node private key to a WebCrypto signing key (through PKCS#8 DER). */
-export async function toSigningCryptoKey(key: KeyObject): Promise<CryptoKey> {
+export async function toSigningCryptoKey(key: KeyObject): Promise<wc.CryptoKey> {
   const der = key.export({ type: 'pkcs8', format: 'der' });
   return webcrypto.subtle.importKey('pkcs8', der, signatureAlgorithmFor(key), false, ['sign']);
 }
 
 /** Converts a node public key to a WebCrypto verification key (through SPKI DER). */
-export async function toPublicCryptoKey(key: KeyObject): Promise<CryptoKey> {
+export async function toPublicCryptoKey(key: KeyObject): Promise<wc.CryptoKey> {
   const der = key.export({ type: 'spki', format: 'der' });
   return webcrypto.subtle.importKey('spki', der, signatureAlgorithmFor(key), true, ['verify']);
 }
@@ -144,12 +156,18 @@ export class PrivateKey {
     if (spec.type === 'rsa') {
       const modulusLength = spec.bits ?? 2048;
       if (![2048, 3072, 4096].includes(modulusLength)) {
-        throw new PkiError('ERR_PKI_UNSUPPORTED_KEY', `RSA keys of ${String(modulusLength)} bits are not supported.`);
+        throw new PkiError(
+          'ERR_PKI_UNSUPPORTED_KEY',
+          `RSA keys of ${String(modulusLength)} bits are not supported.`,
+        );
       }
       const { privateKey } = await generateKeyPairAsync('rsa', { modulusLength, publicExponent: 0x10001 });
       return new PrivateKey(privateKey);
     }
-    throw new PkiError('ERR_PKI_UNSUPPORTED_KEY', `The key type ${String((spec as { type: unknown }).type)} is not supported.`);
+    throw new PkiError(
+      'ERR_PKI_UNSUPPORTED_KEY',
+      `The key type ${String((spec as { type: unknown }).type)} is not supported.`,
+    );
   }
 
   /**
@@ -207,19 +225,27 @@ export function readPrivateKey(input: string | Buffer): PrivateKey {
     return new PrivateKey(key);
   }
   if (blocks.some((b) => b.label === 'ENCRYPTED PRIVATE KEY') || /Proc-Type:\s*4,ENCRYPTED/.test(text)) {
-    throw new PkiError('ERR_PKI_MALFORMED_KEY', 'The private key is encrypted; provide it without a passphrase.');
+    throw new PkiError(
+      'ERR_PKI_MALFORMED_KEY',
+      'The private key is encrypted; provide it without a passphrase.',
+    );
   }
   const block = blocks.find((b) => KEY_LABELS[b.label] !== undefined);
   const type = block ? KEY_LABELS[block.label] : undefined;
   if (!block || !type) {
     const labels = blocks.map((b) => b.label).join(', ');
-    throw new PkiError('ERR_PKI_MALFORMED_KEY', `The input holds no private key PEM block (found: ${labels}).`);
+    throw new PkiError(
+      'ERR_PKI_MALFORMED_KEY',
+      `The input holds no private key PEM block (found: ${labels}).`,
+    );
   }
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: block.der, format: 'der', type });
   } catch (cause) {
-    throw new PkiError('ERR_PKI_MALFORMED_KEY', `The ${block.label} block cannot be parsed.`, undefined, { cause });
+    throw new PkiError('ERR_PKI_MALFORMED_KEY', `The ${block.label} block cannot be parsed.`, undefined, {
+      cause,
+    });
   }
   return new PrivateKey(key);
 }

@@ -10,7 +10,8 @@ import type { x509 } from './webcrypto.js';
 export function canonicalName(name: x509.Name): string {
   const rdns = name.toJSON().map((rdn) => {
     const entries = Object.entries(rdn).map(
-      ([type, values]) => [type, values.map((v) => v.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase())] as const,
+      ([type, values]) =>
+        [type, values.map((v) => v.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase())] as const,
     );
     return entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   });

@@ -26,7 +26,11 @@ export function findPemBlocks(text: string): PemBlock[] {
     const label = match[1] ?? '';
     let body = match[2] ?? '';
     // RFC 1421 headers (e.g. `Proc-Type:`) end at the first empty line.
-    if (/^\s*[A-Za-z-]+:/.test(body)) body = body.split(/\r?\n\r?\n/).slice(1).join('\n');
+    if (/^\s*[A-Za-z-]+:/.test(body))
+      body = body
+        .split(/\r?\n\r?\n/)
+        .slice(1)
+        .join('\n');
     blocks.push({ label, der: decodeBase64(body) ?? Buffer.alloc(0) });
   }
   return blocks;

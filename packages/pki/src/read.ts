@@ -60,8 +60,15 @@ function fromText(text: string, nested: boolean): Certificate[] {
 function fromBuffer(data: Buffer, nested: boolean): Certificate[] {
   const latin1 = data.toString('latin1');
   if (latin1.includes('-----BEGIN')) return fromText(latin1, nested);
-  if (data[0] === 0x30) return fromDer(data);
-  return nested ? [] : fromText(latin1, nested);
+  if (data[0] !== 0x30) return nested ? [] : fromText(latin1, nested);
+  try {
+    return fromDer(data);
+  } catch (err) {
+    // 0x30 is also the character "0": the buffer may be base64 text after all.
+    const fromBase64 = nested ? [] : fromText(latin1, nested);
+    if (fromBase64.length > 0) return fromBase64;
+    throw err;
+  }
 }
 
 /**
@@ -80,7 +87,10 @@ function fromBuffer(data: Buffer, nested: boolean): Certificate[] {
 export function readCertificates(input: string | Buffer): Certificate[] {
   const certificates = typeof input === 'string' ? fromText(input, false) : fromBuffer(input, false);
   if (certificates.length === 0) {
-    throw new PkiError('ERR_PKI_NOT_A_CERTIFICATE', 'The input holds no certificate in PEM, DER or base64 form.');
+    throw new PkiError(
+      'ERR_PKI_NOT_A_CERTIFICATE',
+      'The input holds no certificate in PEM, DER or base64 form.',
+    );
   }
   return certificates;
 }

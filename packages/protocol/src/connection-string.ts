@@ -85,7 +85,10 @@ export function parseDeviceConnectionString(text: string): DeviceConnectionStrin
   }
   const { hostName, deviceId } = fields;
   if (!hostName || !deviceId) {
-    throw new ProtocolError('ERR_CONNECTION_STRING_INCOMPLETE', 'connection string needs HostName and DeviceId');
+    throw new ProtocolError(
+      'ERR_CONNECTION_STRING_INCOMPLETE',
+      'connection string needs HostName and DeviceId',
+    );
   }
   if (!fields.sharedAccessKey && !fields.sharedAccessSignature && x509 !== true) {
     throw new ProtocolError(
@@ -117,7 +120,10 @@ export function parseDeviceConnectionString(text: string): DeviceConnectionStrin
  */
 export function buildDeviceConnectionString(cs: DeviceConnectionString): string {
   if (!cs.hostName || !cs.deviceId) {
-    throw new ProtocolError('ERR_CONNECTION_STRING_INCOMPLETE', 'connection string needs HostName and DeviceId');
+    throw new ProtocolError(
+      'ERR_CONNECTION_STRING_INCOMPLETE',
+      'connection string needs HostName and DeviceId',
+    );
   }
   if (!cs.sharedAccessKey && !cs.sharedAccessSignature && cs.x509 !== true) {
     throw new ProtocolError(

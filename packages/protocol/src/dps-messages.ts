@@ -30,10 +30,7 @@ export type RegistrationStatus = 'unassigned' | 'assigning' | 'assigned' | 'fail
  * ```
  */
 export type RegistrationSubstatus =
-  | 'initialAssignment'
-  | 'deviceDataMigrated'
-  | 'deviceDataReset'
-  | 'reprovisionedToInitialAssignment';
+  'initialAssignment' | 'deviceDataMigrated' | 'deviceDataReset' | 'reprovisionedToInitialAssignment';
 
 /**
  * Details of one certificate as DPS reports it.
@@ -186,7 +183,9 @@ export function parseRegisterRequest(payload: Buffer): RegisterRequest {
   try {
     body = JSON.parse(payload.toString('utf8'));
   } catch (cause) {
-    throw new ProtocolError('ERR_DPS_REQUEST_MALFORMED', 'register request body is not valid JSON', { cause });
+    throw new ProtocolError('ERR_DPS_REQUEST_MALFORMED', 'register request body is not valid JSON', {
+      cause,
+    });
   }
   if (!isPlainObject(body)) {
     throw new ProtocolError('ERR_DPS_REQUEST_MALFORMED', 'register request body must be a JSON object');

@@ -31,8 +31,7 @@ export const DPS_RESPONSE_FILTER = '$dps/registrations/res/#';
  * ```
  */
 export type DpsRequestTopic =
-  | { kind: 'register'; rid: string }
-  | { kind: 'operationStatus'; rid: string; operationId: string };
+  { kind: 'register'; rid: string } | { kind: 'operationStatus'; rid: string; operationId: string };
 
 /**
  * Recognises `$dps/registrations/PUT/iotdps-register/?$rid=<rid>` and

@@ -15,7 +15,8 @@
  * ```
  */
 export const PROTOCOL_ERROR_CODES = {
-  ERR_SAS_MALFORMED: 'the text is not `SharedAccessSignature <field>=<value>&…` (prefix, spacing, a field without `=`, bad percent-encoding, too long)',
+  ERR_SAS_MALFORMED:
+    'the text is not `SharedAccessSignature <field>=<value>&…` (prefix, spacing, a field without `=`, bad percent-encoding, too long)',
   ERR_SAS_MISSING_FIELD: 'one of the required fields sr, sig, se is absent or empty',
   ERR_SAS_DUPLICATE_FIELD: 'a field name appears more than once',
   ERR_SAS_BAD_EXPIRY: 'se is not a non-negative integer number of Unix seconds',
@@ -25,9 +26,11 @@ export const PROTOCOL_ERROR_CODES = {
   ERR_SAS_BAD_KEY: 'a key given to sign, verify or derive is not non-empty base64 (a configuration error)',
   ERR_PROPERTY_BAG_MALFORMED: 'a property bag contains malformed percent-encoding or an empty key',
   ERR_DPS_REQUEST_MALFORMED: 'a DPS register body is not a JSON object with a string registrationId',
-  ERR_CONNECTION_STRING_MALFORMED: 'a connection string segment has no `=`, repeats a key, or has a bad value',
+  ERR_CONNECTION_STRING_MALFORMED:
+    'a connection string segment has no `=`, repeats a key, or has a bad value',
   ERR_CONNECTION_STRING_INCOMPLETE: 'a connection string lacks HostName, DeviceId, or a credential',
-  ERR_PROTOCOL_INVALID_ARGUMENT: 'a topic or message builder was given a value that cannot appear on the wire',
+  ERR_PROTOCOL_INVALID_ARGUMENT:
+    'a topic or message builder was given a value that cannot appear on the wire',
 } as const satisfies Record<string, string>;
 
 /**

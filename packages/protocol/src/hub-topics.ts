@@ -123,7 +123,9 @@ export function parseHubPublishTopic(deviceId: string, topic: string, moduleId?:
   }
   if (topic.startsWith(TWIN_PATCH_REPORTED)) {
     const rid = ridOf(topic.slice(TWIN_PATCH_REPORTED.length));
-    return rid ? { kind: 'twinPatchReported', rid } : { kind: 'forbidden', reason: 'twin request without $rid' };
+    return rid
+      ? { kind: 'twinPatchReported', rid }
+      : { kind: 'forbidden', reason: 'twin request without $rid' };
   }
   if (topic.startsWith(METHODS_RES)) {
     const rest = topic.slice(METHODS_RES.length);
@@ -158,7 +160,11 @@ export function parseHubPublishTopic(deviceId: string, topic: string, moduleId?:
  */
 export function hubSubscriptionAllowed(deviceId: string, filter: string, moduleId?: string): boolean {
   if (!isValidDeviceId(deviceId) || (moduleId !== undefined && !isValidModuleId(moduleId))) return false;
-  if (filter === METHODS_REQUEST_FILTER || filter === TWIN_RESPONSE_FILTER || filter === TWIN_DESIRED_FILTER) {
+  if (
+    filter === METHODS_REQUEST_FILTER ||
+    filter === TWIN_RESPONSE_FILTER ||
+    filter === TWIN_DESIRED_FILTER
+  ) {
     return true;
   }
   if (moduleId === undefined) return filter === c2dFilter(deviceId);
@@ -171,7 +177,8 @@ function checkRid(rid: string): string {
 }
 
 function checkStatus(status: number): void {
-  if (!isStatusCode(status)) throw new ProtocolError('ERR_PROTOCOL_INVALID_ARGUMENT', `invalid status ${status}`);
+  if (!isStatusCode(status))
+    throw new ProtocolError('ERR_PROTOCOL_INVALID_ARGUMENT', `invalid status ${status}`);
 }
 
 function checkVersion(version: number): void {
@@ -230,7 +237,10 @@ export function desiredPatchTopic(version: number): string {
  */
 export function methodRequestTopic(name: string, rid: string): string {
   if (name === '' || /[/?#+\s\0]/.test(name)) {
-    throw new ProtocolError('ERR_PROTOCOL_INVALID_ARGUMENT', 'method name must be one topic level without wildcards');
+    throw new ProtocolError(
+      'ERR_PROTOCOL_INVALID_ARGUMENT',
+      'method name must be one topic level without wildcards',
+    );
   }
   return `${METHODS_POST}${name}/?$rid=${checkRid(rid)}`;
 }
@@ -267,7 +277,11 @@ export function c2dTopic(deviceId: string, bag: string | PropertyBagInput = ''):
  * // 'devices/dev-1/messages/events/%24.ct=application%2Fjson'
  * ```
  */
-export function telemetryTopic(deviceId: string, bag: string | PropertyBagInput = '', moduleId?: string): string {
+export function telemetryTopic(
+  deviceId: string,
+  bag: string | PropertyBagInput = '',
+  moduleId?: string,
+): string {
   if (!isValidDeviceId(deviceId) || (moduleId !== undefined && !isValidModuleId(moduleId))) {
     throw new ProtocolError('ERR_PROTOCOL_INVALID_ARGUMENT', 'invalid device or module id');
   }

@@ -157,7 +157,10 @@ function hmac(keyBase64: string, sr: string, se: string): Buffer {
 export function signSharedAccessSignature(options: SignSharedAccessSignatureOptions): string {
   const { resource, key, expiry, keyName } = options;
   if (resource === '' || /[\s&]/.test(resource)) {
-    throw new ProtocolError('ERR_PROTOCOL_INVALID_ARGUMENT', 'SAS resource must be non-empty without spaces or "&"');
+    throw new ProtocolError(
+      'ERR_PROTOCOL_INVALID_ARGUMENT',
+      'SAS resource must be non-empty without spaces or "&"',
+    );
   }
   if (!Number.isSafeInteger(expiry) || expiry <= 0) {
     throw new ProtocolError('ERR_PROTOCOL_INVALID_ARGUMENT', 'SAS expiry must be a positive integer');

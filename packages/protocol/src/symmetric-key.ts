@@ -27,7 +27,9 @@ export function deriveDeviceKey(groupKeyBase64: string, registrationId: string):
   if (!isBase64(groupKeyBase64)) {
     throw new ProtocolError('ERR_SAS_BAD_KEY', 'group key is not base64');
   }
-  return createHmac('sha256', Buffer.from(groupKeyBase64, 'base64')).update(registrationId, 'utf8').digest('base64');
+  return createHmac('sha256', Buffer.from(groupKeyBase64, 'base64'))
+    .update(registrationId, 'utf8')
+    .digest('base64');
 }
 
 /**

@@ -24,7 +24,19 @@ describe('parseRegisterRequest (PROTOCOL.md §1.4)', () => {
     });
   });
 
-  const bad = ['', ' ', 'not json', '[]', '"r"', 'null', '{}', '{"registrationId":5}', '{"registrationId":""}', '{"registrationId":"r","payload":[1]}', '{"registrationId":"r","payload":"x"}'];
+  const bad = [
+    '',
+    ' ',
+    'not json',
+    '[]',
+    '"r"',
+    'null',
+    '{}',
+    '{"registrationId":5}',
+    '{"registrationId":""}',
+    '{"registrationId":"r","payload":[1]}',
+    '{"registrationId":"r","payload":"x"}',
+  ];
   for (const body of bad) {
     it(`refuses ${JSON.stringify(body)}`, () =>
       assertThrowsCode(() => parseRegisterRequest(Buffer.from(body)), 'ERR_DPS_REQUEST_MALFORMED'));

@@ -51,7 +51,11 @@ describe('dpsResponseTopic', () => {
 
   it('round-trips with parseDpsResponseTopic, including odd rids', () => {
     for (const rid of [RID, 'a&b=c', '1']) {
-      assert.deepEqual(parseDpsResponseTopic(dpsResponseTopic(202, rid, 2)), { status: 202, rid, retryAfterSeconds: 2 });
+      assert.deepEqual(parseDpsResponseTopic(dpsResponseTopic(202, rid, 2)), {
+        status: 202,
+        rid,
+        retryAfterSeconds: 2,
+      });
     }
   });
 
@@ -80,10 +84,17 @@ describe('device-side DPS topics', () => {
   });
 
   it('parseDpsResponseTopic refuses foreign topics', () => {
-    for (const t of ['$dps/registrations/res/200', '$dps/registrations/res/abc/?$rid=1', '$dps/registrations/res/200/?x=1']) {
+    for (const t of [
+      '$dps/registrations/res/200',
+      '$dps/registrations/res/abc/?$rid=1',
+      '$dps/registrations/res/200/?x=1',
+    ]) {
       assert.equal(parseDpsResponseTopic(t), null);
     }
-    assert.deepEqual(parseDpsResponseTopic('$dps/registrations/res/202/?$rid=1&retry-after=x'), { status: 202, rid: '1' });
+    assert.deepEqual(parseDpsResponseTopic('$dps/registrations/res/202/?$rid=1&retry-after=x'), {
+      status: 202,
+      rid: '1',
+    });
   });
 
   it('refuses an empty operationId', () => {

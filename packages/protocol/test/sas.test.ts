@@ -30,17 +30,31 @@ describe('signSharedAccessSignature (azure-iot-common format)', () => {
   const vectors = [
     {
       name: 'hub device token: sr = encodeURIComponent(host:port/devices/id), no skn',
-      options: { resource: encodeURIComponent('localhost:18883/devices/my-sym-device'), key: KEY, expiry: SE },
+      options: {
+        resource: encodeURIComponent('localhost:18883/devices/my-sym-device'),
+        key: KEY,
+        expiry: SE,
+      },
       expected: HUB_TOKEN,
     },
     {
       name: 'DPS token: raw sr, skn=registration',
-      options: { resource: '0ne00ABC123/registrations/my-sym-device', key: KEY, expiry: SE, keyName: 'registration' },
+      options: {
+        resource: '0ne00ABC123/registrations/my-sym-device',
+        key: KEY,
+        expiry: SE,
+        keyName: 'registration',
+      },
       expected: DPS_TOKEN,
     },
     {
       name: "policy name escaped with !'()* (lower-case %2a like the SDK)",
-      options: { resource: encodeURIComponent('hub.example.com/devices/dev-1'), key: KEY, expiry: SE, keyName: "pol!cy'(x)*" },
+      options: {
+        resource: encodeURIComponent('hub.example.com/devices/dev-1'),
+        key: KEY,
+        expiry: SE,
+        keyName: "pol!cy'(x)*",
+      },
       expected: POLICY_TOKEN,
     },
   ];
@@ -55,28 +69,50 @@ describe('signSharedAccessSignature (azure-iot-common format)', () => {
   });
 
   const require = createRequire(import.meta.url);
-  let common: { SharedAccessSignature: { create(sr: string, skn: string | undefined, key: string, se: number): object } } | undefined;
+  let common:
+    | {
+        SharedAccessSignature: {
+          create(sr: string, skn: string | undefined, key: string, se: number): object;
+        };
+      }
+    | undefined;
   try {
     common = require('azure-iot-common') as typeof common;
   } catch {
     common = undefined;
   }
-  it('agrees with the installed azure-iot-common', { skip: common === undefined && 'azure-iot-common not installed' }, () => {
-    for (const [sr, skn] of [
-      [encodeURIComponent('hub.example.com/devices/dev 1/modules/m'), undefined],
-      ['0ne00ABC123/registrations/reg.1', 'registration'],
-      [encodeURIComponent('h/devices/d'), 'iothubowner'],
-    ] as const) {
-      const expected = String(common?.SharedAccessSignature.create(sr, skn, KEY, 2_000_000_000));
-      const options = skn === undefined ? { resource: sr, key: KEY, expiry: 2_000_000_000 } : { resource: sr, key: KEY, expiry: 2_000_000_000, keyName: skn };
-      assert.equal(signSharedAccessSignature(options), expected);
-    }
-  });
+  it(
+    'agrees with the installed azure-iot-common',
+    { skip: common === undefined && 'azure-iot-common not installed' },
+    () => {
+      for (const [sr, skn] of [
+        [encodeURIComponent('hub.example.com/devices/dev 1/modules/m'), undefined],
+        ['0ne00ABC123/registrations/reg.1', 'registration'],
+        [encodeURIComponent('h/devices/d'), 'iothubowner'],
+      ] as const) {
+        const expected = String(common?.SharedAccessSignature.create(sr, skn, KEY, 2_000_000_000));
+        const options =
+          skn === undefined
+            ? { resource: sr, key: KEY, expiry: 2_000_000_000 }
+            : { resource: sr, key: KEY, expiry: 2_000_000_000, keyName: skn };
+        assert.equal(signSharedAccessSignature(options), expected);
+      }
+    },
+  );
 
   it('refuses bad inputs', () => {
-    assertThrowsCode(() => signSharedAccessSignature({ resource: 'r', key: 'not base64!', expiry: SE }), 'ERR_SAS_BAD_KEY');
-    assertThrowsCode(() => signSharedAccessSignature({ resource: '', key: KEY, expiry: SE }), 'ERR_PROTOCOL_INVALID_ARGUMENT');
-    assertThrowsCode(() => signSharedAccessSignature({ resource: 'r', key: KEY, expiry: 1.5 }), 'ERR_PROTOCOL_INVALID_ARGUMENT');
+    assertThrowsCode(
+      () => signSharedAccessSignature({ resource: 'r', key: 'not base64!', expiry: SE }),
+      'ERR_SAS_BAD_KEY',
+    );
+    assertThrowsCode(
+      () => signSharedAccessSignature({ resource: '', key: KEY, expiry: SE }),
+      'ERR_PROTOCOL_INVALID_ARGUMENT',
+    );
+    assertThrowsCode(
+      () => signSharedAccessSignature({ resource: 'r', key: KEY, expiry: 1.5 }),
+      'ERR_PROTOCOL_INVALID_ARGUMENT',
+    );
   });
 });
 
@@ -125,15 +161,27 @@ describe('parseSharedAccessSignature', () => {
     ['empty sr', 'SharedAccessSignature sr=&sig=AAAA&se=1', 'ERR_SAS_MISSING_FIELD'],
     ['duplicate sr', 'SharedAccessSignature sr=a&sr=b&sig=AAAA&se=1', 'ERR_SAS_DUPLICATE_FIELD'],
     ['duplicate se', 'SharedAccessSignature sr=a&sig=AAAA&se=1&se=2', 'ERR_SAS_DUPLICATE_FIELD'],
-    ['duplicate unknown field', 'SharedAccessSignature sr=a&x=1&x=2&sig=AAAA&se=1', 'ERR_SAS_DUPLICATE_FIELD'],
+    [
+      'duplicate unknown field',
+      'SharedAccessSignature sr=a&x=1&x=2&sig=AAAA&se=1',
+      'ERR_SAS_DUPLICATE_FIELD',
+    ],
     ['se not a number', 'SharedAccessSignature sr=a&sig=AAAA&se=soon', 'ERR_SAS_BAD_EXPIRY'],
     ['se fractional', 'SharedAccessSignature sr=a&sig=AAAA&se=1.5', 'ERR_SAS_BAD_EXPIRY'],
     ['se negative', 'SharedAccessSignature sr=a&sig=AAAA&se=-1', 'ERR_SAS_BAD_EXPIRY'],
     ['se leading zero', 'SharedAccessSignature sr=a&sig=AAAA&se=0123', 'ERR_SAS_BAD_EXPIRY'],
-    ['se beyond safe integer', 'SharedAccessSignature sr=a&sig=AAAA&se=99999999999999999999', 'ERR_SAS_BAD_EXPIRY'],
+    [
+      'se beyond safe integer',
+      'SharedAccessSignature sr=a&sig=AAAA&se=99999999999999999999',
+      'ERR_SAS_BAD_EXPIRY',
+    ],
     ['sig not base64', 'SharedAccessSignature sr=a&sig=not*base64&se=1', 'ERR_SAS_BAD_SIGNATURE_ENCODING'],
     ['sig bad padding', 'SharedAccessSignature sr=a&sig=AAA&se=1', 'ERR_SAS_BAD_SIGNATURE_ENCODING'],
-    ['sig bad percent-encoding', 'SharedAccessSignature sr=a&sig=AA%2&se=1', 'ERR_SAS_BAD_SIGNATURE_ENCODING'],
+    [
+      'sig bad percent-encoding',
+      'SharedAccessSignature sr=a&sig=AA%2&se=1',
+      'ERR_SAS_BAD_SIGNATURE_ENCODING',
+    ],
   ];
   for (const [name, text, code] of refusals) {
     it(`refuses ${name} with ${code}`, () => assertThrowsCode(() => parseSharedAccessSignature(text), code));
@@ -145,11 +193,17 @@ describe('verifySharedAccessSignature', () => {
 
   it('accepts the hub token and reports the matching key index', () => {
     assert.equal(verifySharedAccessSignature(parseSharedAccessSignature(HUB_TOKEN), { keys: [KEY], now }), 0);
-    assert.equal(verifySharedAccessSignature(parseSharedAccessSignature(HUB_TOKEN), { keys: [OTHER_KEY, KEY], now }), 1);
+    assert.equal(
+      verifySharedAccessSignature(parseSharedAccessSignature(HUB_TOKEN), { keys: [OTHER_KEY, KEY], now }),
+      1,
+    );
   });
 
   it('accepts the DPS token (raw sr)', () => {
-    assert.equal(verifySharedAccessSignature(parseSharedAccessSignature(DPS_TOKEN), { keys: [KEY, OTHER_KEY], now }), 0);
+    assert.equal(
+      verifySharedAccessSignature(parseSharedAccessSignature(DPS_TOKEN), { keys: [KEY, OTHER_KEY], now }),
+      0,
+    );
   });
 
   it('literal-sr rule: the decoded hub sr does not verify', () => {
@@ -170,22 +224,37 @@ describe('verifySharedAccessSignature', () => {
 
   it('refuses a wrong key, a tampered se and a truncated signature', () => {
     const t = parseSharedAccessSignature(HUB_TOKEN);
-    assertThrowsCode(() => verifySharedAccessSignature(t, { keys: [OTHER_KEY], now }), 'ERR_SAS_BAD_SIGNATURE');
-    assertThrowsCode(() => verifySharedAccessSignature({ ...t, se: SE + 1 }, { keys: [KEY], now }), 'ERR_SAS_BAD_SIGNATURE');
-    assertThrowsCode(() => verifySharedAccessSignature({ ...t, sig: 'AAAA' }, { keys: [KEY], now }), 'ERR_SAS_BAD_SIGNATURE');
+    assertThrowsCode(
+      () => verifySharedAccessSignature(t, { keys: [OTHER_KEY], now }),
+      'ERR_SAS_BAD_SIGNATURE',
+    );
+    assertThrowsCode(
+      () => verifySharedAccessSignature({ ...t, se: SE + 1 }, { keys: [KEY], now }),
+      'ERR_SAS_BAD_SIGNATURE',
+    );
+    assertThrowsCode(
+      () => verifySharedAccessSignature({ ...t, sig: 'AAAA' }, { keys: [KEY], now }),
+      'ERR_SAS_BAD_SIGNATURE',
+    );
   });
 
   it('refuses se <= now with ERR_SAS_EXPIRED, honouring clock skew', () => {
     const t = parseSharedAccessSignature(HUB_TOKEN);
     assertThrowsCode(() => verifySharedAccessSignature(t, { keys: [KEY], now: SE }), 'ERR_SAS_EXPIRED');
-    assertThrowsCode(() => verifySharedAccessSignature(t, { keys: [KEY], now: SE + 3600 }), 'ERR_SAS_EXPIRED');
+    assertThrowsCode(
+      () => verifySharedAccessSignature(t, { keys: [KEY], now: SE + 3600 }),
+      'ERR_SAS_EXPIRED',
+    );
     assert.equal(verifySharedAccessSignature(t, { keys: [KEY], now: SE - 0.001 }), 0);
     assert.equal(verifySharedAccessSignature(t, { keys: [KEY], now: SE + 10, clockSkewSeconds: 30 }), 0);
   });
 
   it('checks the signature before the expiry (a forged expired token is BAD_SIGNATURE)', () => {
     const t = parseSharedAccessSignature(HUB_TOKEN);
-    assertThrowsCode(() => verifySharedAccessSignature(t, { keys: [OTHER_KEY], now: SE + 1 }), 'ERR_SAS_BAD_SIGNATURE');
+    assertThrowsCode(
+      () => verifySharedAccessSignature(t, { keys: [OTHER_KEY], now: SE + 1 }),
+      'ERR_SAS_BAD_SIGNATURE',
+    );
   });
 
   it('refuses an empty or non-base64 key list with ERR_SAS_BAD_KEY', () => {
@@ -195,8 +264,16 @@ describe('verifySharedAccessSignature', () => {
   });
 
   it('round-trips sign → parse → verify', () => {
-    const text = signSharedAccessSignature({ resource: dpsSasResource('0ne1', 'r'), key: OTHER_KEY, expiry: 100, keyName: 'registration' });
-    assert.equal(verifySharedAccessSignature(parseSharedAccessSignature(text), { keys: [KEY, OTHER_KEY], now: 99 }), 1);
+    const text = signSharedAccessSignature({
+      resource: dpsSasResource('0ne1', 'r'),
+      key: OTHER_KEY,
+      expiry: 100,
+      keyName: 'registration',
+    });
+    assert.equal(
+      verifySharedAccessSignature(parseSharedAccessSignature(text), { keys: [KEY, OTHER_KEY], now: 99 }),
+      1,
+    );
   });
 });
 
@@ -206,7 +283,11 @@ describe('sasResourceMatches', () => {
     ['localhost:18883/devices/my-sym-device', hubSasResource('localhost:18883', 'my-sym-device'), true],
     ['HUB.Example.com%2Fdevices%2Fdev-1', hubSasResource('hub.example.com', 'dev-1'), true],
     ['hub.example.com%2Fdevices%2Fdev-1%2F', hubSasResource('hub.example.com', 'dev-1'), true],
-    ['hub.example.com%2Fdevices%2Fdev-1%2Fmodules%2Fm', hubSasResource('hub.example.com', 'dev-1', 'm'), true],
+    [
+      'hub.example.com%2Fdevices%2Fdev-1%2Fmodules%2Fm',
+      hubSasResource('hub.example.com', 'dev-1', 'm'),
+      true,
+    ],
     ['0ne00ABC123/registrations/my-sym-device', dpsSasResource('0ne00ABC123', 'my-sym-device'), true],
     ['hub.example.com%2Fdevices%2Fdev-2', hubSasResource('hub.example.com', 'dev-1'), false],
     ['hub.example.com%2Fdevices%2Fdev-10', hubSasResource('hub.example.com', 'dev-1'), false],

@@ -26,13 +26,13 @@ describe('parseMqttUsername: DPS (PROTOCOL.md §1.2)', () => {
     ['docs form without ClientVersion', '0ne1/registrations/dev.1/api-version=2019-03-31', '2019-03-31'],
     ['no parameters at all', '0ne1/registrations/dev.1', undefined],
     ['trailing slash only', '0ne1/registrations/dev.1/', undefined],
-    ['question mark before parameters', '0ne1/registrations/dev.1/?api-version=2021-06-01', '2021-06-01'],
   ];
   for (const [name, username, apiVersion] of lenient) {
     it(`accepts ${name}`, () => {
       const u = parseMqttUsername(username);
-      assert.equal(u?.kind, 'dps');
-      assert.equal(u.kind === 'dps' && u.registrationId, 'dev.1');
+      assert.ok(u && u.kind === 'dps');
+      assert.equal(u.idScope, '0ne1');
+      assert.equal(u.registrationId, 'dev.1');
       assert.equal(u.apiVersion, apiVersion);
     });
   }
@@ -61,7 +61,9 @@ describe('parseMqttUsername: hub (PROTOCOL.md §3.1)', () => {
   });
 
   it('parses a module username', () => {
-    const u = parseMqttUsername(`hub.example.com/dev-1/filter/?api-version=2021-04-12&DeviceClientType=${UA}`);
+    const u = parseMqttUsername(
+      `hub.example.com/dev-1/filter/?api-version=2021-04-12&DeviceClientType=${UA}`,
+    );
     assert.ok(u && u.kind === 'hub');
     assert.equal(u.deviceId, 'dev-1');
     assert.equal(u.moduleId, 'filter');
@@ -78,6 +80,13 @@ describe('parseMqttUsername: hub (PROTOCOL.md §3.1)', () => {
     assert.equal(u?.kind, 'hub');
   });
 
+  it('"/?" always means hub: module "dev.1" of device "registrations" (no SDK sends "/?" to DPS)', () => {
+    const u = parseMqttUsername('0ne1/registrations/dev.1/?api-version=2021-06-01');
+    assert.ok(u && u.kind === 'hub');
+    assert.equal(u.deviceId, 'registrations');
+    assert.equal(u.moduleId, 'dev.1');
+  });
+
   it('keeps raw values whose percent-encoding is malformed', () => {
     const u = parseMqttUsername('hub/dev/?api-version=2021-04-12&DeviceClientType=50%off');
     assert.ok(u && u.kind === 'hub');
@@ -86,7 +95,15 @@ describe('parseMqttUsername: hub (PROTOCOL.md §3.1)', () => {
 });
 
 describe('parseMqttUsername: neither', () => {
-  for (const username of ['', 'dev-1', 'hub/dev-1', '/registrations/x/api-version=1', 'scope/registrations//', 'a/b/c/d/?x=1', 'hub//?api-version=1']) {
+  for (const username of [
+    '',
+    'dev-1',
+    'hub/dev-1',
+    '/registrations/x/api-version=1',
+    'scope/registrations//',
+    'a/b/c/d/?x=1',
+    'hub//?api-version=1',
+  ]) {
     it(`${JSON.stringify(username)} → null`, () => assert.equal(parseMqttUsername(username), null));
   }
 });

@@ -14,6 +14,14 @@ export const GATEWAY_ERRORS = {
     status: 503,
     summary: 'All 65,535 packet identifiers of the connection are waiting for a PUBACK.',
   },
+  ERR_MQTT_QOS2_NOT_SUPPORTED: {
+    status: 400,
+    summary: 'A device published with QoS 2, which neither DPS nor the hub supports: the connection is closed.',
+  },
+  ERR_MQTT_TOPIC_FORBIDDEN: {
+    status: 403,
+    summary: 'A device published or subscribed outside its own topics: the connection is closed (or the subscription refused).',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export const gatewayError = errorFactory(GATEWAY_ERRORS);

@@ -38,4 +38,6 @@ export interface DpsHandler {
   register(ctx: DpsRequestContext, payload: Buffer): Promise<DpsReply>;
   /** `$dps/registrations/GET/iotdps-get-operationstatus/?$rid=…&operationId=…`. */
   operationStatus(ctx: DpsRequestContext, operationId: string): Promise<DpsReply>;
+  /** A protocol violation that closed the connection (QoS 2, a foreign topic), for the diagnostics. */
+  recordViolation?(ctx: DpsRequestContext, code: string, message: string): Promise<void>;
 }

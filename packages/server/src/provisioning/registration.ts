@@ -80,6 +80,11 @@ export class RegistrationService implements DpsHandler {
     }
   }
 
+  async recordViolation(ctx: DpsRequestContext, code: string, message: string): Promise<void> {
+    this.o.logger.warn({ registrationId: ctx.registrationId, code, reason: message }, 'provisioning connection closed');
+    await this.o.attempts.record(ctx, { code, message });
+  }
+
   private checkRequest(ctx: DpsRequestContext, bodyRegistrationId: string): void {
     if (!isValidRegistrationId(ctx.registrationId)) {
       throw provisioningError(

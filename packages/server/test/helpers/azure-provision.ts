@@ -9,9 +9,16 @@
  * DPS_PAYLOAD (JSON). Output: one JSON line on stdout, `{ ok, result | error }`.
  */
 import { readFileSync } from 'node:fs';
-import { ProvisioningDeviceClient } from 'azure-iot-provisioning-device';
-import { Mqtt as ProvisioningMqtt } from 'azure-iot-provisioning-device-mqtt';
-import { X509Security } from 'azure-iot-security-x509';
+import { createRequire } from 'node:module';
+import type * as ProvisioningDevice from 'azure-iot-provisioning-device';
+import type * as ProvisioningDeviceMqtt from 'azure-iot-provisioning-device-mqtt';
+import type * as SecurityX509 from 'azure-iot-security-x509';
+
+// The Azure packages are CommonJS without named ESM exports.
+const require = createRequire(import.meta.url);
+const { ProvisioningDeviceClient } = require('azure-iot-provisioning-device') as typeof ProvisioningDevice;
+const { Mqtt: ProvisioningMqtt } = require('azure-iot-provisioning-device-mqtt') as typeof ProvisioningDeviceMqtt;
+const { X509Security } = require('azure-iot-security-x509') as typeof SecurityX509;
 
 const env = (name: string): string => {
   const v = process.env[name];

@@ -1,0 +1,18 @@
+export { CONNACK, type ConnackCode } from './connack-codes.js';
+export { dispatchConnect } from './dispatcher.js';
+export { encodeDpsReply, internalErrorReply, type EncodedDpsReply } from './dps-reply.js';
+export { DpsSession, type DpsSessionOptions } from './dps-session.js';
+export { GATEWAY_ERRORS } from './errors.js';
+export { gatewayMetrics, type ConnectionKind, type GatewayMetrics } from './gateway-metrics.js';
+export type { GatewayOptions, HubConnectHandler, HubConnectIdentity, MqttPeer } from './gateway-options.js';
+export {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_MAX_PACKET_BYTES,
+  MqttConnection,
+  type CloseReason,
+  type MqttConnectionOptions,
+  type MqttSession,
+} from './mqtt-connection.js';
+export { handleMqttStream } from './mqtt-stream.js';
+export { peerCertificateDers, peerCertificates } from './peer-certificates.js';
+export { startMqttTlsListener, type MqttListener, type MqttTlsListenerOptions } from './tls-listener.js';

@@ -1,0 +1,115 @@
+/**
+ * MQTT over TLS (port 8883; PROTOCOL.md §1.1, §3.1). DPS and hub share the listener; the
+ * CONNECT username picks the service (dispatcher.ts).
+ */
+import type { AddressInfo, Socket } from 'node:net';
+import { createServer, type TLSSocket } from 'node:tls';
+
+import type { Certificate } from '@gatehouse/pki';
+
+import type { GatewayOptions } from './gateway-options.js';
+import type { MqttConnection } from './mqtt-connection.js';
+import { handleMqttStream } from './mqtt-stream.js';
+import { peerCertificates } from './peer-certificates.js';
+
+export interface MqttTlsListenerOptions extends GatewayOptions {
+  /** Default: all interfaces. */
+  host?: string;
+  /** 0 picks a free port; read it back with `address()`. */
+  port: number;
+  /** Server private key (PEM). */
+  key: string | Buffer;
+  /** Server certificate, optionally followed by its intermediates (PEM). */
+  cert: string | Buffer;
+  /** TLS handshake deadline; default 10 s. */
+  handshakeTimeoutMs?: number;
+  /** How long `close()` lets connections end before destroying them; default 2 s. */
+  closeGraceMs?: number;
+}
+
+export interface MqttListener {
+  address(): AddressInfo;
+  /** Live MQTT connections (after the TLS handshake). */
+  readonly connectionCount: number;
+  /** Stops accepting, ends every connection, resolves once all sockets are closed. */
+  close(): Promise<void>;
+}
+
+export async function startMqttTlsListener(options: MqttTlsListenerOptions): Promise<MqttListener> {
+  const log = options.logger.child({ listener: 'mqtts' });
+  const live = new Set<MqttConnection>();
+  const sockets = new Set<Socket>();
+
+  const server = createServer({
+    key: options.key,
+    cert: options.cert,
+    // The device chain is validated by the service, per enrollment, against CAs the TLS layer
+    // does not know (DESIGN.md security rules; PROTOCOL.md §1.1, §7.4): ask, never reject.
+    requestCert: true,
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.2',
+    handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
+  });
+
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+    log.debug({ err: err.message, remoteAddress: socket.remoteAddress }, 'tls handshake failed');
+  });
+  server.on('secureConnection', (socket: TLSSocket) => {
+    socket.setNoDelay(true);
+    let certificates: Certificate[] = [];
+    try {
+      certificates = peerCertificates(socket);
+    } catch (err) {
+      log.warn(
+        { err, remoteAddress: socket.remoteAddress },
+        'client certificate chain could not be parsed; ignored',
+      );
+    }
+    const conn = handleMqttStream(
+      socket,
+      { peerCertificates: certificates, remoteAddress: socket.remoteAddress, transport: 'mqtt' },
+      options,
+    );
+    live.add(conn);
+    void conn.closed.then(() => live.delete(conn));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => log.error({ err }, 'mqtts listener error'));
+  const address = server.address() as AddressInfo;
+  log.info({ host: address.address, port: address.port }, 'mqtts listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    address: () => address,
+    get connectionCount() {
+      return live.size;
+    },
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const conn of live) conn.close('server-shutdown');
+        const grace = options.closeGraceMs ?? 2_000;
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, grace)));
+        await Promise.race([closed, timeout]);
+        clearTimeout(timer);
+        // Sockets still open: mid-handshake, or peers that ignore our end of the stream.
+        for (const socket of sockets) socket.destroy();
+        await closed;
+        log.info('mqtts listener closed');
+      })();
+      return closing;
+    },
+  };
+}
