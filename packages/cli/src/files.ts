@@ -1,5 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, linkSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  linkSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CliError } from './output.js';
 
@@ -13,7 +23,9 @@ export interface OutputFile {
 }
 
 function errno(err: unknown): string | undefined {
-  return err && typeof err === 'object' && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+  return err && typeof err === 'object' && 'code' in err && typeof err.code === 'string'
+    ? err.code
+    : undefined;
 }
 
 /**
@@ -59,7 +71,8 @@ export function checkOutputDir(dir: string): string {
     const reason = errno(err) === 'ENOTDIR' ? 'part of the path is a file' : 'it does not exist';
     throw new CliError('ERR_CLI_OUTPUT_DIR', `Cannot use the output folder ${dir}: ${reason}.`);
   }
-  if (!isDirectory) throw new CliError('ERR_CLI_OUTPUT_DIR', `Cannot use the output folder ${dir}: it is not a folder.`);
+  if (!isDirectory)
+    throw new CliError('ERR_CLI_OUTPUT_DIR', `Cannot use the output folder ${dir}: it is not a folder.`);
   try {
     accessSync(absolute, constants.W_OK | constants.X_OK);
   } catch {
@@ -112,37 +125,46 @@ function commit(tmp: string, final: string, force: boolean): void {
 /**
  * Writes every file of one run, or none: each is written to a hidden temporary name in `dir`
  * first, then moved into place. A failure while staging removes the temporaries; a failure while
- * moving also removes the files this run already put in place (files replaced under `force`
- * cannot be restored).
+ * moving also removes the files this run created (files already replaced under `force` stay
+ * replaced).
  *
  * @returns the absolute paths written, in the order given.
  */
-export function writeFilesAtomically(dir: string, files: OutputFile[], options: { force: boolean }): string[] {
+export function writeFilesAtomically(
+  dir: string,
+  files: OutputFile[],
+  options: { force: boolean },
+): string[] {
   const staged: { tmp: string; final: string }[] = [];
   const cleanup = (): void => staged.forEach((s) => tryUnlink(s.tmp));
   try {
     for (const file of files) {
       const tmp = join(dir, `.${file.name}.${randomBytes(6).toString('hex')}.tmp`);
-      writeFileSync(tmp, file.contents, { mode: file.mode, flag: 'wx' });
       staged.push({ tmp, final: join(dir, file.name) });
+      writeFileSync(tmp, file.contents, { mode: file.mode, flag: 'wx' });
     }
   } catch (err) {
     cleanup();
     throw new CliError('ERR_CLI_WRITE_FILE', `Cannot write into ${dir}: ${errno(err) ?? String(err)}.`);
   }
-  const committed: string[] = [];
+  // Files this run created (not replaced), so a failure can take them back.
+  const created: string[] = [];
   try {
     for (const { tmp, final } of staged) {
+      const replacing = options.force && existsSync(final);
       commit(tmp, final, options.force);
-      committed.push(final);
+      if (!replacing) created.push(final);
     }
   } catch (err) {
-    if (!options.force) committed.forEach(tryUnlink);
+    created.forEach(tryUnlink);
     cleanup();
     if (errno(err) === 'EEXIST') {
-      throw new CliError('ERR_CLI_FILE_EXISTS', `An output file appeared in ${dir} while writing; use --force to overwrite.`);
+      throw new CliError(
+        'ERR_CLI_FILE_EXISTS',
+        `An output file appeared in ${dir} while writing; use --force to overwrite.`,
+      );
     }
     throw new CliError('ERR_CLI_WRITE_FILE', `Cannot write into ${dir}: ${errno(err) ?? String(err)}.`);
   }
-  return committed;
+  return staged.map((s) => s.final);
 }

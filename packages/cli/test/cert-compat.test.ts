@@ -37,7 +37,15 @@ describe('cert: reads create_test_cert.js and openssl files', { skip: NO_OPENSSL
     const chain = readCertificates(read('dev_fullchain.pem')).map((c) => c.subject);
     assert.deepEqual(chain, ['CN=dev', 'CN=ctcinter', 'CN=ctcroot']);
     assert.doesNotMatch(read('dev_fullchain.pem'), /null/);
-    const r = openssl(dir, 'verify', '-CAfile', 'ctcroot_cert.pem', '-untrusted', 'ctcinter_cert.pem', 'dev_cert.pem');
+    const r = openssl(
+      dir,
+      'verify',
+      '-CAfile',
+      'ctcroot_cert.pem',
+      '-untrusted',
+      'ctcinter_cert.pem',
+      'dev_cert.pem',
+    );
     assert.equal(r.status, 0, r.output);
   });
 
@@ -51,7 +59,17 @@ describe('cert: reads create_test_cert.js and openssl files', { skip: NO_OPENSSL
   });
 
   it('makes a verification certificate from a create_test_cert root', () => {
-    const out = ok(dir, 'cert', 'verification', '--ca', 'ctcroot_cert.pem', '--key', 'ctcroot_key.pem', '--nonce', 'Nonce42');
+    const out = ok(
+      dir,
+      'cert',
+      'verification',
+      '--ca',
+      'ctcroot_cert.pem',
+      '--key',
+      'ctcroot_key.pem',
+      '--nonce',
+      'Nonce42',
+    );
     assert.match(out, /verification_cert\.pem/);
     const [cert] = readCertificates(read('verification_cert.pem'));
     assert.equal(cert?.subjectCN, 'Nonce42');
@@ -69,21 +87,70 @@ describe('cert: reads create_test_cert.js and openssl files', { skip: NO_OPENSSL
       ['CN=ctcinter', 'CN=ctcroot'],
     );
     assert.match(
-      ok(dir, 'cert', 'verify', 'ctcdev_cert.pem', '--ca', 'ctcroot_cert.pem', '--chain', 'ctcinter_fullchain.pem'),
+      ok(
+        dir,
+        'cert',
+        'verify',
+        'ctcdev_cert.pem',
+        '--ca',
+        'ctcroot_cert.pem',
+        '--chain',
+        'ctcinter_fullchain.pem',
+      ),
       /^OK/,
     );
     assert.match(ok(dir, 'cert', 'verify', 'ctcdev_fullchain.pem', '--ca', 'ctcroot_cert.pem'), /^OK/);
   });
 
+  it('shows a DER certificate', () => {
+    const r = openssl(dir, 'x509', '-in', 'ctcroot_cert.pem', '-outform', 'DER', '-out', 'ctcroot_cert.der');
+    assert.equal(r.status, 0, r.output);
+    assert.match(ok(dir, 'cert', 'show', 'ctcroot_cert.der'), /Subject\s+CN=ctcroot[\s\S]*CA\s+yes/);
+  });
+
   it('uses openssl EC (SEC1) and PKCS#8 keys as parents', () => {
     const other = dirs.make();
-    const r1 = openssl(other, 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ecroot_key.pem', '-out', 'ecroot_cert.pem', '-subj', '/CN=ecroot', '-days', '2', '-addext', 'basicConstraints=critical,CA:true');
+    const r1 = openssl(
+      other,
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'ecroot_key.pem',
+      '-out',
+      'ecroot_cert.pem',
+      '-subj',
+      '/CN=ecroot',
+      '-days',
+      '2',
+      '-addext',
+      'basicConstraints=critical,CA:true',
+    );
     assert.equal(r1.status, 0, r1.output);
     ok(other, 'cert', 'device', 'ecdev', 'ecroot');
     const sec1 = openssl(other, 'ecparam', '-name', 'prime256v1', '-genkey', '-out', 'secroot_key.pem');
     assert.equal(sec1.status, 0, sec1.output);
     assert.match(readFileSync(join(other, 'secroot_key.pem'), 'utf8'), /EC PARAMETERS[\s\S]*EC PRIVATE KEY/);
-    const r2 = openssl(other, 'req', '-x509', '-new', '-key', 'secroot_key.pem', '-out', 'secroot_cert.pem', '-subj', '/CN=secroot', '-days', '2', '-addext', 'basicConstraints=critical,CA:true');
+    const r2 = openssl(
+      other,
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      'secroot_key.pem',
+      '-out',
+      'secroot_cert.pem',
+      '-subj',
+      '/CN=secroot',
+      '-days',
+      '2',
+      '-addext',
+      'basicConstraints=critical,CA:true',
+    );
     assert.equal(r2.status, 0, r2.output);
     ok(other, 'cert', 'intermediate', 'secinter', 'secroot');
     const r3 = openssl(other, 'verify', '-CAfile', 'secroot_cert.pem', 'secinter_cert.pem');

@@ -27,9 +27,20 @@ describe('cert: the create_test_cert.js journey', () => {
     outputs.inter = ok(dir, 'cert', 'intermediate', 'inter', 'root');
     outputs.dev = ok(dir, 'cert', 'device', 'dev', 'inter');
     outputs.solo = ok(dir, 'cert', 'device', 'solo');
-    outputs.verification = ok(dir, 'cert', 'verification', '--ca', 'root_cert.pem', '--key', 'root_key.pem', '--nonce', 'AAEC1DA657F1B63F');
+    outputs.verification = ok(
+      dir,
+      'cert',
+      'verification',
+      '--ca',
+      'root_cert.pem',
+      '--key',
+      'root_key.pem',
+      '--nonce',
+      'AAEC1DA657F1B63F',
+    );
     for (const name of ['root', 'inter', 'dev', 'solo']) {
-      for (const suffix of ['cert', 'key', 'fullchain']) assert.ok(statSync(join(dir, `${name}_${suffix}.pem`)).isFile());
+      for (const suffix of ['cert', 'key', 'fullchain'])
+        assert.ok(statSync(join(dir, `${name}_${suffix}.pem`)).isFile());
     }
     assert.ok(statSync(join(dir, 'verification_cert.pem')).isFile());
     assert.ok(statSync(join(dir, 'verification_key.pem')).isFile());
@@ -38,26 +49,44 @@ describe('cert: the create_test_cert.js journey', () => {
   it('says which files were written and what to do next', () => {
     assert.match(outputs.root ?? '', /root_cert\.pem/);
     assert.match(outputs.root ?? '', /root_key\.pem/);
-    assert.match(outputs.root ?? '', /Next: upload root_cert\.pem as the primary certificate of an enrollment group/);
+    assert.match(
+      outputs.root ?? '',
+      /Next: upload root_cert\.pem as the primary certificate of an enrollment group/,
+    );
     assert.match(outputs.inter ?? '', /Next: .*gatehouse cert device <name> inter/);
     assert.match(outputs.solo ?? '', /self-signed/);
     assert.match(outputs.verification ?? '', /upload verification_cert\.pem to finish proof of possession/i);
   });
 
   it('builds a chain openssl accepts', { skip: NO_OPENSSL }, () => {
-    const r = openssl(dir, 'verify', '-CAfile', 'root_cert.pem', '-untrusted', 'inter_cert.pem', 'dev_cert.pem');
+    const r = openssl(
+      dir,
+      'verify',
+      '-CAfile',
+      'root_cert.pem',
+      '-untrusted',
+      'inter_cert.pem',
+      'dev_cert.pem',
+    );
     assert.equal(r.status, 0, r.output);
     assert.match(r.output, /dev_cert\.pem: OK/);
   });
 
-  it('writes private keys with mode 0600', { skip: process.platform === 'win32' ? 'no POSIX modes' : false }, () => {
-    for (const name of ['root', 'inter', 'dev', 'solo', 'verification']) {
-      assert.equal(statSync(join(dir, `${name}_key.pem`)).mode & 0o777, 0o600, `${name}_key.pem`);
-    }
-  });
+  it(
+    'writes private keys with mode 0600',
+    { skip: process.platform === 'win32' ? 'no POSIX modes' : false },
+    () => {
+      for (const name of ['root', 'inter', 'dev', 'solo', 'verification']) {
+        assert.equal(statSync(join(dir, `${name}_key.pem`)).mode & 0o777, 0o600, `${name}_key.pem`);
+      }
+    },
+  );
 
   it('writes the fullchain as the certificate, then its parents up to the root, and nothing else', () => {
-    assert.equal(read(dir, 'dev_fullchain.pem'), read(dir, 'dev_cert.pem') + read(dir, 'inter_cert.pem') + read(dir, 'root_cert.pem'));
+    assert.equal(
+      read(dir, 'dev_fullchain.pem'),
+      read(dir, 'dev_cert.pem') + read(dir, 'inter_cert.pem') + read(dir, 'root_cert.pem'),
+    );
     assert.equal(read(dir, 'inter_fullchain.pem'), read(dir, 'inter_cert.pem') + read(dir, 'root_cert.pem'));
     assert.equal(read(dir, 'root_fullchain.pem'), read(dir, 'root_cert.pem'));
     assert.equal(read(dir, 'solo_fullchain.pem'), read(dir, 'solo_cert.pem'));
@@ -108,7 +137,13 @@ describe('cert: the create_test_cert.js journey', () => {
 
   it('cert show --json parses', () => {
     const shown = JSON.parse(ok(dir, 'cert', 'show', 'inter_fullchain.pem', '--json')) as {
-      certificates: { subject: string; isCA: boolean; daysLeft: number; sha1Thumbprint: string; status: string }[];
+      certificates: {
+        subject: string;
+        isCA: boolean;
+        daysLeft: number;
+        sha1Thumbprint: string;
+        status: string;
+      }[];
     };
     assert.equal(shown.certificates.length, 2);
     assert.deepEqual(
@@ -118,14 +153,28 @@ describe('cert: the create_test_cert.js journey', () => {
         ['CN=root', true, 'valid'],
       ],
     );
-    assert.equal(shown.certificates[0]?.sha1Thumbprint, readCertificate(read(dir, 'inter_cert.pem')).sha1Thumbprint);
+    assert.equal(
+      shown.certificates[0]?.sha1Thumbprint,
+      readCertificate(read(dir, 'inter_cert.pem')).sha1Thumbprint,
+    );
   });
 
   it('cert verify prints the path', () => {
-    const out = ok(dir, 'cert', 'verify', 'dev_cert.pem', '--ca', 'root_cert.pem', '--chain', 'inter_cert.pem');
+    const out = ok(
+      dir,
+      'cert',
+      'verify',
+      'dev_cert.pem',
+      '--ca',
+      'root_cert.pem',
+      '--chain',
+      'inter_cert.pem',
+    );
     assert.match(out, /^OK/);
     assert.match(out, /CN=dev[\s\S]*CN=inter[\s\S]*CN=root/);
-    const json = JSON.parse(ok(dir, 'cert', 'verify', 'dev_fullchain.pem', '--ca', 'root_cert.pem', '--json')) as {
+    const json = JSON.parse(
+      ok(dir, 'cert', 'verify', 'dev_fullchain.pem', '--ca', 'root_cert.pem', '--json'),
+    ) as {
       ok: boolean;
       path: { subject: string }[];
     };
@@ -172,11 +221,25 @@ describe('cert: options', () => {
     assert.equal(root.files.fullchain, join(dir, 'ca1_fullchain.pem'));
     assert.equal(root.sha256Thumbprint, readCertificate(read(dir, 'ca1_cert.pem')).sha256Thumbprint);
     assert.match(root.next, /enrollment group/);
-    const dev = JSON.parse(ok(dir, 'cert', 'device', 'd1', 'ca1', '--json')) as { chain: string[]; isCA: boolean };
+    const dev = JSON.parse(ok(dir, 'cert', 'device', 'd1', 'ca1', '--json')) as {
+      chain: string[];
+      isCA: boolean;
+    };
     assert.deepEqual(dev.chain, ['CN=d1', 'CN=ca1']);
     assert.equal(dev.isCA, false);
     const v = JSON.parse(
-      ok(dir, 'cert', 'verification', '--ca', 'ca1_cert.pem', '--key', 'ca1_key.pem', '--nonce', 'abc123', '--json'),
+      ok(
+        dir,
+        'cert',
+        'verification',
+        '--ca',
+        'ca1_cert.pem',
+        '--key',
+        'ca1_key.pem',
+        '--nonce',
+        'abc123',
+        '--json',
+      ),
     ) as { subject: string; files: Record<string, string> };
     assert.equal(v.subject, 'CN=abc123');
     assert.deepEqual(Object.keys(v.files), ['cert', 'key']);
@@ -199,7 +262,8 @@ describe('cert: options', () => {
     const days = (readCertificate(read(dir, 'short_cert.pem')).notAfter.getTime() - Date.now()) / 86_400_000;
     assert.ok(days > 29.9 && days <= 30, `${days} days`);
     ok(dir, 'cert', 'root', 'default-root');
-    const rootDays = (readCertificate(read(dir, 'default-root_cert.pem')).notAfter.getTime() - Date.now()) / 86_400_000;
+    const rootDays =
+      (readCertificate(read(dir, 'default-root_cert.pem')).notAfter.getTime() - Date.now()) / 86_400_000;
     assert.ok(rootDays > 3649, `root default ${rootDays} days`);
   });
 
@@ -209,7 +273,10 @@ describe('cert: options', () => {
     ok(cwd, 'cert', 'root', 'r1', '--out', out);
     ok(cwd, 'cert', 'device', 'd1', 'r1', '--out', out);
     assert.equal(read(out, 'd1_fullchain.pem'), read(out, 'd1_cert.pem') + read(out, 'r1_cert.pem'));
-    assert.equal(gatehouse(cwd, 'cert', 'device', 'd2', 'r1').stderr.split(':')[0], 'ERR_CLI_PARENT_NOT_FOUND');
+    assert.equal(
+      gatehouse(cwd, 'cert', 'device', 'd2', 'r1').stderr.split(':')[0],
+      'ERR_CLI_PARENT_NOT_FOUND',
+    );
   });
 
   it('--force overwrites existing files', () => {

@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { SERVER_DEFAULTS, startServer, type RunningServer } from '@gatehouse/server';
+import type { RunningServer } from '@gatehouse/server';
+import { SERVER_DEFAULTS } from '../server-defaults.js';
 import { CliError } from '../output.js';
 
 function port(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError('ERR_CLI_INVALID_OPTION', `'${value}' is not a TCP port (0–65535).`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new CliError('ERR_CLI_INVALID_OPTION', `'${value}' is not a TCP port (0–65535).`);
   return n;
 }
 
@@ -51,16 +53,54 @@ export function registerServeCommand(program: Command): void {
   program
     .command('serve')
     .description('run Gatehouse: provisioning (DPS), the device hub and the REST API, in one process')
-    .addOption(new Option('--data <dir>', 'data folder (database, server CA, keys)').env('GATEHOUSE_DATA').default(SERVER_DEFAULTS.dataDir))
-    .addOption(new Option('--host-name <name>', 'host name devices use; returned to them as assignedHub').env('GATEHOUSE_HOST_NAME').default(SERVER_DEFAULTS.hostName))
-    .addOption(new Option('--bind <address>', 'address to listen on').env('GATEHOUSE_BIND').default(SERVER_DEFAULTS.bindHost))
-    .addOption(new Option('--mqtt-port <port>', 'MQTT over TLS port (the Azure SDKs use 8883)').env('GATEHOUSE_MQTT_PORT').default(SERVER_DEFAULTS.mqttPort).argParser(port))
-    .addOption(new Option('--http-port <port>', 'web UI and REST API port').env('GATEHOUSE_HTTP_PORT').default(SERVER_DEFAULTS.httpPort).argParser(port))
-    .addOption(new Option('--tls-cert <file>', 'your own server certificate (PEM, with its chain)').env('GATEHOUSE_TLS_CERT'))
+    .addOption(
+      new Option('--data <dir>', 'data folder (database, server CA, keys)')
+        .env('GATEHOUSE_DATA')
+        .default(SERVER_DEFAULTS.dataDir),
+    )
+    .addOption(
+      new Option('--host-name <name>', 'host name devices use; returned to them as assignedHub')
+        .env('GATEHOUSE_HOST_NAME')
+        .default(SERVER_DEFAULTS.hostName),
+    )
+    .addOption(
+      new Option('--bind <address>', 'address to listen on')
+        .env('GATEHOUSE_BIND')
+        .default(SERVER_DEFAULTS.bindHost),
+    )
+    .addOption(
+      new Option('--mqtt-port <port>', 'MQTT over TLS port (the Azure SDKs use 8883)')
+        .env('GATEHOUSE_MQTT_PORT')
+        .default(SERVER_DEFAULTS.mqttPort)
+        .argParser(port),
+    )
+    .addOption(
+      new Option('--http-port <port>', 'web UI and REST API port')
+        .env('GATEHOUSE_HTTP_PORT')
+        .default(SERVER_DEFAULTS.httpPort)
+        .argParser(port),
+    )
+    .addOption(
+      new Option('--tls-cert <file>', 'your own server certificate (PEM, with its chain)').env(
+        'GATEHOUSE_TLS_CERT',
+      ),
+    )
     .addOption(new Option('--tls-key <file>', 'the private key of --tls-cert').env('GATEHOUSE_TLS_KEY'))
-    .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug or trace').env('GATEHOUSE_LOG_LEVEL').default(SERVER_DEFAULTS.logLevel).choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
-    .addOption(new Option('--dps-retry-after <seconds>', 'seconds a provisioning device waits before polling').env('GATEHOUSE_DPS_RETRY_AFTER').default(SERVER_DEFAULTS.dpsRetryAfterSeconds).argParser(Number))
+    .addOption(
+      new Option('--log-level <level>', 'fatal, error, warn, info, debug or trace')
+        .env('GATEHOUSE_LOG_LEVEL')
+        .default(SERVER_DEFAULTS.logLevel)
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    )
+    .addOption(
+      new Option('--dps-retry-after <seconds>', 'seconds a provisioning device waits before polling')
+        .env('GATEHOUSE_DPS_RETRY_AFTER')
+        .default(SERVER_DEFAULTS.dpsRetryAfterSeconds)
+        .argParser(Number),
+    )
     .action(async (flags: ServeFlags) => {
+      // Loaded on demand: `gatehouse cert …` should not pay for the whole server.
+      const { startServer } = await import('@gatehouse/server');
       const server = await startServer({
         dataDir: flags.data,
         hostName: flags.hostName,
@@ -75,7 +115,10 @@ export function registerServeCommand(program: Command): void {
       }).catch((err: unknown) => {
         const e = err as NodeJS.ErrnoException;
         if (e.code === 'EADDRINUSE' || e.code === 'EACCES') {
-          throw new CliError('ERR_CLI_LISTEN', `cannot listen: ${e.message}. Another process holds the port, or it needs privileges; choose another with --mqtt-port/--http-port.`);
+          throw new CliError(
+            'ERR_CLI_LISTEN',
+            `cannot listen: ${e.message}. Another process holds the port, or it needs privileges; choose another with --mqtt-port/--http-port.`,
+          );
         }
         throw err;
       });

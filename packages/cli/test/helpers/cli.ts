@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The built binary: dist/test/helpers/cli.js → dist/src/main.js. */
-export const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+export const MAIN =
+  process.env.GATEHOUSE_CLI_MAIN ?? fileURLToPath(new URL('../../src/main.js', import.meta.url));
 
 export interface CliResult {
   status: number | null;

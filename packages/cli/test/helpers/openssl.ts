@@ -39,9 +39,32 @@ export function createTestCertStyle(
   must(dir, 'genrsa', '-traditional', '-out', `${name}_key.pem`, '2048');
   must(dir, 'req', '-new', '-key', `${name}_key.pem`, '-subj', `/CN=${name}`, '-out', `${name}.csr`);
   const signing = parent
-    ? ['-CA', `${parent}_cert.pem`, '-CAkey', `${parent}_key.pem`, '-set_serial', String(Math.floor(Math.random() * 1e9))]
+    ? [
+        '-CA',
+        `${parent}_cert.pem`,
+        '-CAkey',
+        `${parent}_key.pem`,
+        '-set_serial',
+        String(Math.floor(Math.random() * 1e9)),
+      ]
     : ['-signkey', `${name}_key.pem`];
-  must(dir, 'x509', '-req', '-in', `${name}.csr`, ...signing, '-days', '1', '-sha256', '-extfile', ext, '-extensions', 'v3_req', '-out', `${name}_cert.pem`);
+  must(
+    dir,
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    ...signing,
+    '-days',
+    '1',
+    '-sha256',
+    '-extfile',
+    ext,
+    '-extensions',
+    'v3_req',
+    '-out',
+    `${name}_cert.pem`,
+  );
   const cert = readFileSync(join(dir, `${name}_cert.pem`), 'utf8');
   const parentChain = parent ? readFileSync(join(dir, `${parent}_fullchain.pem`), 'utf8') : 'null';
   writeFileSync(join(dir, `${name}_fullchain.pem`), `${cert}\n${parentChain}`);

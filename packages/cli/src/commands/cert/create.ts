@@ -29,6 +29,11 @@ export function prepare(flags: CreateFlags, files: RunFiles): PreparedRun {
   return { options, dir, files };
 }
 
+/** ` --out DIR` when the user gave one, for the follow-up command we suggest. */
+export function outFlag(run: PreparedRun): string {
+  return run.options.outGiven ? ` --out ${run.options.outDir}` : '';
+}
+
 /** How a path is shown to the user: as they would type it from where they are. */
 function shown(run: PreparedRun, file: string): string {
   return run.options.outGiven ? join(run.options.outDir, file) : file;
@@ -80,7 +85,8 @@ export function finish(
     [run.files.key]: 'its private key (mode 0600, keep it secret)',
   };
   if (run.files.fullchain) {
-    role[run.files.fullchain] = `the certificate and its parents (${chain.length} certificate${chain.length === 1 ? '' : 's'})`;
+    role[run.files.fullchain] =
+      `the certificate and its parents (${chain.length} certificate${chain.length === 1 ? '' : 's'})`;
   }
   const lines = [
     `${report.title} (${certificate.keyType}, valid until ${certificate.notAfter.toISOString().slice(0, 10)}):`,

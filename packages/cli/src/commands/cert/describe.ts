@@ -46,7 +46,8 @@ export function summarize(certificate: Certificate, now = new Date()): Certifica
 
 function validity(s: CertificateSummary): string {
   const range = `${s.notBefore} to ${s.notAfter}`;
-  if (s.status === 'expired') return `${range} (EXPIRED ${-s.daysLeft} day${s.daysLeft === -1 ? '' : 's'} ago)`;
+  if (s.status === 'expired')
+    return `${range} (EXPIRED ${-s.daysLeft} day${s.daysLeft === -1 ? '' : 's'} ago)`;
   if (s.status === 'not yet valid') return `${range} (NOT YET VALID)`;
   return `${range} (${s.daysLeft} day${s.daysLeft === 1 ? '' : 's'} left)`;
 }

@@ -16,6 +16,7 @@ export function registerDevice(cert: Command): void {
       .argument('<name>', 'registration ID of the device: the common name and file prefix')
       .argument('[parent]', 'name of the signing CA; without it the certificate is self-signed')
       .description('create a device certificate signed by [parent], or self-signed'),
+    365,
   ).action(async (rawName: string, rawParent: string | undefined, flags: CreateFlags) => {
     const name = checkName(rawName);
     const parentName = rawParent === undefined ? undefined : checkParentName(rawParent, name);

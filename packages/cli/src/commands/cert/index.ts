@@ -13,7 +13,21 @@ import { registerVerify } from './verify.js';
 export function registerCertCommands(program: Command): void {
   const cert = program
     .command('cert')
-    .description('create and check test certificates (root, intermediate, device, verification, show, verify)');
+    .description(
+      'create and check test certificates (root, intermediate, device, verification, show, verify)',
+    )
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Example: a chain for X.509 enrollment groups, and proof of possession for the root',
+        '  gatehouse cert root myroot',
+        '  gatehouse cert intermediate myinter myroot',
+        '  gatehouse cert device mydevice myinter',
+        '  gatehouse cert verification --ca myroot_cert.pem --key myroot_key.pem --nonce <code>',
+        '  gatehouse cert verify mydevice_fullchain.pem --ca myroot_cert.pem',
+      ].join('\n'),
+    );
   registerRoot(cert);
   registerIntermediate(cert);
   registerDevice(cert);

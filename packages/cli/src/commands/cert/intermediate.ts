@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createIntermediateCa } from '@gatehouse/pki';
-import { finish, prepare } from './create.js';
+import { finish, outFlag, prepare } from './create.js';
 import { certFiles, checkName, checkParentName } from './names.js';
 import { addCreateOptions, type CreateFlags } from './options.js';
 import { loadParent } from './parent.js';
@@ -13,6 +13,7 @@ export function registerIntermediate(cert: Command): void {
       .argument('<name>', 'name of the new CA: its common name and file prefix')
       .argument('<parent>', 'name of the signing CA, read from <parent>_cert.pem and <parent>_key.pem')
       .description('create an intermediate CA signed by <parent>'),
+    3650,
   ).action(async (rawName: string, rawParent: string, flags: CreateFlags) => {
     const name = checkName(rawName);
     const parentName = checkParentName(rawParent, name);
@@ -28,7 +29,7 @@ export function registerIntermediate(cert: Command): void {
     finish(run, issued, {
       command: 'intermediate',
       title: `Created intermediate CA "${name}" signed by "${parentName}"`,
-      next: () => `issue device certificates with: gatehouse cert device <name> ${name}`,
+      next: () => `issue device certificates with: gatehouse cert device <name> ${name}${outFlag(run)}`,
     });
   });
 }

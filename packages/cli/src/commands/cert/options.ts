@@ -27,13 +27,13 @@ export interface CreateOptions {
 /** 100 years: far beyond any sensible test certificate, and well inside X.509 GeneralizedTime. */
 const MAX_DAYS = 36500;
 
-export function addCreateOptions(command: Command): Command {
+export function addCreateOptions(command: Command, defaultDays: number): Command {
   return command
     .option('--out <dir>', 'folder to write into (and to find the parent in); default the current folder')
     .option('--key-type <type>', 'key type: ec or rsa (default ec)')
     .option('--curve <curve>', 'EC curve: P-256 or P-384 (default P-256)')
     .option('--bits <bits>', 'RSA key size: 2048, 3072 or 4096 (default 2048)')
-    .option('--days <n>', 'validity in days')
+    .option('--days <n>', `validity in days (default ${defaultDays})`)
     .option('--force', 'overwrite existing files')
     .option('--json', 'print a JSON object instead of text');
 }

@@ -34,15 +34,25 @@ export function loadParent(dir: string, parent: string): Parent {
 
   const fullchainPath = join(dir, files.fullchain);
   // create_test_cert.js ends every fullchain with a `null` line; readCertificates skips it.
-  const chain = fileExists(fullchainPath) ? readCertificateFile(fullchainPath, 'the parent chain') : [certificate];
+  const chain = fileExists(fullchainPath)
+    ? readCertificateFile(fullchainPath, 'the parent chain')
+    : [certificate];
   checkChain(chain, certificate, files.fullchain, files.cert);
   return { issuer: { certificate, privateKey }, chain };
 }
 
 /** The fullchain must start with the parent and each certificate must be issued by the next. */
-function checkChain(chain: Certificate[], certificate: Certificate, fullchainName: string, certName: string): void {
+function checkChain(
+  chain: Certificate[],
+  certificate: Certificate,
+  fullchainName: string,
+  certName: string,
+): void {
   if (chain[0]?.sha256Thumbprint !== certificate.sha256Thumbprint) {
-    throw new CliError('ERR_CLI_CHAIN_MISMATCH', `${fullchainName} does not start with the certificate in ${certName}.`);
+    throw new CliError(
+      'ERR_CLI_CHAIN_MISMATCH',
+      `${fullchainName} does not start with the certificate in ${certName}.`,
+    );
   }
   for (let i = 0; i + 1 < chain.length; i++) {
     const child = chain[i];

@@ -1,5 +1,11 @@
 import { basename } from 'node:path';
-import { PkiError, readCertificates, readPrivateKey, type Certificate, type PrivateKey } from '@gatehouse/pki';
+import {
+  PkiError,
+  readCertificates,
+  readPrivateKey,
+  type Certificate,
+  type PrivateKey,
+} from '@gatehouse/pki';
 import { readInputFile } from '../../files.js';
 
 /** Runs a PKI read and puts the file name in front of any PkiError message, keeping its code. */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createRootCa } from '@gatehouse/pki';
-import { finish, prepare } from './create.js';
+import { finish, outFlag, prepare } from './create.js';
 import { certFiles, checkName } from './names.js';
 import { addCreateOptions, type CreateFlags } from './options.js';
 
@@ -11,16 +11,21 @@ export function registerRoot(cert: Command): void {
       .command('root')
       .argument('[name]', 'name of the CA: its common name and file prefix', 'root')
       .description('create a self-signed root CA: <name>_cert.pem, <name>_key.pem, <name>_fullchain.pem'),
+    3650,
   ).action(async (rawName: string, flags: CreateFlags) => {
     const name = checkName(rawName);
     const run = prepare(flags, certFiles(name));
-    const issued = await createRootCa({ commonName: name, keySpec: run.options.keySpec, days: run.options.days });
+    const issued = await createRootCa({
+      commonName: name,
+      keySpec: run.options.keySpec,
+      days: run.options.days,
+    });
     finish(run, issued, {
       command: 'root',
       title: `Created root CA "${name}"`,
       next: (show) =>
         `upload ${show(run.files.cert)} as the primary certificate of an enrollment group, ` +
-        `or issue an intermediate CA with: gatehouse cert intermediate <name> ${name}`,
+        `or issue an intermediate CA with: gatehouse cert intermediate <name> ${name}${outFlag(run)}`,
     });
   });
 }

@@ -18,7 +18,9 @@ export function registerShow(cert: Command): void {
       const lines: string[] = [];
       certificates.forEach((summary, index) => {
         if (index > 0) lines.push('');
-        lines.push(certificates.length > 1 ? `Certificate ${index + 1} of ${certificates.length}` : 'Certificate');
+        lines.push(
+          certificates.length > 1 ? `Certificate ${index + 1} of ${certificates.length}` : 'Certificate',
+        );
         lines.push(...formatSummary(summary));
       });
       process.stdout.write(lines.join('\n') + '\n');

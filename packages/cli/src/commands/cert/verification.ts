@@ -23,14 +23,23 @@ export function registerVerification(cert: Command): void {
       .option('--ca <pem>', 'the CA certificate (the first certificate of the file is used)')
       .option('--key <pem>', "the CA's private key")
       .option('--nonce <code>', 'the verification code the server gave you (letters and digits)'),
+    1,
   ).action(async (flags: VerificationFlags) => {
-    const missing = (['ca', 'key', 'nonce'] as const).filter((o) => flags[o] === undefined).map((o) => `--${o}`);
+    const missing = (['ca', 'key', 'nonce'] as const)
+      .filter((o) => flags[o] === undefined)
+      .map((o) => `--${o}`);
     if (missing.length > 0) {
-      throw new CliError('ERR_CLI_MISSING_OPTION', `${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} required.`);
+      throw new CliError(
+        'ERR_CLI_MISSING_OPTION',
+        `${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} required.`,
+      );
     }
     const { ca = '', key = '', nonce = '' } = flags;
     if (!isValidNonce(nonce)) {
-      throw new PkiError('ERR_PKI_INVALID_NONCE', `"${nonce}" is not a verification code: use 1 to 64 letters or digits.`);
+      throw new PkiError(
+        'ERR_PKI_INVALID_NONCE',
+        `"${nonce}" is not a verification code: use 1 to 64 letters or digits.`,
+      );
     }
     const run = prepare(flags, { cert: 'verification_cert.pem', key: 'verification_key.pem' });
     const [certificate] = readCertificateFile(ca, 'the CA certificate');

@@ -35,7 +35,11 @@ export function registerVerify(cert: Command): void {
       if (flags.json) {
         const out = {
           ok: true,
-          path: path.map((c) => ({ subject: c.subject, issuer: c.issuer, sha256Thumbprint: c.sha256Thumbprint })),
+          path: path.map((c) => ({
+            subject: c.subject,
+            issuer: c.issuer,
+            sha256Thumbprint: c.sha256Thumbprint,
+          })),
         };
         process.stdout.write(JSON.stringify(out, null, 2) + '\n');
         return;
@@ -43,7 +47,9 @@ export function registerVerify(cert: Command): void {
       const lines = [`OK: ${leafFile} chains to a trusted certificate (${path.length} certificates).`];
       path.forEach((c, i) => {
         const role = i === 0 ? 'leaf' : i === path.length - 1 ? 'trusted' : 'intermediate';
-        lines.push(`  ${String(i + 1)}. ${c.subject.padEnd(24)} ${role.padEnd(12)} SHA-256 ${c.sha256Thumbprint}`);
+        lines.push(
+          `  ${String(i + 1)}. ${c.subject.padEnd(24)} ${role.padEnd(12)} SHA-256 ${c.sha256Thumbprint}`,
+        );
       });
       process.stdout.write(lines.join('\n') + '\n');
     });

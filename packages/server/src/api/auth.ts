@@ -1,0 +1,54 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ApiPrincipal, ApiTokenService } from '../app/api-tokens.js';
+import { rolesAllow, type Permission } from '../app/roles.js';
+import { commonError } from '../validation.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller; null on public routes. */
+    principal: ApiPrincipal | null;
+  }
+  interface FastifyContextConfig {
+    /** Open without credentials (`/healthz`, `/metrics`, the OpenAPI document). */
+    public?: boolean;
+    /** What the route needs; by default `read` for GET/HEAD and `write` for the rest. */
+    permission?: Permission;
+  }
+}
+
+/**
+ * Authentication and authorization of the REST API (DESIGN.md: the API requires
+ * authentication). Every route needs credentials unless its config says
+ * `public: true`, so a new route is closed by default. Decided on the matched
+ * route, never on the raw URL text, which has more than one spelling.
+ */
+export function registerAuth(app: FastifyInstance, tokens: ApiTokenService): void {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request) => {
+    const matched = request.routeOptions.url !== undefined;
+    if (matched && request.routeOptions.config.public === true) return;
+    // An unknown URL under /api still asks for credentials, so the 404/405 answers do not map the API for strangers.
+    if (!matched && !isApiPath(request)) return;
+    const principal = await tokens.authenticate(request.headers.authorization);
+    request.principal = principal;
+    if (!matched) return;
+    const permission = request.routeOptions.config.permission ?? (isRead(request.method) ? 'read' : 'write');
+    if (!rolesAllow(principal.roles, permission)) {
+      throw commonError(
+        'ERR_FORBIDDEN',
+        permission === 'manageApiTokens'
+          ? `API token '${principal.tokenId}' may not manage API tokens: that needs the Administrator role.`
+          : `API token '${principal.tokenId}' may not ${permission === 'read' ? 'read' : 'change'} this resource: its roles allow ${permission === 'read' ? 'nothing here' : 'reading only'}.`,
+      );
+    }
+  });
+}
+
+function isRead(method: string): boolean {
+  return method === 'GET' || method === 'HEAD';
+}
+
+function isApiPath(request: FastifyRequest): boolean {
+  const path = request.url.split('?')[0] ?? '';
+  return /^\/api(?:\/|$)/i.test(path);
+}

@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { registerAuth } from './auth.js';
+import type { ApiDeps } from './deps.js';
+import { errorHandler, sendError } from './errors.js';
+import { RouteTable } from './route-table.js';
+import { apiTokenRoutes } from './routes/api-tokens.js';
+import { applicationRoutes } from './routes/application.js';
+import { deviceRoutes } from './routes/devices.js';
+import { enrollmentGroupRoutes } from './routes/enrollment-groups.js';
+import { healthRoutes } from './routes/health.js';
+import { openApiRoutes } from './routes/openapi.js';
+import { provisioningAttemptRoutes } from './routes/provisioning-attempts.js';
+import { roleRoutes } from './routes/roles.js';
+import { commonError } from '../validation.js';
+
+/** 1 MiB: a certificate upload is a few kB; nothing the API takes comes close. */
+export const API_BODY_LIMIT = 1024 * 1024;
+
+const JSON_TYPES = ['application/json', 'application/merge-patch+json'];
+
+/**
+ * The REST API (CENTRAL_API.md §1): one fastify instance, routes per resource,
+ * authentication on every route that is not marked public, one error envelope,
+ * an OpenAPI document at `/api/openapi.json`. The `api-version` query parameter
+ * IoT Central clients send is accepted and ignored. Not listening: the caller
+ * decides (`listen` in the server, `inject` in tests).
+ */
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    genReqId: () => randomUUID(),
+    bodyLimit: API_BODY_LIMIT,
+    // Long enough that an over-long ID reaches the service and gets ERR_INVALID_ID, not a bare 414.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
+  }) as unknown as FastifyInstance;
+
+  // Only JSON bodies (CENTRAL_API.md §1.1); merge-patch is plain JSON to the parser. An empty
+  // body is "no body" (clients send `content-type: application/json` on bodiless POSTs).
+  app.removeAllContentTypeParsers();
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    json(request, text, done);
+  });
+
+  app.setErrorHandler(errorHandler);
+
+  const requests = deps.metrics.counter('gatehouse_http_requests_total', 'REST API requests by method, route and status.');
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-ms-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    requests.inc({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+  });
+
+  const routes = new RouteTable();
+  app.addHook('onRoute', (route) => routes.add(route.url, route.method));
+  app.setNotFoundHandler((request, reply) => {
+    const allowed = routes.allowed(request.url.split('?')[0] ?? '');
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      return sendError(
+        request,
+        reply,
+        commonError('ERR_METHOD_NOT_ALLOWED', `${request.method} is not supported here; use ${allowed.join(', ')}.`),
+      );
+    }
+    return sendError(request, reply, commonError('ERR_NOT_FOUND', `There is no ${request.method} ${request.url.split('?')[0] ?? ''}.`));
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Gatehouse REST API',
+        version: '2022-07-31',
+        description:
+          'The IoT Central data-plane REST API shape (api-version accepted and ignored), plus Gatehouse additions: application info, provisioning diagnostics, health and metrics.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'The API token secret: `Authorization: Bearer <secret>`.' },
+          apiToken: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'Authorization',
+            description: 'The API token text: `SharedAccessSignature sr=…&sig=…&skn=<id>&se=<ms>`.',
+          },
+        },
+      },
+      security: [{ bearer: [] }, { apiToken: [] }],
+    },
+  });
+
+  registerAuth(app, deps.tokens);
+
+  applicationRoutes(app, deps);
+  roleRoutes(app);
+  apiTokenRoutes(app, deps);
+  enrollmentGroupRoutes(app, deps);
+  deviceRoutes(app, deps);
+  provisioningAttemptRoutes(app, deps);
+  healthRoutes(app, deps);
+  openApiRoutes(app);
+  return app;
+}

@@ -1,0 +1,32 @@
+import type { Logger } from 'pino';
+import type { ApiTokenService } from '../app/api-tokens.js';
+import type { DeviceQueryService } from '../app/devices.js';
+import type { Metrics } from '../metrics.js';
+import type { ProvisioningAttempts } from '../provisioning/attempts.js';
+import type { EnrollmentGroupService } from '../provisioning/enrollment-groups.js';
+import type { IndividualEnrollmentService } from '../provisioning/individual-enrollments.js';
+
+/** What `GET /api/application` tells a client about this Gatehouse. */
+export interface ApplicationInfo {
+  idScope: string;
+  hostName: string;
+  mqttPort: number;
+  /** Port of the REST API; 0 (bound to a free port) makes the endpoint follow the request's Host. */
+  httpPort: number;
+  httpsPort?: number;
+  serverCaPath: string;
+}
+
+/** The services the REST API calls. Routes stay thin: the services validate and throw GatehouseError. */
+export interface ApiDeps {
+  logger: Logger;
+  metrics: Metrics;
+  application: ApplicationInfo;
+  groups: EnrollmentGroupService;
+  individual: IndividualEnrollmentService;
+  attempts: ProvisioningAttempts;
+  tokens: ApiTokenService;
+  devices: DeviceQueryService;
+  /** Extra fields for `GET /healthz` (e.g. store and listener checks); a throw answers 503. */
+  health?: () => Promise<Record<string, unknown>>;
+}

@@ -1,0 +1,81 @@
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from '../deps.js';
+import { doc, ENTRY, GROUP_ID } from './schema.js';
+
+type GroupParams = { Params: { id: string } };
+type CertParams = { Params: { id: string; entry: string } };
+
+/** `/api/enrollmentGroups`: groups, their CA certificates and proof of possession (CENTRAL_API.md §1.2, §2). */
+export function enrollmentGroupRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'groups'>): void {
+  const { groups } = deps;
+  const tag = 'Enrollment groups';
+  const group = { params: { id: GROUP_ID } };
+  const cert = { params: { id: GROUP_ID, entry: ENTRY } };
+
+  app.get('/api/enrollmentGroups', { schema: doc(tag, 'List the enrollment groups') }, async () => ({
+    value: await groups.list(),
+  }));
+  app.get<GroupParams>('/api/enrollmentGroups/:id', { schema: doc(tag, 'Get an enrollment group', group) }, async (request) =>
+    groups.get(request.params.id),
+  );
+  app.put<GroupParams>(
+    '/api/enrollmentGroups/:id',
+    {
+      schema: doc(tag, 'Create or replace an enrollment group', {
+        ...group,
+        description: 'Body `{ displayName, type: iot|iotEdge, attestation: { type: x509 }, enabled?, etag? }`.',
+      }),
+    },
+    async (request) => groups.put(request.params.id, request.body),
+  );
+  app.patch<GroupParams>(
+    '/api/enrollmentGroups/:id',
+    { schema: doc(tag, 'Update an enrollment group (merge patch: displayName, enabled, type, etag)', group) },
+    async (request) => groups.patch(request.params.id, request.body),
+  );
+  app.delete<GroupParams>(
+    '/api/enrollmentGroups/:id',
+    { schema: doc(tag, 'Delete an enrollment group and its certificates', group) },
+    async (request, reply) => {
+      await groups.delete(request.params.id);
+      return reply.code(204).send();
+    },
+  );
+
+  const certs = '/api/enrollmentGroups/:id/certificates/:entry';
+  app.get<CertParams>(certs, { schema: doc(tag, 'Get a signing certificate entry (never the certificate text)', cert) }, async (request) =>
+    groups.getCertificate(request.params.id, request.params.entry),
+  );
+  app.put<CertParams>(
+    certs,
+    {
+      schema: doc(tag, 'Upload or replace a signing CA certificate', {
+        ...cert,
+        description: 'Body `{ certificate: PEM | base64 of PEM | base64 DER, verified?, etag? }`.',
+      }),
+    },
+    async (request) => groups.putCertificate(request.params.id, request.params.entry, request.body),
+  );
+  app.delete<CertParams>(certs, { schema: doc(tag, 'Remove a signing certificate', cert) }, async (request, reply) => {
+    await groups.deleteCertificate(request.params.id, request.params.entry);
+    return reply.code(204).send();
+  });
+  app.post<CertParams>(
+    `${certs}/generateVerificationCode`,
+    { schema: doc(tag, 'Generate a verification code (proof of possession, valid one hour)', cert) },
+    async (request) => groups.generateVerificationCode(request.params.id, request.params.entry),
+  );
+  app.post<CertParams>(
+    `${certs}/verify`,
+    {
+      schema: doc(tag, 'Verify a signing certificate with a certificate whose CN is the code, signed by the CA key', {
+        ...cert,
+        description: 'Body `{ certificate }`. Answers 204.',
+      }),
+    },
+    async (request, reply) => {
+      await groups.verify(request.params.id, request.params.entry, request.body);
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,38 @@
+import type { FastifySchema } from 'fastify';
+
+/**
+ * OpenAPI documentation of a route. Deliberately no body or response schemas:
+ * the services validate bodies with specific error codes, and a response schema
+ * would make fastify drop fields it does not list.
+ */
+export function doc(
+  tag: string,
+  summary: string,
+  options: { params?: Record<string, string>; query?: Record<string, string>; description?: string } = {},
+): FastifySchema {
+  const schema: FastifySchema & Record<string, unknown> = {
+    tags: [tag],
+    summary,
+    querystring: {
+      type: 'object',
+      properties: {
+        'api-version': { type: 'string', description: 'Accepted for IoT Central compatibility and ignored.' },
+        ...Object.fromEntries(Object.entries(options.query ?? {}).map(([k, d]) => [k, { type: 'string', description: d }])),
+      },
+    },
+  };
+  if (options.description !== undefined) schema['description'] = options.description;
+  if (options.params) {
+    schema.params = {
+      type: 'object',
+      properties: Object.fromEntries(Object.entries(options.params).map(([k, d]) => [k, { type: 'string', description: d }])),
+      required: Object.keys(options.params),
+    };
+  }
+  return schema;
+}
+
+export const GROUP_ID = 'Enrollment group ID: letters, digits and hyphens, 1–255 characters.';
+export const ENTRY = "Certificate entry: 'primary' or 'secondary'.";
+export const DEVICE_ID = 'Device ID: letters, digits, - . _ :, at most 128 characters.';
+export const TOKEN_ID = 'API token ID: letters, digits, - and _, 1–48 characters.';
