@@ -118,16 +118,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     closers.unshift(() => mqtt.close());
 
+    const application = {
+      idScope,
+      hostName: options.hostName,
+      mqttPort: mqtt.address().port,
+      httpPort: options.httpPort,
+      serverCaPath: tls.caPath ?? '',
+    };
     const api = await buildApi({
       logger: logger.child({ context: 'api' }),
       metrics,
-      application: {
-        idScope,
-        hostName: options.hostName,
-        mqttPort: mqtt.address().port,
-        httpPort: options.httpPort,
-        serverCaPath: tls.caPath ?? '',
-      },
+      application,
       groups,
       individual,
       attempts,
@@ -137,6 +138,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await api.listen({ host: options.bindHost, port: options.httpPort });
     closers.unshift(() => api.close());
     const httpAddress = api.server.address() as AddressInfo;
+    // With port 0 the real port is known only now.
+    application.httpPort = httpAddress.port;
 
     let closed = false;
     return {

@@ -29,7 +29,10 @@ describe('API tokens over REST', () => {
   after(async () => h.close());
 
   it('PUT creates a token and returns its text once; GET and list never show it', async () => {
-    const res = await h.call('PUT', '/api/apiTokens/ci-token', { roles: [{ role: OPERATOR }], expiry: '2099-01-01T00:00:00Z' });
+    const res = await h.call('PUT', '/api/apiTokens/ci-token', {
+      roles: [{ role: OPERATOR }],
+      expiry: '2099-01-01T00:00:00Z',
+    });
     assert.equal(res.statusCode, 200);
     const body = res.json() as { id: string; roles: unknown; expiry: string; token: string };
     assert.equal(body.id, 'ci-token');
@@ -37,12 +40,18 @@ describe('API tokens over REST', () => {
     assert.equal(body.expiry, '2099-01-01T00:00:00.000Z');
     assert.match(
       body.token,
-      new RegExp(`^SharedAccessSignature sr=gatehouse\\.test&sig=[A-Za-z0-9_-]{43}&skn=ci-token&se=${Date.parse('2099-01-01T00:00:00Z')}$`),
+      new RegExp(
+        `^SharedAccessSignature sr=gatehouse\\.test&sig=[A-Za-z0-9_-]{43}&skn=ci-token&se=${Date.parse('2099-01-01T00:00:00Z')}$`,
+      ),
     );
 
     const got = await h.call('GET', '/api/apiTokens/ci-token');
     assert.equal(got.statusCode, 200);
-    assert.deepEqual(got.json(), { id: 'ci-token', roles: [{ role: OPERATOR }], expiry: '2099-01-01T00:00:00.000Z' });
+    assert.deepEqual(got.json(), {
+      id: 'ci-token',
+      roles: [{ role: OPERATOR }],
+      expiry: '2099-01-01T00:00:00.000Z',
+    });
     const list = await h.call('GET', '/api/apiTokens');
     assert.equal(list.statusCode, 200);
     const value = (list.json() as { value: Array<Record<string, unknown>> }).value;
@@ -56,7 +65,11 @@ describe('API tokens over REST', () => {
 
   it('stores only the SHA-256 hash of the secret', async () => {
     const { secret } = await h.token('hashed', [OPERATOR]);
-    const row = await h.db.selectFrom('api_tokens').selectAll().where('id', '=', 'hashed').executeTakeFirstOrThrow();
+    const row = await h.db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('id', '=', 'hashed')
+      .executeTakeFirstOrThrow();
     assert.equal(row.secret_hash, createHash('sha256').update(secret).digest('hex'));
     assert.ok(!JSON.stringify(row).includes(secret));
   });
@@ -81,7 +94,11 @@ describe('API tokens over REST', () => {
     const first = await h.token('rotated', [OPERATOR]);
     const second = await h.token('rotated', [OPERATOR]);
     assert.notEqual(first.secret, second.secret);
-    expectError(await h.call('GET', '/api/roles', undefined, `Bearer ${first.secret}`), 401, 'ERR_UNAUTHENTICATED');
+    expectError(
+      await h.call('GET', '/api/roles', undefined, `Bearer ${first.secret}`),
+      401,
+      'ERR_UNAUTHENTICATED',
+    );
     assert.equal((await h.call('GET', '/api/roles', undefined, `Bearer ${second.secret}`)).statusCode, 200);
   });
 
@@ -106,7 +123,11 @@ describe('API tokens over REST', () => {
 
   it('refuses token IDs that break the pattern', async () => {
     for (const id of ['has.dot', 'has%20space', 'x'.repeat(49), 'caf%C3%A9']) {
-      expectError(await h.call('PUT', `/api/apiTokens/${id}`, { roles: [{ role: OPERATOR }] }), 400, 'ERR_INVALID_ID');
+      expectError(
+        await h.call('PUT', `/api/apiTokens/${id}`, { roles: [{ role: OPERATOR }] }),
+        400,
+        'ERR_INVALID_ID',
+      );
     }
   });
 
@@ -124,22 +145,51 @@ describe('authentication', () => {
 
   it('accepts Bearer <secret> and the SharedAccessSignature token text', async () => {
     const t = await h.token('both-forms', [OPERATOR]);
-    assert.equal((await h.call('GET', '/api/enrollmentGroups', undefined, `Bearer ${t.secret}`)).statusCode, 200);
-    assert.equal((await h.call('GET', '/api/enrollmentGroups', undefined, `bearer ${t.secret}`)).statusCode, 200);
+    assert.equal(
+      (await h.call('GET', '/api/enrollmentGroups', undefined, `Bearer ${t.secret}`)).statusCode,
+      200,
+    );
+    assert.equal(
+      (await h.call('GET', '/api/enrollmentGroups', undefined, `bearer ${t.secret}`)).statusCode,
+      200,
+    );
     assert.equal((await h.call('GET', '/api/enrollmentGroups', undefined, t.sas)).statusCode, 200);
     // Fields in another order, as any client may write them.
-    const reordered = t.sas.replace(/^SharedAccessSignature (.*)$/, (_m, f: string) => `SharedAccessSignature ${f.split('&').reverse().join('&')}`);
+    const reordered = t.sas.replace(
+      /^SharedAccessSignature (.*)$/,
+      (_m, f: string) => `SharedAccessSignature ${f.split('&').reverse().join('&')}`,
+    );
     assert.equal((await h.call('GET', '/api/enrollmentGroups', undefined, reordered)).statusCode, 200);
   });
 
   it('refuses a missing header', async () => {
-    expectError(await h.call('GET', '/api/enrollmentGroups', undefined, null), 401, 'ERR_UNAUTHENTICATED', /missing/);
-    expectError(await h.call('GET', '/api/enrollmentGroups', undefined, '   '), 401, 'ERR_UNAUTHENTICATED', /missing/);
+    expectError(
+      await h.call('GET', '/api/enrollmentGroups', undefined, null),
+      401,
+      'ERR_UNAUTHENTICATED',
+      /missing/,
+    );
+    expectError(
+      await h.call('GET', '/api/enrollmentGroups', undefined, '   '),
+      401,
+      'ERR_UNAUTHENTICATED',
+      /missing/,
+    );
   });
 
   it('refuses an unknown scheme', async () => {
-    expectError(await h.call('GET', '/api/enrollmentGroups', undefined, 'Basic YWRtaW46YWRtaW4='), 401, 'ERR_UNAUTHENTICATED', /scheme 'Basic'/);
-    expectError(await h.call('GET', '/api/enrollmentGroups', undefined, ADMIN_SECRET), 401, 'ERR_UNAUTHENTICATED', /not supported/);
+    expectError(
+      await h.call('GET', '/api/enrollmentGroups', undefined, 'Basic YWRtaW46YWRtaW4='),
+      401,
+      'ERR_UNAUTHENTICATED',
+      /scheme 'Basic'/,
+    );
+    expectError(
+      await h.call('GET', '/api/enrollmentGroups', undefined, ADMIN_SECRET),
+      401,
+      'ERR_UNAUTHENTICATED',
+      /not supported/,
+    );
   });
 
   it('refuses malformed credentials', async () => {
@@ -156,14 +206,24 @@ describe('authentication', () => {
       `Bearer ${'x'.repeat(5000)}`,
     ];
     for (const header of malformed) {
-      expectError(await h.call('GET', '/api/enrollmentGroups', undefined, header), 401, 'ERR_UNAUTHENTICATED', /malformed/);
+      expectError(
+        await h.call('GET', '/api/enrollmentGroups', undefined, header),
+        401,
+        'ERR_UNAUTHENTICATED',
+        /malformed/,
+      );
     }
   });
 
   it('refuses a wrong secret, with Bearer and with SAS', async () => {
     const t = await h.token('wrong-secret', [ADMINISTRATOR]);
     const wrong = 'A'.repeat(43);
-    expectError(await h.call('GET', '/api/enrollmentGroups', undefined, `Bearer ${wrong}`), 401, 'ERR_UNAUTHENTICATED', /unknown or revoked/);
+    expectError(
+      await h.call('GET', '/api/enrollmentGroups', undefined, `Bearer ${wrong}`),
+      401,
+      'ERR_UNAUTHENTICATED',
+      /unknown or revoked/,
+    );
     expectError(
       await h.call('GET', '/api/enrollmentGroups', undefined, t.sas.replace(t.secret, wrong)),
       401,
@@ -178,7 +238,12 @@ describe('authentication', () => {
       /unknown or revoked/,
     );
     expectError(
-      await h.call('GET', '/api/enrollmentGroups', undefined, t.sas.replace('skn=wrong-secret', 'skn=nobody')),
+      await h.call(
+        'GET',
+        '/api/enrollmentGroups',
+        undefined,
+        t.sas.replace('skn=wrong-secret', 'skn=nobody'),
+      ),
       401,
       'ERR_UNAUTHENTICATED',
       /unknown or revoked/,
@@ -189,18 +254,41 @@ describe('authentication', () => {
     const t = await h.token('revoked', [ADMINISTRATOR]);
     assert.equal((await h.call('GET', '/api/enrollmentGroups', undefined, t.sas)).statusCode, 200);
     assert.equal((await h.call('DELETE', '/api/apiTokens/revoked')).statusCode, 204);
-    expectError(await h.call('GET', '/api/enrollmentGroups', undefined, `Bearer ${t.secret}`), 401, 'ERR_UNAUTHENTICATED', /revoked/);
-    expectError(await h.call('GET', '/api/enrollmentGroups', undefined, t.sas), 401, 'ERR_UNAUTHENTICATED', /revoked/);
+    expectError(
+      await h.call('GET', '/api/enrollmentGroups', undefined, `Bearer ${t.secret}`),
+      401,
+      'ERR_UNAUTHENTICATED',
+      /revoked/,
+    );
+    expectError(
+      await h.call('GET', '/api/enrollmentGroups', undefined, t.sas),
+      401,
+      'ERR_UNAUTHENTICATED',
+      /revoked/,
+    );
   });
 
   it('refuses an expired token, with Bearer and with SAS', async () => {
     const expiry = new Date(Date.now() + 24 * 3600 * 1000).toISOString();
     const t = await h.token('short-lived', [ADMINISTRATOR], expiry);
-    assert.equal((await h.call('GET', '/api/enrollmentGroups', undefined, `Bearer ${t.secret}`)).statusCode, 200);
+    assert.equal(
+      (await h.call('GET', '/api/enrollmentGroups', undefined, `Bearer ${t.secret}`)).statusCode,
+      200,
+    );
     h.clock.offsetMs = 2 * 24 * 3600 * 1000;
     try {
-      expectError(await h.call('GET', '/api/enrollmentGroups', undefined, `Bearer ${t.secret}`), 401, 'ERR_UNAUTHENTICATED', /expired/);
-      expectError(await h.call('GET', '/api/enrollmentGroups', undefined, t.sas), 401, 'ERR_UNAUTHENTICATED', /expired/);
+      expectError(
+        await h.call('GET', '/api/enrollmentGroups', undefined, `Bearer ${t.secret}`),
+        401,
+        'ERR_UNAUTHENTICATED',
+        /expired/,
+      );
+      expectError(
+        await h.call('GET', '/api/enrollmentGroups', undefined, t.sas),
+        401,
+        'ERR_UNAUTHENTICATED',
+        /expired/,
+      );
     } finally {
       h.clock.offsetMs = 0;
     }
@@ -209,7 +297,12 @@ describe('authentication', () => {
   it('refuses a SAS whose se has passed, even if the token itself is still valid', async () => {
     const t = await h.token('se-check', [ADMINISTRATOR]);
     const stale = t.sas.replace(/se=\d+$/, `se=${Date.now() - 1000}`);
-    expectError(await h.call('GET', '/api/enrollmentGroups', undefined, stale), 401, 'ERR_UNAUTHENTICATED', /expired/);
+    expectError(
+      await h.call('GET', '/api/enrollmentGroups', undefined, stale),
+      401,
+      'ERR_UNAUTHENTICATED',
+      /expired/,
+    );
   });
 
   it('an unknown /api route asks for credentials first', async () => {
@@ -239,14 +332,47 @@ describe('authorization by role', () => {
   after(async () => h.close());
 
   it('Operator reads but may not write', async () => {
-    for (const url of ['/api/enrollmentGroups', '/api/enrollmentGroups/existing', '/api/devices', '/api/application', '/api/roles', '/api/provisioning/attempts']) {
+    for (const url of [
+      '/api/enrollmentGroups',
+      '/api/enrollmentGroups/existing',
+      '/api/devices',
+      '/api/application',
+      '/api/roles',
+      '/api/provisioning/attempts',
+    ]) {
       assert.equal((await h.call('GET', url, undefined, operator)).statusCode, 200, url);
     }
-    expectError(await h.call('PUT', '/api/enrollmentGroups/op', GROUP, operator), 403, 'ERR_FORBIDDEN', /reading only/);
-    expectError(await h.call('PATCH', '/api/enrollmentGroups/existing', { enabled: false }, operator), 403, 'ERR_FORBIDDEN');
-    expectError(await h.call('DELETE', '/api/enrollmentGroups/existing', undefined, operator), 403, 'ERR_FORBIDDEN');
-    expectError(await h.call('POST', '/api/enrollmentGroups/existing/certificates/primary/generateVerificationCode', undefined, operator), 403, 'ERR_FORBIDDEN');
-    expectError(await h.call('PUT', '/api/devices/dev-1/attestation', { type: 'x509' }, operator), 403, 'ERR_FORBIDDEN');
+    expectError(
+      await h.call('PUT', '/api/enrollmentGroups/op', GROUP, operator),
+      403,
+      'ERR_FORBIDDEN',
+      /reading only/,
+    );
+    expectError(
+      await h.call('PATCH', '/api/enrollmentGroups/existing', { enabled: false }, operator),
+      403,
+      'ERR_FORBIDDEN',
+    );
+    expectError(
+      await h.call('DELETE', '/api/enrollmentGroups/existing', undefined, operator),
+      403,
+      'ERR_FORBIDDEN',
+    );
+    expectError(
+      await h.call(
+        'POST',
+        '/api/enrollmentGroups/existing/certificates/primary/generateVerificationCode',
+        undefined,
+        operator,
+      ),
+      403,
+      'ERR_FORBIDDEN',
+    );
+    expectError(
+      await h.call('PUT', '/api/devices/dev-1/attestation', { type: 'x509' }, operator),
+      403,
+      'ERR_FORBIDDEN',
+    );
     // Nothing changed.
     const g = (await h.call('GET', '/api/enrollmentGroups/existing')).json() as { enabled: boolean };
     assert.equal(g.enabled, true);
@@ -260,9 +386,18 @@ describe('authorization by role', () => {
 
   it('only Administrators manage API tokens, reads included', async () => {
     for (const auth of [operator, builder]) {
-      expectError(await h.call('GET', '/api/apiTokens', undefined, auth), 403, 'ERR_FORBIDDEN', /Administrator/);
+      expectError(
+        await h.call('GET', '/api/apiTokens', undefined, auth),
+        403,
+        'ERR_FORBIDDEN',
+        /Administrator/,
+      );
       expectError(await h.call('GET', '/api/apiTokens/operator', undefined, auth), 403, 'ERR_FORBIDDEN');
-      expectError(await h.call('PUT', '/api/apiTokens/escalate', { roles: [{ role: ADMINISTRATOR }] }, auth), 403, 'ERR_FORBIDDEN');
+      expectError(
+        await h.call('PUT', '/api/apiTokens/escalate', { roles: [{ role: ADMINISTRATOR }] }, auth),
+        403,
+        'ERR_FORBIDDEN',
+      );
       expectError(await h.call('DELETE', '/api/apiTokens/admin', undefined, auth), 403, 'ERR_FORBIDDEN');
     }
     expectError(await h.call('GET', '/api/apiTokens/escalate'), 404, 'ERR_API_TOKEN_NOT_FOUND');
@@ -271,8 +406,14 @@ describe('authorization by role', () => {
 
   it('Builder changes everything else', async () => {
     assert.equal((await h.call('PUT', '/api/enrollmentGroups/by-builder', GROUP, builder)).statusCode, 200);
-    assert.equal((await h.call('PATCH', '/api/enrollmentGroups/by-builder', { displayName: 'B' }, builder)).statusCode, 200);
-    assert.equal((await h.call('DELETE', '/api/enrollmentGroups/by-builder', undefined, builder)).statusCode, 204);
+    assert.equal(
+      (await h.call('PATCH', '/api/enrollmentGroups/by-builder', { displayName: 'B' }, builder)).statusCode,
+      200,
+    );
+    assert.equal(
+      (await h.call('DELETE', '/api/enrollmentGroups/by-builder', undefined, builder)).statusCode,
+      204,
+    );
   });
 
   it('a token whose roles are all unknown may do nothing', async () => {
@@ -286,7 +427,11 @@ describe('authorization by role', () => {
         created_at: new Date().toISOString(),
       })
       .execute();
-    expectError(await h.call('GET', '/api/enrollmentGroups', undefined, 'Bearer roleless-secret-0123456789'), 403, 'ERR_FORBIDDEN');
+    expectError(
+      await h.call('GET', '/api/enrollmentGroups', undefined, 'Bearer roleless-secret-0123456789'),
+      403,
+      'ERR_FORBIDDEN',
+    );
   });
 
   it('GET /api/roles lists the built-in roles with their fixed IDs', async () => {
@@ -305,7 +450,11 @@ describe('authorization by role', () => {
     );
     const one = await h.call('GET', `/api/roles/${BUILDER}`, undefined, operator);
     assert.deepEqual(one.json(), { id: BUILDER, displayName: 'Builder' });
-    expectError(await h.call('GET', '/api/roles/00000000-0000-0000-0000-000000000000'), 404, 'ERR_ROLE_NOT_FOUND');
+    expectError(
+      await h.call('GET', '/api/roles/00000000-0000-0000-0000-000000000000'),
+      404,
+      'ERR_ROLE_NOT_FOUND',
+    );
   });
 });
 
@@ -320,7 +469,10 @@ describe('ApiTokenService.ensureBootstrapToken', () => {
     const who = await tokens.authenticate(`Bearer ${first.secret}`);
     assert.deepEqual(who, { tokenId: 'admin', roles: [ROLE_IDS.administrator] });
     const admin = await tokens.get('admin');
-    assert.ok(Date.parse(admin.expiry) > Date.now() + 5 * 365 * 24 * 3600 * 1000, 'the bootstrap token outlives a year');
+    assert.ok(
+      Date.parse(admin.expiry) > Date.now() + 5 * 365 * 24 * 3600 * 1000,
+      'the bootstrap token outlives a year',
+    );
     await db.destroy();
   });
 
@@ -333,7 +485,9 @@ describe('ApiTokenService.ensureBootstrapToken', () => {
     await tokens.authenticate('Bearer first-secret-0123456789');
     assert.deepEqual(await tokens.ensureBootstrapToken('second-secret-0123456789'), { created: false });
     await tokens.authenticate('Bearer second-secret-0123456789');
-    await assert.rejects(tokens.authenticate('Bearer first-secret-0123456789'), { code: 'ERR_UNAUTHENTICATED' });
+    await assert.rejects(tokens.authenticate('Bearer first-secret-0123456789'), {
+      code: 'ERR_UNAUTHENTICATED',
+    });
     // A restart without a secret keeps the current one.
     assert.deepEqual(await tokens.ensureBootstrapToken(), { created: false });
     await tokens.authenticate('Bearer second-secret-0123456789');
@@ -344,7 +498,11 @@ describe('ApiTokenService.ensureBootstrapToken', () => {
     const db = await openSqlite({ filename: ':memory:' });
     const tokens = new ApiTokenService(db, { hostName: 'h' });
     await tokens.ensureBootstrapToken('first-secret-0123456789');
-    await db.updateTable('api_tokens').set({ roles: JSON.stringify([{ role: OPERATOR }]) }).where('id', '=', 'admin').execute();
+    await db
+      .updateTable('api_tokens')
+      .set({ roles: JSON.stringify([{ role: OPERATOR }]) })
+      .where('id', '=', 'admin')
+      .execute();
     await tokens.ensureBootstrapToken('first-secret-0123456789');
     assert.deepEqual((await tokens.authenticate('Bearer first-secret-0123456789')).roles, [ADMINISTRATOR]);
     await db.destroy();

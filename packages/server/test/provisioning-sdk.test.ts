@@ -143,8 +143,20 @@ describe('provisioning with the real Azure SDK over MQTT/TLS on 8883', { concurr
     assert.equal(r.result?.deviceId, 'device-b');
     assert.equal((r.result?.x509 as { enrollmentGroupId?: string }).enrollmentGroupId, 'IntermediateB');
 
-    // The same device presenting only its leaf: the intermediate is missing.
-    await expectRefused('device-b', { cert: files.cert, key: files.key }, 'ERR_DPS_INTERMEDIATE_MISSING');
+    // Presenting only its leaf works too: the group holds the intermediate, and
+    // the intermediate's signature by the verified root is checked server-side.
+    const leafOnly = await provision('device-b', { cert: files.cert, key: files.key });
+    assert.equal(leafOnly.ok, true, JSON.stringify(leafOnly.error));
+
+    // A device under an intermediate that no group holds must present it: with
+    // only its leaf, the intermediate is missing.
+    const inter2 = await createIntermediateCa({ commonName: 'intermediate-c', issuer: root2 });
+    const deviceC = await createDeviceCertificate({ commonName: 'device-c', issuer: inter2, issuerChain: inter2.chain });
+    const cFiles = await writeIssued(dir, 'device-c', deviceC);
+    await expectRefused('device-c', { cert: cFiles.cert, key: cFiles.key }, 'ERR_DPS_INTERMEDIATE_MISSING');
+    const full = await provision('device-c', { cert: cFiles.fullchain, key: cFiles.key });
+    assert.equal(full.ok, true, JSON.stringify(full.error));
+    assert.equal((full.result?.x509 as { enrollmentGroupId?: string }).enrollmentGroupId, 'RootB');
   });
 
   it('(c) an individual enrollment: a self-signed primary and a secondary signed by it each register', { skip: hasOpenssl() ? false : 'openssl is not installed' }, async () => {
@@ -158,8 +170,8 @@ describe('provisioning with the real Azure SDK over MQTT/TLS on 8883', { concurr
     await writeFile(secKeyFile, secKey.toPem(), { mode: 0o600 });
     const extFile = join(dir, 'client.ext');
     await writeFile(extFile, 'extendedKeyUsage = critical, clientAuth\n');
-    const csr = execFileSync('openssl', ['req', '-new', '-key', secKeyFile, '-subj', '/CN=mytestsecondarycert']);
-    const secPem = execFileSync('openssl', ['x509', '-req', '-CA', pFiles.cert, '-CAkey', pFiles.key, '-set_serial', '4242', '-days', '2', '-extfile', extFile], { input: csr }).toString();
+    const csr = execFileSync('openssl', ['req', '-new', '-key', secKeyFile, '-subj', '/CN=mytestsecondarycert'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const secPem = execFileSync('openssl', ['x509', '-req', '-CA', pFiles.cert, '-CAkey', pFiles.key, '-set_serial', '4242', '-days', '2', '-extfile', extFile], { input: csr, stdio: ['pipe', 'pipe', 'ignore'] }).toString();
     const secCertFile = join(dir, 'mytestsecondarycert_cert.pem');
     await writeFile(secCertFile, secPem);
     assert.ok(readCertificate(secPem).isSignedBy(primary.certificate));

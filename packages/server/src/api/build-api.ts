@@ -48,12 +48,19 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler(errorHandler);
 
-  const requests = deps.metrics.counter('gatehouse_http_requests_total', 'REST API requests by method, route and status.');
+  const requests = deps.metrics.counter(
+    'gatehouse_http_requests_total',
+    'REST API requests by method, route and status.',
+  );
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-ms-request-id', request.id);
   });
   app.addHook('onResponse', async (request, reply) => {
-    requests.inc({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+    requests.inc({
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      status: String(reply.statusCode),
+    });
   });
 
   const routes = new RouteTable();
@@ -65,10 +72,17 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       return sendError(
         request,
         reply,
-        commonError('ERR_METHOD_NOT_ALLOWED', `${request.method} is not supported here; use ${allowed.join(', ')}.`),
+        commonError(
+          'ERR_METHOD_NOT_ALLOWED',
+          `${request.method} is not supported here; use ${allowed.join(', ')}.`,
+        ),
       );
     }
-    return sendError(request, reply, commonError('ERR_NOT_FOUND', `There is no ${request.method} ${request.url.split('?')[0] ?? ''}.`));
+    return sendError(
+      request,
+      reply,
+      commonError('ERR_NOT_FOUND', `There is no ${request.method} ${request.url.split('?')[0] ?? ''}.`),
+    );
   });
 
   await app.register(swagger, {
@@ -82,7 +96,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       },
       components: {
         securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', description: 'The API token secret: `Authorization: Bearer <secret>`.' },
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'The API token secret: `Authorization: Bearer <secret>`.',
+          },
           apiToken: {
             type: 'apiKey',
             in: 'header',

@@ -15,7 +15,12 @@ export interface ErrorEnvelope {
   error: { code: string; message: string; requestId: string; time: string };
 }
 
-export function errorEnvelope(code: string, message: string, requestId: string, time = new Date()): ErrorEnvelope {
+export function errorEnvelope(
+  code: string,
+  message: string,
+  requestId: string,
+  time = new Date(),
+): ErrorEnvelope {
   return { error: { code, message, requestId, time: time.toUTCString() } };
 }
 
@@ -39,7 +44,9 @@ export function toGatehouseError(error: unknown): GatehouseError {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return commonError('ERR_BAD_REQUEST', 'The body is not valid JSON.', { cause: error });
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return commonError('ERR_BAD_REQUEST', 'The body is empty, but the content type says JSON.', { cause: error });
+      return commonError('ERR_BAD_REQUEST', 'The body is empty, but the content type says JSON.', {
+        cause: error,
+      });
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return commonError('ERR_BAD_REQUEST', 'The body size does not match Content-Length.', { cause: error });
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -51,15 +58,21 @@ export function toGatehouseError(error: unknown): GatehouseError {
         { cause: error },
       );
     case 'FST_ERR_VALIDATION':
-      return commonError('ERR_BAD_REQUEST', `The request is malformed: ${(error as Error).message}.`, { cause: error });
+      return commonError('ERR_BAD_REQUEST', `The request is malformed: ${(error as Error).message}.`, {
+        cause: error,
+      });
   }
   const status = (error as Partial<FastifyError> | undefined)?.statusCode;
   if (status === 400 && typeof code === 'string' && code.startsWith('FST_')) {
     return commonError('ERR_BAD_REQUEST', 'The request is malformed.', { cause: error });
   }
-  return commonError('ERR_INTERNAL', 'An unexpected error occurred; the server log has the cause under this request ID.', {
-    cause: error,
-  });
+  return commonError(
+    'ERR_INTERNAL',
+    'An unexpected error occurred; the server log has the cause under this request ID.',
+    {
+      cause: error,
+    },
+  );
 }
 
 /** `setErrorHandler`: every failure leaves as the one envelope. */

@@ -88,7 +88,12 @@ export class ApiTokenService {
   }
 
   async list(): Promise<ApiToken[]> {
-    const rows = await this.db.selectFrom('api_tokens').selectAll().orderBy('created_at').orderBy('id').execute();
+    const rows = await this.db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
     return rows.map(toApi);
   }
 
@@ -114,7 +119,8 @@ export class ApiTokenService {
   async delete(id: string): Promise<void> {
     checkId('apiTokenId', id);
     const r = await this.db.deleteFrom('api_tokens').where('id', '=', id).executeTakeFirst();
-    if (Number(r.numDeletedRows) === 0) throw appError('ERR_API_TOKEN_NOT_FOUND', `API token '${id}' does not exist.`);
+    if (Number(r.numDeletedRows) === 0)
+      throw appError('ERR_API_TOKEN_NOT_FOUND', `API token '${id}' does not exist.`);
   }
 
   /**
@@ -124,7 +130,9 @@ export class ApiTokenService {
    */
   async authenticate(authorization: string | undefined): Promise<ApiPrincipal> {
     if (authorization === undefined || authorization.trim() === '') {
-      unauthenticated('The Authorization header is missing: send "Bearer <secret>" or an API token ("SharedAccessSignature sr=…").');
+      unauthenticated(
+        'The Authorization header is missing: send "Bearer <secret>" or an API token ("SharedAccessSignature sr=…").',
+      );
     }
     if (authorization.length > MAX_HEADER_LENGTH) {
       unauthenticated(`The Authorization header is malformed: longer than ${MAX_HEADER_LENGTH} characters.`);
@@ -139,7 +147,9 @@ export class ApiTokenService {
       case 'sharedaccesssignature':
         return this.authenticateSas(credentials);
       default:
-        unauthenticated(`The Authorization scheme '${scheme.slice(0, 32)}' is not supported: use Bearer or SharedAccessSignature.`);
+        unauthenticated(
+          `The Authorization scheme '${scheme.slice(0, 32)}' is not supported: use Bearer or SharedAccessSignature.`,
+        );
     }
   }
 
@@ -159,7 +169,11 @@ export class ApiTokenService {
     const now = this.now();
     const expiry = new Date(now.getTime() + BOOTSTRAP_LIFETIME_MS);
     const roles: RoleAssignment[] = [{ role: ROLE_IDS.administrator }];
-    const existing = await this.db.selectFrom('api_tokens').selectAll().where('id', '=', BOOTSTRAP_TOKEN_ID).executeTakeFirst();
+    const existing = await this.db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('id', '=', BOOTSTRAP_TOKEN_ID)
+      .executeTakeFirst();
     if (!existing) {
       const chosen = secret ?? newSecret();
       await this.save(BOOTSTRAP_TOKEN_ID, chosen, roles, expiry, now);
@@ -175,7 +189,11 @@ export class ApiTokenService {
       if (stale) {
         await this.db
           .updateTable('api_tokens')
-          .set({ secret_hash: hashSecret(secret), roles: JSON.stringify(roles), expiry: expiry.toISOString() })
+          .set({
+            secret_hash: hashSecret(secret),
+            roles: JSON.stringify(roles),
+            expiry: expiry.toISOString(),
+          })
           .where('id', '=', BOOTSTRAP_TOKEN_ID)
           .execute();
       }
@@ -184,9 +202,14 @@ export class ApiTokenService {
   }
 
   private async authenticateBearer(secret: string): Promise<ApiPrincipal> {
-    if (secret === '' || /\s/.test(secret)) unauthenticated('The Authorization header is malformed: expected "Bearer <secret>".');
+    if (secret === '' || /\s/.test(secret))
+      unauthenticated('The Authorization header is malformed: expected "Bearer <secret>".');
     const hash = hashSecret(secret);
-    const row = await this.db.selectFrom('api_tokens').selectAll().where('secret_hash', '=', hash).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('secret_hash', '=', hash)
+      .executeTakeFirst();
     if (!row || !sameHash(row.secret_hash, hash)) unauthenticated(UNKNOWN_TOKEN);
     return this.accept(row);
   }
@@ -197,7 +220,9 @@ export class ApiTokenService {
     const skn = fields.get('skn');
     const se = fields.get('se');
     if (!sig || !skn) {
-      unauthenticated('The Authorization header is malformed: a SharedAccessSignature needs sig=<secret> and skn=<token ID>.');
+      unauthenticated(
+        'The Authorization header is malformed: a SharedAccessSignature needs sig=<secret> and skn=<token ID>.',
+      );
     }
     if (se !== undefined && !/^[0-9]{1,16}$/.test(se)) {
       unauthenticated('The Authorization header is malformed: se must be the expiry in epoch milliseconds.');
@@ -220,7 +245,13 @@ export class ApiTokenService {
     return { tokenId: row.id, roles: toApi(row).roles.map((r) => r.role) };
   }
 
-  private async save(id: string, secret: string, roles: RoleAssignment[], expiry: Date, now: Date): Promise<void> {
+  private async save(
+    id: string,
+    secret: string,
+    roles: RoleAssignment[],
+    expiry: Date,
+    now: Date,
+  ): Promise<void> {
     const row = {
       id,
       secret_hash: hashSecret(secret),
@@ -231,7 +262,9 @@ export class ApiTokenService {
     await this.db
       .insertInto('api_tokens')
       .values(row)
-      .onConflict((oc) => oc.column('id').doUpdateSet({ secret_hash: row.secret_hash, roles: row.roles, expiry: row.expiry }))
+      .onConflict((oc) =>
+        oc.column('id').doUpdateSet({ secret_hash: row.secret_hash, roles: row.roles, expiry: row.expiry }),
+      )
       .execute();
   }
 
@@ -255,19 +288,27 @@ export class ApiTokenService {
 function parseSasFields(text: string): Map<string, string> {
   const fields = new Map<string, string>();
   if (text === '' || /\s/.test(text)) {
-    unauthenticated('The Authorization header is malformed: expected "SharedAccessSignature sr=…&sig=…&skn=…&se=…".');
+    unauthenticated(
+      'The Authorization header is malformed: expected "SharedAccessSignature sr=…&sig=…&skn=…&se=…".',
+    );
   }
   for (const segment of text.split('&')) {
     const eq = segment.indexOf('=');
-    if (eq <= 0) unauthenticated('The Authorization header is malformed: every SharedAccessSignature field must be name=value.');
+    if (eq <= 0)
+      unauthenticated(
+        'The Authorization header is malformed: every SharedAccessSignature field must be name=value.',
+      );
     const name = segment.slice(0, eq);
     let value: string;
     try {
       value = decodeURIComponent(segment.slice(eq + 1));
     } catch {
-      unauthenticated(`The Authorization header is malformed: field '${name.slice(0, 16)}' has bad percent-encoding.`);
+      unauthenticated(
+        `The Authorization header is malformed: field '${name.slice(0, 16)}' has bad percent-encoding.`,
+      );
     }
-    if (fields.has(name)) unauthenticated(`The Authorization header is malformed: field '${name.slice(0, 16)}' appears twice.`);
+    if (fields.has(name))
+      unauthenticated(`The Authorization header is malformed: field '${name.slice(0, 16)}' appears twice.`);
     fields.set(name, value);
   }
   return fields;
@@ -275,14 +316,21 @@ function parseSasFields(text: string): Map<string, string> {
 
 function parseRoles(value: unknown): RoleAssignment[] {
   if (!Array.isArray(value) || value.length === 0) {
-    throw commonError('ERR_VALIDATION', "'roles' is required: an array of at least one { role: <role ID> } (see GET /api/roles).");
+    throw commonError(
+      'ERR_VALIDATION',
+      "'roles' is required: an array of at least one { role: <role ID> } (see GET /api/roles).",
+    );
   }
   const out: RoleAssignment[] = [];
   value.forEach((item: unknown, i) => {
-    if (!isObject(item)) throw commonError('ERR_VALIDATION', `'roles[${i}]' must be an object { role: <role ID> }.`);
+    if (!isObject(item))
+      throw commonError('ERR_VALIDATION', `'roles[${i}]' must be an object { role: <role ID> }.`);
     const role = item['role'];
     if (!isRoleId(role)) {
-      throw commonError('ERR_VALIDATION', `'roles[${i}].role' must be the ID of a role (see GET /api/roles), not '${String(role)}'.`);
+      throw commonError(
+        'ERR_VALIDATION',
+        `'roles[${i}].role' must be the ID of a role (see GET /api/roles), not '${String(role)}'.`,
+      );
     }
     if (item['organization'] !== undefined) {
       throw commonError('ERR_VALIDATION', `'roles[${i}].organization': organizations are not supported.`);
@@ -295,10 +343,14 @@ function parseRoles(value: unknown): RoleAssignment[] {
 function parseExpiry(value: unknown, now: Date): Date {
   if (value === undefined || value === null) return new Date(now.getTime() + DEFAULT_LIFETIME_MS);
   if (typeof value !== 'string' || !ISO_DATE_TIME.test(value) || Number.isNaN(Date.parse(value))) {
-    throw commonError('ERR_VALIDATION', "'expiry' must be an ISO 8601 date-time such as 2030-01-01T00:00:00Z.");
+    throw commonError(
+      'ERR_VALIDATION',
+      "'expiry' must be an ISO 8601 date-time such as 2030-01-01T00:00:00Z.",
+    );
   }
   const expiry = new Date(Date.parse(value));
-  if (expiry.getTime() <= now.getTime()) throw commonError('ERR_VALIDATION', "'expiry' must be in the future.");
+  if (expiry.getTime() <= now.getTime())
+    throw commonError('ERR_VALIDATION', "'expiry' must be in the future.");
   return expiry;
 }
 
@@ -307,7 +359,9 @@ function toApi(row: TokenRow): ApiToken {
   try {
     const parsed: unknown = JSON.parse(row.roles);
     if (Array.isArray(parsed)) {
-      roles = parsed.filter((r): r is RoleAssignment => isObject(r) && isRoleId(r['role'])).map((r) => ({ role: r.role }));
+      roles = parsed
+        .filter((r): r is RoleAssignment => isObject(r) && isRoleId(r['role']))
+        .map((r) => ({ role: r.role }));
     }
   } catch {
     // A corrupt row grants nothing.

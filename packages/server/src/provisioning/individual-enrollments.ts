@@ -90,6 +90,12 @@ export class IndividualEnrollmentService {
       );
     }
     for (const [name, c] of [['primary', primary], ['secondary', secondary]] as const) {
+      if (c?.isCA) {
+        throw provisioningError(
+          'ERR_ATTESTATION_INVALID',
+          `The ${name} certificate '${c.subjectCN ?? c.subject}' is a CA certificate; an individual enrollment holds the device's own certificate (a CA belongs to an enrollment group).`,
+        );
+      }
       if (c && c.notAfter.getTime() < now.getTime()) {
         throw provisioningError('ERR_CERT_EXPIRED', `The ${name} certificate '${c.subjectCN ?? c.subject}' expired on ${c.notAfter.toISOString()}.`);
       }

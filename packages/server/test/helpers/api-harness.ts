@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Kysely } from 'kysely';
 import { pino } from 'pino';
-import { ApiTokenService, buildApi, DeviceQueryService, ROLE_IDS, type ApiDeps } from '../../src/api/index.js';
+import {
+  ApiTokenService,
+  buildApi,
+  DeviceQueryService,
+  ROLE_IDS,
+  type ApiDeps,
+} from '../../src/api/index.js';
 import { Metrics } from '../../src/metrics.js';
 import { ProvisioningAttempts } from '../../src/provisioning/attempts.js';
 import { EnrollmentGroupService } from '../../src/provisioning/enrollment-groups.js';
@@ -23,7 +29,13 @@ export interface ApiHarness {
   clock: { offsetMs: number };
   logLines: Array<Record<string, unknown>>;
   /** `inject` with the administrator's Bearer secret unless `auth` says otherwise (`null`: no header). */
-  call(method: string, url: string, body?: unknown, auth?: string | null, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
+  call(
+    method: string,
+    url: string,
+    body?: unknown,
+    auth?: string | null,
+    headers?: Record<string, string>,
+  ): Promise<LightMyRequestResponse>;
   /** A new token with these roles; returns its Bearer secret and its full SharedAccessSignature text. */
   token(id: string, roles: string[], expiry?: string): Promise<{ secret: string; sas: string }>;
   close(): Promise<void>;
@@ -36,13 +48,22 @@ export async function apiHarness(overrides: Partial<ApiDeps> = {}): Promise<ApiH
   const clock = { offsetMs: 0 };
   const now = () => new Date(Date.now() + clock.offsetMs);
   const logLines: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
+  const logger = pino(
+    { level: 'debug' },
+    { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
   const tokens = new ApiTokenService(db, { hostName: 'gatehouse.test', now });
   await tokens.ensureBootstrapToken(ADMIN_SECRET);
   const deps: ApiDeps = {
     logger,
     metrics: new Metrics(),
-    application: { idScope: ID_SCOPE, hostName: 'gatehouse.test', mqttPort: 8883, httpPort: 3000, serverCaPath: '/data/server-ca.pem' },
+    application: {
+      idScope: ID_SCOPE,
+      hostName: 'gatehouse.test',
+      mqttPort: 8883,
+      httpPort: 3000,
+      serverCaPath: '/data/server-ca.pem',
+    },
     groups: new EnrollmentGroupService({ store, idScope: ID_SCOPE, now }),
     individual: new IndividualEnrollmentService({ store, idScope: ID_SCOPE, now }),
     attempts: new ProvisioningAttempts(store, now),
@@ -71,7 +92,10 @@ export async function apiHarness(overrides: Partial<ApiDeps> = {}): Promise<ApiH
     logLines,
     call,
     async token(id, roles, expiry) {
-      const res = await call('PUT', `/api/apiTokens/${id}`, { roles: roles.map((role) => ({ role })), ...(expiry ? { expiry } : {}) });
+      const res = await call('PUT', `/api/apiTokens/${id}`, {
+        roles: roles.map((role) => ({ role })),
+        ...(expiry ? { expiry } : {}),
+      });
       assert.equal(res.statusCode, 200, res.body);
       const sas = (res.json() as { token: string }).token;
       const secret = /&sig=([^&]+)/.exec(sas)?.[1];
@@ -92,7 +116,12 @@ export const ADMINISTRATOR = ROLE_IDS.administrator;
 const RFC1123 = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
 /** Every error answer: the status, `x-ms-error-code`, and the one envelope. Returns the message. */
-export function expectError(res: LightMyRequestResponse, status: number, code: string, messageIncludes?: string | RegExp): string {
+export function expectError(
+  res: LightMyRequestResponse,
+  status: number,
+  code: string,
+  messageIncludes?: string | RegExp,
+): string {
   assert.equal(res.statusCode, status, `expected ${status} ${code}, got ${res.statusCode}: ${res.body}`);
   assert.equal(res.headers['x-ms-error-code'], code);
   assert.match(String(res.headers['content-type']), /^application\/json/);
@@ -103,11 +132,15 @@ export function expectError(res: LightMyRequestResponse, status: number, code: s
   assert.equal(typeof body.error['message'], 'string');
   assert.notEqual(body.error['message'], '');
   assert.equal(body.error['requestId'], res.headers['x-ms-request-id']);
-  assert.match(String(body.error['requestId']), /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  assert.match(
+    String(body.error['requestId']),
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+  );
   assert.match(String(body.error['time']), RFC1123);
   const message = String(body.error['message']);
   if (messageIncludes !== undefined) {
-    if (typeof messageIncludes === 'string') assert.ok(message.includes(messageIncludes), `message '${message}' lacks '${messageIncludes}'`);
+    if (typeof messageIncludes === 'string')
+      assert.ok(message.includes(messageIncludes), `message '${message}' lacks '${messageIncludes}'`);
     else assert.match(message, messageIncludes);
   }
   return message;

@@ -9,9 +9,13 @@ import { doc, TOKEN_ID } from './schema.js';
 export function apiTokenRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'tokens'>): void {
   const config = { permission: 'manageApiTokens' as const };
   const params = { params: { tokenId: TOKEN_ID } };
-  app.get('/api/apiTokens', { config, schema: doc('API tokens', 'List the API tokens (never their secrets)') }, async () => ({
-    value: await deps.tokens.list(),
-  }));
+  app.get(
+    '/api/apiTokens',
+    { config, schema: doc('API tokens', 'List the API tokens (never their secrets)') },
+    async () => ({
+      value: await deps.tokens.list(),
+    }),
+  );
   for (const base of ['/api/apiTokens', '/api/apiToken']) {
     const alias = base === '/api/apiToken' ? ' (alias of /api/apiTokens/{tokenId})' : '';
     app.get<{ Params: { tokenId: string } }>(

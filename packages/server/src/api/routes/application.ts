@@ -9,7 +9,10 @@ export function applicationRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'app
     '/api/application',
     { schema: doc('Application', 'ID scope, host name, endpoints and the server CA of this application') },
     async (request) => {
-      const api = a.httpPort > 0 ? `http://${a.hostName}:${a.httpPort}/api` : `${request.protocol}://${request.host}/api`;
+      const api =
+        a.httpPort > 0
+          ? `http://${a.hostName}:${a.httpPort}/api`
+          : `${request.protocol}://${request.host}/api`;
       return {
         idScope: a.idScope,
         hostName: a.hostName,

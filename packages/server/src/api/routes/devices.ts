@@ -10,7 +10,9 @@ export function deviceRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'devices'
   const tag = 'Devices';
   const device = { params: { id: DEVICE_ID } };
 
-  app.get('/api/devices', { schema: doc(tag, 'List the devices') }, async () => ({ value: await devices.list() }));
+  app.get('/api/devices', { schema: doc(tag, 'List the devices') }, async () => ({
+    value: await devices.list(),
+  }));
   app.get<DeviceParams>('/api/devices/:id', { schema: doc(tag, 'Get a device', device) }, async (request) =>
     devices.get(request.params.id),
   );

@@ -15,15 +15,18 @@ export function enrollmentGroupRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 
   app.get('/api/enrollmentGroups', { schema: doc(tag, 'List the enrollment groups') }, async () => ({
     value: await groups.list(),
   }));
-  app.get<GroupParams>('/api/enrollmentGroups/:id', { schema: doc(tag, 'Get an enrollment group', group) }, async (request) =>
-    groups.get(request.params.id),
+  app.get<GroupParams>(
+    '/api/enrollmentGroups/:id',
+    { schema: doc(tag, 'Get an enrollment group', group) },
+    async (request) => groups.get(request.params.id),
   );
   app.put<GroupParams>(
     '/api/enrollmentGroups/:id',
     {
       schema: doc(tag, 'Create or replace an enrollment group', {
         ...group,
-        description: 'Body `{ displayName, type: iot|iotEdge, attestation: { type: x509 }, enabled?, etag? }`.',
+        description:
+          'Body `{ displayName, type: iot|iotEdge, attestation: { type: x509 }, enabled?, etag? }`.',
       }),
     },
     async (request) => groups.put(request.params.id, request.body),
@@ -43,8 +46,10 @@ export function enrollmentGroupRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 
   );
 
   const certs = '/api/enrollmentGroups/:id/certificates/:entry';
-  app.get<CertParams>(certs, { schema: doc(tag, 'Get a signing certificate entry (never the certificate text)', cert) }, async (request) =>
-    groups.getCertificate(request.params.id, request.params.entry),
+  app.get<CertParams>(
+    certs,
+    { schema: doc(tag, 'Get a signing certificate entry (never the certificate text)', cert) },
+    async (request) => groups.getCertificate(request.params.id, request.params.entry),
   );
   app.put<CertParams>(
     certs,
@@ -56,10 +61,14 @@ export function enrollmentGroupRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 
     },
     async (request) => groups.putCertificate(request.params.id, request.params.entry, request.body),
   );
-  app.delete<CertParams>(certs, { schema: doc(tag, 'Remove a signing certificate', cert) }, async (request, reply) => {
-    await groups.deleteCertificate(request.params.id, request.params.entry);
-    return reply.code(204).send();
-  });
+  app.delete<CertParams>(
+    certs,
+    { schema: doc(tag, 'Remove a signing certificate', cert) },
+    async (request, reply) => {
+      await groups.deleteCertificate(request.params.id, request.params.entry);
+      return reply.code(204).send();
+    },
+  );
   app.post<CertParams>(
     `${certs}/generateVerificationCode`,
     { schema: doc(tag, 'Generate a verification code (proof of possession, valid one hour)', cert) },
@@ -68,10 +77,14 @@ export function enrollmentGroupRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 
   app.post<CertParams>(
     `${certs}/verify`,
     {
-      schema: doc(tag, 'Verify a signing certificate with a certificate whose CN is the code, signed by the CA key', {
-        ...cert,
-        description: 'Body `{ certificate }`. Answers 204.',
-      }),
+      schema: doc(
+        tag,
+        'Verify a signing certificate with a certificate whose CN is the code, signed by the CA key',
+        {
+          ...cert,
+          description: 'Body `{ certificate }`. Answers 204.',
+        },
+      ),
     },
     async (request, reply) => {
       await groups.verify(request.params.id, request.params.entry, request.body);

@@ -6,7 +6,9 @@ import { doc } from './schema.js';
  * shape (public in the source anyway), never its data.
  */
 export function openApiRoutes(app: FastifyInstance): void {
-  app.get('/api/openapi.json', { config: { public: true }, schema: doc('Operations', 'This OpenAPI document') }, async () =>
-    app.swagger(),
+  app.get(
+    '/api/openapi.json',
+    { config: { public: true }, schema: doc('Operations', 'This OpenAPI document') },
+    async () => app.swagger(),
   );
 }

@@ -39,7 +39,10 @@ function integerParam(name: string, text: string | undefined, min: number, max: 
   if (text === undefined || text === '') return undefined;
   const n = /^[0-9]{1,16}$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw commonError('ERR_BAD_REQUEST', `The query parameter '${name}' must be an integer from ${min} to ${max}.`);
+    throw commonError(
+      'ERR_BAD_REQUEST',
+      `The query parameter '${name}' must be an integer from ${min} to ${max}.`,
+    );
   }
   return n;
 }

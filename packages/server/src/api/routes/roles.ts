@@ -11,7 +11,11 @@ export function roleRoutes(app: FastifyInstance): void {
     { schema: doc('Roles', 'Get a role', { params: { roleId: 'Role ID (a GUID).' } }) },
     async (request) => {
       const role = ROLES.find((r) => r.id === request.params.roleId);
-      if (!role) throw appError('ERR_ROLE_NOT_FOUND', `Role '${request.params.roleId}' does not exist; see GET /api/roles.`);
+      if (!role)
+        throw appError(
+          'ERR_ROLE_NOT_FOUND',
+          `Role '${request.params.roleId}' does not exist; see GET /api/roles.`,
+        );
       return role;
     },
   );

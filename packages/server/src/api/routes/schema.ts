@@ -17,7 +17,9 @@ export function doc(
       type: 'object',
       properties: {
         'api-version': { type: 'string', description: 'Accepted for IoT Central compatibility and ignored.' },
-        ...Object.fromEntries(Object.entries(options.query ?? {}).map(([k, d]) => [k, { type: 'string', description: d }])),
+        ...Object.fromEntries(
+          Object.entries(options.query ?? {}).map(([k, d]) => [k, { type: 'string', description: d }]),
+        ),
       },
     },
   };
@@ -25,7 +27,9 @@ export function doc(
   if (options.params) {
     schema.params = {
       type: 'object',
-      properties: Object.fromEntries(Object.entries(options.params).map(([k, d]) => [k, { type: 'string', description: d }])),
+      properties: Object.fromEntries(
+        Object.entries(options.params).map(([k, d]) => [k, { type: 'string', description: d }]),
+      ),
       required: Object.keys(options.params),
     };
   }
