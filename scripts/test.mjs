@@ -10,7 +10,10 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const args = process.argv.slice(2);
 const filter = process.env.TEST_FILTER;
-const roots = args.length > 0 ? args.map((a) => resolve(a)) : readdirSync(join(root, 'packages')).map((p) => join(root, 'packages', p));
+const roots =
+  args.length > 0
+    ? args.map((a) => resolve(a))
+    : readdirSync(join(root, 'packages')).map((p) => join(root, 'packages', p));
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {

@@ -14,7 +14,13 @@ export class CliError extends Error {
 
 /** Errors from our packages all carry a stable `code` (ERR_*). */
 function errorCode(err: unknown): string | undefined {
-  if (err && typeof err === 'object' && 'code' in err && typeof err.code === 'string' && err.code.startsWith('ERR_')) {
+  if (
+    err &&
+    typeof err === 'object' &&
+    'code' in err &&
+    typeof err.code === 'string' &&
+    err.code.startsWith('ERR_')
+  ) {
     return err.code;
   }
   return undefined;
@@ -44,11 +50,19 @@ export async function runMain(program: Command, argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+      if (
+        err.exitCode === 0 ||
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      ) {
         process.exitCode = 0;
         return;
       }
-      printError(new CliError('ERR_CLI_USAGE', `${err.message.replace(/^error: /, '')} (see --help)`), argv.includes('--json'));
+      printError(
+        new CliError('ERR_CLI_USAGE', `${err.message.replace(/^error: /, '')} (see --help)`),
+        argv.includes('--json'),
+      );
       process.exitCode = 2;
       return;
     }

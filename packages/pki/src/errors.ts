@@ -86,3 +86,37 @@ export class PkiError extends Error {
     if (detail !== undefined) this.detail = detail;
   }
 }
+
+/**
+ * One sentence per code, for docs/errors.md (generated from this table, so the
+ * documentation cannot drift from the code).
+ *
+ * @example
+ * ```ts
+ * console.log(PKI_ERROR_DESCRIPTIONS.ERR_PKI_NO_PATH);
+ * ```
+ */
+export const PKI_ERROR_DESCRIPTIONS: Record<PkiErrorCode, string> = {
+  ERR_PKI_NOT_A_CERTIFICATE: 'The input holds no parseable certificate (PEM, DER, or base64 of either).',
+  ERR_PKI_MALFORMED_KEY: 'The input holds no unencrypted private key (PKCS#1, PKCS#8 or SEC1).',
+  ERR_PKI_UNSUPPORTED_KEY:
+    'The key type, curve or size is not supported (EC P-256/P-384, RSA 2048 bits or more).',
+  ERR_PKI_KEY_MISMATCH: 'The private key does not belong to the certificate it is used with.',
+  ERR_PKI_NOT_A_CA: 'A certificate used to issue another is not a CA (no basicConstraints CA:true).',
+  ERR_PKI_EXPIRED: 'A certificate (leaf, intermediate or anchor) expired before the time checked.',
+  ERR_PKI_NOT_YET_VALID: 'A certificate is not valid yet at the time checked (check clocks).',
+  ERR_PKI_BAD_SIGNATURE: "A certificate names an issuer, but the issuer's key did not sign it.",
+  ERR_PKI_ISSUER_NOT_CA: 'An issuer in the chain is not a CA, or its keyUsage lacks keyCertSign.',
+  ERR_PKI_PATH_LENGTH_EXCEEDED: "The chain is longer than an issuer's pathLenConstraint allows.",
+  ERR_PKI_NO_PATH:
+    'No chain leads from the certificate to a trusted anchor; the message names the missing issuer.',
+  ERR_PKI_NOT_CLIENT_AUTH:
+    'The leaf has an extended key usage without clientAuth, so it cannot authenticate a device.',
+  ERR_PKI_CHAIN_TOO_DEEP: 'The chain holds more certificates than allowed (8 by default).',
+  ERR_PKI_INVALID_NONCE: 'A verification code must be 1–64 letters and digits.',
+  ERR_PKI_POP_CN_MISMATCH: "The verification certificate's subject CN is not exactly the verification code.",
+  ERR_PKI_POP_BAD_SIGNATURE:
+    "The verification certificate was not signed with the CA certificate's private key.",
+  ERR_PKI_POP_EXPIRED: 'The verification certificate has expired.',
+  ERR_PKI_POP_NOT_YET_VALID: 'The verification certificate is not valid yet (check clocks).',
+};

@@ -1,7 +1,7 @@
 // Must load before @peculiar/x509: tsyringe, which it uses, needs the Reflect metadata API.
 import 'reflect-metadata';
 
-export { PkiError, type PkiErrorCode } from './errors.js';
+export { PkiError, PKI_ERROR_CODES, PKI_ERROR_DESCRIPTIONS, type PkiErrorCode } from './errors.js';
 export { PrivateKey, readPrivateKey, type KeySpec } from './keys.js';
 export { Certificate } from './certificate.js';
 export { readCertificates, readCertificate } from './read.js';

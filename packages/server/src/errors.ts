@@ -11,6 +11,8 @@ export interface ErrorSpec {
   dpsErrorCode?: number;
   /** One line for docs/errors.md: what happened. */
   summary: string;
+  /** One line for docs/errors.md: what the user does about it. */
+  fix?: string;
 }
 
 export class GatehouseError extends Error {
@@ -19,7 +21,12 @@ export class GatehouseError extends Error {
   readonly dpsErrorCode: number | undefined;
   readonly detail: Record<string, unknown> | undefined;
 
-  constructor(code: string, spec: ErrorSpec, message: string, options?: { cause?: unknown; detail?: Record<string, unknown> }) {
+  constructor(
+    code: string,
+    spec: ErrorSpec,
+    message: string,
+    options?: { cause?: unknown; detail?: Record<string, unknown> },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GatehouseError';
     this.code = code;
@@ -31,6 +38,9 @@ export class GatehouseError extends Error {
 
 /** Build a typed factory over one context's table of error codes. */
 export function errorFactory<T extends Record<string, ErrorSpec>>(table: T) {
-  return (code: keyof T & string, message: string, options?: { cause?: unknown; detail?: Record<string, unknown> }) =>
-    new GatehouseError(code, table[code] as ErrorSpec, message, options);
+  return (
+    code: keyof T & string,
+    message: string,
+    options?: { cause?: unknown; detail?: Record<string, unknown> },
+  ) => new GatehouseError(code, table[code] as ErrorSpec, message, options);
 }

@@ -2,3 +2,5 @@ export { startServer, SERVER_DEFAULTS, type ServerOptions, type RunningServer } 
 export { GatehouseError, type ErrorSpec } from './errors.js';
 export { PROVISIONING_ERRORS } from './provisioning/errors.js';
 export { COMMON_ERRORS } from './validation.js';
+export { GATEWAY_ERRORS } from './gateway/errors.js';
+export { APP_ERRORS } from './app/errors.js';

@@ -56,7 +56,8 @@ export class Metrics {
     for (const s of this.series.values()) {
       lines.push(`# HELP ${s.name} ${s.help}`, `# TYPE ${s.name} ${s.type}`);
       if (s.values.size === 0) lines.push(`${s.name} 0`);
-      for (const [labels, value] of s.values) lines.push(labels ? `${s.name}{${labels}} ${value}` : `${s.name} ${value}`);
+      for (const [labels, value] of s.values)
+        lines.push(labels ? `${s.name}{${labels}} ${value}` : `${s.name} ${value}`);
     }
     return lines.join('\n') + '\n';
   }

@@ -3,7 +3,13 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { createRootCa, createServerCertificate, readCertificate, readPrivateKey, type Certificate } from '@gatehouse/pki';
+import {
+  createRootCa,
+  createServerCertificate,
+  readCertificate,
+  readPrivateKey,
+  type Certificate,
+} from '@gatehouse/pki';
 
 export interface TlsIdentity {
   /** PEM: the server certificate followed by its issuer (sent to clients). */
@@ -33,11 +39,13 @@ const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
  */
 export async function ensureTlsIdentity(options: TlsIdentityOptions): Promise<TlsIdentity> {
   if (options.tlsCertFile || options.tlsKeyFile) {
-    if (!options.tlsCertFile || !options.tlsKeyFile) throw new Error('--tls-cert and --tls-key must be given together');
+    if (!options.tlsCertFile || !options.tlsKeyFile)
+      throw new Error('--tls-cert and --tls-key must be given together');
     const cert = await readFile(options.tlsCertFile, 'utf8');
     const key = await readFile(options.tlsKeyFile, 'utf8');
     const certificate = readCertificate(cert);
-    if (!certificate.matchesKey(readPrivateKey(key))) throw new Error(`${options.tlsKeyFile} is not the private key of ${options.tlsCertFile}`);
+    if (!certificate.matchesKey(readPrivateKey(key)))
+      throw new Error(`${options.tlsKeyFile} is not the private key of ${options.tlsCertFile}`);
     return { cert, key, caPath: undefined, certificate, generated: false };
   }
   await mkdir(options.dataDir, { recursive: true });
@@ -48,7 +56,10 @@ export async function ensureTlsIdentity(options: TlsIdentityOptions): Promise<Tl
 
   let ca: { certificate: Certificate; privateKey: ReturnType<typeof readPrivateKey> };
   if (existsSync(caPath) && existsSync(caKeyPath)) {
-    ca = { certificate: readCertificate(await readFile(caPath, 'utf8')), privateKey: readPrivateKey(await readFile(caKeyPath, 'utf8')) };
+    ca = {
+      certificate: readCertificate(await readFile(caPath, 'utf8')),
+      privateKey: readPrivateKey(await readFile(caKeyPath, 'utf8')),
+    };
   } else {
     const issued = await createRootCa({ commonName: 'Gatehouse local server CA' });
     ca = { certificate: issued.certificate, privateKey: issued.privateKey };
@@ -78,7 +89,13 @@ export async function ensureTlsIdentity(options: TlsIdentityOptions): Promise<Tl
   });
   await writeSecret(keyPath, server.privateKey.toPem());
   await writeFile(certPath, server.certificate.pem);
-  return { cert: server.certificate.pem + ca.certificate.pem, key: server.privateKey.toPem(), caPath, certificate: server.certificate, generated: true };
+  return {
+    cert: server.certificate.pem + ca.certificate.pem,
+    key: server.privateKey.toPem(),
+    caPath,
+    certificate: server.certificate,
+    generated: true,
+  };
 }
 
 /** Whether the certificate's subject alternative names include `name` (node's X509Certificate reads the SAN). */

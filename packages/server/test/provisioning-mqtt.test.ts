@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { createDeviceCertificate, createRootCa, createVerificationCertificate, type Issued } from '@gatehouse/pki';
+import {
+  createDeviceCertificate,
+  createRootCa,
+  createVerificationCertificate,
+  type Issued,
+} from '@gatehouse/pki';
 import { base64Pem } from './helpers/pki-files.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
@@ -25,11 +30,22 @@ describe('DPS over MQTT: refusals a raw client can provoke', () => {
   before(async () => {
     server = await startTestServer();
     root = await createRootCa({ commonName: 'raw-root' });
-    await server.api('PUT', '/api/enrollmentGroups/Raw', { displayName: 'Raw', type: 'iot', attestation: { type: 'x509' } });
-    await server.api('PUT', '/api/enrollmentGroups/Raw/certificates/primary', { certificate: base64Pem(root.certificate) });
-    const code = await server.api<{ verificationCode: string }>('POST', '/api/enrollmentGroups/Raw/certificates/primary/generateVerificationCode');
+    await server.api('PUT', '/api/enrollmentGroups/Raw', {
+      displayName: 'Raw',
+      type: 'iot',
+      attestation: { type: 'x509' },
+    });
+    await server.api('PUT', '/api/enrollmentGroups/Raw/certificates/primary', {
+      certificate: base64Pem(root.certificate),
+    });
+    const code = await server.api<{ verificationCode: string }>(
+      'POST',
+      '/api/enrollmentGroups/Raw/certificates/primary/generateVerificationCode',
+    );
     const v = await createVerificationCertificate({ nonce: code.body.verificationCode, ca: root });
-    await server.api('POST', '/api/enrollmentGroups/Raw/certificates/primary/verify', { certificate: v.certificate.pem });
+    await server.api('POST', '/api/enrollmentGroups/Raw/certificates/primary/verify', {
+      certificate: v.certificate.pem,
+    });
     device = await createDeviceCertificate({ commonName: 'raw-device', issuer: root });
   });
 
@@ -64,12 +80,18 @@ describe('DPS over MQTT: refusals a raw client can provoke', () => {
   }
 
   async function lastReason(registrationId: string): Promise<string | undefined> {
-    const res = await server.api<{ value: Array<{ reason: { code: string } }> }>('GET', `/api/provisioning/attempts?registrationId=${registrationId}`);
+    const res = await server.api<{ value: Array<{ reason: { code: string } }> }>(
+      'GET',
+      `/api/provisioning/attempts?registrationId=${registrationId}`,
+    );
     return res.body.value[0]?.reason.code;
   }
 
   /** The record is written as the server closes the connection; give it a moment. */
-  async function eventually(read: () => Promise<string | undefined>, expected: string): Promise<string | undefined> {
+  async function eventually(
+    read: () => Promise<string | undefined>,
+    expected: string,
+  ): Promise<string | undefined> {
     let value: string | undefined;
     for (let i = 0; i < 40; i++) {
       value = await read();
@@ -82,7 +104,11 @@ describe('DPS over MQTT: refusals a raw client can provoke', () => {
   it('registers over the full exchange: 202 with operationId and retry-after, then 200 assigned', async () => {
     const client = await connect('raw-device', true);
     const reply = nextReply(client);
-    await client.publishAsync('$dps/registrations/PUT/iotdps-register/?$rid=1', JSON.stringify({ registrationId: 'raw-device' }), { qos: 1 });
+    await client.publishAsync(
+      '$dps/registrations/PUT/iotdps-register/?$rid=1',
+      JSON.stringify({ registrationId: 'raw-device' }),
+      { qos: 1 },
+    );
     const accepted = await reply;
     assert.equal(accepted.status, 202);
     assert.match(accepted.topic, /\?\$rid=1&retry-after=/);
@@ -90,12 +116,26 @@ describe('DPS over MQTT: refusals a raw client can provoke', () => {
     const operationId = accepted.body['operationId'] as string;
     assert.match(operationId, /^[A-Za-z0-9.-]+$/);
     const done = nextReply(client);
-    await client.publishAsync(`$dps/registrations/GET/iotdps-get-operationstatus/?$rid=2&operationId=${operationId}`, ' ', { qos: 1 });
+    await client.publishAsync(
+      `$dps/registrations/GET/iotdps-get-operationstatus/?$rid=2&operationId=${operationId}`,
+      ' ',
+      { qos: 1 },
+    );
     const final = await done;
     assert.equal(final.status, 200);
     assert.equal(final.body['status'], 'assigned');
     const state = final.body['registrationState'] as Record<string, unknown>;
-    for (const key of ['registrationId', 'assignedHub', 'deviceId', 'status', 'substatus', 'createdDateTimeUtc', 'lastUpdatedDateTimeUtc', 'etag', 'x509']) {
+    for (const key of [
+      'registrationId',
+      'assignedHub',
+      'deviceId',
+      'status',
+      'substatus',
+      'createdDateTimeUtc',
+      'lastUpdatedDateTimeUtc',
+      'etag',
+      'x509',
+    ]) {
       assert.ok(key in state, `registrationState has ${key}`);
     }
     await client.endAsync();
@@ -104,7 +144,11 @@ describe('DPS over MQTT: refusals a raw client can provoke', () => {
   it('no client certificate → 401 with a DPS error body, recorded', async () => {
     const client = await connect('raw-nocert', false);
     const reply = nextReply(client);
-    await client.publishAsync('$dps/registrations/PUT/iotdps-register/?$rid=9', JSON.stringify({ registrationId: 'raw-nocert' }), { qos: 1 });
+    await client.publishAsync(
+      '$dps/registrations/PUT/iotdps-register/?$rid=9',
+      JSON.stringify({ registrationId: 'raw-nocert' }),
+      { qos: 1 },
+    );
     const r = await reply;
     assert.equal(r.status, 401);
     assert.equal(r.body['errorCode'], 401002);
@@ -128,7 +172,11 @@ describe('DPS over MQTT: refusals a raw client can provoke', () => {
   it('unknown operationId → 404, recorded', async () => {
     const client = await connect('raw-device', true);
     const reply = nextReply(client);
-    await client.publishAsync('$dps/registrations/GET/iotdps-get-operationstatus/?$rid=4&operationId=5.nope.nope', ' ', { qos: 1 });
+    await client.publishAsync(
+      '$dps/registrations/GET/iotdps-get-operationstatus/?$rid=4&operationId=5.nope.nope',
+      ' ',
+      { qos: 1 },
+    );
     const r = await reply;
     assert.equal(r.status, 404);
     assert.equal(await lastReason('raw-device'), 'ERR_DPS_UNKNOWN_OPERATION');
@@ -141,15 +189,25 @@ describe('DPS over MQTT: refusals a raw client can provoke', () => {
     client.publish('devices/raw-device/messages/events/', 'x', { qos: 1 });
     await closed;
     client.end(true);
-    assert.equal(await eventually(() => lastReason('raw-device'), 'ERR_MQTT_TOPIC_FORBIDDEN'), 'ERR_MQTT_TOPIC_FORBIDDEN');
+    assert.equal(
+      await eventually(() => lastReason('raw-device'), 'ERR_MQTT_TOPIC_FORBIDDEN'),
+      'ERR_MQTT_TOPIC_FORBIDDEN',
+    );
   });
 
   it('a QoS 2 publish closes the connection', async () => {
     const client = await connect('raw-device', true);
     const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
-    client.publish('$dps/registrations/PUT/iotdps-register/?$rid=5', JSON.stringify({ registrationId: 'raw-device' }), { qos: 2 });
+    client.publish(
+      '$dps/registrations/PUT/iotdps-register/?$rid=5',
+      JSON.stringify({ registrationId: 'raw-device' }),
+      { qos: 2 },
+    );
     await closed;
     client.end(true);
-    assert.equal(await eventually(() => lastReason('raw-device'), 'ERR_MQTT_QOS2_NOT_SUPPORTED'), 'ERR_MQTT_QOS2_NOT_SUPPORTED');
+    assert.equal(
+      await eventually(() => lastReason('raw-device'), 'ERR_MQTT_QOS2_NOT_SUPPORTED'),
+      'ERR_MQTT_QOS2_NOT_SUPPORTED',
+    );
   });
 });

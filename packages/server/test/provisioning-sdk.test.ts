@@ -48,10 +48,14 @@ describe('provisioning with the real Azure SDK over MQTT/TLS on 8883', { concurr
   before(async () => {
     // Hold the 8883 lock for the whole file: the SDK's port is fixed.
     await new Promise<void>((ready, fail) => {
-      withPortLock(8883, () => new Promise<void>((done) => {
-        release = done;
-        ready();
-      })).catch(fail);
+      withPortLock(
+        8883,
+        () =>
+          new Promise<void>((done) => {
+            release = done;
+            ready();
+          }),
+      ).catch(fail);
     });
     server = await startTestServer({ mqttPort: 8883 });
     dir = await tempDir();
@@ -63,7 +67,11 @@ describe('provisioning with the real Azure SDK over MQTT/TLS on 8883', { concurr
     release();
   });
 
-  async function provision(registrationId: string, files: { cert?: string; key?: string }, extra: { idScope?: string; payload?: unknown } = {}) {
+  async function provision(
+    registrationId: string,
+    files: { cert?: string; key?: string },
+    extra: { idScope?: string; payload?: unknown } = {},
+  ) {
     return runAzureProvision({
       caPath: server.serverCaPath!,
       idScope: extra.idScope ?? server.idScope,
@@ -75,44 +83,72 @@ describe('provisioning with the real Azure SDK over MQTT/TLS on 8883', { concurr
   }
 
   async function lastAttempt(registrationId: string): Promise<Attempt> {
-    const res = await server.api<{ value: Attempt[] }>('GET', `/api/provisioning/attempts?registrationId=${encodeURIComponent(registrationId)}`);
+    const res = await server.api<{ value: Attempt[] }>(
+      'GET',
+      `/api/provisioning/attempts?registrationId=${encodeURIComponent(registrationId)}`,
+    );
     assert.equal(res.status, 200);
     const first = res.body.value[0];
     assert.ok(first, `an attempt is recorded for ${registrationId}`);
     return first;
   }
 
-  async function expectRefused(registrationId: string, files: { cert?: string; key?: string }, code: string, extra: { idScope?: string } = {}) {
+  async function expectRefused(
+    registrationId: string,
+    files: { cert?: string; key?: string },
+    code: string,
+    extra: { idScope?: string } = {},
+  ) {
     const r = await provision(registrationId, files, extra);
     assert.equal(r.ok, false, `registration of ${registrationId} must be refused`);
-    assert.equal(r.error?.name, 'UnauthorizedError', `the SDK reports 401 as UnauthorizedError (got ${r.error?.name}: ${r.error?.message})`);
+    assert.equal(
+      r.error?.name,
+      'UnauthorizedError',
+      `the SDK reports 401 as UnauthorizedError (got ${r.error?.name}: ${r.error?.message})`,
+    );
     const attempt = await lastAttempt(registrationId);
     assert.equal(attempt.reason.code, code, attempt.reason.message);
     return attempt;
   }
 
   async function createGroup(id: string, ca: Issued, options: { verify?: boolean; enabled?: boolean } = {}) {
-    let res = await server.api('PUT', `/api/enrollmentGroups/${id}`, { displayName: id, type: 'iot', attestation: { type: 'x509' }, enabled: options.enabled ?? true });
+    let res = await server.api('PUT', `/api/enrollmentGroups/${id}`, {
+      displayName: id,
+      type: 'iot',
+      attestation: { type: 'x509' },
+      enabled: options.enabled ?? true,
+    });
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    res = await server.api('PUT', `/api/enrollmentGroups/${id}/certificates/primary`, { certificate: base64Pem(ca.certificate) });
+    res = await server.api('PUT', `/api/enrollmentGroups/${id}/certificates/primary`, {
+      certificate: base64Pem(ca.certificate),
+    });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     if (options.verify !== false) {
-      const code = await server.api<{ verificationCode: string }>('POST', `/api/enrollmentGroups/${id}/certificates/primary/generateVerificationCode`);
+      const code = await server.api<{ verificationCode: string }>(
+        'POST',
+        `/api/enrollmentGroups/${id}/certificates/primary/generateVerificationCode`,
+      );
       assert.equal(code.status, 200);
       const verification = await createVerificationCertificate({ nonce: code.body.verificationCode, ca });
-      const v = await server.api('POST', `/api/enrollmentGroups/${id}/certificates/primary/verify`, { certificate: verification.certificate.pem });
+      const v = await server.api('POST', `/api/enrollmentGroups/${id}/certificates/primary/verify`, {
+        certificate: verification.certificate.pem,
+      });
       assert.equal(v.status, 204, JSON.stringify(v.body));
     }
   }
 
   it('(a) the how-to group flow: root, verification, device registers and learns its hub and device ID', async () => {
     await createGroup('MyX509Group', root);
-    const group = await server.api<{ attestation: { x509: { signingCertificates: { primary: { verified: boolean } } } } }>('GET', '/api/enrollmentGroups/MyX509Group');
+    const group = await server.api<{
+      attestation: { x509: { signingCertificates: { primary: { verified: boolean } } } };
+    }>('GET', '/api/enrollmentGroups/MyX509Group');
     assert.equal(group.body.attestation.x509.signingCertificates.primary.verified, true);
 
     const device = await createDeviceCertificate({ commonName: 'mytestdevice', issuer: root });
     const files = await writeIssued(dir, 'mytestdevice', device);
-    const r = await provision('mytestdevice', files, { payload: { modelId: 'dtmi:com:example:Thermostat;1' } });
+    const r = await provision('mytestdevice', files, {
+      payload: { modelId: 'dtmi:com:example:Thermostat;1' },
+    });
     assert.equal(r.ok, true, JSON.stringify(r.error));
     assert.equal(r.result?.assignedHub, 'localhost');
     assert.equal(r.result?.deviceId, 'mytestdevice');
@@ -121,7 +157,10 @@ describe('provisioning with the real Azure SDK over MQTT/TLS on 8883', { concurr
     assert.deepEqual(r.result?.payload, { modelId: 'dtmi:com:example:Thermostat;1' });
     assert.equal((r.result?.x509 as { enrollmentGroupId?: string }).enrollmentGroupId, 'MyX509Group');
 
-    const d = await server.api<{ provisioned: boolean; enabled: boolean }>('GET', '/api/devices/mytestdevice');
+    const d = await server.api<{ provisioned: boolean; enabled: boolean }>(
+      'GET',
+      '/api/devices/mytestdevice',
+    );
     assert.equal(d.status, 200);
     assert.equal(d.body.provisioned, true);
 
@@ -136,7 +175,11 @@ describe('provisioning with the real Azure SDK over MQTT/TLS on 8883', { concurr
     await createGroup('RootB', root2);
     const inter = await createIntermediateCa({ commonName: 'intermediate-b', issuer: root2 });
     await createGroup('IntermediateB', inter, { verify: false });
-    const device = await createDeviceCertificate({ commonName: 'device-b', issuer: inter, issuerChain: inter.chain });
+    const device = await createDeviceCertificate({
+      commonName: 'device-b',
+      issuer: inter,
+      issuerChain: inter.chain,
+    });
     const files = await writeIssued(dir, 'device-b', device);
     const r = await provision('device-b', { cert: files.fullchain, key: files.key });
     assert.equal(r.ok, true, JSON.stringify(r.error));
@@ -151,7 +194,11 @@ describe('provisioning with the real Azure SDK over MQTT/TLS on 8883', { concurr
     // A device under an intermediate that no group holds must present it: with
     // only its leaf, the intermediate is missing.
     const inter2 = await createIntermediateCa({ commonName: 'intermediate-c', issuer: root2 });
-    const deviceC = await createDeviceCertificate({ commonName: 'device-c', issuer: inter2, issuerChain: inter2.chain });
+    const deviceC = await createDeviceCertificate({
+      commonName: 'device-c',
+      issuer: inter2,
+      issuerChain: inter2.chain,
+    });
     const cFiles = await writeIssued(dir, 'device-c', deviceC);
     await expectRefused('device-c', { cert: cFiles.cert, key: cFiles.key }, 'ERR_DPS_INTERMEDIATE_MISSING');
     const full = await provision('device-c', { cert: cFiles.fullchain, key: cFiles.key });
@@ -159,53 +206,91 @@ describe('provisioning with the real Azure SDK over MQTT/TLS on 8883', { concurr
     assert.equal((full.result?.x509 as { enrollmentGroupId?: string }).enrollmentGroupId, 'RootB');
   });
 
-  it('(c) an individual enrollment: a self-signed primary and a secondary signed by it each register', { skip: hasOpenssl() ? false : 'openssl is not installed' }, async () => {
-    const primary = await createDeviceCertificate({ commonName: 'mytestprimarycert' });
-    const pFiles = await writeIssued(dir, 'mytestprimarycert', primary);
-    // A certificate signed by a non-CA self-signed certificate, as create_test_cert.js
-    // makes it for `device mytestsecondarycert mytestprimarycert`; our CLI refuses a
-    // non-CA parent, so openssl makes this one.
-    const secKey = await PrivateKey.generate();
-    const secKeyFile = join(dir, 'mytestsecondarycert_key.pem');
-    await writeFile(secKeyFile, secKey.toPem(), { mode: 0o600 });
-    const extFile = join(dir, 'client.ext');
-    await writeFile(extFile, 'extendedKeyUsage = critical, clientAuth\n');
-    const csr = execFileSync('openssl', ['req', '-new', '-key', secKeyFile, '-subj', '/CN=mytestsecondarycert'], { stdio: ['pipe', 'pipe', 'ignore'] });
-    const secPem = execFileSync('openssl', ['x509', '-req', '-CA', pFiles.cert, '-CAkey', pFiles.key, '-set_serial', '4242', '-days', '2', '-extfile', extFile], { input: csr, stdio: ['pipe', 'pipe', 'ignore'] }).toString();
-    const secCertFile = join(dir, 'mytestsecondarycert_cert.pem');
-    await writeFile(secCertFile, secPem);
-    assert.ok(readCertificate(secPem).isSignedBy(primary.certificate));
+  it(
+    '(c) an individual enrollment: a self-signed primary and a secondary signed by it each register',
+    { skip: hasOpenssl() ? false : 'openssl is not installed' },
+    async () => {
+      const primary = await createDeviceCertificate({ commonName: 'mytestprimarycert' });
+      const pFiles = await writeIssued(dir, 'mytestprimarycert', primary);
+      // A certificate signed by a non-CA self-signed certificate, as create_test_cert.js
+      // makes it for `device mytestsecondarycert mytestprimarycert`; our CLI refuses a
+      // non-CA parent, so openssl makes this one.
+      const secKey = await PrivateKey.generate();
+      const secKeyFile = join(dir, 'mytestsecondarycert_key.pem');
+      await writeFile(secKeyFile, secKey.toPem(), { mode: 0o600 });
+      const extFile = join(dir, 'client.ext');
+      await writeFile(extFile, 'extendedKeyUsage = critical, clientAuth\n');
+      const csr = execFileSync(
+        'openssl',
+        ['req', '-new', '-key', secKeyFile, '-subj', '/CN=mytestsecondarycert'],
+        { stdio: ['pipe', 'pipe', 'ignore'] },
+      );
+      const secPem = execFileSync(
+        'openssl',
+        [
+          'x509',
+          '-req',
+          '-CA',
+          pFiles.cert,
+          '-CAkey',
+          pFiles.key,
+          '-set_serial',
+          '4242',
+          '-days',
+          '2',
+          '-extfile',
+          extFile,
+        ],
+        { input: csr, stdio: ['pipe', 'pipe', 'ignore'] },
+      ).toString();
+      const secCertFile = join(dir, 'mytestsecondarycert_cert.pem');
+      await writeFile(secCertFile, secPem);
+      assert.ok(readCertificate(secPem).isSignedBy(primary.certificate));
 
-    const put = await server.api('PUT', '/api/devices/mytestprimarycert/attestation', {
-      type: 'x509',
-      x509: { clientCertificates: { primary: { certificate: primary.certificate.pem }, secondary: { certificate: Buffer.from(secPem).toString('base64') } } },
-    });
-    assert.equal(put.status, 200, JSON.stringify(put.body));
+      const put = await server.api('PUT', '/api/devices/mytestprimarycert/attestation', {
+        type: 'x509',
+        x509: {
+          clientCertificates: {
+            primary: { certificate: primary.certificate.pem },
+            secondary: { certificate: Buffer.from(secPem).toString('base64') },
+          },
+        },
+      });
+      assert.equal(put.status, 200, JSON.stringify(put.body));
 
-    const p = await provision('mytestprimarycert', pFiles);
-    assert.equal(p.ok, true, JSON.stringify(p.error));
-    assert.equal(p.result?.deviceId, 'mytestprimarycert');
+      const p = await provision('mytestprimarycert', pFiles);
+      assert.equal(p.ok, true, JSON.stringify(p.error));
+      assert.equal(p.result?.deviceId, 'mytestprimarycert');
 
-    const s = await provision('mytestsecondarycert', { cert: secCertFile, key: secKeyFile });
-    assert.equal(s.ok, true, JSON.stringify(s.error));
-    assert.equal(s.result?.deviceId, 'mytestprimarycert');
+      const s = await provision('mytestsecondarycert', { cert: secCertFile, key: secKeyFile });
+      assert.equal(s.ok, true, JSON.stringify(s.error));
+      assert.equal(s.result?.deviceId, 'mytestprimarycert');
 
-    // A third self-signed certificate with the enrolled device's CN is refused.
-    const impostor = await createDeviceCertificate({ commonName: 'mytestprimarycert' });
-    const iFiles = await writeIssued(dir, 'impostor', impostor);
-    await expectRefused('mytestprimarycert', iFiles, 'ERR_DPS_CERTIFICATE_MISMATCH');
+      // A third self-signed certificate with the enrolled device's CN is refused.
+      const impostor = await createDeviceCertificate({ commonName: 'mytestprimarycert' });
+      const iFiles = await writeIssued(dir, 'impostor', impostor);
+      await expectRefused('mytestprimarycert', iFiles, 'ERR_DPS_CERTIFICATE_MISMATCH');
 
-    // A blocked device (the enrollment disabled) is refused.
-    await server.db.updateTable('devices').set({ enabled: 0 }).where('id', '=', 'mytestprimarycert').execute();
-    await expectRefused('mytestprimarycert', pFiles, 'ERR_DPS_DEVICE_DISABLED');
-  });
+      // A blocked device (the enrollment disabled) is refused.
+      await server.db
+        .updateTable('devices')
+        .set({ enabled: 0 })
+        .where('id', '=', 'mytestprimarycert')
+        .execute();
+      await expectRefused('mytestprimarycert', pFiles, 'ERR_DPS_DEVICE_DISABLED');
+    },
+  );
 
   describe('(d) refusals, each recorded in /api/provisioning/attempts', () => {
     it('CA uploaded but not verified', async () => {
       const ca = await createRootCa({ commonName: 'unverified-root' });
       await createGroup('Unverified', ca, { verify: false });
       const d = await createDeviceCertificate({ commonName: 'dev-unverified', issuer: ca });
-      const a = await expectRefused('dev-unverified', await writeIssued(dir, 'dev-unverified', d), 'ERR_DPS_CA_NOT_VERIFIED');
+      const a = await expectRefused(
+        'dev-unverified',
+        await writeIssued(dir, 'dev-unverified', d),
+        'ERR_DPS_CA_NOT_VERIFIED',
+      );
       assert.match(a.reason.message, /not verified/);
     });
 
@@ -217,22 +302,48 @@ describe('provisioning with the real Azure SDK over MQTT/TLS on 8883', { concurr
     });
 
     it('leaf expired, and leaf not yet valid', async () => {
-      const expired = await createDeviceCertificate({ commonName: 'dev-expired', issuer: root, notBefore: new Date(Date.now() - 10 * DAY), days: 2 });
-      await expectRefused('dev-expired', await writeIssued(dir, 'dev-expired', expired), 'ERR_DPS_CERTIFICATE_EXPIRED');
-      const future = await createDeviceCertificate({ commonName: 'dev-future', issuer: root, notBefore: new Date(Date.now() + 10 * DAY), days: 2 });
-      await expectRefused('dev-future', await writeIssued(dir, 'dev-future', future), 'ERR_DPS_CERTIFICATE_NOT_YET_VALID');
+      const expired = await createDeviceCertificate({
+        commonName: 'dev-expired',
+        issuer: root,
+        notBefore: new Date(Date.now() - 10 * DAY),
+        days: 2,
+      });
+      await expectRefused(
+        'dev-expired',
+        await writeIssued(dir, 'dev-expired', expired),
+        'ERR_DPS_CERTIFICATE_EXPIRED',
+      );
+      const future = await createDeviceCertificate({
+        commonName: 'dev-future',
+        issuer: root,
+        notBefore: new Date(Date.now() + 10 * DAY),
+        days: 2,
+      });
+      await expectRefused(
+        'dev-future',
+        await writeIssued(dir, 'dev-future', future),
+        'ERR_DPS_CERTIFICATE_NOT_YET_VALID',
+      );
     });
 
     it('CN differs from the registration ID', async () => {
       const d = await createDeviceCertificate({ commonName: 'dev-real-name', issuer: root });
-      await expectRefused('dev-other-name', await writeIssued(dir, 'dev-real-name', d), 'ERR_DPS_CN_MISMATCH');
+      await expectRefused(
+        'dev-other-name',
+        await writeIssued(dir, 'dev-real-name', d),
+        'ERR_DPS_CN_MISMATCH',
+      );
     });
 
     it('disabled group', async () => {
       const ca = await createRootCa({ commonName: 'disabled-root' });
       await createGroup('Disabled', ca, { enabled: false });
       const d = await createDeviceCertificate({ commonName: 'dev-disabled-group', issuer: ca });
-      await expectRefused('dev-disabled-group', await writeIssued(dir, 'dev-disabled-group', d), 'ERR_DPS_GROUP_DISABLED');
+      await expectRefused(
+        'dev-disabled-group',
+        await writeIssued(dir, 'dev-disabled-group', d),
+        'ERR_DPS_GROUP_DISABLED',
+      );
     });
 
     it('certificate entry deleted', async () => {
@@ -249,12 +360,21 @@ describe('provisioning with the real Azure SDK over MQTT/TLS on 8883', { concurr
 
     it('self-signed leaf not enrolled', async () => {
       const d = await createDeviceCertificate({ commonName: 'dev-selfsigned' });
-      await expectRefused('dev-selfsigned', await writeIssued(dir, 'dev-selfsigned', d), 'ERR_DPS_SELF_SIGNED_NOT_ENROLLED');
+      await expectRefused(
+        'dev-selfsigned',
+        await writeIssued(dir, 'dev-selfsigned', d),
+        'ERR_DPS_SELF_SIGNED_NOT_ENROLLED',
+      );
     });
 
     it('wrong ID scope', async () => {
       const d = await createDeviceCertificate({ commonName: 'dev-wrong-scope', issuer: root });
-      await expectRefused('dev-wrong-scope', await writeIssued(dir, 'dev-wrong-scope', d), 'ERR_DPS_WRONG_ID_SCOPE', { idScope: '0ne00000000' });
+      await expectRefused(
+        'dev-wrong-scope',
+        await writeIssued(dir, 'dev-wrong-scope', d),
+        'ERR_DPS_WRONG_ID_SCOPE',
+        { idScope: '0ne00000000' },
+      );
     });
   });
 });

@@ -60,14 +60,20 @@ export class DpsSession implements MqttSession {
   onPublish(packet: IPublishPacket): void {
     if (packet.qos === 2) {
       // Neither DPS nor the hub supports QoS 2 (PROTOCOL.md §3.7): close, as Azure does.
-      this.violation('ERR_MQTT_QOS2_NOT_SUPPORTED', `The device published with QoS 2 to '${packet.topic}'; DPS supports QoS 0 and 1, so the connection was closed.`);
+      this.violation(
+        'ERR_MQTT_QOS2_NOT_SUPPORTED',
+        `The device published with QoS 2 to '${packet.topic}'; DPS supports QoS 0 and 1, so the connection was closed.`,
+      );
       this.conn.close('forbidden', `QoS 2 publish to ${packet.topic}`);
       return;
     }
     const request = parseDpsRequestTopic(packet.topic);
     if (!request) {
       // A device may only publish its own DPS requests (DESIGN.md security rules).
-      this.violation('ERR_MQTT_TOPIC_FORBIDDEN', `The device published to '${packet.topic}', outside $dps/registrations/; the connection was closed.`);
+      this.violation(
+        'ERR_MQTT_TOPIC_FORBIDDEN',
+        `The device published to '${packet.topic}', outside $dps/registrations/; the connection was closed.`,
+      );
       this.conn.close('forbidden', `publish to a topic outside the DPS requests: ${packet.topic}`);
       return;
     }

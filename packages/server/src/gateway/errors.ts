@@ -16,11 +16,13 @@ export const GATEWAY_ERRORS = {
   },
   ERR_MQTT_QOS2_NOT_SUPPORTED: {
     status: 400,
-    summary: 'A device published with QoS 2, which neither DPS nor the hub supports: the connection is closed.',
+    summary:
+      'A device published with QoS 2, which neither DPS nor the hub supports: the connection is closed.',
   },
   ERR_MQTT_TOPIC_FORBIDDEN: {
     status: 403,
-    summary: 'A device published or subscribed outside its own topics: the connection is closed (or the subscription refused).',
+    summary:
+      'A device published or subscribed outside its own topics: the connection is closed (or the subscription refused).',
   },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -10,7 +10,12 @@ export interface ProvisioningAttempt {
   registrationId: string;
   idScope: string;
   transport: string;
-  certificate?: { subject: string | null; issuer: string | null; sha1Thumbprint: string | null; sha256Thumbprint: string | null };
+  certificate?: {
+    subject: string | null;
+    issuer: string | null;
+    sha1Thumbprint: string | null;
+    sha256Thumbprint: string | null;
+  };
   reason: { code: string; message: string };
 }
 
@@ -41,7 +46,9 @@ export class ProvisioningAttempts {
     });
   }
 
-  async list(options: { registrationId?: string; limit?: number; before?: number } = {}): Promise<ProvisioningAttempt[]> {
+  async list(
+    options: { registrationId?: string; limit?: number; before?: number } = {},
+  ): Promise<ProvisioningAttempt[]> {
     const limit = Math.min(Math.max(options.limit ?? 100, 1), 1000);
     const rows = await this.store.listAttempts({ ...options, limit });
     return rows.map(toApi);
@@ -57,6 +64,12 @@ function toApi(r: AttemptRow): ProvisioningAttempt {
     transport: r.transport,
     reason: { code: r.reason_code, message: r.message },
   };
-  if (r.sha256) a.certificate = { subject: r.subject, issuer: r.issuer, sha1Thumbprint: r.sha1, sha256Thumbprint: r.sha256 };
+  if (r.sha256)
+    a.certificate = {
+      subject: r.subject,
+      issuer: r.issuer,
+      sha1Thumbprint: r.sha1,
+      sha256Thumbprint: r.sha256,
+    };
   return a;
 }

@@ -8,7 +8,10 @@ import { provisioningError } from './errors.js';
  */
 export function parseUploadedCertificate(text: unknown, field = 'certificate'): Certificate {
   if (typeof text !== 'string' || text.trim() === '') {
-    throw provisioningError('ERR_CERT_MALFORMED', `'${field}' must be a non-empty string holding a PEM certificate or its base64.`);
+    throw provisioningError(
+      'ERR_CERT_MALFORMED',
+      `'${field}' must be a non-empty string holding a PEM certificate or its base64.`,
+    );
   }
   try {
     const certs = readCertificates(text);
@@ -16,6 +19,10 @@ export function parseUploadedCertificate(text: unknown, field = 'certificate'): 
     if (!first) throw new Error('no certificate');
     return first;
   } catch (cause) {
-    throw provisioningError('ERR_CERT_MALFORMED', `'${field}' is not a certificate: expected PEM, base64 of PEM, or base64 DER.`, { cause });
+    throw provisioningError(
+      'ERR_CERT_MALFORMED',
+      `'${field}' is not a certificate: expected PEM, base64 of PEM, or base64 DER.`,
+      { cause },
+    );
   }
 }

@@ -21,7 +21,10 @@ export interface EnrollmentGroup {
   enabled: boolean;
   type: 'iot' | 'iotEdge';
   attestation:
-    | { type: 'x509'; x509: { signingCertificates: Partial<Record<CertificateEntry, SigningX509Certificate>> } }
+    | {
+        type: 'x509';
+        x509: { signingCertificates: Partial<Record<CertificateEntry, SigningX509Certificate>> };
+      }
     | { type: 'symmetricKey'; symmetricKey: { primaryKey: string; secondaryKey: string } };
   etag: string;
   idScope: string;
@@ -70,7 +73,8 @@ export class EnrollmentGroupService {
       throw provisioningError('ERR_GROUP_INVALID', "'displayName' must be 1–255 characters.");
     }
     const type = field(body, 'type', 'string', true) as string;
-    if (type !== 'iot' && type !== 'iotEdge') throw provisioningError('ERR_GROUP_INVALID', "'type' must be 'iot' or 'iotEdge'.");
+    if (type !== 'iot' && type !== 'iotEdge')
+      throw provisioningError('ERR_GROUP_INVALID', "'type' must be 'iot' or 'iotEdge'.");
     const enabled = field(body, 'enabled', 'boolean', false) ?? true;
     const attestation = field(body, 'attestation', 'object', true) as Record<string, unknown>;
     const attestationType = field(attestation, 'type', 'string', true) as string;
@@ -78,16 +82,28 @@ export class EnrollmentGroupService {
       throw provisioningError('ERR_GROUP_INVALID', "'attestation.type' must be 'x509' or 'symmetricKey'.");
     }
     if (!this.attestationTypes.includes(attestationType)) {
-      throw provisioningError('ERR_GROUP_INVALID', `Attestation type '${attestationType}' is not available for enrollment groups in this version.`);
+      throw provisioningError(
+        'ERR_GROUP_INVALID',
+        `Attestation type '${attestationType}' is not available for enrollment groups in this version.`,
+      );
     }
     const existing = await this.store.getGroup(id);
     this.checkEtag(body, existing?.etag);
     const now = nowIso(this.now());
     if (existing) {
       if (existing.attestation_type !== attestationType) {
-        throw provisioningError('ERR_GROUP_INVALID', `The group's attestation type is '${existing.attestation_type}' and cannot change; create a new group instead.`);
+        throw provisioningError(
+          'ERR_GROUP_INVALID',
+          `The group's attestation type is '${existing.attestation_type}' and cannot change; create a new group instead.`,
+        );
       }
-      await this.store.updateGroup(id, { display_name: displayName, type, enabled: enabled ? 1 : 0, etag: newEtag(), updated_at: now });
+      await this.store.updateGroup(id, {
+        display_name: displayName,
+        type,
+        enabled: enabled ? 1 : 0,
+        etag: newEtag(),
+        updated_at: now,
+      });
     } else {
       await this.store.insertGroup({
         id,
@@ -119,7 +135,11 @@ export class EnrollmentGroupService {
     if (type !== undefined && type !== 'iot' && type !== 'iotEdge') {
       throw provisioningError('ERR_GROUP_INVALID', "'type' must be 'iot' or 'iotEdge'.");
     }
-    if (isObject(body['attestation']) && body['attestation']['type'] !== undefined && body['attestation']['type'] !== group.attestation_type) {
+    if (
+      isObject(body['attestation']) &&
+      body['attestation']['type'] !== undefined &&
+      body['attestation']['type'] !== group.attestation_type
+    ) {
       throw provisioningError('ERR_GROUP_INVALID', "The group's attestation type cannot change.");
     }
     await this.store.updateGroup(id, {
@@ -134,7 +154,8 @@ export class EnrollmentGroupService {
 
   async delete(id: string): Promise<void> {
     checkId('enrollmentGroupId', id);
-    if (!(await this.store.deleteGroup(id))) throw provisioningError('ERR_GROUP_NOT_FOUND', `Enrollment group '${id}' does not exist.`);
+    if (!(await this.store.deleteGroup(id)))
+      throw provisioningError('ERR_GROUP_NOT_FOUND', `Enrollment group '${id}' does not exist.`);
   }
 
   async getCertificate(id: string, entry: string): Promise<SigningX509Certificate> {
@@ -157,7 +178,10 @@ export class EnrollmentGroupService {
     }
     const now = this.now();
     if (certificate.notAfter.getTime() < now.getTime()) {
-      throw provisioningError('ERR_CERT_EXPIRED', `'${certificate.subjectCN ?? certificate.subject}' expired on ${certificate.notAfter.toISOString()}.`);
+      throw provisioningError(
+        'ERR_CERT_EXPIRED',
+        `'${certificate.subjectCN ?? certificate.subject}' expired on ${certificate.notAfter.toISOString()}.`,
+      );
     }
     const existing = await this.store.getGroupCertificate(id, entry);
     this.checkEtag(body, existing?.etag);
@@ -194,11 +218,18 @@ export class EnrollmentGroupService {
   }
 
   /** A fresh one-time code (48 upper-case hex characters, like Azure's); replaces any earlier code. */
-  async generateVerificationCode(id: string, entry: string): Promise<{ verificationCode: string; expiresAt: string }> {
+  async generateVerificationCode(
+    id: string,
+    entry: string,
+  ): Promise<{ verificationCode: string; expiresAt: string }> {
     const { cert } = await this.requireCertificate(id, entry);
     const verificationCode = randomHex(24);
     const expiresAt = new Date(this.now().getTime() + VERIFICATION_CODE_TTL_MS).toISOString();
-    await this.store.updateGroupCertificate(id, cert.entry, { verification_code: verificationCode, code_expires_at: expiresAt, etag: newEtag() });
+    await this.store.updateGroupCertificate(id, cert.entry, {
+      verification_code: verificationCode,
+      code_expires_at: expiresAt,
+      etag: newEtag(),
+    });
     return { verificationCode, expiresAt };
   }
 
@@ -217,25 +248,44 @@ export class EnrollmentGroupService {
     }
     const now = this.now();
     if (Date.parse(cert.code_expires_at) < now.getTime()) {
-      throw provisioningError('ERR_VERIFICATION_CODE_EXPIRED', `The verification code expired at ${cert.code_expires_at}: generate a new one.`);
+      throw provisioningError(
+        'ERR_VERIFICATION_CODE_EXPIRED',
+        `The verification code expired at ${cert.code_expires_at}: generate a new one.`,
+      );
     }
     const [caCertificate] = readCertificates(cert.pem);
     try {
-      checkProofOfPossession({ verificationCertificate: verification, caCertificate: caCertificate!, code: cert.verification_code, time: now });
+      checkProofOfPossession({
+        verificationCertificate: verification,
+        caCertificate: caCertificate!,
+        code: cert.verification_code,
+        time: now,
+      });
     } catch (cause) {
       if (cause instanceof PkiError) {
-        throw provisioningError('ERR_VERIFICATION_FAILED', `${cause.message} (${cause.code})`, { cause, detail: { pkiCode: cause.code } });
+        throw provisioningError('ERR_VERIFICATION_FAILED', `${cause.message} (${cause.code})`, {
+          cause,
+          detail: { pkiCode: cause.code },
+        });
       }
       throw cause;
     }
-    await this.store.updateGroupCertificate(id, cert.entry, { verified: 1, verification_code: null, code_expires_at: null, etag: newEtag() });
+    await this.store.updateGroupCertificate(id, cert.entry, {
+      verified: 1,
+      verification_code: null,
+      code_expires_at: null,
+      etag: newEtag(),
+    });
     return this.getCertificate(id, entry);
   }
 
   private checkEtag(body: Record<string, unknown>, current: string | undefined): void {
     const etag = body['etag'];
     if (typeof etag === 'string' && etag !== '' && etag !== '*' && etag !== current) {
-      throw commonError('ERR_ETAG_MISMATCH', 'The etag does not match the current version; read the resource again.');
+      throw commonError(
+        'ERR_ETAG_MISMATCH',
+        'The etag does not match the current version; read the resource again.',
+      );
     }
   }
 
@@ -249,23 +299,46 @@ export class EnrollmentGroupService {
   private async requireX509Group(id: string): Promise<GroupRow> {
     const group = await this.requireGroup(id);
     if (group.attestation_type !== 'x509') {
-      throw provisioningError('ERR_GROUP_ATTESTATION_MISMATCH', `Enrollment group '${id}' uses ${group.attestation_type} attestation; certificates belong to X.509 groups.`);
+      throw provisioningError(
+        'ERR_GROUP_ATTESTATION_MISMATCH',
+        `Enrollment group '${id}' uses ${group.attestation_type} attestation; certificates belong to X.509 groups.`,
+      );
     }
     return group;
   }
 
-  private async requireCertificate(id: string, entry: string): Promise<{ group: GroupRow; cert: GroupCertificateRow }> {
+  private async requireCertificate(
+    id: string,
+    entry: string,
+  ): Promise<{ group: GroupRow; cert: GroupCertificateRow }> {
     const group = await this.requireX509Group(id);
     checkEntry(entry);
     const cert = await this.store.getGroupCertificate(id, entry);
-    if (!cert) throw provisioningError('ERR_CERT_NOT_FOUND', `Enrollment group '${id}' has no ${entry} certificate: upload one first.`);
+    if (!cert)
+      throw provisioningError(
+        'ERR_CERT_NOT_FOUND',
+        `Enrollment group '${id}' has no ${entry} certificate: upload one first.`,
+      );
     return { group, cert };
   }
 
   private async toApi(g: GroupRow): Promise<EnrollmentGroup> {
-    const base = { id: g.id, displayName: g.display_name, enabled: g.enabled === 1, type: g.type as 'iot' | 'iotEdge', etag: g.etag, idScope: this.idScope };
+    const base = {
+      id: g.id,
+      displayName: g.display_name,
+      enabled: g.enabled === 1,
+      type: g.type as 'iot' | 'iotEdge',
+      etag: g.etag,
+      idScope: this.idScope,
+    };
     if (g.attestation_type === 'symmetricKey') {
-      return { ...base, attestation: { type: 'symmetricKey', symmetricKey: { primaryKey: g.primary_key ?? '', secondaryKey: g.secondary_key ?? '' } } };
+      return {
+        ...base,
+        attestation: {
+          type: 'symmetricKey',
+          symmetricKey: { primaryKey: g.primary_key ?? '', secondaryKey: g.secondary_key ?? '' },
+        },
+      };
     }
     const certs = await this.store.listGroupCertificates(g.id);
     const signingCertificates: Partial<Record<CertificateEntry, SigningX509Certificate>> = {};
@@ -276,10 +349,17 @@ export class EnrollmentGroupService {
 
 function checkEntry(entry: string): asserts entry is CertificateEntry {
   if (entry !== 'primary' && entry !== 'secondary') {
-    throw commonError('ERR_INVALID_ID', `Certificate entry '${entry}' is invalid: use 'primary' or 'secondary'.`);
+    throw commonError(
+      'ERR_INVALID_ID',
+      `Certificate entry '${entry}' is invalid: use 'primary' or 'secondary'.`,
+    );
   }
 }
 
 function toApiCertificate(c: GroupCertificateRow): SigningX509Certificate {
-  return { verified: c.verified === 1, info: { sha1Thumbprint: c.sha1, subject: c.subject, notAfter: c.not_after }, etag: c.etag };
+  return {
+    verified: c.verified === 1,
+    info: { sha1Thumbprint: c.sha1, subject: c.subject, notAfter: c.not_after },
+    etag: c.etag,
+  };
 }

@@ -11,7 +11,10 @@ interface X509CertificateInfo {
 
 /** The REST shape of `/devices/{id}/attestation` (CENTRAL_API.md §3). Certificates are never echoed. */
 export type Attestation =
-  | { type: 'x509'; x509: { clientCertificates: { primary: X509CertificateInfo; secondary?: X509CertificateInfo } } }
+  | {
+      type: 'x509';
+      x509: { clientCertificates: { primary: X509CertificateInfo; secondary?: X509CertificateInfo } };
+    }
   | { type: 'symmetricKey'; symmetricKey: { primaryKey: string; secondaryKey: string } };
 
 export interface DeviceCredentials {
@@ -44,7 +47,11 @@ export class IndividualEnrollmentService {
   async get(deviceId: string): Promise<Attestation> {
     checkId('deviceId', deviceId);
     const row = await this.store.getIndividualEnrollment(deviceId);
-    if (!row) throw provisioningError('ERR_ATTESTATION_NOT_FOUND', `Device '${deviceId}' has no individual enrollment.`);
+    if (!row)
+      throw provisioningError(
+        'ERR_ATTESTATION_NOT_FOUND',
+        `Device '${deviceId}' has no individual enrollment.`,
+      );
     return toApi(row);
   }
 
@@ -62,26 +69,54 @@ export class IndividualEnrollmentService {
       throw provisioningError('ERR_ATTESTATION_INVALID', "'type' must be 'x509' or 'symmetricKey'.");
     }
     if (!this.attestationTypes.includes(type)) {
-      throw provisioningError('ERR_ATTESTATION_INVALID', `Attestation type '${type}' is not available for individual enrollments in this version.`);
+      throw provisioningError(
+        'ERR_ATTESTATION_INVALID',
+        `Attestation type '${type}' is not available for individual enrollments in this version.`,
+      );
     }
     const now = this.now();
     const existing = await this.store.getIndividualEnrollment(deviceId);
-    if (typeof body['etag'] === 'string' && body['etag'] !== '' && body['etag'] !== '*' && body['etag'] !== existing?.etag) {
-      throw commonError('ERR_ETAG_MISMATCH', 'The etag does not match the current version; read the resource again.');
+    if (
+      typeof body['etag'] === 'string' &&
+      body['etag'] !== '' &&
+      body['etag'] !== '*' &&
+      body['etag'] !== existing?.etag
+    ) {
+      throw commonError(
+        'ERR_ETAG_MISMATCH',
+        'The etag does not match the current version; read the resource again.',
+      );
     }
     const x509 = body['x509'];
     if (!isObject(x509) || !isObject(x509['clientCertificates'])) {
-      throw provisioningError('ERR_ATTESTATION_INVALID', "'x509.clientCertificates.primary.certificate' is required.");
+      throw provisioningError(
+        'ERR_ATTESTATION_INVALID',
+        "'x509.clientCertificates.primary.certificate' is required.",
+      );
     }
     const cc = x509['clientCertificates'];
     const primaryIn = cc['primary'];
-    if (!isObject(primaryIn)) throw provisioningError('ERR_ATTESTATION_INVALID', "'x509.clientCertificates.primary.certificate' is required.");
-    const primary = parseUploadedCertificate(primaryIn['certificate'], 'x509.clientCertificates.primary.certificate');
+    if (!isObject(primaryIn))
+      throw provisioningError(
+        'ERR_ATTESTATION_INVALID',
+        "'x509.clientCertificates.primary.certificate' is required.",
+      );
+    const primary = parseUploadedCertificate(
+      primaryIn['certificate'],
+      'x509.clientCertificates.primary.certificate',
+    );
     const secondaryIn = cc['secondary'];
     let secondary: Certificate | undefined;
     if (secondaryIn !== undefined && secondaryIn !== null) {
-      if (!isObject(secondaryIn)) throw provisioningError('ERR_ATTESTATION_INVALID', "'x509.clientCertificates.secondary' must be an object.");
-      secondary = parseUploadedCertificate(secondaryIn['certificate'], 'x509.clientCertificates.secondary.certificate');
+      if (!isObject(secondaryIn))
+        throw provisioningError(
+          'ERR_ATTESTATION_INVALID',
+          "'x509.clientCertificates.secondary' must be an object.",
+        );
+      secondary = parseUploadedCertificate(
+        secondaryIn['certificate'],
+        'x509.clientCertificates.secondary.certificate',
+      );
     }
     if ((primary.subjectCN ?? '').toLowerCase() !== deviceId.toLowerCase()) {
       throw provisioningError(
@@ -89,7 +124,10 @@ export class IndividualEnrollmentService {
         `The primary certificate's subject CN is '${primary.subjectCN ?? ''}', but the device ID is '${deviceId}': the device registers with its certificate's CN, so they must match.`,
       );
     }
-    for (const [name, c] of [['primary', primary], ['secondary', secondary]] as const) {
+    for (const [name, c] of [
+      ['primary', primary],
+      ['secondary', secondary],
+    ] as const) {
       if (c?.isCA) {
         throw provisioningError(
           'ERR_ATTESTATION_INVALID',
@@ -97,12 +135,18 @@ export class IndividualEnrollmentService {
         );
       }
       if (c && c.notAfter.getTime() < now.getTime()) {
-        throw provisioningError('ERR_CERT_EXPIRED', `The ${name} certificate '${c.subjectCN ?? c.subject}' expired on ${c.notAfter.toISOString()}.`);
+        throw provisioningError(
+          'ERR_CERT_EXPIRED',
+          `The ${name} certificate '${c.subjectCN ?? c.subject}' expired on ${c.notAfter.toISOString()}.`,
+        );
       }
       if (c) {
         const other = await this.store.findIndividualEnrollmentByThumbprint(c.sha256Thumbprint);
         if (other && other.device_id !== deviceId) {
-          throw provisioningError('ERR_CERT_IN_USE', `The ${name} certificate is already enrolled for device '${other.device_id}'.`);
+          throw provisioningError(
+            'ERR_CERT_IN_USE',
+            `The ${name} certificate is already enrolled for device '${other.device_id}'.`,
+          );
         }
       }
     }
@@ -148,7 +192,10 @@ export class IndividualEnrollmentService {
   async delete(deviceId: string): Promise<void> {
     checkId('deviceId', deviceId);
     if (!(await this.store.deleteIndividualEnrollment(deviceId))) {
-      throw provisioningError('ERR_ATTESTATION_NOT_FOUND', `Device '${deviceId}' has no individual enrollment.`);
+      throw provisioningError(
+        'ERR_ATTESTATION_NOT_FOUND',
+        `Device '${deviceId}' has no individual enrollment.`,
+      );
     }
   }
 
@@ -157,7 +204,8 @@ export class IndividualEnrollmentService {
     checkId('deviceId', deviceId);
     const device = await this.store.getDevice(deviceId);
     const row = await this.store.getIndividualEnrollment(deviceId);
-    if (!device && !row) throw provisioningError('ERR_DEVICE_NOT_FOUND', `Device '${deviceId}' does not exist.`);
+    if (!device && !row)
+      throw provisioningError('ERR_DEVICE_NOT_FOUND', `Device '${deviceId}' does not exist.`);
     const out: DeviceCredentials = { idScope: this.idScope };
     if (row) {
       const a = toApi(row);
@@ -168,15 +216,29 @@ export class IndividualEnrollmentService {
   }
 }
 
-function certInfo(sha1: string | null, sha256: string | null, pem: string | null): X509CertificateInfo | undefined {
+function certInfo(
+  sha1: string | null,
+  sha256: string | null,
+  pem: string | null,
+): X509CertificateInfo | undefined {
   if (!sha1 || !sha256 || !pem) return undefined;
   const c = readCertificate(pem);
-  return { info: { sha1Thumbprint: sha1, sha256Thumbprint: sha256, subject: c.subject, notAfter: c.notAfter.toISOString() } };
+  return {
+    info: {
+      sha1Thumbprint: sha1,
+      sha256Thumbprint: sha256,
+      subject: c.subject,
+      notAfter: c.notAfter.toISOString(),
+    },
+  };
 }
 
 function toApi(row: IndividualEnrollmentRow): Attestation {
   if (row.type === 'symmetricKey') {
-    return { type: 'symmetricKey', symmetricKey: { primaryKey: row.primary_key ?? '', secondaryKey: row.secondary_key ?? '' } };
+    return {
+      type: 'symmetricKey',
+      symmetricKey: { primaryKey: row.primary_key ?? '', secondaryKey: row.secondary_key ?? '' },
+    };
   }
   const primary = certInfo(row.primary_sha1, row.primary_sha256, row.primary_pem)!;
   const secondary = certInfo(row.secondary_sha1, row.secondary_sha256, row.secondary_pem);

@@ -31,12 +31,20 @@ export class ProvisioningStore {
 
   // Settings
   async getSetting(key: string): Promise<string | undefined> {
-    const row = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('settings')
+      .select('value')
+      .where('key', '=', key)
+      .executeTakeFirst();
     return row?.value;
   }
 
   async setSettingIfAbsent(key: string, value: string): Promise<string> {
-    await this.db.insertInto('settings').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).execute();
+    await this.db
+      .insertInto('settings')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute();
     return (await this.getSetting(key)) as string;
   }
 
@@ -80,17 +88,29 @@ export class ProvisioningStore {
   }
 
   findCertificateBySha256(sha256: string): Promise<GroupCertificateRow | undefined> {
-    return this.db.selectFrom('group_certificates').selectAll().where('sha256', '=', sha256).executeTakeFirst();
+    return this.db
+      .selectFrom('group_certificates')
+      .selectAll()
+      .where('sha256', '=', sha256)
+      .executeTakeFirst();
   }
 
   async upsertGroupCertificate(row: Insertable<GroupCertificatesTable>): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('group_certificates').where('group_id', '=', row.group_id).where('entry', '=', row.entry).execute();
+      await trx
+        .deleteFrom('group_certificates')
+        .where('group_id', '=', row.group_id)
+        .where('entry', '=', row.entry)
+        .execute();
       await trx.insertInto('group_certificates').values(row).execute();
     });
   }
 
-  async updateGroupCertificate(groupId: string, entry: string, patch: Updateable<GroupCertificatesTable>): Promise<void> {
+  async updateGroupCertificate(
+    groupId: string,
+    entry: string,
+    patch: Updateable<GroupCertificatesTable>,
+  ): Promise<void> {
     await this.db
       .updateTable('group_certificates')
       .set(patch)
@@ -121,7 +141,11 @@ export class ProvisioningStore {
 
   // Individual enrollments
   getIndividualEnrollment(deviceId: string): Promise<IndividualEnrollmentRow | undefined> {
-    return this.db.selectFrom('individual_enrollments').selectAll().where('device_id', '=', deviceId).executeTakeFirst();
+    return this.db
+      .selectFrom('individual_enrollments')
+      .selectAll()
+      .where('device_id', '=', deviceId)
+      .executeTakeFirst();
   }
 
   findIndividualEnrollmentByThumbprint(sha256: string): Promise<IndividualEnrollmentRow | undefined> {
@@ -141,7 +165,10 @@ export class ProvisioningStore {
   }
 
   async deleteIndividualEnrollment(deviceId: string): Promise<boolean> {
-    const r = await this.db.deleteFrom('individual_enrollments').where('device_id', '=', deviceId).executeTakeFirst();
+    const r = await this.db
+      .deleteFrom('individual_enrollments')
+      .where('device_id', '=', deviceId)
+      .executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
   }
 
@@ -151,7 +178,11 @@ export class ProvisioningStore {
   }
 
   async insertDevice(row: Insertable<DevicesTable>): Promise<void> {
-    await this.db.insertInto('devices').values(row).onConflict((oc) => oc.column('id').doNothing()).execute();
+    await this.db
+      .insertInto('devices')
+      .values(row)
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
   }
 
   // Registrations
@@ -167,7 +198,11 @@ export class ProvisioningStore {
    * Record an assignment: the registration and the hub device, in one
    * transaction, so a device never sees `assigned` for a device the hub lacks.
    */
-  async saveAssignment(registration: Insertable<RegistrationsTable>, device: Insertable<DevicesTable>, deviceUpdate: Updateable<DevicesTable>): Promise<void> {
+  async saveAssignment(
+    registration: Insertable<RegistrationsTable>,
+    device: Insertable<DevicesTable>,
+    deviceUpdate: Updateable<DevicesTable>,
+  ): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx
         .insertInto('devices')
@@ -177,7 +212,9 @@ export class ProvisioningStore {
       await trx
         .insertInto('registrations')
         .values(registration)
-        .onConflict((oc) => oc.column('registration_id').doUpdateSet({ ...registration, created_at: undefined }))
+        .onConflict((oc) =>
+          oc.column('registration_id').doUpdateSet({ ...registration, created_at: undefined }),
+        )
         .execute();
     });
   }

@@ -45,12 +45,18 @@ export class RegistrationService implements DpsHandler {
       try {
         request = parseRegisterRequest(payload);
       } catch (cause) {
-        throw provisioningError('ERR_DPS_MALFORMED_REQUEST', `The register request is not valid: ${(cause as Error).message}`, { cause });
+        throw provisioningError(
+          'ERR_DPS_MALFORMED_REQUEST',
+          `The register request is not valid: ${(cause as Error).message}`,
+          { cause },
+        );
       }
       this.checkRequest(ctx, request.registrationId);
       const outcome = await this.attest(ctx);
       const row = await this.assign(ctx, outcome, request.payload);
-      this.o.metrics?.counter('gatehouse_dps_registrations_total', 'Provisioning registrations by result').inc({ result: 'assigned' });
+      this.o.metrics
+        ?.counter('gatehouse_dps_registrations_total', 'Provisioning registrations by result')
+        .inc({ result: 'assigned' });
       return {
         status: 202,
         body: { operationId: row.operation_id, status: 'assigning' },
@@ -66,13 +72,19 @@ export class RegistrationService implements DpsHandler {
       this.checkRequest(ctx, ctx.registrationId);
       const row = await this.o.store.getRegistration(ctx.registrationId);
       if (!row || row.operation_id !== operationId) {
-        throw provisioningError('ERR_DPS_UNKNOWN_OPERATION', `Operation '${operationId}' is unknown for registration '${ctx.registrationId}'.`);
+        throw provisioningError(
+          'ERR_DPS_UNKNOWN_OPERATION',
+          `Operation '${operationId}' is unknown for registration '${ctx.registrationId}'.`,
+        );
       }
       const result = JSON.parse(row.result) as Record<string, unknown> & { credential?: string };
       const { credential, ...registrationState } = result;
       const mechanism = this.o.mechanisms.find((m) => m.type === row.attestation_type);
       if (!mechanism || !credential || !mechanism.sameCredential(ctx, credential)) {
-        throw provisioningError('ERR_DPS_UNKNOWN_OPERATION', `Operation '${operationId}' belongs to another credential of '${ctx.registrationId}'.`);
+        throw provisioningError(
+          'ERR_DPS_UNKNOWN_OPERATION',
+          `Operation '${operationId}' belongs to another credential of '${ctx.registrationId}'.`,
+        );
       }
       return { status: 200, body: { operationId, status: row.status, registrationState } };
     } catch (err) {
@@ -81,7 +93,10 @@ export class RegistrationService implements DpsHandler {
   }
 
   async recordViolation(ctx: DpsRequestContext, code: string, message: string): Promise<void> {
-    this.o.logger.warn({ registrationId: ctx.registrationId, code, reason: message }, 'provisioning connection closed');
+    this.o.logger.warn(
+      { registrationId: ctx.registrationId, code, reason: message },
+      'provisioning connection closed',
+    );
     await this.o.attempts.record(ctx, { code, message });
   }
 
@@ -99,7 +114,10 @@ export class RegistrationService implements DpsHandler {
       );
     }
     if (ctx.idScope !== this.o.idScope) {
-      throw provisioningError('ERR_DPS_WRONG_ID_SCOPE', `ID scope '${ctx.idScope}' is not this application's ID scope (${this.o.idScope}).`);
+      throw provisioningError(
+        'ERR_DPS_WRONG_ID_SCOPE',
+        `ID scope '${ctx.idScope}' is not this application's ID scope (${this.o.idScope}).`,
+      );
     }
   }
 
@@ -107,20 +125,31 @@ export class RegistrationService implements DpsHandler {
     const mechanism = this.o.mechanisms.find((m) => m.applies(ctx));
     if (!mechanism) {
       if (ctx.sasToken !== undefined) {
-        throw provisioningError('ERR_DPS_ATTESTATION_MISMATCH', 'The device sent a SAS token, but symmetric-key attestation is not enabled on this server.');
+        throw provisioningError(
+          'ERR_DPS_ATTESTATION_MISMATCH',
+          'The device sent a SAS token, but symmetric-key attestation is not enabled on this server.',
+        );
       }
-      throw provisioningError('ERR_DPS_NO_CREDENTIALS', 'The device presented neither a client certificate nor a SAS token.');
+      throw provisioningError(
+        'ERR_DPS_NO_CREDENTIALS',
+        'The device presented neither a client certificate nor a SAS token.',
+      );
     }
     return mechanism.attest(ctx);
   }
 
-  private async assign(ctx: DpsRequestContext, outcome: AttestationOutcome, payload: unknown): Promise<RegistrationRow> {
+  private async assign(
+    ctx: DpsRequestContext,
+    outcome: AttestationOutcome,
+    payload: unknown,
+  ): Promise<RegistrationRow> {
     const now = nowIso(this.now());
     const previous = await this.o.store.getRegistration(ctx.registrationId);
     const existingDevice = await this.o.store.getDevice(outcome.deviceId);
     // Re-registration to the same hub keeps the initial assignment; a changed
     // host name means the device data moved with it (PROTOCOL.md §1.7).
-    const substatus = !previous || previous.assigned_hub === this.o.hostName ? 'initialAssignment' : 'deviceDataMigrated';
+    const substatus =
+      !previous || previous.assigned_hub === this.o.hostName ? 'initialAssignment' : 'deviceDataMigrated';
     const operationId = `5.${randomHex(8).toLowerCase()}.${randomUUID()}`;
     const etag = newEtag();
     const created = previous?.created_at ?? now;
@@ -189,10 +218,23 @@ export class RegistrationService implements DpsHandler {
         created_at: now,
         updated_at: now,
       },
-      { ...authColumns, provisioned: 1, enrollment_group_id: groupId, assigned_hub: this.o.hostName, etag: newEtag(), updated_at: now },
+      {
+        ...authColumns,
+        provisioned: 1,
+        enrollment_group_id: groupId,
+        assigned_hub: this.o.hostName,
+        etag: newEtag(),
+        updated_at: now,
+      },
     );
     this.o.logger.info(
-      { registrationId: ctx.registrationId, deviceId: outcome.deviceId, enrollment: outcome.enrollment, transport: ctx.transport, existed: existingDevice !== undefined },
+      {
+        registrationId: ctx.registrationId,
+        deviceId: outcome.deviceId,
+        enrollment: outcome.enrollment,
+        transport: ctx.transport,
+        existed: existingDevice !== undefined,
+      },
       'device provisioned',
     );
     await this.o.onAssigned?.(outcome, payload);
@@ -202,8 +244,19 @@ export class RegistrationService implements DpsHandler {
   private async refuse(ctx: DpsRequestContext, err: unknown): Promise<DpsReply> {
     const trackingId = randomUUID();
     if (err instanceof GatehouseError && err.dpsErrorCode !== undefined) {
-      this.o.metrics?.counter('gatehouse_dps_registrations_total', 'Provisioning registrations by result').inc({ result: 'refused' });
-      this.o.logger.warn({ registrationId: ctx.registrationId, code: err.code, trackingId, reason: err.message, transport: ctx.transport }, 'provisioning refused');
+      this.o.metrics
+        ?.counter('gatehouse_dps_registrations_total', 'Provisioning registrations by result')
+        .inc({ result: 'refused' });
+      this.o.logger.warn(
+        {
+          registrationId: ctx.registrationId,
+          code: err.code,
+          trackingId,
+          reason: err.message,
+          transport: ctx.transport,
+        },
+        'provisioning refused',
+      );
       try {
         await this.o.attempts.record(ctx, err);
       } catch (recordErr) {
@@ -211,9 +264,19 @@ export class RegistrationService implements DpsHandler {
       }
       // The device sees only the DPS error body; the reason stays in the diagnostics.
       const message = err.status === 401 ? 'Unauthorized' : err.message;
-      return { status: err.status, body: dpsErrorBody(err.dpsErrorCode, message, trackingId) as unknown as Record<string, unknown> };
+      return {
+        status: err.status,
+        body: dpsErrorBody(err.dpsErrorCode, message, trackingId) as unknown as Record<string, unknown>,
+      };
     }
-    this.o.logger.error({ err, registrationId: ctx.registrationId, trackingId }, 'provisioning failed unexpectedly');
-    return { status: 500, body: dpsErrorBody(500000, 'Internal server error', trackingId) as unknown as Record<string, unknown>, retryAfterSeconds: 5 };
+    this.o.logger.error(
+      { err, registrationId: ctx.registrationId, trackingId },
+      'provisioning failed unexpectedly',
+    );
+    return {
+      status: 500,
+      body: dpsErrorBody(500000, 'Internal server error', trackingId) as unknown as Record<string, unknown>,
+      retryAfterSeconds: 5,
+    };
   }
 }

@@ -3,7 +3,15 @@ import { fileURLToPath } from 'node:url';
 
 export interface AzureProvisionResult {
   ok: boolean;
-  result?: { assignedHub: string; deviceId: string; registrationId: string; status: string; substatus?: string; x509?: Record<string, unknown>; payload?: unknown };
+  result?: {
+    assignedHub: string;
+    deviceId: string;
+    registrationId: string;
+    status: string;
+    substatus?: string;
+    x509?: Record<string, unknown>;
+    payload?: unknown;
+  };
   error?: { name: string; message: string; code?: unknown; result?: unknown };
 }
 

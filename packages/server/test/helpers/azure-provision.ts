@@ -17,7 +17,8 @@ import type * as SecurityX509 from 'azure-iot-security-x509';
 // The Azure packages are CommonJS without named ESM exports.
 const require = createRequire(import.meta.url);
 const { ProvisioningDeviceClient } = require('azure-iot-provisioning-device') as typeof ProvisioningDevice;
-const { Mqtt: ProvisioningMqtt } = require('azure-iot-provisioning-device-mqtt') as typeof ProvisioningDeviceMqtt;
+const { Mqtt: ProvisioningMqtt } =
+  require('azure-iot-provisioning-device-mqtt') as typeof ProvisioningDeviceMqtt;
 const { X509Security } = require('azure-iot-security-x509') as typeof SecurityX509;
 
 const env = (name: string): string => {
@@ -33,14 +34,24 @@ async function main(): Promise<void> {
     cert: certFile ? readFileSync(certFile, 'utf8') : '',
     key: process.env['DPS_KEY_FILE'] ? readFileSync(env('DPS_KEY_FILE'), 'utf8') : '',
   });
-  const client = ProvisioningDeviceClient.create(env('DPS_HOST'), env('DPS_ID_SCOPE'), new ProvisioningMqtt(), security);
+  const client = ProvisioningDeviceClient.create(
+    env('DPS_HOST'),
+    env('DPS_ID_SCOPE'),
+    new ProvisioningMqtt(),
+    security,
+  );
   if (process.env['DPS_PAYLOAD']) client.setProvisioningPayload(JSON.parse(process.env['DPS_PAYLOAD']));
   try {
     const result = await client.register();
     process.stdout.write(JSON.stringify({ ok: true, result }) + '\n');
   } catch (err) {
     const e = err as Error & { result?: unknown; transportObject?: unknown; code?: unknown };
-    process.stdout.write(JSON.stringify({ ok: false, error: { name: e.name, message: e.message, code: e.code, result: e.result } }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        ok: false,
+        error: { name: e.name, message: e.message, code: e.code, result: e.result },
+      }) + '\n',
+    );
   }
 }
 

@@ -9,7 +9,11 @@ export async function tempDir(prefix = 'gatehouse-pki-'): Promise<string> {
 }
 
 /** Write `<name>_cert.pem`, `<name>_key.pem` and `<name>_fullchain.pem` like `gatehouse cert` does. */
-export async function writeIssued(dir: string, name: string, issued: Issued): Promise<{ cert: string; key: string; fullchain: string }> {
+export async function writeIssued(
+  dir: string,
+  name: string,
+  issued: Issued,
+): Promise<{ cert: string; key: string; fullchain: string }> {
   const cert = join(dir, `${name}_cert.pem`);
   const key = join(dir, `${name}_key.pem`);
   const fullchain = join(dir, `${name}_fullchain.pem`);

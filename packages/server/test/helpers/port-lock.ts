@@ -8,7 +8,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * drive them cannot use port 0. Test files run in parallel processes; this
  * lock file serialises the ones that need a fixed port (STYLE.md §8).
  */
-export async function withPortLock<T>(port: number, fn: () => Promise<T>, timeoutMs = 15 * 60_000): Promise<T> {
+export async function withPortLock<T>(
+  port: number,
+  fn: () => Promise<T>,
+  timeoutMs = 15 * 60_000,
+): Promise<T> {
   const path = join(tmpdir(), `gatehouse-port-${port}.lock`);
   const deadline = Date.now() + timeoutMs;
   for (;;) {

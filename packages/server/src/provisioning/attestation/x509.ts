@@ -67,7 +67,11 @@ export class X509Attestation implements AttestationMechanism {
 
   async attest(ctx: DpsRequestContext): Promise<AttestationOutcome> {
     const [leaf, ...presented] = ctx.clientCertificates;
-    if (!leaf) throw provisioningError('ERR_DPS_NO_CREDENTIALS', 'The device presented no client certificate and no SAS token.');
+    if (!leaf)
+      throw provisioningError(
+        'ERR_DPS_NO_CREDENTIALS',
+        'The device presented no client certificate and no SAS token.',
+      );
     // Registration IDs are case-insensitive (PROTOCOL.md §7.1).
     if ((leaf.subjectCN ?? '').toLowerCase() !== ctx.registrationId.toLowerCase()) {
       throw provisioningError(
@@ -78,17 +82,30 @@ export class X509Attestation implements AttestationMechanism {
     const time = this.now();
 
     const individual =
-      (await this.store.getIndividualEnrollment(ctx.registrationId)) ?? (await this.store.findIndividualEnrollmentByThumbprint(leaf.sha256Thumbprint));
+      (await this.store.getIndividualEnrollment(ctx.registrationId)) ??
+      (await this.store.findIndividualEnrollmentByThumbprint(leaf.sha256Thumbprint));
     if (individual) {
       if (individual.type !== 'x509') {
-        throw provisioningError('ERR_DPS_ATTESTATION_MISMATCH', `Device '${individual.device_id}' has a symmetric-key individual enrollment, but presented a certificate.`);
+        throw provisioningError(
+          'ERR_DPS_ATTESTATION_MISMATCH',
+          `Device '${individual.device_id}' has a symmetric-key individual enrollment, but presented a certificate.`,
+        );
       }
-      const enrolled = [individual.primary_pem, individual.secondary_pem].filter((p): p is string => p !== null).map((p) => readCertificate(p));
+      const enrolled = [individual.primary_pem, individual.secondary_pem]
+        .filter((p): p is string => p !== null)
+        .map((p) => readCertificate(p));
       try {
         validateChain({ leaf, presented, anchors: enrolled, time });
       } catch (err) {
-        if (err instanceof PkiError && (err.code === 'ERR_PKI_EXPIRED' || err.code === 'ERR_PKI_NOT_YET_VALID')) {
-          throw provisioningError(PKI_TO_DPS[err.code]!, `Individual enrollment of '${individual.device_id}': ${err.message}`, { cause: err });
+        if (
+          err instanceof PkiError &&
+          (err.code === 'ERR_PKI_EXPIRED' || err.code === 'ERR_PKI_NOT_YET_VALID')
+        ) {
+          throw provisioningError(
+            PKI_TO_DPS[err.code]!,
+            `Individual enrollment of '${individual.device_id}': ${err.message}`,
+            { cause: err },
+          );
         }
         throw provisioningError(
           'ERR_DPS_CERTIFICATE_MISMATCH',
@@ -121,10 +138,14 @@ export class X509Attestation implements AttestationMechanism {
       throw this.explainGroupFailure(err, leaf, presented);
     }
     const match = anchors.find((a) => a.cert.sha256Thumbprint === anchor.sha256Thumbprint);
-    if (!match) throw provisioningError('ERR_DPS_NOT_ENROLLED', 'The chain reached a certificate no group holds.');
+    if (!match)
+      throw provisioningError('ERR_DPS_NOT_ENROLLED', 'The chain reached a certificate no group holds.');
     const group: GroupCertificateWithGroup = match.row;
     if (group.group_enabled !== 1) {
-      throw provisioningError('ERR_DPS_GROUP_DISABLED', `The chain reaches '${name(anchor)}' of enrollment group '${group.group_id}', which is disabled.`);
+      throw provisioningError(
+        'ERR_DPS_GROUP_DISABLED',
+        `The chain reaches '${name(anchor)}' of enrollment group '${group.group_id}', which is disabled.`,
+      );
     }
     if (group.verified !== 1) {
       const verified = anchors.filter((a) => a.row.verified === 1).map((a) => a.cert);
@@ -145,7 +166,9 @@ export class X509Attestation implements AttestationMechanism {
       attestationType: 'x509',
       // DPS makes X.509 devices thumbprint devices in the hub, secondary = primary (PROTOCOL.md §7.1).
       deviceAuth: { type: 'x509Thumbprint', primary: thumbprints(leaf), secondary: thumbprints(leaf) },
-      registrationResult: { x509: { certificateInfo: certificateInfo(leaf), enrollmentGroupId: group.group_id } },
+      registrationResult: {
+        x509: { certificateInfo: certificateInfo(leaf), enrollmentGroupId: group.group_id },
+      },
       credential: leaf.sha256Thumbprint,
     };
   }
@@ -153,7 +176,10 @@ export class X509Attestation implements AttestationMechanism {
   private async checkDeviceEnabled(deviceId: string): Promise<void> {
     const device = await this.store.getDevice(deviceId);
     if (device && device.enabled !== 1) {
-      throw provisioningError('ERR_DPS_DEVICE_DISABLED', `Device '${deviceId}' is blocked: unblock it before it can provision.`);
+      throw provisioningError(
+        'ERR_DPS_DEVICE_DISABLED',
+        `Device '${deviceId}' is blocked: unblock it before it can provision.`,
+      );
     }
   }
 
@@ -185,6 +211,8 @@ export class X509Attestation implements AttestationMechanism {
         );
       }
     }
-    return provisioningError('ERR_DPS_NOT_ENROLLED', 'No enrollment matches the device certificate.', { cause: err });
+    return provisioningError('ERR_DPS_NOT_ENROLLED', 'No enrollment matches the device certificate.', {
+      cause: err,
+    });
   }
 }

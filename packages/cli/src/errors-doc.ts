@@ -1,0 +1,98 @@
+/**
+ * Renders docs/errors.md from the error tables in the code, so the document
+ * cannot drift (STYLE.md §6): `npm run docs:errors` writes it, and a test fails
+ * when the committed file differs from what the code says.
+ */
+import { PKI_ERROR_CODES, PKI_ERROR_DESCRIPTIONS } from '@gatehouse/pki';
+import { PROTOCOL_ERROR_CODES } from '@gatehouse/protocol';
+import {
+  APP_ERRORS,
+  COMMON_ERRORS,
+  GATEWAY_ERRORS,
+  PROVISIONING_ERRORS,
+  type ErrorSpec,
+} from '@gatehouse/server';
+import { CLI_ERRORS } from './errors.js';
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function specTable(
+  table: Record<string, ErrorSpec>,
+  filter: (code: string, spec: ErrorSpec) => boolean,
+  dps: boolean,
+): string {
+  const rows = Object.entries(table).filter(([code, spec]) => filter(code, spec));
+  const head = dps
+    ? '| code | device sees | cause | fix |\n|---|---|---|---|'
+    : '| code | HTTP | cause | fix |\n|---|---|---|---|';
+  const lines = rows.map(([code, spec]) => {
+    const where = dps ? `${spec.status}, errorCode ${spec.dpsErrorCode ?? '—'}` : String(spec.status);
+    return `| \`${code}\` | ${where} | ${cell(spec.summary)} | ${cell(spec.fix ?? '')} |`;
+  });
+  return [head, ...lines].join('\n');
+}
+
+function plainTable(entries: Array<[string, string]>): string {
+  return [
+    '| code | meaning |',
+    '|---|---|',
+    ...entries.map(([code, text]) => `| \`${code}\` | ${cell(text)} |`),
+  ].join('\n');
+}
+
+export function renderErrorsDoc(): string {
+  const isDps = (_: string, s: ErrorSpec) => s.dpsErrorCode !== undefined;
+  const notDps = (_: string, s: ErrorSpec) => s.dpsErrorCode === undefined;
+  const all = () => true;
+  return `# Error codes
+
+Every refusal in Gatehouse carries a stable code. The REST API answers with the envelope
+\`{"error":{"code","message","requestId","time"}}\` and the header \`x-ms-error-code: <code>\`;
+the CLI prints \`<code>: <message>\` on one line and exits non-zero; a device sees what the
+Azure protocols define (a DPS error body, a CONNACK code, a twin \`errorCode\`), while the
+reason is kept for the operator (\`GET /api/provisioning/attempts\` and the logs).
+
+This file is generated from the code (\`npm run docs:errors\`); a test fails when they differ.
+
+## Provisioning: why a device was refused
+
+The device receives \`$dps/registrations/res/<status>/?$rid=…\` with
+\`{"errorCode","trackingId","message","timestampUtc"}\` (the Azure SDK raises
+\`UnauthorizedError\` for 401, \`ArgumentError\` for 400, \`DeviceNotFoundError\` for 404).
+\`GET /api/provisioning/attempts?registrationId=<id>\` shows the code and a sentence for each.
+
+${specTable(PROVISIONING_ERRORS, isDps, true)}
+
+## Provisioning: enrollment groups, certificates, individual enrollments (REST)
+
+${specTable(PROVISIONING_ERRORS, notDps, false)}
+
+## REST API: every resource
+
+${specTable(COMMON_ERRORS, all, false)}
+
+## Application: API tokens and roles
+
+${specTable(APP_ERRORS, all, false)}
+
+## MQTT gateway
+
+Closing reasons and failures of the MQTT layer; the device sees a closed connection.
+
+${specTable(GATEWAY_ERRORS, all, false)}
+
+## Certificates (\`@gatehouse/pki\`, \`gatehouse cert\`)
+
+${plainTable(PKI_ERROR_CODES.map((c) => [c, PKI_ERROR_DESCRIPTIONS[c]]))}
+
+## Wire protocol (\`@gatehouse/protocol\`: SAS tokens, property bags, connection strings)
+
+${plainTable(Object.entries(PROTOCOL_ERROR_CODES))}
+
+## CLI
+
+${plainTable(Object.entries(CLI_ERRORS))}
+`;
+}
