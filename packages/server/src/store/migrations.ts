@@ -125,6 +125,100 @@ const migrations: Record<string, Migration> = {
       await sql`select 1`.execute(db);
     },
   },
+  '0002_hub': {
+    async up(db: Kysely<unknown>) {
+      // Persistent MQTT sessions (PROTOCOL.md §3.9): the subscriptions of clean=false clients.
+      await db.schema
+        .createTable('hub_sessions')
+        .addColumn('device_id', 'text', (c) => c.notNull())
+        .addColumn('filter', 'text', (c) => c.notNull())
+        .addColumn('qos', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('hub_sessions_pk', ['device_id', 'filter'])
+        .execute();
+      // Device-to-cloud messages. `body` is a BLOB (bytea on PostgreSQL: that store adds its own DDL).
+      await db.schema
+        .createTable('telemetry')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('device_id', 'text', (c) => c.notNull())
+        .addColumn('enqueued_at', 'text', (c) => c.notNull())
+        .addColumn('component', 'text')
+        .addColumn('body', 'blob', (c) => c.notNull())
+        .addColumn('content_type', 'text')
+        .addColumn('system_properties', 'text', (c) => c.notNull())
+        .addColumn('properties', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('telemetry_device_time')
+        .on('telemetry')
+        .columns(['device_id', 'enqueued_at'])
+        .execute();
+      await db.schema.createIndex('telemetry_time').on('telemetry').column('enqueued_at').execute();
+      await db.schema
+        .createTable('telemetry_latest')
+        .addColumn('device_id', 'text', (c) => c.notNull())
+        .addColumn('component', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('enqueued_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('telemetry_latest_pk', ['device_id', 'component', 'name'])
+        .execute();
+      await db.schema
+        .createTable('twins')
+        .addColumn('device_id', 'text', (c) => c.primaryKey())
+        .addColumn('desired', 'text', (c) => c.notNull())
+        .addColumn('desired_version', 'integer', (c) => c.notNull())
+        .addColumn('desired_updated', 'text', (c) => c.notNull())
+        .addColumn('reported', 'text', (c) => c.notNull())
+        .addColumn('reported_version', 'integer', (c) => c.notNull())
+        .addColumn('reported_updated', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('commands')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('device_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('request', 'text')
+        .addColumn('response', 'text')
+        .addColumn('response_code', 'integer')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('time', 'text', (c) => c.notNull())
+        .addColumn('connection_timeout', 'integer', (c) => c.notNull())
+        .addColumn('response_timeout', 'integer', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('commands_device_name_time')
+        .on('commands')
+        .columns(['device_id', 'name', 'time'])
+        .execute();
+      await db.schema
+        .createTable('c2d_messages')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('device_id', 'text', (c) => c.notNull())
+        .addColumn('message_id', 'text', (c) => c.notNull())
+        .addColumn('body', 'blob', (c) => c.notNull())
+        .addColumn('properties', 'text', (c) => c.notNull())
+        .addColumn('correlation_id', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expiry', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('delivered_at', 'text')
+        .execute();
+      await db.schema
+        .createIndex('c2d_messages_device_state')
+        .on('c2d_messages')
+        .columns(['device_id', 'state', 'seq'])
+        .execute();
+      // Connection status that outlives a connection (Device.status of hub-api.ts).
+      await db.schema
+        .createTable('device_status')
+        .addColumn('device_id', 'text', (c) => c.primaryKey())
+        .addColumn('last_connected', 'text')
+        .addColumn('last_activity', 'text')
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -112,6 +112,76 @@ export interface ProvisioningAttemptsTable {
   message: string;
 }
 
+export interface HubSessionsTable {
+  device_id: string;
+  filter: string;
+  qos: number;
+}
+
+export interface TelemetryTable {
+  id: Generated<number>;
+  device_id: string;
+  enqueued_at: string;
+  component: string | null;
+  body: Buffer;
+  content_type: string | null;
+  system_properties: string; // JSON Record<string, string>
+  properties: string; // JSON Record<string, string>
+}
+
+export interface TelemetryLatestTable {
+  device_id: string;
+  component: string; // '' for the root component
+  name: string;
+  value: string; // JSON
+  enqueued_at: string;
+}
+
+export interface TwinsTable {
+  device_id: string;
+  desired: string; // JSON object without $version
+  desired_version: number;
+  desired_updated: string; // JSON Record<name, ISO time> (top-level properties)
+  reported: string; // JSON object without $version
+  reported_version: number;
+  reported_updated: string; // JSON Record<name, ISO time>
+  updated_at: string;
+}
+
+export interface CommandsTable {
+  id: string;
+  device_id: string;
+  name: string;
+  request: string | null; // JSON
+  response: string | null; // JSON
+  response_code: number | null;
+  status: string; // 'completed' | 'deviceOffline' | 'timeout'
+  time: string;
+  connection_timeout: number;
+  response_timeout: number;
+}
+
+export interface C2dMessagesTable {
+  id: string;
+  /** Send order within the application (milliseconds × 1000 + counter), for FIFO delivery. */
+  seq: number;
+  device_id: string;
+  message_id: string;
+  body: Buffer;
+  properties: string; // JSON PropertyBagInput-like: { system, application }
+  correlation_id: string | null;
+  created_at: string;
+  expiry: string;
+  state: string; // 'queued' | 'delivered' | 'expired'
+  delivered_at: string | null;
+}
+
+export interface DeviceStatusTable {
+  device_id: string;
+  last_connected: string | null;
+  last_activity: string | null;
+}
+
 export interface Database {
   settings: SettingsTable;
   api_tokens: ApiTokensTable;
@@ -121,4 +191,11 @@ export interface Database {
   devices: DevicesTable;
   registrations: RegistrationsTable;
   provisioning_attempts: ProvisioningAttemptsTable;
+  hub_sessions: HubSessionsTable;
+  telemetry: TelemetryTable;
+  telemetry_latest: TelemetryLatestTable;
+  twins: TwinsTable;
+  commands: CommandsTable;
+  c2d_messages: C2dMessagesTable;
+  device_status: DeviceStatusTable;
 }

@@ -15,14 +15,7 @@ export interface OpenSqliteOptions {
  * durable" rule relies on.
  */
 export async function openSqlite(options: OpenSqliteOptions): Promise<Kysely<Database>> {
-  const sqlite = new BetterSqlite3(options.filename);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  await migrate(db);
-  return db;
+  return (await openSqliteWithHandle(options)).db;
 }
 
 export async function migrate(db: Kysely<Database>): Promise<void> {
@@ -32,4 +25,23 @@ export async function migrate(db: Kysely<Database>): Promise<void> {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
   }
+}
+
+/** An open store with the raw better-sqlite3 handle kept beside kysely. */
+export interface SqliteStore {
+  db: Kysely<Database>;
+  /** The same connection kysely uses: for hot paths (telemetry) that run prepared statements. */
+  sqlite: BetterSqlite3.Database;
+}
+
+/** Like {@link openSqlite}, but also returns the raw handle (the hub's telemetry writer needs it). */
+export async function openSqliteWithHandle(options: OpenSqliteOptions): Promise<SqliteStore> {
+  const sqlite = new BetterSqlite3(options.filename);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  await migrate(db);
+  return { db, sqlite };
 }
