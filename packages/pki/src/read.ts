@@ -5,6 +5,25 @@ import { decodeBase64, findPemBlocks } from './pem.js';
 /** RFC 7468 §5.1 label, plus the legacy `X509 CERTIFICATE` it says parsers should accept. */
 const CERTIFICATE_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE']);
 
+/**
+ * Parsed certificates by DER. A Certificate is immutable, so one parse serves
+ * every later read of the same bytes: a device's leaf on its DPS and then its
+ * hub connection, a group's CA on every attestation. Bounded; the oldest entry
+ * goes first.
+ */
+const PARSED = new Map<string, Certificate>();
+const PARSED_LIMIT = 20_000;
+
+function parse(der: Buffer): Certificate {
+  const key = der.toString('base64');
+  const hit = PARSED.get(key);
+  if (hit) return hit;
+  const certificate = new Certificate(der);
+  if (PARSED.size >= PARSED_LIMIT) PARSED.delete(PARSED.keys().next().value as string);
+  PARSED.set(key, certificate);
+  return certificate;
+}
+
 /** Length of the DER TLV that starts at `offset` (X.690 §8.1.3), or undefined when malformed. */
 function derLength(der: Buffer, offset: number): number | undefined {
   const first = der[offset + 1];
@@ -28,7 +47,7 @@ function fromDer(der: Buffer): Certificate[] {
         offset,
       });
     }
-    certificates.push(new Certificate(der.subarray(offset, offset + length)));
+    certificates.push(parse(der.subarray(offset, offset + length)));
     offset += length;
   }
   return certificates;
@@ -40,7 +59,7 @@ function fromText(text: string, nested: boolean): Certificate[] {
   if (certificateBlocks.length > 0) {
     return certificateBlocks.map((block, index) => {
       try {
-        return new Certificate(block.der);
+        return parse(block.der);
       } catch (cause) {
         throw new PkiError(
           'ERR_PKI_NOT_A_CERTIFICATE',

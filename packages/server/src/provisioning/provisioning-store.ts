@@ -27,7 +27,19 @@ export interface GroupCertificateWithGroup extends GroupCertificateRow {
  * same code runs on SQLite and PostgreSQL.
  */
 export class ProvisioningStore {
+  /**
+   * Every attestation reads all X.509 group certificates; they change rarely.
+   * The list is cached, dropped on every write through this store, and at most
+   * a few seconds old when another process (a second node) changed it.
+   */
+  private groupCertificates: { at: number; rows: Promise<GroupCertificateWithGroup[]> } | undefined;
+  private static readonly GROUP_CERTIFICATE_TTL_MS = 3_000;
+
   constructor(readonly db: Kysely<Database>) {}
+
+  private invalidate(): void {
+    this.groupCertificates = undefined;
+  }
 
   // Settings
   async getSetting(key: string): Promise<string | undefined> {
@@ -59,13 +71,16 @@ export class ProvisioningStore {
 
   async insertGroup(row: Insertable<EnrollmentGroupsTable>): Promise<void> {
     await this.db.insertInto('enrollment_groups').values(row).execute();
+    this.invalidate();
   }
 
   async updateGroup(id: string, patch: Updateable<EnrollmentGroupsTable>): Promise<void> {
     await this.db.updateTable('enrollment_groups').set(patch).where('id', '=', id).execute();
+    this.invalidate();
   }
 
   async deleteGroup(id: string): Promise<boolean> {
+    this.invalidate();
     return this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('group_certificates').where('group_id', '=', id).execute();
       const r = await trx.deleteFrom('enrollment_groups').where('id', '=', id).executeTakeFirst();
@@ -104,6 +119,7 @@ export class ProvisioningStore {
         .execute();
       await trx.insertInto('group_certificates').values(row).execute();
     });
+    this.invalidate();
   }
 
   async updateGroupCertificate(
@@ -117,9 +133,11 @@ export class ProvisioningStore {
       .where('group_id', '=', groupId)
       .where('entry', '=', entry)
       .execute();
+    this.invalidate();
   }
 
   async deleteGroupCertificate(groupId: string, entry: string): Promise<boolean> {
+    this.invalidate();
     const r = await this.db
       .deleteFrom('group_certificates')
       .where('group_id', '=', groupId)
@@ -130,6 +148,20 @@ export class ProvisioningStore {
 
   /** Every certificate of every X.509 group, with the group's enabled flag. */
   listX509GroupCertificates(): Promise<GroupCertificateWithGroup[]> {
+    const now = Date.now();
+    if (
+      this.groupCertificates &&
+      now - this.groupCertificates.at < ProvisioningStore.GROUP_CERTIFICATE_TTL_MS
+    ) {
+      return this.groupCertificates.rows;
+    }
+    const rows = this.queryX509GroupCertificates();
+    this.groupCertificates = { at: now, rows };
+    rows.catch(() => this.invalidate());
+    return rows;
+  }
+
+  private queryX509GroupCertificates(): Promise<GroupCertificateWithGroup[]> {
     return this.db
       .selectFrom('group_certificates as c')
       .innerJoin('enrollment_groups as g', 'g.id', 'c.group_id')
