@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { registerCertCommands } from './commands/cert/index.js';
+import { registerKeysCommands } from './commands/keys.js';
 import { registerServeCommand } from './commands/serve.js';
 import { runMain } from './output.js';
 
@@ -13,6 +14,7 @@ program
   .showHelpAfterError();
 
 registerCertCommands(program);
+registerKeysCommands(program);
 registerServeCommand(program);
 
 await runMain(program, process.argv);

@@ -7,6 +7,7 @@ import { buildApi, ApiTokenService, DeviceQueryService } from './api/index.js';
 import { startMqttTlsListener } from './gateway/index.js';
 import { Metrics } from './metrics.js';
 import { ProvisioningAttempts } from './provisioning/attempts.js';
+import { SymmetricKeyAttestation } from './provisioning/attestation/symmetric-key.js';
 import { X509Attestation } from './provisioning/attestation/x509.js';
 import { EnrollmentGroupService } from './provisioning/enrollment-groups.js';
 import { ensureIdScope } from './provisioning/id-scope.js';
@@ -88,10 +89,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const attempts = new ProvisioningAttempts(store);
     const groups = new EnrollmentGroupService({ store, idScope });
     const individual = new IndividualEnrollmentService({ store, idScope });
+    await groups.ensureDefaults();
     const registration = new RegistrationService({
       store,
       attempts,
-      mechanisms: [new X509Attestation(store)],
+      mechanisms: [new X509Attestation(store), new SymmetricKeyAttestation(store)],
       idScope,
       hostName: options.hostName,
       retryAfterSeconds: options.dpsRetryAfterSeconds ?? SERVER_DEFAULTS.dpsRetryAfterSeconds,

@@ -139,7 +139,25 @@ describe('enrollment groups over REST', () => {
       [{ ...GROUP, attestation: 'x509' }, 'ERR_VALIDATION', /'attestation' must be an object/],
       [{ displayName: 'x', type: 'iot' }, 'ERR_VALIDATION', /'attestation' is required/],
       [{ ...GROUP, enabled: 'yes' }, 'ERR_VALIDATION', /'enabled' must be a boolean/],
-      [{ ...GROUP, attestation: { type: 'symmetricKey' } }, 'ERR_GROUP_INVALID', /not available/],
+      [
+        {
+          ...GROUP,
+          attestation: {
+            type: 'symmetricKey',
+            symmetricKey: { primaryKey: 'not base64!', secondaryKey: 'AAAA' },
+          },
+        },
+        'ERR_GROUP_INVALID',
+        /primaryKey' must be a base64 key/,
+      ],
+      [
+        {
+          ...GROUP,
+          attestation: { type: 'symmetricKey', symmetricKey: { primaryKey: 'AAAA', secondaryKey: 'AAAA' } },
+        },
+        'ERR_GROUP_INVALID',
+        /16–64 bytes/,
+      ],
       [[GROUP], 'ERR_VALIDATION', /JSON object/],
     ];
     for (const [body, errorCode, message] of cases) {
@@ -147,6 +165,42 @@ describe('enrollment groups over REST', () => {
     }
     expectError(await h.call('PUT', '/api/enrollmentGroups/invalid'), 422, 'ERR_VALIDATION', /JSON object/);
     expectError(await h.call('GET', '/api/enrollmentGroups/invalid'), 404, 'ERR_GROUP_NOT_FOUND');
+  });
+
+  it('creates symmetric-key groups with generated keys, keeps supplied keys, and rotates them by PATCH', async () => {
+    const created = await h.call('PUT', '/api/enrollmentGroups/sas-group', {
+      displayName: 'SAS',
+      type: 'iot',
+      attestation: { type: 'symmetricKey' },
+    });
+    assert.equal(created.statusCode, 200);
+    const generated = created.json() as {
+      attestation: { type: string; symmetricKey: { primaryKey: string; secondaryKey: string } };
+    };
+    assert.equal(generated.attestation.type, 'symmetricKey');
+    assert.equal(Buffer.from(generated.attestation.symmetricKey.primaryKey, 'base64').length, 64);
+    assert.notEqual(
+      generated.attestation.symmetricKey.primaryKey,
+      generated.attestation.symmetricKey.secondaryKey,
+    );
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const supplied = await h.call('PUT', '/api/enrollmentGroups/sas-supplied', {
+      displayName: 'SAS2',
+      type: 'iot',
+      attestation: { type: 'symmetricKey', symmetricKey: { primaryKey: key, secondaryKey: key } },
+    });
+    assert.equal((supplied.json() as typeof generated).attestation.symmetricKey.primaryKey, key);
+    const rotated = await h.call('PATCH', '/api/enrollmentGroups/sas-group', {
+      attestation: { symmetricKey: { primaryKey: key, secondaryKey: key } },
+    });
+    assert.equal(rotated.statusCode, 200);
+    assert.equal((rotated.json() as typeof generated).attestation.symmetricKey.secondaryKey, key);
+    // Certificates belong to X.509 groups.
+    expectError(
+      await h.call('PUT', '/api/enrollmentGroups/sas-group/certificates/primary', { certificate: 'x' }),
+      422,
+      'ERR_GROUP_ATTESTATION_MISMATCH',
+    );
   });
 
   it('refuses group IDs that break the pattern', async () => {

@@ -13,6 +13,7 @@ import {
   createVerificationCertificate,
   type Issued,
 } from '@gatehouse/pki';
+import { deriveDeviceKey, signSharedAccessSignature } from '@gatehouse/protocol';
 import { base64Pem } from './helpers/pki-files.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
@@ -51,7 +52,7 @@ describe('DPS over MQTT: refusals a raw client can provoke', () => {
 
   after(async () => server?.stop());
 
-  async function connect(registrationId: string, withCert: boolean): Promise<MqttClient> {
+  async function connect(registrationId: string, withCert: boolean, password?: string): Promise<MqttClient> {
     const client = mqtt.connect(`mqtts://127.0.0.1:${server.mqtt.port}`, {
       protocolVersion: 4,
       clientId: registrationId,
@@ -61,6 +62,7 @@ describe('DPS over MQTT: refusals a raw client can provoke', () => {
       ca: readFileSync(server.serverCaPath!),
       servername: 'localhost',
       ...(withCert ? { cert: device.certificate.pem, key: device.privateKey.toPem() } : {}),
+      ...(password !== undefined ? { password } : {}),
     });
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () => resolve());
@@ -100,6 +102,101 @@ describe('DPS over MQTT: refusals a raw client can provoke', () => {
     }
     return value;
   }
+
+  describe('SAS refusals (PROTOCOL.md §1.2, §6): 401 on the response topic, each recorded', () => {
+    let groupKey: string;
+    before(async () => {
+      const g = await server.api<{ attestation: { symmetricKey: { primaryKey: string } } }>(
+        'GET',
+        '/api/enrollmentGroups/SAS-IoT-Devices',
+      );
+      groupKey = g.body.attestation.symmetricKey.primaryKey;
+    });
+
+    const now = () => Math.floor(Date.now() / 1000);
+    const token = (
+      id: string,
+      options: { key?: string; scope?: string; sr?: string; expiry?: number; keyName?: string } = {},
+    ) =>
+      signSharedAccessSignature({
+        resource: options.sr ?? `${options.scope ?? server.idScope}/registrations/${id}`,
+        key: options.key ?? deriveDeviceKey(groupKey, id),
+        expiry: options.expiry ?? now() + 3600,
+        keyName: options.keyName ?? 'registration',
+      });
+
+    async function refusedWith(id: string, password: string, code: string): Promise<void> {
+      const client = await connect(id, false, password);
+      const reply = nextReply(client);
+      await client.publishAsync(
+        '$dps/registrations/PUT/iotdps-register/?$rid=1',
+        JSON.stringify({ registrationId: id }),
+        { qos: 1 },
+      );
+      const r = await reply;
+      assert.equal(r.status, 401, `${code}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body['errorCode'], 401000);
+      assert.equal(await lastReason(id), code);
+      await client.endAsync();
+    }
+
+    it('a valid derived-key token registers', async () => {
+      const client = await connect('sas-raw-ok', false, token('sas-raw-ok'));
+      const reply = nextReply(client);
+      await client.publishAsync(
+        '$dps/registrations/PUT/iotdps-register/?$rid=1',
+        JSON.stringify({ registrationId: 'sas-raw-ok' }),
+        { qos: 1 },
+      );
+      assert.equal((await reply).status, 202);
+      await client.endAsync();
+    });
+
+    const cases: Array<[string, (id: string) => string, string]> = [
+      ['expired token', (id) => token(id, { expiry: now() - 600 }), 'ERR_DPS_SAS_EXPIRED'],
+      [
+        'signed with the wrong key',
+        (id) => token(id, { key: Buffer.alloc(64, 9).toString('base64') }),
+        'ERR_DPS_SAS_BAD_SIGNATURE',
+      ],
+      ['the group key used directly', (id) => token(id, { key: groupKey }), 'ERR_DPS_SAS_GROUP_KEY_USED'],
+      [
+        'a token for another device',
+        (id) => token(`${id}-other`, { key: deriveDeviceKey(groupKey, `${id}-other`) }),
+        'ERR_DPS_SAS_WRONG_RESOURCE',
+      ],
+      [
+        'a token for another scope',
+        (id) => token(id, { scope: '0ne00000000' }),
+        'ERR_DPS_SAS_WRONG_RESOURCE',
+      ],
+      [
+        'a key name other than registration',
+        (id) => token(id, { keyName: 'iothubowner' }),
+        'ERR_DPS_SAS_WRONG_RESOURCE',
+      ],
+      [
+        'missing sig',
+        (id) =>
+          `SharedAccessSignature sr=${server.idScope}/registrations/${id}&skn=registration&se=${now() + 60}`,
+        'ERR_DPS_SAS_MALFORMED',
+      ],
+      ['missing se', (id) => token(id).replace(/&se=\d+/, ''), 'ERR_DPS_SAS_MALFORMED'],
+      [
+        'bad base64 signature',
+        (id) => token(id).replace(/sig=[^&]+/, 'sig=%%%not-base64'),
+        'ERR_DPS_SAS_MALFORMED',
+      ],
+      ['duplicate fields', (id) => `${token(id)}&se=${now() + 60}`, 'ERR_DPS_SAS_MALFORMED'],
+      ['not a SharedAccessSignature', () => 'Bearer abc', 'ERR_DPS_SAS_MALFORMED'],
+    ];
+    for (const [name, make, code] of cases) {
+      it(`${name} → ${code}`, async () => {
+        const id = `sas-raw-${name.replace(/[^a-z]+/g, '-')}`.slice(0, 60).replace(/-$/, '');
+        await refusedWith(id, make(id), code);
+      });
+    }
+  });
 
   it('registers over the full exchange: 202 with operationId and retry-after, then 200 assigned', async () => {
     const client = await connect('raw-device', true);

@@ -18,6 +18,7 @@ import {
   readCertificate,
   type Issued,
 } from '@gatehouse/pki';
+import { deriveDeviceKey } from '@gatehouse/protocol';
 import { runAzureProvision } from './helpers/azure-device.js';
 import { base64Pem, tempDir, writeIssued } from './helpers/pki-files.js';
 import { withPortLock } from './helpers/port-lock.js';
@@ -280,6 +281,77 @@ describe('provisioning with the real Azure SDK over MQTT/TLS on 8883', { concurr
       await expectRefused('mytestprimarycert', pFiles, 'ERR_DPS_DEVICE_DISABLED');
     },
   );
+
+  async function provisionSas(registrationId: string, symmetricKey: string) {
+    return runAzureProvision({
+      caPath: server.serverCaPath!,
+      idScope: server.idScope,
+      registrationId,
+      symmetricKey,
+    });
+  }
+
+  it('(e) symmetric keys: a device of the default SAS-IoT-Devices group signs with its derived key', async () => {
+    const group = await server.api<{
+      attestation: { symmetricKey: { primaryKey: string; secondaryKey: string } };
+    }>('GET', '/api/enrollmentGroups/SAS-IoT-Devices');
+    assert.equal(group.status, 200, 'the default group exists on first start');
+    const edge = await server.api('GET', '/api/enrollmentGroups/SAS-IoT-Edge-Devices');
+    assert.equal(edge.status, 200);
+    const { primaryKey, secondaryKey } = group.body.attestation.symmetricKey;
+    const r = await provisionSas('sas-device-1', deriveDeviceKey(primaryKey, 'sas-device-1'));
+    assert.equal(r.ok, true, JSON.stringify(r.error));
+    assert.equal(r.result?.deviceId, 'sas-device-1');
+    assert.equal(r.result?.assignedHub, 'localhost');
+    const withSecondary = await provisionSas('sas-device-1', deriveDeviceKey(secondaryKey, 'sas-device-1'));
+    assert.equal(withSecondary.ok, true, JSON.stringify(withSecondary.error));
+    const creds = await server.api<{ idScope: string; symmetricKey: { primaryKey: string } }>(
+      'GET',
+      '/api/devices/sas-device-1/credentials',
+    );
+    assert.equal(creds.body.idScope, server.idScope);
+    assert.equal(creds.body.symmetricKey.primaryKey, deriveDeviceKey(primaryKey, 'sas-device-1'));
+
+    const direct = await provisionSas('sas-device-2', primaryKey);
+    assert.equal(direct.ok, false);
+    assert.equal((await lastAttempt('sas-device-2')).reason.code, 'ERR_DPS_SAS_GROUP_KEY_USED');
+    const wrong = await provisionSas('sas-device-3', Buffer.alloc(64, 1).toString('base64'));
+    assert.equal(wrong.ok, false);
+    assert.equal(wrong.error?.name, 'UnauthorizedError');
+    assert.equal((await lastAttempt('sas-device-3')).reason.code, 'ERR_DPS_SAS_BAD_SIGNATURE');
+  });
+
+  it('(f) symmetric keys: an individual enrollment provisions with its primary or secondary key', async () => {
+    const put = await server.api<{ symmetricKey: { primaryKey: string; secondaryKey: string } }>(
+      'PUT',
+      '/api/devices/sas-individual/attestation',
+      { type: 'symmetricKey' },
+    );
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const { primaryKey, secondaryKey } = put.body.symmetricKey;
+    for (const key of [primaryKey, secondaryKey]) {
+      const r = await provisionSas('sas-individual', key);
+      assert.equal(r.ok, true, JSON.stringify(r.error));
+      assert.equal(r.result?.deviceId, 'sas-individual');
+    }
+    // SAS on a device whose individual enrollment is X.509, and the reverse.
+    const group = await server.api<{ attestation: { symmetricKey: { primaryKey: string } } }>(
+      'GET',
+      '/api/enrollmentGroups/SAS-IoT-Devices',
+    );
+    const onX509 = await provisionSas(
+      'mytestdevice',
+      deriveDeviceKey(group.body.attestation.symmetricKey.primaryKey, 'mytestdevice'),
+    );
+    assert.equal(onX509.ok, false);
+    assert.equal((await lastAttempt('mytestdevice')).reason.code, 'ERR_DPS_ATTESTATION_MISMATCH');
+    const cert = await createDeviceCertificate({ commonName: 'sas-individual', issuer: root });
+    await expectRefused(
+      'sas-individual',
+      await writeIssued(dir, 'sas-individual', cert),
+      'ERR_DPS_ATTESTATION_MISMATCH',
+    );
+  });
 
   describe('(d) refusals, each recorded in /api/provisioning/attempts', () => {
     it('CA uploaded but not verified', async () => {

@@ -1,4 +1,5 @@
 import { checkProofOfPossession, PkiError, readCertificates } from '@gatehouse/pki';
+import { generateSymmetricKey } from '@gatehouse/protocol';
 import { commonError, checkId, field, isObject } from '../validation.js';
 import { newEtag, nowIso, randomHex } from '../util.js';
 import { provisioningError } from './errors.js';
@@ -52,7 +53,23 @@ export class EnrollmentGroupService {
     this.store = options.store;
     this.idScope = options.idScope;
     this.now = options.now ?? (() => new Date());
-    this.attestationTypes = options.attestationTypes ?? ['x509'];
+    this.attestationTypes = options.attestationTypes ?? ['x509', 'symmetricKey'];
+  }
+
+  /**
+   * IoT Central's two default SAS groups, created once on the first start
+   * (CENTRAL_API.md §2.7); deleting them later is the user's choice.
+   */
+  async ensureDefaults(): Promise<void> {
+    if ((await this.store.getSetting('defaultGroupsCreated')) !== undefined) return;
+    for (const [id, type] of [
+      ['SAS-IoT-Devices', 'iot'],
+      ['SAS-IoT-Edge-Devices', 'iotEdge'],
+    ] as const) {
+      if (!(await this.store.getGroup(id)))
+        await this.put(id, { displayName: id, type, attestation: { type: 'symmetricKey' } });
+    }
+    await this.store.setSettingIfAbsent('defaultGroupsCreated', new Date().toISOString());
   }
 
   async list(): Promise<EnrollmentGroup[]> {
@@ -90,6 +107,7 @@ export class EnrollmentGroupService {
     const existing = await this.store.getGroup(id);
     this.checkEtag(body, existing?.etag);
     const now = nowIso(this.now());
+    const keys = attestationType === 'symmetricKey' ? readKeys(attestation) : undefined;
     if (existing) {
       if (existing.attestation_type !== attestationType) {
         throw provisioningError(
@@ -101,6 +119,7 @@ export class EnrollmentGroupService {
         display_name: displayName,
         type,
         enabled: enabled ? 1 : 0,
+        ...(keys ? { primary_key: keys.primaryKey, secondary_key: keys.secondaryKey } : {}),
         etag: newEtag(),
         updated_at: now,
       });
@@ -111,8 +130,10 @@ export class EnrollmentGroupService {
         type,
         attestation_type: attestationType,
         enabled: enabled ? 1 : 0,
-        primary_key: null,
-        secondary_key: null,
+        // No keys given: generate both (64 random bytes, like DPS).
+        primary_key: attestationType === 'symmetricKey' ? (keys?.primaryKey ?? generateSymmetricKey()) : null,
+        secondary_key:
+          attestationType === 'symmetricKey' ? (keys?.secondaryKey ?? generateSymmetricKey()) : null,
         etag: newEtag(),
         created_at: now,
         updated_at: now,
@@ -142,10 +163,16 @@ export class EnrollmentGroupService {
     ) {
       throw provisioningError('ERR_GROUP_INVALID', "The group's attestation type cannot change.");
     }
+    const attestationPatch = body['attestation'];
+    const keys =
+      group.attestation_type === 'symmetricKey' && isObject(attestationPatch)
+        ? readKeys(attestationPatch)
+        : undefined;
     await this.store.updateGroup(id, {
       ...(displayName !== undefined ? { display_name: displayName } : {}),
       ...(enabled !== undefined ? { enabled: enabled ? 1 : 0 } : {}),
       ...(type !== undefined ? { type } : {}),
+      ...(keys ? { primary_key: keys.primaryKey, secondary_key: keys.secondaryKey } : {}),
       etag: newEtag(),
       updated_at: nowIso(this.now()),
     });
@@ -345,6 +372,40 @@ export class EnrollmentGroupService {
     for (const c of certs) signingCertificates[c.entry as CertificateEntry] = toApiCertificate(c);
     return { ...base, attestation: { type: 'x509', x509: { signingCertificates } } };
   }
+}
+
+/**
+ * Supplied symmetric keys: both, base64, 16–64 bytes decoded (DPS's limits,
+ * PROTOCOL.md §6.2). Absent → undefined (the caller generates or keeps them).
+ */
+export function readKeys(
+  attestation: Record<string, unknown>,
+): { primaryKey: string; secondaryKey: string } | undefined {
+  const sk = attestation['symmetricKey'];
+  if (sk === undefined || sk === null) return undefined;
+  if (!isObject(sk))
+    throw provisioningError(
+      'ERR_GROUP_INVALID',
+      "'attestation.symmetricKey' must be an object with primaryKey and secondaryKey.",
+    );
+  const out: Record<string, string> = {};
+  for (const name of ['primaryKey', 'secondaryKey']) {
+    const v = sk[name];
+    if (typeof v !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(v) || v.length % 4 !== 0) {
+      throw provisioningError(
+        'ERR_GROUP_INVALID',
+        `'attestation.symmetricKey.${name}' must be a base64 key.`,
+      );
+    }
+    const bytes = Buffer.from(v, 'base64').length;
+    if (bytes < 16 || bytes > 64)
+      throw provisioningError(
+        'ERR_GROUP_INVALID',
+        `'attestation.symmetricKey.${name}' must decode to 16–64 bytes (it has ${bytes}).`,
+      );
+    out[name] = v;
+  }
+  return { primaryKey: out['primaryKey']!, secondaryKey: out['secondaryKey']! };
 }
 
 function checkEntry(entry: string): asserts entry is CertificateEntry {

@@ -90,6 +90,40 @@ export const PROVISIONING_ERRORS = {
     summary: 'The device is blocked (disabled), so it may not provision.',
     fix: 'Unblock the device (`PATCH /api/devices/{id}` with `{"enabled": true}`).',
   },
+  ERR_DPS_SAS_MALFORMED: {
+    status: 401,
+    dpsErrorCode: 401000,
+    summary:
+      'The SAS token is not `SharedAccessSignature sr=…&sig=…&se=…&skn=registration` (a field missing or repeated, bad base64, a bad expiry).',
+    fix: 'Let the SDK build the token (SymmetricKeySecurityClient), or follow PROTOCOL: sr = <idScope>/registrations/<registrationId>, skn = registration.',
+  },
+  ERR_DPS_SAS_EXPIRED: {
+    status: 401,
+    dpsErrorCode: 401000,
+    summary: 'The SAS token has expired (its `se` is in the past).',
+    fix: 'Create a fresh token; check the device clock.',
+  },
+  ERR_DPS_SAS_WRONG_RESOURCE: {
+    status: 401,
+    dpsErrorCode: 401000,
+    summary:
+      'The SAS token was made for another ID scope or registration ID (`sr`), or not with key name `registration`.',
+    fix: 'Sign `<idScope>/registrations/<registrationId>` of this very registration, with skn=registration.',
+  },
+  ERR_DPS_SAS_BAD_SIGNATURE: {
+    status: 401,
+    dpsErrorCode: 401000,
+    summary:
+      'The SAS signature matches no key of the enrollment (for a group: no key derived from the group keys for this registration ID).',
+    fix: 'For a group, sign with the derived device key (`gatehouse keys derive --group-key <key> --id <registrationId>`), not the group key; for an individual enrollment, use its primary or secondary key.',
+  },
+  ERR_DPS_SAS_GROUP_KEY_USED: {
+    status: 401,
+    dpsErrorCode: 401000,
+    summary:
+      'The SAS token was signed with an enrollment group key itself instead of the key derived from it for this registration ID.',
+    fix: 'Derive the device key: `gatehouse keys derive --group-key <key> --id <registrationId>` (HMAC-SHA256 of the ID with the group key).',
+  },
   ERR_DPS_ATTESTATION_MISMATCH: {
     status: 401,
     dpsErrorCode: 401000,

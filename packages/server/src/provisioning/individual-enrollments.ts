@@ -1,5 +1,7 @@
 import { readCertificate, type Certificate } from '@gatehouse/pki';
+import { deriveDeviceKey, generateSymmetricKey } from '@gatehouse/protocol';
 import { commonError, checkId, isObject } from '../validation.js';
+import { readKeys } from './enrollment-groups.js';
 import { newEtag, nowIso } from '../util.js';
 import { provisioningError } from './errors.js';
 import { parseUploadedCertificate } from './certificate-input.js';
@@ -41,7 +43,7 @@ export class IndividualEnrollmentService {
     this.store = options.store;
     this.idScope = options.idScope;
     this.now = options.now ?? (() => new Date());
-    this.attestationTypes = options.attestationTypes ?? ['x509'];
+    this.attestationTypes = options.attestationTypes ?? ['x509', 'symmetricKey'];
   }
 
   async get(deviceId: string): Promise<Attestation> {
@@ -86,6 +88,36 @@ export class IndividualEnrollmentService {
         'ERR_ETAG_MISMATCH',
         'The etag does not match the current version; read the resource again.',
       );
+    }
+    if (type === 'symmetricKey') {
+      let keys: { primaryKey: string; secondaryKey: string } | undefined;
+      try {
+        keys = readKeys(body);
+      } catch (err) {
+        throw provisioningError(
+          'ERR_ATTESTATION_INVALID',
+          (err as Error).message.replace("'attestation.", "'"),
+        );
+      }
+      const iso = nowIso(now);
+      await this.ensureDevice(deviceId, iso);
+      await this.store.upsertIndividualEnrollment({
+        device_id: deviceId,
+        type: 'symmetricKey',
+        primary_pem: null,
+        primary_sha1: null,
+        primary_sha256: null,
+        secondary_pem: null,
+        secondary_sha1: null,
+        secondary_sha256: null,
+        // No keys given: generate both, like DPS.
+        primary_key: keys?.primaryKey ?? generateSymmetricKey(),
+        secondary_key: keys?.secondaryKey ?? generateSymmetricKey(),
+        etag: newEtag(),
+        created_at: existing?.created_at ?? iso,
+        updated_at: iso,
+      });
+      return this.get(deviceId);
     }
     const x509 = body['x509'];
     if (!isObject(x509) || !isObject(x509['clientCertificates'])) {
@@ -151,6 +183,27 @@ export class IndividualEnrollmentService {
       }
     }
     const iso = nowIso(now);
+    await this.ensureDevice(deviceId, iso);
+    await this.store.upsertIndividualEnrollment({
+      device_id: deviceId,
+      type: 'x509',
+      primary_pem: primary.pem,
+      primary_sha1: primary.sha1Thumbprint,
+      primary_sha256: primary.sha256Thumbprint,
+      secondary_pem: secondary?.pem ?? null,
+      secondary_sha1: secondary?.sha1Thumbprint ?? null,
+      secondary_sha256: secondary?.sha256Thumbprint ?? null,
+      primary_key: null,
+      secondary_key: null,
+      etag: newEtag(),
+      created_at: existing?.created_at ?? iso,
+      updated_at: iso,
+    });
+    return this.get(deviceId);
+  }
+
+  /** Creating an attestation creates the device when it does not exist (CENTRAL_API.md §3). */
+  private async ensureDevice(deviceId: string, iso: string): Promise<void> {
     await this.store.insertDevice({
       id: deviceId,
       display_name: deviceId,
@@ -171,22 +224,6 @@ export class IndividualEnrollmentService {
       created_at: iso,
       updated_at: iso,
     });
-    await this.store.upsertIndividualEnrollment({
-      device_id: deviceId,
-      type: 'x509',
-      primary_pem: primary.pem,
-      primary_sha1: primary.sha1Thumbprint,
-      primary_sha256: primary.sha256Thumbprint,
-      secondary_pem: secondary?.pem ?? null,
-      secondary_sha1: secondary?.sha1Thumbprint ?? null,
-      secondary_sha256: secondary?.sha256Thumbprint ?? null,
-      primary_key: null,
-      secondary_key: null,
-      etag: newEtag(),
-      created_at: existing?.created_at ?? iso,
-      updated_at: iso,
-    });
-    return this.get(deviceId);
   }
 
   async delete(deviceId: string): Promise<void> {
@@ -211,6 +248,17 @@ export class IndividualEnrollmentService {
       const a = toApi(row);
       if (a.type === 'x509') out.x509 = a.x509;
       else out.symmetricKey = a.symmetricKey;
+      return out;
+    }
+    // Group enrollment: the keys the device should use are derived from its SAS
+    // group, or from SAS-IoT-Devices as IoT Central's Connect dialog shows them.
+    const groupId = device?.enrollment_group_id ?? 'SAS-IoT-Devices';
+    const group = (await this.store.getGroup(groupId)) ?? (await this.store.getGroup('SAS-IoT-Devices'));
+    if (group?.attestation_type === 'symmetricKey' && group.primary_key && group.secondary_key) {
+      out.symmetricKey = {
+        primaryKey: deriveDeviceKey(group.primary_key, deviceId),
+        secondaryKey: deriveDeviceKey(group.secondary_key, deviceId),
+      };
     }
     return out;
   }

@@ -80,7 +80,7 @@ export class RegistrationService implements DpsHandler {
       const result = JSON.parse(row.result) as Record<string, unknown> & { credential?: string };
       const { credential, ...registrationState } = result;
       const mechanism = this.o.mechanisms.find((m) => m.type === row.attestation_type);
-      if (!mechanism || !credential || !mechanism.sameCredential(ctx, credential)) {
+      if (!mechanism || !credential || !(await mechanism.sameCredential(ctx, credential))) {
         throw provisioningError(
           'ERR_DPS_UNKNOWN_OPERATION',
           `Operation '${operationId}' belongs to another credential of '${ctx.registrationId}'.`,

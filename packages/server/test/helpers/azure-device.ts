@@ -22,6 +22,8 @@ export function runAzureProvision(options: {
   registrationId: string;
   certFile?: string;
   keyFile?: string;
+  symmetricKey?: string;
+  transport?: 'mqtt' | 'mqttws' | 'http';
   payload?: unknown;
   host?: string;
   timeoutMs?: number;
@@ -36,6 +38,8 @@ export function runAzureProvision(options: {
   };
   if (options.certFile) env['DPS_CERT_FILE'] = options.certFile;
   if (options.keyFile) env['DPS_KEY_FILE'] = options.keyFile;
+  if (options.symmetricKey) env['DPS_SYMMETRIC_KEY'] = options.symmetricKey;
+  if (options.transport) env['DPS_TRANSPORT'] = options.transport;
   if (options.payload !== undefined) env['DPS_PAYLOAD'] = JSON.stringify(options.payload);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -33,5 +33,5 @@ export interface AttestationMechanism {
   /** Resolves with the outcome or throws a GatehouseError with a DPS error code. */
   attest(ctx: DpsRequestContext): Promise<AttestationOutcome>;
   /** Cheap check that a later request on the same operation comes from the same credential. */
-  sameCredential(ctx: DpsRequestContext, credential: string): boolean;
+  sameCredential(ctx: DpsRequestContext, credential: string): boolean | Promise<boolean>;
 }

@@ -181,6 +181,12 @@ export class X509Attestation implements AttestationMechanism {
         `Device '${deviceId}' is blocked: unblock it before it can provision.`,
       );
     }
+    if (device && device.auth_type === 'sas') {
+      throw provisioningError(
+        'ERR_DPS_ATTESTATION_MISMATCH',
+        `Device '${deviceId}' authenticates with symmetric keys, but presented a certificate.`,
+      );
+    }
   }
 
   /** Turn a failed group chain into the most useful sentence we can give. */
