@@ -9,7 +9,10 @@ const [name, ...rest] = process.argv.slice(2);
 const available = existsSync(dir)
   ? readdirSync(dir)
       .filter(
-        (f) => f.endsWith('.js') && !['util.js', 'tls-echo-server.js'].includes(f) && !f.includes('-worker'),
+        (f) =>
+          f.endsWith('.js') &&
+          !['util.js', 'tls-echo-server.js', 'lean-client.js', 'mosquitto.js', 'fleet.js'].includes(f) &&
+          !f.includes('-worker'),
       )
       .map((f) => f.slice(0, -3))
   : [];

@@ -7,6 +7,7 @@ import { PKI_ERROR_CODES, PKI_ERROR_DESCRIPTIONS } from '@gatehouse/pki';
 import { PROTOCOL_ERROR_CODES } from '@gatehouse/protocol';
 import {
   APP_ERRORS,
+  HUB_ERRORS,
   COMMON_ERRORS,
   GATEWAY_ERRORS,
   PROVISIONING_ERRORS,
@@ -72,6 +73,13 @@ ${specTable(PROVISIONING_ERRORS, notDps, false)}
 ## REST API: every resource
 
 ${specTable(COMMON_ERRORS, all, false)}
+
+## Hub: devices, telemetry, properties, commands, cloud-to-device
+
+A device that fails hub authentication gets CONNACK 5 (not authorized) and the log says why;
+these codes are the REST API's.
+
+${specTable(HUB_ERRORS, all, false)}
 
 ## Application: API tokens and roles
 

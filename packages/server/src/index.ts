@@ -4,3 +4,5 @@ export { PROVISIONING_ERRORS } from './provisioning/errors.js';
 export { COMMON_ERRORS } from './validation.js';
 export { GATEWAY_ERRORS } from './gateway/errors.js';
 export { APP_ERRORS } from './app/errors.js';
+export { HUB_ERRORS } from './hub/errors.js';
+export type { HubApi } from './hub/hub-api.js';

@@ -15,7 +15,8 @@ import { IndividualEnrollmentService } from './provisioning/individual-enrollmen
 import { ProvisioningStore } from './provisioning/provisioning-store.js';
 import { RegistrationService } from './provisioning/registration.js';
 import type { Database } from './store/schema.js';
-import { openSqlite } from './store/sqlite.js';
+import { openSqliteWithHandle } from './store/sqlite.js';
+import { HubService } from './hub/hub-service.js';
 import { ensureTlsIdentity } from './tls-identity.js';
 
 export interface ServerOptions {
@@ -35,6 +36,8 @@ export interface ServerOptions {
   logger?: Logger;
   /** `retry-after` of the DPS 202 answer, in seconds. */
   dpsRetryAfterSeconds?: number;
+  /** Days telemetry is kept (default 30). */
+  retentionDays?: number;
 }
 
 export interface RunningServer {
@@ -49,6 +52,7 @@ export interface RunningServer {
   /** The generated administrator secret, present only on the start that created it. */
   generatedAdminToken: string | undefined;
   db: Kysely<Database>;
+  hub: HubService;
   logger: Logger;
   metrics: Metrics;
   close(): Promise<void>;
@@ -74,7 +78,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await mkdir(dataDir, { recursive: true });
   const logger = options.logger ?? pino({ level: options.logLevel ?? SERVER_DEFAULTS.logLevel });
   const metrics = new Metrics();
-  const db = await openSqlite({ filename: join(dataDir, 'gatehouse.db') });
+  const { db, sqlite } = await openSqliteWithHandle({ filename: join(dataDir, 'gatehouse.db') });
   const closers: Array<() => Promise<void>> = [async () => db.destroy()];
   try {
     const store = new ProvisioningStore(db);
@@ -109,12 +113,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await chmod(adminTokenPath, 0o600);
     }
 
+    const hub = new HubService({
+      db,
+      sqlite,
+      hostName: options.hostName,
+      logger: logger.child({ context: 'hub' }),
+      metrics,
+      ...(options.retentionDays !== undefined ? { retentionDays: options.retentionDays } : {}),
+    });
+    hub.start();
+    // Closed after the listeners (api → mqtt → hub → db): in-flight telemetry is flushed first.
+    closers.unshift(() => hub.stop());
+
     const mqtt = await startMqttTlsListener({
       host: options.bindHost,
       port: options.mqttPort,
       key: tls.key,
       cert: tls.cert,
       dps: registration,
+      hub: hub.connectHandler(),
       logger: logger.child({ context: 'gateway' }),
       metrics,
     });
@@ -154,6 +171,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       adminTokenPath,
       generatedAdminToken: bootstrap.secret,
       db,
+      hub,
       logger,
       metrics,
       async close() {

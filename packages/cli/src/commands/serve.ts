@@ -21,6 +21,7 @@ interface ServeFlags {
   tlsKey?: string;
   logLevel: string;
   dpsRetryAfter: number;
+  retentionDays: number;
 }
 
 /** The lines a user needs after start: where things listen, the ID scope, how devices trust us. */
@@ -98,6 +99,17 @@ export function registerServeCommand(program: Command): void {
         .default(SERVER_DEFAULTS.dpsRetryAfterSeconds)
         .argParser(Number),
     )
+    .addOption(
+      new Option('--retention-days <days>', 'days telemetry history is kept')
+        .env('GATEHOUSE_RETENTION_DAYS')
+        .default(30)
+        .argParser((v) => {
+          const n = Number(v);
+          if (!Number.isFinite(n) || n <= 0)
+            throw new CliError('ERR_CLI_INVALID_OPTION', `'${v}' is not a positive number of days.`);
+          return n;
+        }),
+    )
     .action(async (flags: ServeFlags) => {
       // Loaded on demand: `gatehouse cert …` should not pay for the whole server.
       const { startServer } = await import('@gatehouse/server');
@@ -109,6 +121,7 @@ export function registerServeCommand(program: Command): void {
         httpPort: flags.httpPort,
         logLevel: flags.logLevel,
         dpsRetryAfterSeconds: flags.dpsRetryAfter,
+        retentionDays: flags.retentionDays,
         ...(flags.tlsCert ? { tlsCertFile: flags.tlsCert } : {}),
         ...(flags.tlsKey ? { tlsKeyFile: flags.tlsKey } : {}),
         ...(process.env['GATEHOUSE_ADMIN_TOKEN'] ? { adminToken: process.env['GATEHOUSE_ADMIN_TOKEN'] } : {}),

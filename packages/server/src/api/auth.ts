@@ -13,6 +13,12 @@ declare module 'fastify' {
     public?: boolean;
     /** What the route needs; by default `read` for GET/HEAD and `write` for the rest. */
     permission?: Permission;
+    /**
+     * Also accept the credentials as the `access_token` query parameter when there is no
+     * Authorization header. Only for the server-sent event streams: a browser's EventSource
+     * cannot set headers. Never for anything else (URLs end up in logs and histories).
+     */
+    queryToken?: boolean;
   }
 }
 
@@ -29,7 +35,7 @@ export function registerAuth(app: FastifyInstance, tokens: ApiTokenService): voi
     if (matched && request.routeOptions.config.public === true) return;
     // An unknown URL under /api still asks for credentials, so the 404/405 answers do not map the API for strangers.
     if (!matched && !isApiPath(request)) return;
-    const principal = await tokens.authenticate(request.headers.authorization);
+    const principal = await tokens.authenticate(credentialsOf(request, matched));
     request.principal = principal;
     if (!matched) return;
     const permission = request.routeOptions.config.permission ?? (isRead(request.method) ? 'read' : 'write');
@@ -43,6 +49,19 @@ export function registerAuth(app: FastifyInstance, tokens: ApiTokenService): voi
     }
   });
 }
+
+/** The Authorization header, or on `queryToken` routes the `access_token` query parameter as one. */
+function credentialsOf(request: FastifyRequest, matched: boolean): string | undefined {
+  const header = request.headers.authorization;
+  if (header !== undefined || !matched || request.routeOptions.config.queryToken !== true) return header;
+  const token = (request.query as Record<string, unknown> | undefined)?.[ACCESS_TOKEN];
+  if (typeof token !== 'string' || token === '') return undefined;
+  // The whole API token text (`SharedAccessSignature sr=…`) or a bare Bearer secret.
+  return /^sharedaccesssignature\s/i.test(token) ? token : `Bearer ${token}`;
+}
+
+/** The query parameter of {@link credentialsOf}. */
+export const ACCESS_TOKEN = 'access_token';
 
 function isRead(method: string): boolean {
   return method === 'GET' || method === 'HEAD';

@@ -1,18 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { registerAuth } from './auth.js';
+import { ACCESS_TOKEN, registerAuth } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { errorHandler, sendError } from './errors.js';
 import { RouteTable } from './route-table.js';
 import { apiTokenRoutes } from './routes/api-tokens.js';
 import { applicationRoutes } from './routes/application.js';
+import { commandRoutes } from './routes/commands.js';
 import { deviceRoutes } from './routes/devices.js';
 import { enrollmentGroupRoutes } from './routes/enrollment-groups.js';
+import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
+import { messageRoutes } from './routes/messages.js';
 import { openApiRoutes } from './routes/openapi.js';
+import { propertyRoutes } from './routes/properties.js';
 import { provisioningAttemptRoutes } from './routes/provisioning-attempts.js';
 import { roleRoutes } from './routes/roles.js';
+import { telemetryRoutes } from './routes/telemetry.js';
 import { commonError } from '../validation.js';
 
 /** 1 MiB: a certificate upload is a few kB; nothing the API takes comes close. */
@@ -29,7 +34,8 @@ const JSON_TYPES = ['application/json', 'application/merge-patch+json'];
  */
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.logger,
+    // The event streams take `?access_token=`: request URLs are logged with its value redacted.
+    loggerInstance: deps.logger.child({}, { serializers: { req: requestForLog } }),
     genReqId: () => randomUUID(),
     bodyLimit: API_BODY_LIMIT,
     // Long enough that an over-long ID reaches the service and gets ERR_INVALID_ID, not a bare 414.
@@ -120,8 +126,39 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   apiTokenRoutes(app, deps);
   enrollmentGroupRoutes(app, deps);
   deviceRoutes(app, deps);
+  telemetryRoutes(app, deps);
+  propertyRoutes(app, deps);
+  commandRoutes(app, deps);
+  messageRoutes(app, deps);
+  eventRoutes(app, deps);
   provisioningAttemptRoutes(app, deps);
   healthRoutes(app, deps);
   openApiRoutes(app);
   return app;
+}
+
+const ACCESS_TOKEN_VALUE = new RegExp(`([?&]${ACCESS_TOKEN}=)[^&#]*`, 'gi');
+
+/** A URL as logged: the value of `access_token` replaced, so a secret never reaches the log. */
+export function redactUrl(url: string): string {
+  return url.replace(ACCESS_TOKEN_VALUE, '$1[redacted]');
+}
+
+/** fastify's own `req` log serializer, with {@link redactUrl}. */
+function requestForLog(request: {
+  method: string;
+  url: string;
+  host?: string;
+  ip?: string;
+  headers?: Record<string, unknown>;
+  socket?: { remotePort?: number };
+}): Record<string, unknown> {
+  return {
+    method: request.method,
+    url: redactUrl(request.url),
+    version: request.headers?.['accept-version'],
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  };
 }

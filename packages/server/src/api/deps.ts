@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ApiTokenService } from '../app/api-tokens.js';
 import type { DeviceQueryService } from '../app/devices.js';
+import type { HubApi } from '../hub/hub-api.js';
 import type { Metrics } from '../metrics.js';
 import type { ProvisioningAttempts } from '../provisioning/attempts.js';
 import type { EnrollmentGroupService } from '../provisioning/enrollment-groups.js';
@@ -26,7 +27,15 @@ export interface ApiDeps {
   individual: IndividualEnrollmentService;
   attempts: ProvisioningAttempts;
   tokens: ApiTokenService;
-  devices: DeviceQueryService;
+  /** The hub (hub-api.ts): devices, telemetry, properties, commands, C2D and the live events. */
+  hub: HubApi;
+  /**
+   * @deprecated No route uses it any more: `/api/devices` is served by `hub`. Kept optional so
+   * existing callers compile; drop it when they no longer pass it.
+   */
+  devices?: DeviceQueryService;
+  /** Milliseconds between the comment heartbeats of the event streams; default 15000 (tests: less). */
+  sseHeartbeatMs?: number;
   /** Extra fields for `GET /healthz` (e.g. store and listener checks); a throw answers 503. */
   health?: () => Promise<Record<string, unknown>>;
 }

@@ -10,18 +10,55 @@ import { commonError } from '../validation.js';
  */
 export const API_ERRORS = { ...APP_ERRORS } as const satisfies Record<string, ErrorSpec>;
 
-/** The one error body of the REST API (CENTRAL_API.md §1.1), sent with `x-ms-error-code: <code>`. */
+/**
+ * The one error body of the REST API (CENTRAL_API.md §1.1), sent with `x-ms-error-code: <code>`.
+ * `details` (our extension) appears only on errors that carry a public detail: a failed
+ * command (ERR_DEVICE_OFFLINE, ERR_COMMAND_TIMEOUT) sends the attempt as recorded in the
+ * history under `details.command`, so a client can show it without a second call.
+ */
 export interface ErrorEnvelope {
-  error: { code: string; message: string; requestId: string; time: string };
+  error: {
+    code: string;
+    message: string;
+    requestId: string;
+    time: string;
+    details?: ErrorDetails;
+  };
 }
+
+export interface ErrorDetails {
+  /** The recorded `DeviceCommand` of a failed command. */
+  command?: unknown;
+}
+
+/** Keys of `GatehouseError.detail` that may leave the server; every other detail stays internal. */
+const PUBLIC_DETAILS = ['command'] as const satisfies ReadonlyArray<keyof ErrorDetails>;
 
 export function errorEnvelope(
   code: string,
   message: string,
   requestId: string,
   time = new Date(),
+  details?: ErrorDetails,
 ): ErrorEnvelope {
-  return { error: { code, message, requestId, time: time.toUTCString() } };
+  return {
+    error: {
+      code,
+      message,
+      requestId,
+      time: time.toUTCString(),
+      ...(details !== undefined ? { details } : {}),
+    },
+  };
+}
+
+function publicDetails(error: GatehouseError): ErrorDetails | undefined {
+  if (error.detail === undefined) return undefined;
+  const details: ErrorDetails = {};
+  for (const key of PUBLIC_DETAILS) {
+    if (error.detail[key] !== undefined) details[key] = error.detail[key];
+  }
+  return Object.keys(details).length > 0 ? details : undefined;
 }
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: GatehouseError): FastifyReply {
@@ -29,7 +66,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: G
     .code(error.status)
     .header('x-ms-error-code', error.code)
     .type('application/json; charset=utf-8')
-    .send(errorEnvelope(error.code, error.message, request.id));
+    .send(errorEnvelope(error.code, error.message, request.id, new Date(), publicDetails(error)));
 }
 
 /**

@@ -93,10 +93,28 @@ export interface CloudToDeviceMessage {
 
 /** Events on the live stream (server-sent events). */
 export type HubEvent =
-  | { type: 'telemetry'; deviceId: string; component: string | null; enqueuedTime: string; body: unknown; properties: Record<string, string> }
+  | {
+      type: 'telemetry';
+      deviceId: string;
+      component: string | null;
+      enqueuedTime: string;
+      body: unknown;
+      properties: Record<string, string>;
+    }
   | { type: 'connected' | 'disconnected'; deviceId: string; time: string; reason?: string }
-  | { type: 'reportedProperties' | 'desiredProperties'; deviceId: string; time: string; patch: Record<string, unknown>; version: number }
-  | { type: 'deviceChanged'; deviceId: string; time: string; change: 'created' | 'updated' | 'deleted' | 'provisioned' }
+  | {
+      type: 'reportedProperties' | 'desiredProperties';
+      deviceId: string;
+      time: string;
+      patch: Record<string, unknown>;
+      version: number;
+    }
+  | {
+      type: 'deviceChanged';
+      deviceId: string;
+      time: string;
+      change: 'created' | 'updated' | 'deleted' | 'provisioned';
+    }
   | { type: 'commandCompleted'; deviceId: string; time: string; command: DeviceCommand };
 
 export interface HubApi {

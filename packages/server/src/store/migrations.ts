@@ -36,7 +36,9 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema
         .createTable('group_certificates')
-        .addColumn('group_id', 'text', (c) => c.notNull().references('enrollment_groups.id').onDelete('cascade'))
+        .addColumn('group_id', 'text', (c) =>
+          c.notNull().references('enrollment_groups.id').onDelete('cascade'),
+        )
         .addColumn('entry', 'text', (c) => c.notNull())
         .addColumn('pem', 'text', (c) => c.notNull())
         .addColumn('sha1', 'text', (c) => c.notNull())

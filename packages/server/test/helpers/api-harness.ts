@@ -2,20 +2,15 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Kysely } from 'kysely';
 import { pino } from 'pino';
-import {
-  ApiTokenService,
-  buildApi,
-  DeviceQueryService,
-  ROLE_IDS,
-  type ApiDeps,
-} from '../../src/api/index.js';
+import { ApiTokenService, buildApi, ROLE_IDS, type ApiDeps } from '../../src/api/index.js';
+import { HubService } from '../../src/hub/hub-service.js';
 import { Metrics } from '../../src/metrics.js';
 import { ProvisioningAttempts } from '../../src/provisioning/attempts.js';
 import { EnrollmentGroupService } from '../../src/provisioning/enrollment-groups.js';
 import { IndividualEnrollmentService } from '../../src/provisioning/individual-enrollments.js';
 import { ProvisioningStore } from '../../src/provisioning/provisioning-store.js';
 import type { Database } from '../../src/store/schema.js';
-import { openSqlite } from '../../src/store/sqlite.js';
+import { openSqliteWithHandle, type SqliteStore } from '../../src/store/sqlite.js';
 
 export const ADMIN_SECRET = 'api-test-admin-secret-0123456789';
 export const ID_SCOPE = '0ne00ABCDEF';
@@ -41,9 +36,21 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-/** The REST API in process: a real in-memory SQLite store and the real services. */
-export async function apiHarness(overrides: Partial<ApiDeps> = {}): Promise<ApiHarness> {
-  const db = await openSqlite({ filename: ':memory:' });
+export interface ApiHarnessOptions {
+  /** Run on this store (e.g. a hub harness's) instead of a new in-memory one; not closed by `close()`. */
+  store?: SqliteStore;
+}
+
+/**
+ * The REST API in process: a real in-memory SQLite store and the real services, the hub
+ * included (a HubService without a listener, unless `overrides.hub` brings one).
+ */
+export async function apiHarness(
+  overrides: Partial<ApiDeps> = {},
+  options: ApiHarnessOptions = {},
+): Promise<ApiHarness> {
+  const sqlite = options.store ?? (await openSqliteWithHandle({ filename: ':memory:' }));
+  const db = sqlite.db;
   const store = new ProvisioningStore(db);
   const clock = { offsetMs: 0 };
   const now = () => new Date(Date.now() + clock.offsetMs);
@@ -68,8 +75,9 @@ export async function apiHarness(overrides: Partial<ApiDeps> = {}): Promise<ApiH
     individual: new IndividualEnrollmentService({ store, idScope: ID_SCOPE, now }),
     attempts: new ProvisioningAttempts(store, now),
     tokens,
-    devices: new DeviceQueryService(db),
     ...overrides,
+    hub:
+      overrides.hub ?? new HubService({ db, sqlite: sqlite.sqlite, hostName: 'gatehouse.test', logger, now }),
   };
   const app = await buildApi(deps);
   const call: ApiHarness['call'] = (method, url, body, auth = `Bearer ${ADMIN_SECRET}`, headers = {}) =>
@@ -104,7 +112,8 @@ export async function apiHarness(overrides: Partial<ApiDeps> = {}): Promise<ApiH
     },
     async close() {
       await app.close();
-      await db.destroy();
+      if (overrides.hub === undefined && deps.hub instanceof HubService) await deps.hub.stop();
+      if (!options.store) await db.destroy();
     },
   };
 }

@@ -42,7 +42,9 @@ async function main(): Promise<void> {
   const deviceId = process.env['DEVICE_ID']!;
   const key = process.env['SHARED_ACCESS_KEY'];
   const http = process.env['TRANSPORT'] === 'http';
-  const cs = key ? `HostName=${host};DeviceId=${deviceId};SharedAccessKey=${key}` : `HostName=${host};DeviceId=${deviceId};x509=true`;
+  const cs = key
+    ? `HostName=${host};DeviceId=${deviceId};SharedAccessKey=${key}`
+    : `HostName=${host};DeviceId=${deviceId};x509=true`;
   const client = Client.fromConnectionString(cs, transportCtor());
   const options: Record<string, unknown> = {};
   if (!key) {
@@ -52,7 +54,10 @@ async function main(): Promise<void> {
   if (process.env['MODEL_ID']) options['modelId'] = process.env['MODEL_ID'];
   if (process.env['TOKEN_RENEWAL_SECONDS']) {
     const valid = Number(process.env['TOKEN_RENEWAL_SECONDS']);
-    options['tokenRenewal'] = { tokenValidTimeInSeconds: valid, tokenRenewalMarginInSeconds: Math.max(1, valid - 5) };
+    options['tokenRenewal'] = {
+      tokenValidTimeInSeconds: valid,
+      tokenRenewalMarginInSeconds: Math.max(1, valid - 5),
+    };
   }
   if (Object.keys(options).length > 0) {
     // The Http transport never calls back from setOptions (PROTOCOL.md §4): don't await it there.
@@ -86,7 +91,9 @@ async function main(): Promise<void> {
     client.onDeviceMethod('silent', (req) => emit('method', { name: 'silent', payload: req.payload }));
     twin = await client.getTwin();
     emit('twin', { desired: twin.properties.desired, reported: twin.properties.reported });
-    await new Promise<void>((resolve, reject) => twin!.properties.reported.update({ state: 'true' }, (err?: Error) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      twin!.properties.reported.update({ state: 'true' }, (err?: Error) => (err ? reject(err) : resolve())),
+    );
     emit('reported', { patch: { state: 'true' } });
     twin.on('properties.desired', (delta: Record<string, unknown>) => {
       emit('desired', { delta });
@@ -96,7 +103,9 @@ async function main(): Promise<void> {
         if (name !== '$version') ack[name] = { value, ac: 200, ad: 'completed', av: version };
       }
       if (Object.keys(ack).length > 0) {
-        twin!.properties.reported.update(ack, (err?: Error) => (err ? emit('error', { message: err.message }) : emit('reported', { patch: ack })));
+        twin!.properties.reported.update(ack, (err?: Error) =>
+          err ? emit('error', { message: err.message }) : emit('reported', { patch: ack }),
+        );
       }
     });
   }
@@ -116,7 +125,12 @@ async function main(): Promise<void> {
   const rl = createInterface({ input: process.stdin });
   rl.on('line', (line) => {
     void (async () => {
-      const c = JSON.parse(line) as { cmd: string; body?: string; properties?: Record<string, string>; patch?: Record<string, unknown> };
+      const c = JSON.parse(line) as {
+        cmd: string;
+        body?: string;
+        properties?: Record<string, string>;
+        patch?: Record<string, unknown>;
+      };
       try {
         if (c.cmd === 'send') {
           const m = new Message(c.body ?? '');
@@ -127,7 +141,9 @@ async function main(): Promise<void> {
           const t = await client.getTwin();
           emit('twin', { desired: t.properties.desired, reported: t.properties.reported });
         } else if (c.cmd === 'report' && twin) {
-          await new Promise<void>((resolve, reject) => twin!.properties.reported.update(c.patch, (err?: Error) => (err ? reject(err) : resolve())));
+          await new Promise<void>((resolve, reject) =>
+            twin!.properties.reported.update(c.patch, (err?: Error) => (err ? reject(err) : resolve())),
+          );
           emit('reported', { patch: c.patch });
         } else if (c.cmd === 'exit') {
           await client.close();

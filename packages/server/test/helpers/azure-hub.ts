@@ -15,7 +15,10 @@ export class AzureHubDevice {
 
   constructor(env: Record<string, string>, caPath: string) {
     const script = fileURLToPath(new URL('./azure-hub-device.js', import.meta.url));
-    this.child = spawn(process.execPath, [script], { env: { ...process.env, NODE_EXTRA_CA_CERTS: caPath, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [script], {
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: caPath, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let buf = '';
     this.child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
@@ -37,7 +40,15 @@ export class AzureHubDevice {
     const past = this.events.find(match);
     if (past) return Promise.resolve(past);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; events: ${JSON.stringify(this.events.slice(-10))}; stderr: ${this.stderr.slice(-2000)}`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `timed out waiting for ${what}; events: ${JSON.stringify(this.events.slice(-10))}; stderr: ${this.stderr.slice(-2000)}`,
+            ),
+          ),
+        timeoutMs,
+      );
       this.waiters.push({ match, resolve: (e) => (clearTimeout(timer), resolve(e)) });
     });
   }

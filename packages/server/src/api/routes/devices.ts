@@ -4,17 +4,52 @@ import { DEVICE_ID, doc } from './schema.js';
 
 type DeviceParams = { Params: { id: string } };
 
-/** `/api/devices`: the device list, individual enrollments (`attestation`) and credentials (CENTRAL_API.md §3). */
-export function deviceRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'devices' | 'individual'>): void {
-  const { devices, individual } = deps;
+/**
+ * `/api/devices`: the devices themselves (served by the hub, with their live status),
+ * individual enrollments (`attestation`) and credentials (CENTRAL_API.md §1.2 Devices, §3).
+ */
+export function deviceRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'hub' | 'individual'>): void {
+  const { hub, individual } = deps;
   const tag = 'Devices';
   const device = { params: { id: DEVICE_ID } };
 
-  app.get('/api/devices', { schema: doc(tag, 'List the devices') }, async () => ({
-    value: await devices.list(),
+  app.get('/api/devices', { schema: doc(tag, 'List the devices, with their live status') }, async () => ({
+    value: await hub.listDevices(),
   }));
   app.get<DeviceParams>('/api/devices/:id', { schema: doc(tag, 'Get a device', device) }, async (request) =>
-    devices.get(request.params.id),
+    hub.getDevice(request.params.id),
+  );
+  app.put<DeviceParams>(
+    '/api/devices/:id',
+    {
+      schema: doc(tag, 'Create or replace a device', {
+        ...device,
+        description:
+          'Body `{ displayName?, template?, enabled?, simulated?, etag? }`; omitted fields take their defaults. Answers 200 (never 201); a new device has `provisioned: false`. Disabling a device closes its connection.',
+      }),
+    },
+    async (request) => hub.putDevice(request.params.id, request.body),
+  );
+  app.patch<DeviceParams>(
+    '/api/devices/:id',
+    {
+      schema: doc(tag, 'Update a device (merge patch: displayName, template, enabled, simulated, etag)', {
+        ...device,
+        description:
+          'Takes `application/json` or `application/merge-patch+json`. Disabling a device closes its connection.',
+      }),
+    },
+    async (request) => hub.patchDevice(request.params.id, request.body),
+  );
+  app.delete<DeviceParams>(
+    '/api/devices/:id',
+    {
+      schema: doc(tag, 'Delete a device with its twin, telemetry, commands and queued messages', device),
+    },
+    async (request, reply) => {
+      await hub.deleteDevice(request.params.id);
+      return reply.code(204).send();
+    },
   );
   app.get<DeviceParams>(
     '/api/devices/:id/attestation',

@@ -40,3 +40,7 @@ export const GROUP_ID = 'Enrollment group ID: letters, digits and hyphens, 1–2
 export const ENTRY = "Certificate entry: 'primary' or 'secondary'.";
 export const DEVICE_ID = 'Device ID: letters, digits, - . _ :, at most 128 characters.';
 export const TOKEN_ID = 'API token ID: letters, digits, - and _, 1–48 characters.';
+export const COMPONENT =
+  'Component name (DTDL): a letter, then letters, digits and _, not ending with _, at most 64 characters.';
+export const COMMAND_NAME = 'Command name: one MQTT topic level, without / ? # + or spaces.';
+export const TELEMETRY_NAME = 'Telemetry field: a top-level field of the JSON messages the device sends.';

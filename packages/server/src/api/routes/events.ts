@@ -1,0 +1,119 @@
+import { PassThrough } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { HubApi, HubEvent } from '../../hub/hub-api.js';
+import { ACCESS_TOKEN } from '../auth.js';
+import type { ApiDeps } from '../deps.js';
+import { DEVICE_ID, doc } from './schema.js';
+
+type DeviceParams = { Params: { id: string } };
+
+/** Default time between heartbeats: proxies and browsers keep a stream open that is not silent. */
+export const SSE_HEARTBEAT_MS = 15_000;
+/** A client this far behind (bytes not yet taken by the socket) is cut off, not buffered for. */
+export const SSE_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+const TOKEN_NOTE = `Server-sent events; browsers' EventSource cannot set headers, so this route also takes the API token as the \`${ACCESS_TOKEN}\` query parameter (the Bearer secret or the whole SharedAccessSignature text)`;
+const DESCRIPTION = `\`Content-Type: text/event-stream\`. Each HubEvent is sent as \`event: <type>\` (telemetry, connected, disconnected, reportedProperties, desiredProperties, deviceChanged, commandCompleted) and \`data: <the event as JSON>\`; a comment line is sent every 15 s. The Authorization header, when present, wins over \`${ACCESS_TOKEN}\`; the token is redacted from the logs. No other route accepts \`${ACCESS_TOKEN}\`.`;
+
+/**
+ * The live event streams (server-sent events): the whole application or one device. Each
+ * stream is a hub subscription that ends when the client goes away, and every open stream is
+ * ended when the server closes (else `close()` would wait for the clients).
+ */
+export function eventRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'hub' | 'sseHeartbeatMs'>): void {
+  const { hub } = deps;
+  const heartbeatMs = deps.sseHeartbeatMs ?? SSE_HEARTBEAT_MS;
+  const tag = 'Events';
+  const config = { queryToken: true };
+  // No automatic HEAD: it would open a subscription for a response without a body.
+  const exposeHeadRoute = false;
+  const query = {
+    [ACCESS_TOKEN]: 'The API token, for EventSource clients that cannot send the Authorization header.',
+  };
+  const open = new Set<PassThrough>();
+  app.addHook('preClose', async () => {
+    for (const stream of open) stream.end();
+  });
+
+  app.get(
+    '/api/events',
+    {
+      config,
+      exposeHeadRoute,
+      schema: doc(tag, `Stream the events of every device (${TOKEN_NOTE})`, {
+        query,
+        description: DESCRIPTION,
+      }),
+    },
+    async (request, reply) => stream(request, reply, hub, open, heartbeatMs),
+  );
+  app.get<DeviceParams>(
+    '/api/devices/:id/events',
+    {
+      config,
+      exposeHeadRoute,
+      schema: doc(tag, `Stream the events of one device (${TOKEN_NOTE})`, {
+        params: { id: DEVICE_ID },
+        query,
+        description: DESCRIPTION,
+      }),
+    },
+    async (request, reply) => {
+      // 400 / 404 before the stream opens, as a JSON error.
+      await hub.getDevice(request.params.id);
+      return stream(request, reply, hub, open, heartbeatMs, request.params.id);
+    },
+  );
+}
+
+/** One SSE frame: an `event:` line with the type and one `data:` line (JSON has no raw newlines). */
+export function sseFrame(event: HubEvent): string {
+  return `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+function stream(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  hub: HubApi,
+  open: Set<PassThrough>,
+  heartbeatMs: number,
+  deviceId?: string,
+): FastifyReply {
+  const out = new PassThrough();
+  const write = (text: string) => {
+    if (out.destroyed || out.writableEnded) return;
+    if (out.writableLength > SSE_MAX_BUFFERED_BYTES) {
+      request.log.warn({ deviceId, buffered: out.writableLength }, 'event stream client too slow; closed');
+      out.destroy();
+      return;
+    }
+    out.write(text);
+  };
+  const unsubscribe = hub.subscribe((event) => write(sseFrame(event)), deviceId);
+  const heartbeat = setInterval(() => write(': heartbeat\n\n'), heartbeatMs);
+  heartbeat.unref();
+  open.add(out);
+  let cleaned = false;
+  const cleanup = () => {
+    if (cleaned) return;
+    cleaned = true;
+    clearInterval(heartbeat);
+    unsubscribe();
+    open.delete(out);
+    request.log.debug({ deviceId }, 'event stream closed');
+  };
+  out.once('close', cleanup);
+  // fastify destroys the source when the response closes early; this covers the remaining paths.
+  reply.raw.once('close', () => {
+    cleanup();
+    out.destroy();
+  });
+  // A first line at once, so the client sees the headers (EventSource `open`) without waiting.
+  out.write(': stream open\n\n');
+  return reply
+    .code(200)
+    .header('content-type', 'text/event-stream; charset=utf-8')
+    .header('cache-control', 'no-cache, no-transform')
+    .header('x-accel-buffering', 'no')
+    .send(out);
+}

@@ -1,0 +1,96 @@
+import type { FastifyInstance } from 'fastify';
+import type { TelemetryHistoryQuery } from '../../hub/hub-api.js';
+import { hubError } from '../../hub/errors.js';
+import type { ApiDeps } from '../deps.js';
+import { checkComponent, queryText } from './params.js';
+import { COMPONENT, DEVICE_ID, doc, TELEMETRY_NAME } from './schema.js';
+
+type LatestParams = { Params: { id: string; name: string } };
+type ComponentLatestParams = { Params: { id: string; component: string; name: string } };
+type HistoryRequest = { Params: { id: string }; Querystring: Record<string, unknown> };
+
+/** ISO 8601 date or date-time, e.g. `2024-05-01` or `2024-05-01T10:00:00Z` (offsets allowed). */
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/**
+ * Telemetry (CENTRAL_API.md §1.2 Telemetry): the last known value of a field, per device or
+ * per component, and (our extension, for the Raw data view) the stored message history.
+ */
+export function telemetryRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'hub'>): void {
+  const { hub } = deps;
+  const tag = 'Telemetry';
+
+  app.get<LatestParams>(
+    '/api/devices/:id/telemetry/:name',
+    {
+      schema: doc(tag, 'Get the last known value of a telemetry field: { value, timestamp }', {
+        params: { id: DEVICE_ID, name: TELEMETRY_NAME },
+      }),
+    },
+    async (request) => hub.latestTelemetry(request.params.id, request.params.name),
+  );
+  app.get<ComponentLatestParams>(
+    '/api/devices/:id/components/:component/telemetry/:name',
+    {
+      schema: doc(tag, 'Get the last known value of a telemetry field of a component', {
+        params: { id: DEVICE_ID, component: COMPONENT, name: TELEMETRY_NAME },
+      }),
+    },
+    async (request) =>
+      hub.latestTelemetry(request.params.id, request.params.name, checkComponent(request.params.component)),
+  );
+  app.get<HistoryRequest>(
+    '/api/devices/:id/telemetry',
+    {
+      schema: doc(tag, 'List stored device-to-cloud messages, oldest first (Gatehouse extension)', {
+        params: { id: DEVICE_ID },
+        query: {
+          from: 'Only messages enqueued at or after this ISO 8601 date-time.',
+          to: 'Only messages enqueued before this ISO 8601 date-time.',
+          name: 'Only JSON messages with this top-level field.',
+          component: 'Only messages of this component (`$.sub`).',
+          limit: 'The most recent this many matching messages (1–10000, default 1000).',
+        },
+        description:
+          'Answers `{ value: TelemetryMessageRecord[] }`: `enqueuedTime`, `component`, `body` (parsed JSON, text or base64 per `bodyEncoding`), `systemProperties`, `properties`. Page backwards with `to` = the oldest `enqueuedTime` received.',
+      }),
+    },
+    async (request) => ({
+      value: await hub.telemetryHistory(request.params.id, historyQuery(request.query)),
+    }),
+  );
+}
+
+function historyQuery(query: Record<string, unknown>): TelemetryHistoryQuery {
+  const result: TelemetryHistoryQuery = {};
+  const from = dateParam(query, 'from');
+  const to = dateParam(query, 'to');
+  const name = queryText(query, 'name');
+  const component = queryText(query, 'component');
+  const limit = queryText(query, 'limit');
+  if (from) result.from = from;
+  if (to) result.to = to;
+  if (name !== undefined) result.name = name;
+  if (component !== undefined) result.component = component;
+  if (limit !== undefined) {
+    // The service checks the range; here only "is it a whole number at all".
+    if (!/^[0-9]{1,16}$/.test(limit)) {
+      throw hubError('ERR_TELEMETRY_QUERY_INVALID', "'limit' must be a whole number from 1 to 10000.");
+    }
+    result.limit = Number(limit);
+  }
+  return result;
+}
+
+function dateParam(query: Record<string, unknown>, name: string): Date | undefined {
+  const text = queryText(query, name);
+  if (text === undefined) return undefined;
+  const date = ISO_DATE.test(text) ? new Date(text) : undefined;
+  if (!date || Number.isNaN(date.getTime())) {
+    throw hubError(
+      'ERR_TELEMETRY_QUERY_INVALID',
+      `'${name}' must be an ISO 8601 date-time such as 2024-05-01T10:00:00Z.`,
+    );
+  }
+  return date;
+}

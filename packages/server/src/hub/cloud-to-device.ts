@@ -1,0 +1,256 @@
+/**
+ * Cloud-to-device messages (PROTOCOL.md §3.4): queued in the store (so they survive restarts),
+ * at most 50 per device, delivered in order over QoS 1 to
+ * `devices/<id>/messages/devicebound/<bag>` when the device is connected with the devicebound
+ * subscription (a persistent session keeps it across reconnects, §3.9). The device's PUBACK
+ * completes a message (MQTT.js acks on receipt; `complete()` is a no-op over MQTT). A message
+ * past its expiry becomes `expired` and is never sent.
+ */
+import { randomUUID } from 'node:crypto';
+
+import { C2D_QUEUE_DEPTH, c2dFilter, c2dTopic, MAX_MESSAGE_BYTES } from '@gatehouse/protocol';
+import type { Kysely, Selectable } from 'kysely';
+import type { Logger } from 'pino';
+
+import type { C2dMessagesTable, Database } from '../store/schema.js';
+import { isObject } from '../validation.js';
+import type { ConnectionRegistry } from './connection-registry.js';
+import { hubError } from './errors.js';
+import type { CloudToDeviceMessage } from './hub-api.js';
+
+/** Default and largest time a message may wait for its device (IoT Hub: up to 2 days). */
+export const C2D_TTL = { default: 3600, min: 1, max: 172_800 } as const;
+
+export interface CloudToDeviceOptions {
+  db: Kysely<Database>;
+  registry: ConnectionRegistry;
+  logger: Logger;
+  now?: () => Date;
+}
+
+interface StoredProperties {
+  system: Record<string, string>;
+  application: Record<string, string>;
+}
+
+export class CloudToDevice {
+  private readonly now: () => Date;
+  /** Devices whose delivery loop runs, and whether it must look again once done. */
+  private readonly pumping = new Map<string, { again: boolean }>();
+  private seq = 0;
+  private lastMs = 0;
+
+  constructor(private readonly options: CloudToDeviceOptions) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** Queues a message (`POST /devices/{id}/messages`) and starts delivery if the device is there. */
+  async send(deviceId: string, input: unknown): Promise<CloudToDeviceMessage> {
+    const request = this.parse(input);
+    const now = this.now();
+    await this.expire(deviceId, now);
+    const queued = await this.options.db
+      .selectFrom('c2d_messages')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('device_id', '=', deviceId)
+      .where('state', '=', 'queued')
+      .executeTakeFirstOrThrow();
+    if (Number(queued.n) >= C2D_QUEUE_DEPTH) {
+      throw hubError(
+        'ERR_C2D_QUEUE_FULL',
+        `Device '${deviceId}' already has ${C2D_QUEUE_DEPTH} undelivered cloud-to-device messages.`,
+      );
+    }
+    const id = randomUUID();
+    const messageId = request.messageId ?? id;
+    const expiry = new Date(now.getTime() + request.ttl * 1000).toISOString();
+    const system: Record<string, string> = {
+      '$.mid': messageId,
+      '$.to': `/devices/${deviceId}/messages/devicebound`,
+      '$.exp': expiry,
+    };
+    if (request.correlationId !== undefined) system['$.cid'] = request.correlationId;
+    if (request.contentType !== undefined) system['$.ct'] = request.contentType;
+    const properties: StoredProperties = { system, application: request.properties };
+    const row = {
+      id,
+      seq: this.nextSeq(now),
+      device_id: deviceId,
+      message_id: messageId,
+      body: request.body,
+      properties: JSON.stringify(properties),
+      correlation_id: request.correlationId ?? null,
+      created_at: now.toISOString(),
+      expiry,
+      state: 'queued',
+      delivered_at: null,
+    };
+    // The bag must fit in a topic: encode once now so a bad one fails the request, not delivery.
+    c2dTopic(deviceId, properties);
+    await this.options.db.insertInto('c2d_messages').values(row).execute();
+    this.deliver(deviceId);
+    return toMessage(row);
+  }
+
+  async list(deviceId: string): Promise<CloudToDeviceMessage[]> {
+    await this.expire(deviceId, this.now());
+    const rows = await this.options.db
+      .selectFrom('c2d_messages')
+      .selectAll()
+      .where('device_id', '=', deviceId)
+      .orderBy('seq', 'desc')
+      .limit(200)
+      .execute();
+    return rows.map(toMessage);
+  }
+
+  async deleteDevice(deviceId: string): Promise<void> {
+    await this.options.db.deleteFrom('c2d_messages').where('device_id', '=', deviceId).execute();
+  }
+
+  /** Sends the device's queued messages in order, if it is connected with the C2D subscription. */
+  deliver(deviceId: string): void {
+    const running = this.pumping.get(deviceId);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    const state = { again: false };
+    this.pumping.set(deviceId, state);
+    void this.pump(deviceId, state)
+      .catch((err: unknown) => this.options.logger.error({ err, deviceId }, 'C2D delivery failed'))
+      .finally(() => {
+        this.pumping.delete(deviceId);
+        if (state.again) this.deliver(deviceId);
+      });
+  }
+
+  private async pump(deviceId: string, state: { again: boolean }): Promise<void> {
+    const filter = c2dFilter(deviceId);
+    for (;;) {
+      state.again = false;
+      const live = this.options.registry.get(deviceId);
+      if (!live || !live.isSubscribed(filter)) return;
+      const row = await this.options.db
+        .selectFrom('c2d_messages')
+        .selectAll()
+        .where('device_id', '=', deviceId)
+        .where('state', '=', 'queued')
+        .orderBy('seq')
+        .limit(1)
+        .executeTakeFirst();
+      if (!row) return;
+      const now = this.now();
+      if (row.expiry <= now.toISOString()) {
+        await this.setState(row.id, 'expired', null);
+        continue;
+      }
+      const properties = JSON.parse(row.properties) as StoredProperties;
+      try {
+        await live.publish(c2dTopic(deviceId, properties), row.body, 1);
+      } catch (err) {
+        // The connection closed before the PUBACK: the message stays queued for the next one.
+        this.options.logger.debug({ err, deviceId, id: row.id }, 'C2D message not acknowledged; kept queued');
+        return;
+      }
+      await this.setState(row.id, 'delivered', this.now().toISOString());
+    }
+  }
+
+  private async setState(
+    id: string,
+    state: 'delivered' | 'expired',
+    deliveredAt: string | null,
+  ): Promise<void> {
+    await this.options.db
+      .updateTable('c2d_messages')
+      .set({ state, delivered_at: deliveredAt })
+      .where('id', '=', id)
+      .where('state', '=', 'queued')
+      .execute();
+  }
+
+  private async expire(deviceId: string, now: Date): Promise<void> {
+    await this.options.db
+      .updateTable('c2d_messages')
+      .set({ state: 'expired' })
+      .where('device_id', '=', deviceId)
+      .where('state', '=', 'queued')
+      .where('expiry', '<=', now.toISOString())
+      .execute();
+  }
+
+  private nextSeq(now: Date): number {
+    const ms = now.getTime();
+    if (ms > this.lastMs) {
+      this.lastMs = ms;
+      this.seq = 0;
+    }
+    this.seq++;
+    return this.lastMs * 1000 + Math.min(this.seq, 999);
+  }
+
+  private parse(input: unknown): {
+    body: Buffer;
+    contentType?: string;
+    properties: Record<string, string>;
+    ttl: number;
+    messageId?: string;
+    correlationId?: string;
+  } {
+    if (!isObject(input))
+      throw hubError('ERR_C2D_INVALID', 'The message must be a JSON object with a `body`.');
+    const raw = input['body'];
+    if (raw === undefined) throw hubError('ERR_C2D_INVALID', "'body' is required.");
+    const body = Buffer.from(typeof raw === 'string' ? raw : JSON.stringify(raw));
+    if (body.length > MAX_MESSAGE_BYTES) {
+      throw hubError('ERR_C2D_INVALID', `The body exceeds ${MAX_MESSAGE_BYTES} bytes.`);
+    }
+    const properties: Record<string, string> = {};
+    const props = input['properties'];
+    if (props !== undefined && props !== null) {
+      if (!isObject(props)) throw hubError('ERR_C2D_INVALID', "'properties' must be an object of strings.");
+      for (const [key, value] of Object.entries(props)) {
+        if (typeof value !== 'string' || key === '' || key.startsWith('$')) {
+          throw hubError(
+            'ERR_C2D_INVALID',
+            `Property '${key}' must have a string value and a name not starting with '$'.`,
+          );
+        }
+        properties[key] = value;
+      }
+    }
+    const ttl = input['ttl'] ?? C2D_TTL.default;
+    if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < C2D_TTL.min || ttl > C2D_TTL.max) {
+      throw hubError(
+        'ERR_C2D_INVALID',
+        `'ttl' must be a number of seconds from ${C2D_TTL.min} to ${C2D_TTL.max}.`,
+      );
+    }
+    const result: ReturnType<CloudToDevice['parse']> = { body, properties, ttl };
+    if (typeof raw !== 'string') result.contentType = 'application/json';
+    for (const name of ['messageId', 'correlationId'] as const) {
+      const value = input[name];
+      if (value === undefined || value === null) continue;
+      if (typeof value !== 'string' || value === '' || value.length > 128) {
+        throw hubError('ERR_C2D_INVALID', `'${name}' must be a string of 1 to 128 characters.`);
+      }
+      result[name] = value;
+    }
+    return result;
+  }
+}
+
+function toMessage(row: Selectable<C2dMessagesTable>): CloudToDeviceMessage {
+  const properties = JSON.parse(row.properties) as StoredProperties;
+  return {
+    id: row.id,
+    deviceId: row.device_id,
+    messageId: row.message_id,
+    state: row.state as CloudToDeviceMessage['state'],
+    created: row.created_at,
+    expiry: row.expiry,
+    delivered: row.delivered_at,
+    properties: properties.application,
+  };
+}

@@ -1,0 +1,224 @@
+/**
+ * Direct methods (PROTOCOL.md §3.6; CENTRAL_API.md §1.2 Commands). The hub publishes
+ * `$iothub/methods/POST/<name>/?$rid=<rid>` (QoS 0) with a JSON body (`null` without
+ * payload: an empty body makes the SDK answer 400 by itself) and waits for the device's
+ * `$iothub/methods/res/<status>/?$rid=<rid>`. Every attempt — answered, offline or timed out —
+ * is kept in the `commands` history.
+ */
+import { randomUUID } from 'node:crypto';
+
+import { MAX_METHOD_PAYLOAD_BYTES, METHODS_REQUEST_FILTER, methodRequestTopic } from '@gatehouse/protocol';
+import type { Kysely, Selectable } from 'kysely';
+import type { Logger } from 'pino';
+
+import type { CommandsTable, Database } from '../store/schema.js';
+import { isObject } from '../validation.js';
+import type { ConnectionRegistry, LiveDevice } from './connection-registry.js';
+import { hubError } from './errors.js';
+import type { CommandRequest, DeviceCommand } from './hub-api.js';
+import { decodeBody } from './message-body.js';
+
+/** CENTRAL_API.md §1.2: connectionTimeout 0–30 s (default 0), responseTimeout 5–30 s (default 30). */
+export const CONNECTION_TIMEOUT = { min: 0, max: 30, default: 0 } as const;
+export const RESPONSE_TIMEOUT = { min: 5, max: 30, default: 30 } as const;
+
+export interface DirectMethodsOptions {
+  db: Kysely<Database>;
+  registry: ConnectionRegistry;
+  logger: Logger;
+  now?: () => Date;
+  /** Milliseconds per timeout second; 1000 except in tests that must not wait 5 s. */
+  secondMs?: number;
+  onCompleted?: (deviceId: string, command: DeviceCommand) => void;
+}
+
+type Pending = { deviceId: string; resolve: (answer: { status: number; payload: Buffer }) => void };
+
+function timeoutField(
+  body: Record<string, unknown>,
+  name: string,
+  range: { min: number; max: number; default: number },
+) {
+  const value = body[name];
+  if (value === undefined || value === null) return range.default;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < range.min || value > range.max) {
+    throw hubError(
+      'ERR_COMMAND_INVALID',
+      `'${name}' must be a number of seconds from ${range.min} to ${range.max}.`,
+    );
+  }
+  return value;
+}
+
+export class DirectMethods {
+  private readonly pending = new Map<string, Pending>();
+  private readonly now: () => Date;
+  private readonly secondMs: number;
+
+  constructor(private readonly options: DirectMethodsOptions) {
+    this.now = options.now ?? (() => new Date());
+    this.secondMs = options.secondMs ?? 1000;
+  }
+
+  /** Validates a `POST /devices/{id}/commands/{name}` body. */
+  parseRequest(
+    name: string,
+    body: unknown,
+  ): Required<Pick<CommandRequest, 'connectionTimeout' | 'responseTimeout'>> & {
+    request: unknown;
+    payload: string;
+  } {
+    const input = body === undefined || body === null ? {} : body;
+    if (!isObject(input)) throw hubError('ERR_COMMAND_INVALID', 'The command body must be a JSON object.');
+    try {
+      methodRequestTopic(name, 'check');
+    } catch {
+      throw hubError(
+        'ERR_COMMAND_INVALID',
+        `Command name '${name}' must be one topic level without / ? # + or spaces.`,
+      );
+    }
+    const request = input['request'];
+    const payload = JSON.stringify(request === undefined ? null : request);
+    if (Buffer.byteLength(payload) > MAX_METHOD_PAYLOAD_BYTES) {
+      throw hubError('ERR_COMMAND_INVALID', `The command request exceeds ${MAX_METHOD_PAYLOAD_BYTES} bytes.`);
+    }
+    return {
+      request,
+      payload,
+      connectionTimeout: timeoutField(input, 'connectionTimeout', CONNECTION_TIMEOUT),
+      responseTimeout: timeoutField(input, 'responseTimeout', RESPONSE_TIMEOUT),
+    };
+  }
+
+  /**
+   * Runs a command; resolves with the completed command, or throws ERR_DEVICE_OFFLINE /
+   * ERR_COMMAND_TIMEOUT (with the recorded command in `detail.command`).
+   */
+  async invoke(deviceId: string, name: string, body: unknown): Promise<DeviceCommand> {
+    const { request, payload, connectionTimeout, responseTimeout } = this.parseRequest(name, body);
+    const id = randomUUID();
+    const time = this.now().toISOString();
+    const base = {
+      id,
+      name,
+      connectionTimeout,
+      responseTimeout,
+      time,
+      ...(request === undefined ? {} : { request }),
+    };
+
+    const live = await this.options.registry.waitFor(
+      deviceId,
+      connectionTimeout * this.secondMs,
+      (d: LiveDevice) => d.isSubscribed(METHODS_REQUEST_FILTER),
+    );
+    if (!live) {
+      const command: DeviceCommand = { ...base, status: 'deviceOffline' };
+      await this.record(deviceId, command);
+      throw hubError(
+        'ERR_DEVICE_OFFLINE',
+        `Device '${deviceId}' is not connected${this.options.registry.isConnected(deviceId) ? ' to direct methods' : ''}${connectionTimeout > 0 ? ` within ${connectionTimeout} s` : ''}.`,
+        { detail: { command } },
+      );
+    }
+
+    const rid = randomUUID().replace(/-/g, '').slice(0, 16);
+    let timer: NodeJS.Timeout | undefined;
+    const answer = new Promise<{ status: number; payload: Buffer } | undefined>((resolve) => {
+      this.pending.set(rid, { deviceId, resolve });
+      timer = setTimeout(() => resolve(undefined), responseTimeout * this.secondMs);
+      timer.unref();
+    });
+    try {
+      await live.publish(methodRequestTopic(name, rid), payload, 0);
+    } catch (err) {
+      this.options.logger.info({ deviceId, err }, 'method request not sent: connection closed');
+    }
+    const result = await answer;
+    clearTimeout(timer);
+    this.pending.delete(rid);
+
+    if (!result) {
+      const command: DeviceCommand = { ...base, status: 'timeout' };
+      await this.record(deviceId, command);
+      throw hubError(
+        'ERR_COMMAND_TIMEOUT',
+        `Device '${deviceId}' did not answer '${name}' within ${responseTimeout} s.`,
+        {
+          detail: { command },
+        },
+      );
+    }
+    const command: DeviceCommand = { ...base, status: 'completed', responseCode: result.status };
+    if (result.payload.length > 0) command.response = decodeBody(result.payload).body;
+    await this.record(deviceId, command);
+    return command;
+  }
+
+  /** A `$iothub/methods/res/<status>/?$rid=` from `deviceId`. Unknown or foreign rids are ignored. */
+  onResponse(deviceId: string, status: number, rid: string, payload: Buffer): void {
+    const pending = this.pending.get(rid);
+    if (!pending || pending.deviceId !== deviceId) {
+      this.options.logger.info({ deviceId, rid, status }, 'method response for an unknown $rid ignored');
+      return;
+    }
+    this.pending.delete(rid);
+    pending.resolve({ status, payload });
+  }
+
+  async list(deviceId: string, name: string): Promise<DeviceCommand[]> {
+    const rows = await this.options.db
+      .selectFrom('commands')
+      .selectAll()
+      .where('device_id', '=', deviceId)
+      .where('name', '=', name)
+      .orderBy('time', 'desc')
+      .limit(100)
+      .execute();
+    return rows.map(toCommand);
+  }
+
+  async deleteDevice(deviceId: string): Promise<void> {
+    await this.options.db.deleteFrom('commands').where('device_id', '=', deviceId).execute();
+  }
+
+  /** Number of commands waiting for an answer. */
+  get waiting(): number {
+    return this.pending.size;
+  }
+
+  private async record(deviceId: string, command: DeviceCommand): Promise<void> {
+    await this.options.db
+      .insertInto('commands')
+      .values({
+        id: command.id,
+        device_id: deviceId,
+        name: command.name,
+        request: command.request === undefined ? null : JSON.stringify(command.request),
+        response: command.response === undefined ? null : JSON.stringify(command.response),
+        response_code: command.responseCode ?? null,
+        status: command.status,
+        time: command.time,
+        connection_timeout: command.connectionTimeout,
+        response_timeout: command.responseTimeout,
+      })
+      .execute();
+    this.options.onCompleted?.(deviceId, command);
+  }
+}
+
+function toCommand(row: Selectable<CommandsTable>): DeviceCommand {
+  const command: DeviceCommand = {
+    id: row.id,
+    name: row.name,
+    connectionTimeout: row.connection_timeout,
+    responseTimeout: row.response_timeout,
+    time: row.time,
+    status: row.status as DeviceCommand['status'],
+  };
+  if (row.request !== null) command.request = JSON.parse(row.request) as unknown;
+  if (row.response !== null) command.response = JSON.parse(row.response) as unknown;
+  if (row.response_code !== null) command.responseCode = row.response_code;
+  return command;
+}

@@ -1,0 +1,66 @@
+import { errorFactory, type ErrorSpec } from '../errors.js';
+
+/**
+ * Hub error codes (REST callers of hub-api.ts see them in the error envelope). Devices never
+ * see these: over MQTT a refusal is a CONNACK code, a closed connection or a twin `errorCode`
+ * body (PROTOCOL.md §3.5, §3.8), and the reason goes to the log. An unknown device is
+ * provisioning's `ERR_DEVICE_NOT_FOUND` (404), reused here.
+ */
+export const HUB_ERRORS = {
+  ERR_DEVICE_INVALID: {
+    status: 422,
+    summary:
+      'The device body fails validation (e.g. `enabled` is not a boolean, `displayName` is empty or over 148 characters); the message names the field.',
+    fix: 'Send `displayName` (string), `template` (string), `enabled` and `simulated` (booleans) only.',
+  },
+  ERR_DEVICE_OFFLINE: {
+    status: 404,
+    summary:
+      'The device is not connected, or not subscribed to direct methods, within the connection timeout (IoT Hub answers 404103 DeviceNotOnline). The attempt is kept in the command history with status `deviceOffline`.',
+    fix: 'Start the device (its app must register a method handler), or send the command with a `connectionTimeout` of up to 30 s.',
+  },
+  ERR_COMMAND_TIMEOUT: {
+    status: 504,
+    summary:
+      'The device received the command but did not answer within the response timeout. The attempt is kept in the command history with status `timeout`.',
+    fix: 'Check that the device handles this method name and answers it, or raise `responseTimeout` (up to 30 s).',
+  },
+  ERR_COMMAND_INVALID: {
+    status: 422,
+    summary:
+      'The command request fails validation: a name with `/ ? # +` or spaces, a timeout outside its range, or a request over 128 KiB.',
+    fix: 'Use `connectionTimeout` 0–30 and `responseTimeout` 5–30 (seconds) and a one-level method name.',
+  },
+  ERR_C2D_QUEUE_FULL: {
+    status: 403,
+    summary:
+      'The device already has 50 undelivered cloud-to-device messages (the IoT Hub queue depth; like its 403004 quota error).',
+    fix: 'Wait until the device connects with the devicebound subscription and receives its queue, or let the messages expire.',
+  },
+  ERR_C2D_INVALID: {
+    status: 422,
+    summary:
+      'The cloud-to-device message fails validation: no `body`, a body over 256 KiB, a `ttl` outside 1–172800 s, non-string or `$`-named properties, or a bad `messageId`/`correlationId`.',
+    fix: 'Send `{ "body": …, "properties"?: {name: "string"}, "ttl"?: seconds }`.',
+  },
+  ERR_PROPERTIES_INVALID: {
+    status: 422,
+    summary:
+      'A property update must be a JSON object of property names to values; names may not start with `$`.',
+    fix: 'Send e.g. `{ "targetTemperature": 21 }`; `$metadata` from a GET is ignored.',
+  },
+  ERR_TELEMETRY_NOT_FOUND: {
+    status: 404,
+    summary:
+      'The device has never sent this telemetry field (in this component), or it was deleted by retention.',
+    fix: 'Check the field name (and component) the device sends; `$.sub` sets the component.',
+  },
+  ERR_TELEMETRY_QUERY_INVALID: {
+    status: 422,
+    summary: 'The telemetry history query is invalid: `from` after `to`, or a `limit` outside 1–10000.',
+    fix: 'Ask for a smaller window or page with `to` = the oldest `enqueuedTime` received.',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type HubErrorCode = keyof typeof HUB_ERRORS;
+export const hubError = errorFactory(HUB_ERRORS);

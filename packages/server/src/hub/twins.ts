@@ -1,0 +1,207 @@
+/**
+ * Device twins (PROTOCOL.md §3.5): desired and reported documents, each with its `$version`.
+ * Reported patches come from the device (deep merge, `null` deletes, version + 1); desired
+ * patches come from REST (properties.ts) and are pushed to the device when it is connected.
+ * Versions start at 1 for a twin nobody has written yet, like IoT Hub's.
+ */
+import type { Kysely, Selectable } from 'kysely';
+
+import type { Database, TwinsTable } from '../store/schema.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { isPlainObject } from './message-body.js';
+
+/** IoT Hub limits twin documents to 10 levels of nesting. */
+export const MAX_TWIN_DEPTH = 10;
+/** The errorCode IoT Hub uses for a malformed twin request (§3.5). */
+export const TWIN_BAD_REQUEST_CODE = 400027;
+
+export type TwinDocument = Record<string, unknown>;
+
+/** What the store holds of one twin, versions and per-property update times included. */
+export interface TwinState {
+  desired: TwinDocument;
+  desiredVersion: number;
+  desiredUpdated: Record<string, string>;
+  reported: TwinDocument;
+  reportedVersion: number;
+  reportedUpdated: Record<string, string>;
+}
+
+/** A reported patch the device sent that we cannot apply: answered with `errorCode` 400027. */
+export class TwinPatchError extends Error {
+  readonly errorCode = TWIN_BAD_REQUEST_CODE;
+}
+
+/** RFC 7396-style merge: `null` deletes, objects merge recursively, anything else replaces. */
+export function mergePatch(target: TwinDocument, patch: TwinDocument): TwinDocument {
+  const result: TwinDocument = { ...target };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key];
+    else if (isPlainObject(value)) {
+      const base = result[key];
+      result[key] = mergePatch(isPlainObject(base) ? base : {}, value);
+    } else result[key] = value;
+  }
+  return result;
+}
+
+function depth(value: unknown): number {
+  if (!isPlainObject(value) && !Array.isArray(value)) return 0;
+  let max = 0;
+  for (const v of Object.values(value)) max = Math.max(max, depth(v));
+  return max + 1;
+}
+
+/** Drops the `$version` / `$metadata` a client may echo back; refuses other `$` names. */
+function cleanPatch(patch: Record<string, unknown>): TwinDocument {
+  const result: TwinDocument = {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (key === '$version' || key === '$metadata') continue;
+    if (key.startsWith('$')) throw new TwinPatchError(`property name '${key}' may not start with '$'`);
+    result[key] = value;
+  }
+  if (depth(result) > MAX_TWIN_DEPTH) {
+    throw new TwinPatchError(`the patch nests deeper than ${MAX_TWIN_DEPTH} levels`);
+  }
+  return result;
+}
+
+function touched(updated: Record<string, string>, patch: TwinDocument, time: string): Record<string, string> {
+  const result = { ...updated };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key];
+    else result[key] = time;
+  }
+  return result;
+}
+
+function parseObject(text: string): Record<string, unknown> {
+  const value = JSON.parse(text) as unknown;
+  return isPlainObject(value) ? value : {};
+}
+
+export class TwinService {
+  private readonly mutex = new KeyedMutex();
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async read(deviceId: string): Promise<TwinState> {
+    const row = await this.db
+      .selectFrom('twins')
+      .selectAll()
+      .where('device_id', '=', deviceId)
+      .executeTakeFirst();
+    return row ? toState(row) : emptyTwin();
+  }
+
+  /** The body of a twin GET response (§3.5). */
+  async document(deviceId: string): Promise<{ desired: TwinDocument; reported: TwinDocument }> {
+    const twin = await this.read(deviceId);
+    return {
+      desired: { ...twin.desired, $version: twin.desiredVersion },
+      reported: { ...twin.reported, $version: twin.reportedVersion },
+    };
+  }
+
+  /**
+   * Applies a device's reported patch (raw payload). Throws {@link TwinPatchError} for
+   * anything but a JSON object.
+   */
+  async patchReported(deviceId: string, payload: Buffer): Promise<{ version: number; patch: TwinDocument }> {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(payload.toString('utf8'));
+    } catch {
+      throw new TwinPatchError('the reported properties patch is not valid JSON');
+    }
+    if (!isPlainObject(parsed))
+      throw new TwinPatchError('the reported properties patch must be a JSON object');
+    const patch = cleanPatch(parsed);
+    return this.mutex.run(deviceId, async () => {
+      const twin = await this.read(deviceId);
+      const time = this.now().toISOString();
+      const next: TwinState = {
+        ...twin,
+        reported: mergePatch(twin.reported, patch),
+        reportedVersion: twin.reportedVersion + 1,
+        reportedUpdated: touched(twin.reportedUpdated, patch, time),
+      };
+      await this.write(deviceId, next, time);
+      return { version: next.reportedVersion, patch };
+    });
+  }
+
+  /** Applies a desired patch (from REST); the caller pushes `{...patch, $version}` to the device. */
+  async patchDesired(
+    deviceId: string,
+    patch: TwinDocument,
+  ): Promise<{ version: number; patch: TwinDocument }> {
+    const clean = cleanPatch(patch);
+    return this.mutex.run(deviceId, async () => {
+      const twin = await this.read(deviceId);
+      const time = this.now().toISOString();
+      const next: TwinState = {
+        ...twin,
+        desired: mergePatch(twin.desired, clean),
+        desiredVersion: twin.desiredVersion + 1,
+        desiredUpdated: touched(twin.desiredUpdated, clean, time),
+      };
+      await this.write(deviceId, next, time);
+      return { version: next.desiredVersion, patch: clean };
+    });
+  }
+
+  /** The patch that turns the current desired document into `values` (absent names → null). */
+  async replacementPatch(deviceId: string, values: TwinDocument): Promise<TwinDocument> {
+    const twin = await this.read(deviceId);
+    const patch: TwinDocument = {};
+    for (const key of Object.keys(twin.desired)) if (!(key in values)) patch[key] = null;
+    return { ...patch, ...values };
+  }
+
+  async delete(deviceId: string): Promise<void> {
+    await this.db.deleteFrom('twins').where('device_id', '=', deviceId).execute();
+  }
+
+  private async write(deviceId: string, twin: TwinState, time: string): Promise<void> {
+    const row = {
+      desired: JSON.stringify(twin.desired),
+      desired_version: twin.desiredVersion,
+      desired_updated: JSON.stringify(twin.desiredUpdated),
+      reported: JSON.stringify(twin.reported),
+      reported_version: twin.reportedVersion,
+      reported_updated: JSON.stringify(twin.reportedUpdated),
+      updated_at: time,
+    };
+    await this.db
+      .insertInto('twins')
+      .values({ device_id: deviceId, ...row })
+      .onConflict((oc) => oc.column('device_id').doUpdateSet(row))
+      .execute();
+  }
+}
+
+function emptyTwin(): TwinState {
+  return {
+    desired: {},
+    desiredVersion: 1,
+    desiredUpdated: {},
+    reported: {},
+    reportedVersion: 1,
+    reportedUpdated: {},
+  };
+}
+
+function toState(row: Selectable<TwinsTable>): TwinState {
+  return {
+    desired: parseObject(row.desired),
+    desiredVersion: row.desired_version,
+    desiredUpdated: parseObject(row.desired_updated) as Record<string, string>,
+    reported: parseObject(row.reported),
+    reportedVersion: row.reported_version,
+    reportedUpdated: parseObject(row.reported_updated) as Record<string, string>,
+  };
+}
