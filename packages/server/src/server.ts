@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { Kysely } from 'kysely';
-import { buildApi, ApiTokenService, DeviceQueryService } from './api/index.js';
+import { buildApi, ApiTokenService } from './api/index.js';
 import { startMqttTlsListener } from './gateway/index.js';
 import { Metrics } from './metrics.js';
 import { ProvisioningAttempts } from './provisioning/attempts.js';
@@ -152,7 +152,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       individual,
       attempts,
       tokens,
-      devices: new DeviceQueryService(db),
+      hub,
     });
     await api.listen({ host: options.bindHost, port: options.httpPort });
     closers.unshift(() => api.close());
