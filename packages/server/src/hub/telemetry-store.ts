@@ -100,6 +100,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
        WHERE excluded.enqueued_at >= telemetry_latest.enqueued_at`,
     );
     this.writeBatch = sqlite.transaction((messages: readonly TelemetryInput[]) => {
+      // Only the newest value of each (device, component, field) in the batch reaches
+      // telemetry_latest: one upsert per field per batch instead of one per message.
+      const latest = new Map<string, [string, string, string, unknown, string]>();
       for (const m of messages) {
         this.insertMessage.run(
           m.deviceId,
@@ -111,10 +114,17 @@ export class SqliteTelemetryStore implements TelemetryStore {
           JSON.stringify(m.properties),
         );
         if (!m.fields) continue;
-        for (const [name, value] of Object.entries(m.fields)) {
+        const component = m.component ?? '';
+        for (const name in m.fields) {
+          const value = m.fields[name];
           if (value === undefined) continue;
-          this.upsertLatest.run(m.deviceId, m.component ?? '', name, JSON.stringify(value), m.enqueuedAt);
+          const key = `${m.deviceId}\u0000${component}\u0000${name}`;
+          const seen = latest.get(key);
+          if (!seen || seen[4] <= m.enqueuedAt) latest.set(key, [m.deviceId, component, name, value, m.enqueuedAt]);
         }
+      }
+      for (const [deviceId, component, name, value, enqueuedAt] of latest.values()) {
+        this.upsertLatest.run(deviceId, component, name, JSON.stringify(value), enqueuedAt);
       }
     });
   }
