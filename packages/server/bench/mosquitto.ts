@@ -50,7 +50,8 @@ export async function startMosquitto(
       '',
     ].join('\n'),
   );
-  const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // Its stderr is noise here (a warning about root, one line per client that hangs up).
+  const child = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
   // Wait until it accepts connections.
   const { connect } = await import('node:net');
   const deadline = Date.now() + 10_000;
