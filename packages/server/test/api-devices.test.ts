@@ -81,6 +81,7 @@ describe('devices and individual enrollments over REST', () => {
         enabled: true,
         provisioned: false,
         simulated: false,
+        status: { connected: false, lastActivity: null, lastConnected: null },
       },
     );
     assert.equal(typeof d['etag'], 'string');

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { API_ERRORS, type DeviceQueryService } from '../src/api/index.js';
+import { API_ERRORS } from '../src/api/index.js';
+import type { HubApi } from '../src/hub/hub-api.js';
 import { COMMON_ERRORS } from '../src/validation.js';
 import { ADMIN_SECRET, apiHarness, expectError, ID_SCOPE, type ApiHarness } from './helpers/api-harness.js';
 
@@ -138,9 +139,18 @@ describe('REST API over HTTP', () => {
       ['/api/enrollmentGroups/{id}/certificates/{entry}/generateVerificationCode', ['post']],
       ['/api/enrollmentGroups/{id}/certificates/{entry}/verify', ['post']],
       ['/api/devices', ['get']],
-      ['/api/devices/{id}', ['get']],
+      ['/api/devices/{id}', ['get', 'put', 'patch', 'delete']],
       ['/api/devices/{id}/attestation', ['get', 'put', 'delete']],
       ['/api/devices/{id}/credentials', ['get']],
+      ['/api/devices/{id}/telemetry', ['get']],
+      ['/api/devices/{id}/telemetry/{name}', ['get']],
+      ['/api/devices/{id}/components/{component}/telemetry/{name}', ['get']],
+      ['/api/devices/{id}/properties', ['get', 'put', 'patch']],
+      ['/api/devices/{id}/commands/{name}', ['get', 'post']],
+      ['/api/devices/{id}/components/{component}/commands/{name}', ['get', 'post']],
+      ['/api/devices/{id}/messages', ['get', 'post']],
+      ['/api/devices/{id}/events', ['get']],
+      ['/api/events', ['get']],
       ['/api/provisioning/attempts', ['get']],
       ['/healthz', ['get']],
       ['/metrics', ['get']],
@@ -194,11 +204,11 @@ describe('GET /api/application with HTTPS and a port chosen at listen time', () 
 describe('unexpected errors', () => {
   it('answer ERR_INTERNAL 500, log the cause, and never send it', async () => {
     const broken = {
-      list: async () => {
+      listDevices: async () => {
         throw new Error('database file is locked at /secret/path');
       },
-    } as unknown as DeviceQueryService;
-    const h = await apiHarness({ devices: broken });
+    } as unknown as HubApi;
+    const h = await apiHarness({ hub: broken });
     try {
       const res = await h.call('GET', '/api/devices');
       const message = expectError(res, 500, 'ERR_INTERNAL', /request ID/);

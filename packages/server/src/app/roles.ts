@@ -35,16 +35,19 @@ export function isRoleId(id: unknown): id is RoleId {
 /**
  * What a request needs: `read` (GET), `write` (anything that changes state) or
  * `manageApiTokens` (every call under `/api/apiTokens`, reads included: token
- * metadata is an administrator's business).
+ * metadata is an administrator's business). `operate` is what IoT Central lets
+ * an Operator do to a device without changing it: run commands, set writable
+ * properties, send cloud-to-device messages.
  */
-export type Permission = 'read' | 'write' | 'manageApiTokens';
+export type Permission = 'read' | 'operate' | 'write' | 'manageApiTokens';
 
 /**
- * Administrator: everything. Builder: everything except API tokens. Operator
- * and the organization roles (no organizations yet): read-only.
+ * Administrator: everything. Builder: everything except API tokens. Operator:
+ * read and operate. The organization roles (no organizations yet): read-only.
  */
 export function rolesAllow(roles: readonly string[], permission: Permission): boolean {
   if (roles.includes(ROLE_IDS.administrator)) return true;
   if (roles.includes(ROLE_IDS.builder)) return permission !== 'manageApiTokens';
+  if (permission === 'operate' && roles.includes(ROLE_IDS.operator)) return true;
   return permission === 'read' && roles.some(isRoleId);
 }

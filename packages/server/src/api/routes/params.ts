@@ -34,4 +34,4 @@ export function queryText(query: Record<string, unknown>, name: string): string 
  * (Builder, Administrator): the permission model (app/roles.ts) has no Operator action yet.
  * When it gains one (e.g. `operate`), change it here only.
  */
-export const OPERATOR_ACTION = { permission: 'write' } as const satisfies FastifyContextConfig;
+export const OPERATOR_ACTION = { permission: 'operate' } as const satisfies FastifyContextConfig;
