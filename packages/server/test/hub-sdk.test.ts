@@ -197,7 +197,9 @@ describe('the how-to device with the real Azure SDK over MQTT/TLS on 8883', { co
   });
 
   it('keeps methods, C2D and twin working after the server restarts and the SDK reconnects without re-subscribing', async () => {
-    await device!.waitFor((e) => e.event === 'twin', 10_000, 'twin ready');
+    // Let the device finish its start-up twin exchange first: a twin request in flight
+    // when the server stops is never answered, and the SDK has no timeout for it (§3.5).
+    await device!.waitFor((e) => e.event === 'reported', 20_000, 'the start-up reported patch acknowledged');
     await server.stop();
     server = await startTestServer({ mqttPort: 8883, dataDir });
     await eventually(
