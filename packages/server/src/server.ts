@@ -17,6 +17,7 @@ import { RegistrationService } from './provisioning/registration.js';
 import type { Database } from './store/schema.js';
 import { openSqliteWithHandle } from './store/sqlite.js';
 import { HubService } from './hub/hub-service.js';
+import { SasAuthenticator } from './hub/sas-authenticator.js';
 import { ensureTlsIdentity } from './tls-identity.js';
 
 export interface ServerOptions {
@@ -119,6 +120,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       hostName: options.hostName,
       logger: logger.child({ context: 'hub' }),
       metrics,
+      authenticators: [new SasAuthenticator()],
       ...(options.retentionDays !== undefined ? { retentionDays: options.retentionDays } : {}),
     });
     hub.start();

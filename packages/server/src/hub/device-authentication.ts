@@ -142,7 +142,7 @@ export class DeviceAuthentication {
         code: CONNACK.NOT_AUTHORIZED,
         reason:
           identity.password !== undefined
-            ? 'SAS token authentication is not supported yet and no client certificate was presented'
+            ? 'a SAS token was presented, but no SAS authenticator is configured'
             : 'no credentials: neither a client certificate nor a SAS token',
       };
     }
