@@ -33,8 +33,13 @@ interface StoredProperties {
   application: Record<string, string>;
 }
 
+/** How long a message received over HTTPS stays locked for its device (the hub's default). */
+export const C2D_LOCK_MS = 60_000;
+
 export class CloudToDevice {
   private readonly now: () => Date;
+  /** HTTPS receive locks: lock token → message (in memory; a restart releases them). */
+  private readonly locks = new Map<string, { id: string; deviceId: string; until: number }>();
   /** Devices whose delivery loop runs, and whether it must look again once done. */
   private readonly pumping = new Map<string, { again: boolean }>();
   private seq = 0;
@@ -108,6 +113,58 @@ export class CloudToDevice {
     await this.options.db.deleteFrom('c2d_messages').where('device_id', '=', deviceId).execute();
   }
 
+  /**
+   * HTTPS receive (PROTOCOL.md §4): the oldest queued message that no live lock
+   * holds, locked for {@link C2D_LOCK_MS} under a fresh lock token.
+   */
+  async receive(
+    deviceId: string,
+  ): Promise<{ lockToken: string; row: Selectable<C2dMessagesTable>; properties: StoredProperties } | null> {
+    const now = this.now();
+    await this.expire(deviceId, now);
+    const locked = this.lockedIds(deviceId, now.getTime());
+    let q = this.options.db
+      .selectFrom('c2d_messages')
+      .selectAll()
+      .where('device_id', '=', deviceId)
+      .where('state', '=', 'queued');
+    if (locked.length > 0) q = q.where('id', 'not in', locked);
+    const row = await q.orderBy('seq').limit(1).executeTakeFirst();
+    if (!row) return null;
+    const lockToken = randomUUID();
+    this.locks.set(lockToken, { id: row.id, deviceId, until: now.getTime() + C2D_LOCK_MS });
+    return { lockToken, row, properties: JSON.parse(row.properties) as StoredProperties };
+  }
+
+  /** complete → delivered; reject → rejected (dead-lettered); abandon → back in the queue. */
+  async settle(
+    deviceId: string,
+    lockToken: string,
+    outcome: 'complete' | 'reject' | 'abandon',
+  ): Promise<void> {
+    const lock = this.locks.get(lockToken);
+    if (!lock || lock.deviceId !== deviceId || lock.until < this.now().getTime()) {
+      this.locks.delete(lockToken);
+      throw hubError(
+        'ERR_C2D_LOCK_TOKEN_UNKNOWN',
+        `Lock token '${lockToken}' is unknown or expired for device '${deviceId}': receive the message again.`,
+      );
+    }
+    this.locks.delete(lockToken);
+    if (outcome === 'complete') await this.setState(lock.id, 'delivered', this.now().toISOString());
+    else if (outcome === 'reject') await this.setState(lock.id, 'rejected', null);
+    else this.deliver(deviceId);
+  }
+
+  private lockedIds(deviceId: string, nowMs: number): string[] {
+    const ids: string[] = [];
+    for (const [token, lock] of this.locks) {
+      if (lock.until < nowMs) this.locks.delete(token);
+      else if (lock.deviceId === deviceId) ids.push(lock.id);
+    }
+    return ids;
+  }
+
   /** Sends the device's queued messages in order, if it is connected with the C2D subscription. */
   deliver(deviceId: string): void {
     const running = this.pumping.get(deviceId);
@@ -131,14 +188,14 @@ export class CloudToDevice {
       state.again = false;
       const live = this.options.registry.get(deviceId);
       if (!live || !live.isSubscribed(filter)) return;
-      const row = await this.options.db
+      const locked = this.lockedIds(deviceId, this.now().getTime());
+      let q = this.options.db
         .selectFrom('c2d_messages')
         .selectAll()
         .where('device_id', '=', deviceId)
-        .where('state', '=', 'queued')
-        .orderBy('seq')
-        .limit(1)
-        .executeTakeFirst();
+        .where('state', '=', 'queued');
+      if (locked.length > 0) q = q.where('id', 'not in', locked);
+      const row = await q.orderBy('seq').limit(1).executeTakeFirst();
       if (!row) return;
       const now = this.now();
       if (row.expiry <= now.toISOString()) {
@@ -159,7 +216,7 @@ export class CloudToDevice {
 
   private async setState(
     id: string,
-    state: 'delivered' | 'expired',
+    state: 'delivered' | 'expired' | 'rejected',
     deliveredAt: string | null,
   ): Promise<void> {
     await this.options.db

@@ -60,6 +60,18 @@ export const HUB_ERRORS = {
     summary: 'The telemetry history query is invalid: `from` after `to`, or a `limit` outside 1–10000.',
     fix: 'Ask for a smaller window or page with `to` = the oldest `enqueuedTime` received.',
   },
+  ERR_C2D_LOCK_TOKEN_UNKNOWN: {
+    status: 404,
+    summary:
+      'The lock token of an HTTPS cloud-to-device message is unknown, expired (locks last 60 s) or belongs to another device.',
+    fix: 'Receive the message again (GET …/messages/devicebound) and settle it with the new ETag.',
+  },
+  ERR_DEVICE_UNAUTHORIZED: {
+    status: 401,
+    summary:
+      'A device request over HTTPS failed authentication: unknown or disabled device, wrong certificate, or a bad SAS token (the log has the reason).',
+    fix: 'Check the device exists and is enabled, and its certificate thumbprint or SAS key (`GET /api/devices/{id}/credentials`).',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type HubErrorCode = keyof typeof HUB_ERRORS;

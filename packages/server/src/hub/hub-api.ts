@@ -84,7 +84,8 @@ export interface CloudToDeviceMessage {
   id: string;
   deviceId: string;
   messageId: string;
-  state: 'queued' | 'delivered' | 'expired';
+  /** `rejected`: the device rejected it over HTTPS (dead-lettered, not redelivered). */
+  state: 'queued' | 'delivered' | 'expired' | 'rejected';
   created: string;
   expiry: string;
   delivered: string | null;

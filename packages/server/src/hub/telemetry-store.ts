@@ -120,7 +120,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
           if (value === undefined) continue;
           const key = `${m.deviceId}\u0000${component}\u0000${name}`;
           const seen = latest.get(key);
-          if (!seen || seen[4] <= m.enqueuedAt) latest.set(key, [m.deviceId, component, name, value, m.enqueuedAt]);
+          if (!seen || seen[4] <= m.enqueuedAt)
+            latest.set(key, [m.deviceId, component, name, value, m.enqueuedAt]);
         }
       }
       for (const [deviceId, component, name, value, enqueuedAt] of latest.values()) {
