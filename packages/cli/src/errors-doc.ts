@@ -5,8 +5,10 @@
  */
 import { PKI_ERROR_CODES, PKI_ERROR_DESCRIPTIONS } from '@gatehouse/pki';
 import { PROTOCOL_ERROR_CODES } from '@gatehouse/protocol';
+import { DEVICE_ERROR_CODES } from '@gatehouse/device';
 import {
   APP_ERRORS,
+  DEVICE_HTTP_ERRORS,
   HUB_ERRORS,
   COMMON_ERRORS,
   GATEWAY_ERRORS,
@@ -81,6 +83,13 @@ these codes are the REST API's.
 
 ${specTable(HUB_ERRORS, all, false)}
 
+## Device HTTPS and WebSocket listener
+
+The HTTPS device APIs (DPS register and poll, hub telemetry and cloud-to-device) answer in the
+Azure services' shapes; these codes are in the logs, the DPS error bodies and the startup line.
+
+${specTable(DEVICE_HTTP_ERRORS, all, false)}
+
 ## Application: API tokens and roles
 
 ${specTable(APP_ERRORS, all, false)}
@@ -98,6 +107,12 @@ ${plainTable(PKI_ERROR_CODES.map((c) => [c, PKI_ERROR_DESCRIPTIONS[c]]))}
 ## Wire protocol (\`@gatehouse/protocol\`: SAS tokens, property bags, connection strings)
 
 ${plainTable(Object.entries(PROTOCOL_ERROR_CODES))}
+
+## Device SDK (\`@gatehouse/device\`)
+
+Raised by \`ProvisioningClient\` and \`HubClient\` as \`DeviceError\`.
+
+${plainTable(Object.entries(DEVICE_ERROR_CODES))}
 
 ## CLI
 

@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { registerCertCommands } from './commands/cert/index.js';
+import { registerAdminCommands } from './commands/admin/index.js';
 import { registerKeysCommands } from './commands/keys.js';
 import { registerServeCommand } from './commands/serve.js';
 import { runMain } from './output.js';
@@ -16,5 +17,6 @@ program
 registerCertCommands(program);
 registerKeysCommands(program);
 registerServeCommand(program);
+registerAdminCommands(program);
 
 await runMain(program, process.argv);

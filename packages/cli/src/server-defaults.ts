@@ -8,6 +8,7 @@ export const SERVER_DEFAULTS = {
   bindHost: '0.0.0.0',
   mqttPort: 8883,
   httpPort: 3000,
+  httpsPort: 443,
   logLevel: 'info',
   dpsRetryAfterSeconds: 1,
 } as const;

@@ -24,7 +24,7 @@ function sources(dir: string, out: string[] = []): string[] {
 test('every ERR_ code used in the source is documented', () => {
   const doc = renderErrorsDoc();
   const missing = new Set<string>();
-  for (const pkg of ['pki', 'protocol', 'server', 'cli']) {
+  for (const pkg of ['pki', 'protocol', 'server', 'device', 'cli']) {
     for (const file of sources(join(root, 'packages', pkg, 'src'))) {
       for (const m of readFileSync(file, 'utf8').matchAll(/['"`](ERR_[A-Z0-9_]+)['"`]/g)) {
         if (!doc.includes(`\`${m[1]}\``)) missing.add(`${m[1]} (${file.slice(root.length + 1)})`);

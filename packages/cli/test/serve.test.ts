@@ -23,7 +23,11 @@ interface Started {
   token: string | undefined;
 }
 
-async function startServe(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<Started> {
+async function startServe(
+  dataDir: string,
+  env: NodeJS.ProcessEnv = {},
+  extra: string[] = [],
+): Promise<Started> {
   const child = spawn(
     process.execPath,
     [
@@ -35,10 +39,13 @@ async function startServe(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise
       '0',
       '--http-port',
       '0',
+      '--https-port',
+      '0',
       '--bind',
       '127.0.0.1',
       '--log-level',
       'warn',
+      ...extra,
     ],
     { env: { ...process.env, GATEHOUSE_ADMIN_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -139,11 +146,33 @@ describe('gatehouse serve', () => {
         '0',
         '--http-port',
         String(port),
+        '--https-port',
+        '0',
         '--log-level',
         'silent',
       );
       assert.equal(taken.status, 1);
       assert.match(taken.stderr, /^ERR_CLI_LISTEN: /m);
+    } finally {
+      blocker.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps running when the HTTPS device port cannot be bound, and says why in one line', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as { port: number }).port;
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-serve-'));
+    try {
+      const s = await startServe(dir, {}, ['--https-port', String(port)]);
+      assert.match(
+        s.out(),
+        new RegExp(`Devices \\(HTTPS, WSS\\)  not listening: \\S*${port} is already in use.*--https-port`),
+      );
+      const health = await fetch(`http://127.0.0.1:${s.httpPort}/healthz`);
+      assert.equal(health.status, 200);
+      assert.equal(await stop(s), 0);
     } finally {
       blocker.close();
       rmSync(dir, { recursive: true, force: true });

@@ -56,6 +56,8 @@ export async function startServe(
       '0',
       '--http-port',
       '0',
+      '--https-port',
+      '0',
       '--log-level',
       'error',
       ...extra,

@@ -5,6 +5,7 @@ import { pino, type Logger } from 'pino';
 import type { Kysely } from 'kysely';
 import { buildApi, ApiTokenService } from './api/index.js';
 import { startMqttTlsListener } from './gateway/index.js';
+import { startDeviceHttpsListener } from './device-http/index.js';
 import { Metrics } from './metrics.js';
 import { ProvisioningAttempts } from './provisioning/attempts.js';
 import { SymmetricKeyAttestation } from './provisioning/attestation/symmetric-key.js';
@@ -29,6 +30,8 @@ export interface ServerOptions {
   bindHost: string;
   mqttPort: number;
   httpPort: number;
+  /** HTTPS device APIs and MQTT over WebSockets (the Azure SDKs use 443). */
+  httpsPort?: number;
   tlsCertFile?: string;
   tlsKeyFile?: string;
   /** GATEHOUSE_ADMIN_TOKEN: the administrator token's secret, instead of a generated one. */
@@ -47,6 +50,9 @@ export interface RunningServer {
   dataDir: string;
   mqtt: AddressInfo;
   http: AddressInfo;
+  /** The HTTPS/WSS device listener, or undefined when its port could not be bound (see httpsError). */
+  https: AddressInfo | undefined;
+  httpsError: string | undefined;
   serverCaPath: string | undefined;
   /** Path of the file holding the administrator token (written when the token was generated or given). */
   adminTokenPath: string;
@@ -65,6 +71,7 @@ export const SERVER_DEFAULTS = {
   bindHost: '0.0.0.0',
   mqttPort: 8883,
   httpPort: 3000,
+  httpsPort: 443,
   logLevel: 'info',
   dpsRetryAfterSeconds: 1,
 } as const;
@@ -127,23 +134,51 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // Closed after the listeners (api → mqtt → hub → db): in-flight telemetry is flushed first.
     closers.unshift(() => hub.stop());
 
+    // One gateway configuration for every device transport: MQTT/TLS, MQTT/WSS.
+    const gateway = {
+      dps: registration,
+      hub: hub.connectHandler(),
+      logger: logger.child({ context: 'gateway' }),
+      metrics,
+    };
     const mqtt = await startMqttTlsListener({
       host: options.bindHost,
       port: options.mqttPort,
       key: tls.key,
       cert: tls.cert,
-      dps: registration,
-      hub: hub.connectHandler(),
-      logger: logger.child({ context: 'gateway' }),
-      metrics,
+      ...gateway,
     });
     closers.unshift(() => mqtt.close());
+
+    // HTTPS device APIs and MQTT over WebSockets share one listener on 443 (the SDKs'
+    // fixed port). When it cannot be bound the rest keeps running; the reason is one line.
+    let https: AddressInfo | undefined;
+    let httpsError: string | undefined;
+    try {
+      const deviceHttps = await startDeviceHttpsListener({
+        host: options.bindHost,
+        port: options.httpsPort ?? SERVER_DEFAULTS.httpsPort,
+        key: tls.key,
+        cert: tls.cert,
+        gateway,
+        dpsHandler: registration,
+        hubHttp: hub,
+        logger: logger.child({ context: 'device-https' }),
+        metrics,
+      });
+      closers.unshift(() => deviceHttps.close());
+      https = deviceHttps.address();
+    } catch (err) {
+      httpsError = (err as Error).message;
+      logger.warn({ code: (err as { code?: string }).code }, httpsError);
+    }
 
     const application = {
       idScope,
       hostName: options.hostName,
       mqttPort: mqtt.address().port,
       httpPort: options.httpPort,
+      ...(https ? { httpsPort: https.port } : {}),
       serverCaPath: tls.caPath ?? '',
     };
     const api = await buildApi({
@@ -169,6 +204,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       dataDir,
       mqtt: mqtt.address(),
       http: httpAddress,
+      https,
+      httpsError,
       serverCaPath: tls.caPath,
       adminTokenPath,
       generatedAdminToken: bootstrap.secret,

@@ -38,6 +38,8 @@ async function serve(dataDir: string): Promise<Serve> {
       '0',
       '--http-port',
       '0',
+      '--https-port',
+      '0',
       '--log-level',
       'error',
     ],

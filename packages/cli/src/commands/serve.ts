@@ -17,6 +17,7 @@ interface ServeFlags {
   bind: string;
   mqttPort: number;
   httpPort: number;
+  httpsPort: number;
   tlsCert?: string;
   tlsKey?: string;
   logLevel: string;
@@ -32,6 +33,9 @@ export function banner(s: RunningServer): string {
     'Gatehouse is running.',
     `  Web UI and REST API  http://${host}:${s.http.port}/  (API under /api, OpenAPI at /api/openapi.json)`,
     `  Devices (MQTT/TLS)   mqtts://${host}:${s.mqtt.port}  (DPS and hub on one listener)`,
+    s.https
+      ? `  Devices (HTTPS, WSS)  https://${host}:${s.https.port}  (and wss://${host}:${s.https.port}/$iothub/websocket)`
+      : `  Devices (HTTPS, WSS)  not listening: ${s.httpsError ?? 'unknown error'}`,
     `  ID scope             ${s.idScope}`,
   ];
   if (s.serverCaPath) {
@@ -82,6 +86,12 @@ export function registerServeCommand(program: Command): void {
         .argParser(port),
     )
     .addOption(
+      new Option('--https-port <port>', 'HTTPS device APIs and MQTT over WebSockets (the Azure SDKs use 443)')
+        .env('GATEHOUSE_HTTPS_PORT')
+        .default(SERVER_DEFAULTS.httpsPort)
+        .argParser(port),
+    )
+    .addOption(
       new Option('--tls-cert <file>', 'your own server certificate (PEM, with its chain)').env(
         'GATEHOUSE_TLS_CERT',
       ),
@@ -119,6 +129,7 @@ export function registerServeCommand(program: Command): void {
         bindHost: flags.bind,
         mqttPort: flags.mqttPort,
         httpPort: flags.httpPort,
+        httpsPort: flags.httpsPort,
         logLevel: flags.logLevel,
         dpsRetryAfterSeconds: flags.dpsRetryAfter,
         retentionDays: flags.retentionDays,

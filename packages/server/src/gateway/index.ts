@@ -16,3 +16,10 @@ export {
 export { handleMqttStream } from './mqtt-stream.js';
 export { peerCertificateDers, peerCertificates } from './peer-certificates.js';
 export { startMqttTlsListener, type MqttListener, type MqttTlsListenerOptions } from './tls-listener.js';
+export {
+  createMqttWsEndpoint,
+  MQTT_WS_PATH,
+  MQTT_WS_SUBPROTOCOL,
+  type MqttWsEndpoint,
+  type WsUpgradeOutcome,
+} from './wss-listener.js';

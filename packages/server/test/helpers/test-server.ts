@@ -29,6 +29,7 @@ export async function startTestServer(overrides: Partial<ServerOptions> = {}): P
     bindHost: '127.0.0.1',
     mqttPort: 0,
     httpPort: 0,
+    httpsPort: 0,
     adminToken: TEST_ADMIN_TOKEN,
     logger: pino({ level: process.env['GATEHOUSE_TEST_LOG'] ?? 'silent' }),
     dpsRetryAfterSeconds: 0.1,

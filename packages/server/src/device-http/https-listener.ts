@@ -1,0 +1,223 @@
+/**
+ * The device HTTPS port (443; PROTOCOL.md §2, §4, §5, §9): one TLS server for DPS over
+ * HTTPS, the hub over HTTPS and MQTT over WebSockets, because the Azure SDKs hard-code 443
+ * for all three. Like the MQTT listener it asks every client for a certificate and never
+ * rejects one: chains are validated by the services, per enrollment or device.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+
+import type { Certificate } from '@gatehouse/pki';
+import type { Logger } from 'pino';
+
+import type { GatewayOptions } from '../gateway/gateway-options.js';
+import { peerCertificates } from '../gateway/peer-certificates.js';
+import { createMqttWsEndpoint } from '../gateway/wss-listener.js';
+import type { Metrics } from '../metrics.js';
+import type { DpsHandler } from '../provisioning/dps-handler.js';
+import { deviceHttpMetrics, type DeviceHttpService } from './device-http-metrics.js';
+import type { DeviceRequest, Served } from './device-request.js';
+import { serveDps } from './dps-http.js';
+import { deviceHttpError } from './errors.js';
+import { hubErrorBody, serveHub } from './hub-http.js';
+import type { HubHttpHandler } from './hub-http-handler.js';
+import { sendJson } from './http-reply.js';
+
+export interface DeviceHttpsListenerOptions {
+  /** Default: all interfaces. */
+  host?: string;
+  /** 443 for the Azure SDKs; 0 picks a free port (tests), read back with `address()`. */
+  port: number;
+  /** Server private key (PEM), the MQTT listener's. */
+  key: string | Buffer;
+  /** Server certificate and intermediates (PEM), the MQTT listener's. */
+  cert: string | Buffer;
+  /** What MQTT over WebSockets needs: the same object the MQTT/TLS listener gets. */
+  gateway: GatewayOptions;
+  /** DPS over HTTPS (usually `gateway.dps`). */
+  dpsHandler: DpsHandler;
+  /** The hub over HTTPS; without it `/devices/…` answers 404. */
+  hubHttp?: HubHttpHandler;
+  logger: Logger;
+  metrics?: Metrics;
+  /** TLS handshake deadline; default 10 s. */
+  handshakeTimeoutMs?: number;
+  /** How long `close()` lets connections end before destroying them; default 2 s. */
+  closeGraceMs?: number;
+}
+
+export interface DeviceHttpsListener {
+  address(): AddressInfo;
+  /** Live MQTT-over-WebSocket connections. */
+  readonly webSocketCount: number;
+  /** Stops accepting, ends WebSocket sessions and idle keep-alive connections, resolves once all are closed. */
+  close(): Promise<void>;
+}
+
+/** The one-line reason a port could not be bound, with the fix (printed as is by the CLI). */
+export function listenError(err: NodeJS.ErrnoException, host: string | undefined, port: number): Error {
+  const where = host && host !== '0.0.0.0' && host !== '::' ? `${host}:${port}` : `port ${port}`;
+  const sdk = port === 443 ? ' (the Azure SDKs only use 443)' : ' (the Azure SDKs use 443)';
+  switch (err.code) {
+    case 'EACCES':
+      return deviceHttpError(
+        'ERR_HTTPS_PORT_PERMISSION',
+        `${where} needs root or CAP_NET_BIND_SERVICE: run \`sudo setcap cap_net_bind_service=+ep $(which node)\` or pass --https-port 8443${sdk}`,
+        { cause: err },
+      );
+    case 'EADDRINUSE':
+      return deviceHttpError(
+        'ERR_HTTPS_PORT_IN_USE',
+        `${where} is already in use by another process: stop it (\`sudo ss -ltnp 'sport = :${port}'\` shows which) or pass --https-port 8443${sdk}`,
+        { cause: err },
+      );
+    default:
+      return deviceHttpError(
+        'ERR_HTTPS_LISTEN_FAILED',
+        `cannot listen on ${where} for device HTTPS/WebSockets: ${err.message.replace(/\s+/g, ' ')}`,
+        { cause: err },
+      );
+  }
+}
+
+/**
+ * Starts the device HTTPS listener. Rejects with a one-line error (code `ERR_HTTPS_PORT_*`)
+ * when the port cannot be bound; the caller may print it and keep its other listeners.
+ */
+export async function startDeviceHttpsListener(
+  options: DeviceHttpsListenerOptions,
+): Promise<DeviceHttpsListener> {
+  const log = options.logger.child({ listener: 'https' });
+  const metrics = deviceHttpMetrics(options.metrics);
+  const gatewayMetrics = options.gateway.metrics ?? options.metrics;
+  const ws = createMqttWsEndpoint(
+    gatewayMetrics ? { ...options.gateway, metrics: gatewayMetrics } : options.gateway,
+  );
+  const sockets = new Set<Socket>();
+  // Parsed once per TLS connection: keep-alive clients send many requests on one.
+  const chains = new WeakMap<object, Certificate[]>();
+
+  function chainOf(socket: TLSSocket): Certificate[] {
+    let chain = chains.get(socket);
+    if (!chain) {
+      try {
+        chain = peerCertificates(socket);
+      } catch (err) {
+        log.warn(
+          { err, remoteAddress: socket.remoteAddress },
+          'client certificate chain could not be parsed; ignored',
+        );
+        chain = [];
+      }
+      chains.set(socket, chain);
+    }
+    return chain;
+  }
+
+  async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const socket = req.socket as TLSSocket;
+    let service: DeviceHttpService = 'none';
+    let served: Served;
+    try {
+      const url = new URL(req.url ?? '/', 'https://device.invalid');
+      const request: DeviceRequest = {
+        req,
+        res,
+        pathname: url.pathname,
+        query: url.searchParams,
+        clientCertificates: chainOf(socket),
+        log,
+        ...(socket.remoteAddress !== undefined ? { remoteAddress: socket.remoteAddress } : {}),
+      };
+      if (url.pathname.startsWith('/devices/')) {
+        service = 'hub';
+        served = await serveHub(request, options.hubHttp);
+      } else {
+        // Everything else is DPS's (`/<idScope>/registrations/…`); it answers 404 itself.
+        service = 'dps';
+        served = await serveDps(request, options.dpsHandler);
+      }
+    } catch (err) {
+      // ERR_DEVICE_HTTP_INTERNAL: a route is written never to throw; this is the last guard.
+      log.error({ err, url: req.url }, 'device https request failed');
+      req.resume();
+      sendJson(res, 500, hubErrorBody('ServerError', 'Internal server error.'));
+      served = { route: 'unknown', status: 500 };
+    }
+    // Status 0: the request broke off before an answer (aborted, or an endless body).
+    metrics.request(service, served.route, served.status);
+  }
+
+  const server = createServer(
+    {
+      key: options.key,
+      cert: options.cert,
+      // Ask for the device chain, never reject it: DPS and the hub validate it (§7).
+      requestCert: true,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
+      // Device requests are small; a slow-loris client is dropped.
+      headersTimeout: 20_000,
+      requestTimeout: 60_000,
+    },
+    (req, res) => void onRequest(req, res),
+  );
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+    log.debug({ err: err.message, remoteAddress: socket.remoteAddress }, 'tls handshake failed');
+  });
+  server.on('clientError', (err: Error, socket: Duplex) => {
+    log.debug({ err: err.message }, 'malformed http request');
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    ws.handleUpgrade(req, socket, head),
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => reject(listenError(err, options.host, options.port));
+    server.once('error', onError);
+    server.listen(options.port, options.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  server.on('error', (err) => log.error({ err }, 'device https listener error'));
+  const address = server.address() as AddressInfo;
+  log.info(
+    { host: address.address, port: address.port },
+    'device https listening (DPS, hub, MQTT over WebSockets)',
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    address: () => address,
+    get webSocketCount() {
+      return ws.connectionCount;
+    },
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const grace = options.closeGraceMs ?? 2_000;
+        await ws.close(grace);
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, grace)));
+        await Promise.race([closed, timeout]);
+        clearTimeout(timer);
+        for (const socket of sockets) socket.destroy();
+        await closed;
+        log.info('device https listener closed');
+      })();
+      return closing;
+    },
+  };
+}
