@@ -23,6 +23,9 @@ interface Started {
   token: string | undefined;
 }
 
+/** Every serve process a test started, killed at the end even when an assertion failed first. */
+const children: ChildProcess[] = [];
+
 async function startServe(
   dataDir: string,
   env: NodeJS.ProcessEnv = {},
@@ -49,6 +52,7 @@ async function startServe(
     ],
     { env: { ...process.env, GATEHOUSE_ADMIN_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  children.push(child);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -75,7 +79,10 @@ function stop(s: Started, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | 
 
 describe('gatehouse serve', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-serve-'));
-  after(() => rmSync(dataDir, { recursive: true, force: true }));
+  after(() => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 
   it('starts on a fresh data folder, prints what devices need, serves the API, stops on SIGTERM with 0', async () => {
     const s = await startServe(dataDir);

@@ -64,7 +64,8 @@ export class AzureHubDevice {
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
+    // A child killed by a signal has exitCode null and signalCode set: it is gone all the same.
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
     this.child.kill('SIGKILL');
     await exited;
