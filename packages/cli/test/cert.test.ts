@@ -290,3 +290,19 @@ describe('cert: options', () => {
     assert.match(key, /^-----BEGIN PRIVATE KEY-----\n/);
   });
 });
+
+describe('cert intermediate --path-len', () => {
+  const dirs = tempDirs();
+  after(() => dirs.cleanup());
+
+  it('sets the path length constraint, and refuses a bad value', () => {
+    const dir = dirs.make();
+    assert.equal(gatehouse(dir, 'cert', 'root', 'r').status, 0);
+    const made = gatehouse(dir, 'cert', 'intermediate', 'i', 'r', '--path-len', '0');
+    assert.equal(made.status, 0, made.stderr);
+    assert.equal(readCertificate(readFileSync(join(dir, 'i_cert.pem'))).pathLen, 0);
+    const bad = gatehouse(dir, 'cert', 'intermediate', 'j', 'r', '--path-len', '-1');
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /^ERR_CLI_INVALID_OPTION: /);
+  });
+});
