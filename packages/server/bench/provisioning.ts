@@ -2,7 +2,8 @@
  * `npm run bench -- provisioning [--devices N] [--concurrency C]`
  *
  * N devices with distinct certificates (EC P-256, one verified root) register
- * over MQTT/TLS with the full DPS exchange (register → 202 → poll → 200),
+ * over MQTT/TLS with the full DPS exchange (register → 202 → poll → 200), from
+ * a lean mqtt-packet client (MQTT.js would measure itself),
  * against `gatehouse serve` running as its own process with
  * `--dps-retry-after 0`. Prints registrations/s, p50/p99 latency and the
  * server's CPU per registration, beside the raw TLS handshake rate (client
@@ -14,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import mqtt from 'mqtt';
+import { LeanClient } from './lean-client.js';
 import { createDeviceCertificate, createRootCa, type Issued } from '@gatehouse/pki';
 import { arg, cpuMillis, percentile, startServe } from './util.js';
 
@@ -106,45 +107,37 @@ async function main(): Promise<void> {
     await pool(devices, CONCURRENCY, async (d) => {
       const id = d.certificate.subjectCN!;
       const start = performance.now();
-      const client = mqtt.connect(`mqtts://127.0.0.1:${server.mqttPort}`, {
-        protocolVersion: 4,
-        clientId: id,
-        username: `${server.idScope}/registrations/${id}/api-version=2019-03-31`,
-        clean: true,
-        reconnectPeriod: 0,
-        ca,
-        servername: 'localhost',
-        cert: d.certificate.pem,
-        key: d.privateKey.toPem(),
-      });
+      let client: LeanClient | undefined;
       try {
-        await new Promise<void>((resolve, reject) => {
-          client.once('connect', () => resolve());
-          client.once('error', reject);
+        client = await LeanClient.connect({
+          host: '127.0.0.1',
+          port: server.mqttPort,
+          tls: { ca, cert: d.certificate.pem, key: d.privateKey.toPem(), servername: 'localhost' },
+          clientId: id,
+          username: `${server.idScope}/registrations/${id}/api-version=2019-03-31`,
+          clean: true,
         });
-        await client.subscribeAsync('$dps/registrations/res/#', { qos: 1 });
+        const c = client;
+        await c.subscribe('$dps/registrations/res/#');
         const reply = () =>
-          new Promise<{ status: number; body: { operationId?: string; status?: string } }>((resolve) =>
-            client.once('message', (topic, payload) =>
+          new Promise<{ status: number; body: { operationId?: string; status?: string } }>((resolve) => {
+            c.onMessage = (topic, payload) =>
               resolve({
                 status: Number(/res\/(\d+)\//.exec(topic)?.[1]),
                 body: JSON.parse(payload.toString()) as { operationId?: string; status?: string },
-              }),
-            ),
-          );
+              });
+          });
         let r = reply();
-        client.publish(
+        void c.publish(
           '$dps/registrations/PUT/iotdps-register/?$rid=1',
-          JSON.stringify({ registrationId: id }),
-          { qos: 1 },
+          Buffer.from(JSON.stringify({ registrationId: id })),
         );
         const accepted = await r;
         if (accepted.status !== 202) throw new Error(`register answered ${accepted.status}`);
         r = reply();
-        client.publish(
+        void c.publish(
           `$dps/registrations/GET/iotdps-get-operationstatus/?$rid=2&operationId=${accepted.body.operationId}`,
-          ' ',
-          { qos: 1 },
+          Buffer.from(' '),
         );
         const done = await r;
         if (done.status !== 200 || done.body.status !== 'assigned')
@@ -153,7 +146,7 @@ async function main(): Promise<void> {
       } catch {
         failures++;
       } finally {
-        client.end(true);
+        client?.end();
       }
     });
     const seconds = (performance.now() - t0) / 1000;
