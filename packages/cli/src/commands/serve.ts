@@ -31,7 +31,7 @@ export function banner(s: RunningServer): string {
   const lines = [
     '',
     'Gatehouse is running.',
-    `  Web UI and REST API  http://${host}:${s.http.port}/  (API under /api, OpenAPI at /api/openapi.json)`,
+    `  REST API             http://${host}:${s.http.port}/api  (OpenAPI at /api/openapi.json; the web UI comes later)`,
     `  Devices (MQTT/TLS)   mqtts://${host}:${s.mqtt.port}  (DPS and hub on one listener)`,
     s.https
       ? `  Devices (HTTPS, WSS)  https://${host}:${s.https.port}  (and wss://${host}:${s.https.port}/$iothub/websocket)`
