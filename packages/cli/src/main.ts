@@ -5,6 +5,7 @@ import { registerCertCommands } from './commands/cert/index.js';
 import { registerAdminCommands } from './commands/admin/index.js';
 import { registerKeysCommands } from './commands/keys.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerSimulateCommand } from './commands/simulate/index.js';
 import { runMain } from './output.js';
 
 const program = new Command();
@@ -18,5 +19,6 @@ registerCertCommands(program);
 registerKeysCommands(program);
 registerServeCommand(program);
 registerAdminCommands(program);
+registerSimulateCommand(program);
 
 await runMain(program, process.argv);
