@@ -4,7 +4,7 @@
  * MQTT/TLS with what the commands set up.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import { readCertificate } from '@gatehouse/pki';
 import { MAIN } from './helpers/cli.js';
+import { startServeProcess } from './helpers/serve-process.js';
 
 /** The built binary, as users run it. */
 const ADMIN_MAIN = MAIN;
@@ -63,47 +64,20 @@ async function startServe(): Promise<Serve> {
   const home = mkdtempSync(join(tmpdir(), 'gatehouse-admin-'));
   const dataDir = join(home, 'gatehouse-data');
   mkdirSync(dataDir);
-  const child = spawn(
-    process.execPath,
-    [
-      MAIN,
-      'serve',
-      '--data',
-      dataDir,
-      '--mqtt-port',
-      '0',
-      '--http-port',
-      '0',
-      '--https-port',
-      '0',
-      '--bind',
-      '127.0.0.1',
-      '--log-level',
-      'warn',
-      '--dps-retry-after',
-      '1',
-    ],
-    { env: cleanEnv({ GATEHOUSE_ADMIN_TOKEN: TOKEN }), stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const deadline = Date.now() + 30_000;
-  while (!/Administrator API token/.test(out)) {
-    if (child.exitCode !== null) throw new Error(`serve exited early: ${out}`);
-    if (Date.now() > deadline) throw new Error(`serve printed no banner: ${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const httpPort = Number(/http:\/\/localhost:(\d+)\//.exec(out)?.[1]);
-  const mqttPort = Number(/mqtts:\/\/localhost:(\d+)/.exec(out)?.[1]);
+  const s = await startServeProcess({
+    dataDir,
+    token: TOKEN,
+    baseEnv: cleanEnv(),
+    args: ['--dps-retry-after', '1'],
+  });
   return {
-    child,
+    child: s.child,
     home,
     dataDir,
-    url: `http://127.0.0.1:${httpPort}`,
-    mqttPort,
-    idScope: /ID scope\s+(\S+)/.exec(out)?.[1] ?? '',
-    caPath: /NODE_EXTRA_CA_CERTS=(\S+)/.exec(out)?.[1] ?? '',
+    url: s.url,
+    mqttPort: s.mqttPort,
+    idScope: s.idScope,
+    caPath: s.caPath,
   };
 }
 

@@ -4,7 +4,6 @@
  * that reuses the ID scope, the server CA and the token.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,10 +11,11 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SERVER_DEFAULTS as SERVER_SIDE } from '@gatehouse/server';
 import { SERVER_DEFAULTS as CLI_SIDE } from '../src/server-defaults.js';
-import { gatehouse, MAIN } from './helpers/cli.js';
+import { gatehouse } from './helpers/cli.js';
+import { killServeProcesses, startServeProcess, type ServeProcess } from './helpers/serve-process.js';
 
 interface Started {
-  child: ChildProcess;
+  child: ServeProcess['child'];
   out: () => string;
   httpPort: number;
   idScope: string;
@@ -23,51 +23,21 @@ interface Started {
   token: string | undefined;
 }
 
-/** Every serve process a test started, killed at the end even when an assertion failed first. */
-const children: ChildProcess[] = [];
-
 async function startServe(
   dataDir: string,
   env: NodeJS.ProcessEnv = {},
   extra: string[] = [],
 ): Promise<Started> {
-  const child = spawn(
-    process.execPath,
-    [
-      MAIN,
-      'serve',
-      '--data',
-      dataDir,
-      '--mqtt-port',
-      '0',
-      '--http-port',
-      '0',
-      '--https-port',
-      '0',
-      '--bind',
-      '127.0.0.1',
-      '--log-level',
-      'warn',
-      ...extra,
-    ],
-    { env: { ...process.env, GATEHOUSE_ADMIN_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const deadline = Date.now() + 30_000;
-  while (!/Administrator API token/.test(out)) {
-    if (child.exitCode !== null) throw new Error(`serve exited early: ${out}`);
-    if (Date.now() > deadline) throw new Error(`serve printed no banner: ${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  await new Promise((r) => setTimeout(r, 100));
-  const httpPort = Number(/http:\/\/localhost:(\d+)\//.exec(out)?.[1]);
-  const idScope = /ID scope\s+(\S+)/.exec(out)?.[1] ?? '';
-  const caPath = /NODE_EXTRA_CA_CERTS=(\S+)/.exec(out)?.[1] ?? '';
-  const token = /shown once[^\n]*\n\s+(\S+)/.exec(out)?.[1];
-  return { child, out: () => out, httpPort, idScope, caPath, token };
+  const { GATEHOUSE_ADMIN_TOKEN: token = '', ...rest } = env;
+  const s = await startServeProcess({ dataDir, token, env: rest, args: extra });
+  return {
+    child: s.child,
+    out: s.out,
+    httpPort: s.httpPort,
+    idScope: s.idScope,
+    caPath: s.caPath,
+    token: s.generatedToken,
+  };
 }
 
 function stop(s: Started, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
@@ -80,7 +50,7 @@ function stop(s: Started, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | 
 describe('gatehouse serve', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-serve-'));
   after(() => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    killServeProcesses();
     rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MAIN, ok } from './helpers/cli.js';
+import { killServeProcesses, startServeProcess } from './helpers/serve-process.js';
 
 const SIMULATE_MAIN = MAIN;
 
@@ -44,45 +45,8 @@ interface Run {
 
 const children: ChildProcess[] = [];
 
-async function startServe(dataDir: string): Promise<Server> {
-  const child = spawn(
-    process.execPath,
-    [
-      MAIN,
-      'serve',
-      '--data',
-      dataDir,
-      '--mqtt-port',
-      '0',
-      '--http-port',
-      '0',
-      '--https-port',
-      '0',
-      '--bind',
-      '127.0.0.1',
-      '--log-level',
-      'warn',
-    ],
-    { env: { ...process.env, GATEHOUSE_ADMIN_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const deadline = Date.now() + 30_000;
-  while (!/Administrator API token/.test(out)) {
-    if (child.exitCode !== null) throw new Error(`serve exited early: ${out}`);
-    if (Date.now() > deadline) throw new Error(`serve printed no banner: ${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  await new Promise((r) => setTimeout(r, 100));
-  return {
-    child,
-    httpPort: Number(/http:\/\/localhost:(\d+)\//.exec(out)?.[1]),
-    mqttPort: Number(/mqtts:\/\/localhost:(\d+)/.exec(out)?.[1]),
-    idScope: /ID scope\s+(\S+)/.exec(out)?.[1] ?? '',
-    caPath: /NODE_EXTRA_CA_CERTS=(\S+)/.exec(out)?.[1] ?? '',
-  };
+function startServe(dataDir: string): Promise<Server> {
+  return startServeProcess({ dataDir, token: TOKEN });
 }
 
 /** Runs `simulate <args>` as a child process (async, so the server in this process keeps answering). */
@@ -152,6 +116,7 @@ describe('gatehouse simulate', () => {
 
   after(() => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    killServeProcesses();
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
   });
