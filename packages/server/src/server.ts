@@ -162,7 +162,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         cert: tls.cert,
         gateway,
         dpsHandler: registration,
-        hubHttp: hub,
+        hubHttp: hub.http,
         logger: logger.child({ context: 'device-https' }),
         metrics,
       });

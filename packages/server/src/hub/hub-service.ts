@@ -44,12 +44,7 @@ import { SessionStore } from './sessions.js';
 import { TelemetryIngest } from './telemetry-ingest.js';
 import { SqliteTelemetryStore, type TelemetryInput, type TelemetryStore } from './telemetry-store.js';
 import { TwinPatchError, TwinService, type TwinDocument } from './twins.js';
-import type {
-  HubHttpC2DMessage,
-  HubHttpCredentials,
-  HubHttpHandler,
-  HubHttpTelemetry,
-} from '../device-http/hub-http-handler.js';
+import { HubHttpDevices } from './hub-http-devices.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -75,7 +70,7 @@ export interface HubServiceOptions {
   commandSecondMs?: number;
 }
 
-export class HubService implements HubApi, HubHttpHandler {
+export class HubService implements HubApi {
   readonly hostName: string;
   readonly events: EventBus;
   readonly registry = new ConnectionRegistry<HubSession>();
@@ -83,6 +78,8 @@ export class HubService implements HubApi, HubHttpHandler {
   readonly twins: TwinService;
   readonly methods: DirectMethods;
   readonly c2d: CloudToDevice;
+  /** The hub over HTTPS (PROTOCOL.md §4), for the device HTTPS listener. */
+  readonly http: HubHttpDevices;
   readonly devices: DeviceRegistry;
 
   private readonly db: Kysely<Database>;
@@ -143,6 +140,15 @@ export class HubService implements HubApi, HubHttpHandler {
       registry: this.registry,
       logger: this.logger,
       now: this.now,
+    });
+    this.http = new HubHttpDevices({
+      db: this.db,
+      hostName: this.hostName,
+      logger: this.logger,
+      now: this.now,
+      authentication: this.authentication,
+      ingest: this.ingest,
+      c2d: this.c2d,
     });
     this.devices = new DeviceRegistry(
       this.db,
@@ -518,83 +524,6 @@ export class HubService implements HubApi, HubHttpHandler {
   async listCommands(deviceId: string, name: string): Promise<DeviceCommand[]> {
     await this.devices.row(deviceId);
     return this.methods.list(deviceId, name);
-  }
-
-  // The hub over HTTPS (PROTOCOL.md §4): the same authentication, ingest and C2D queue as MQTT.
-
-  async authenticate(deviceId: string, credentials: HubHttpCredentials): Promise<void> {
-    const identity: HubConnectIdentity = {
-      username: {
-        kind: 'hub',
-        hostName: this.hostName,
-        deviceId,
-        params: {},
-      } as HubConnectIdentity['username'],
-      peerCertificates: credentials.clientCertificates,
-      transport: 'mqtt',
-      ...(credentials.authorization !== undefined ? { password: credentials.authorization } : {}),
-      ...(credentials.remoteAddress !== undefined ? { remoteAddress: credentials.remoteAddress } : {}),
-    };
-    const result = await this.authentication.authenticate(deviceId, identity);
-    if (!result.ok) {
-      this.logger.info({ deviceId, reason: result.reason, transport: 'https' }, 'device refused');
-      throw hubError('ERR_DEVICE_UNAUTHORIZED', `Device '${deviceId}' is not authorized.`, {
-        detail: { reason: result.reason },
-      });
-    }
-    await this.touch(deviceId);
-  }
-
-  async sendTelemetry(deviceId: string, message: HubHttpTelemetry): Promise<void> {
-    const input: TelemetryInput = {
-      deviceId,
-      enqueuedAt: this.now().toISOString(),
-      component: message.systemProperties['$.sub'] ?? null,
-      body: message.body,
-      contentType: message.systemProperties['$.ct'] ?? null,
-      systemProperties: { ...message.systemProperties },
-      properties: { ...message.applicationProperties },
-    };
-    const decoded = decodeBody(message.body);
-    if (decoded.bodyEncoding === 'json' && isPlainObject(decoded.body)) input.fields = decoded.body;
-    await this.ingest.submit(input);
-  }
-
-  async receiveC2D(deviceId: string): Promise<HubHttpC2DMessage | null> {
-    const got = await this.c2d.receive(deviceId);
-    if (!got) return null;
-    const { row, properties, lockToken } = got;
-    return {
-      lockToken,
-      messageId: row.message_id,
-      body: Buffer.from(row.body),
-      properties: { ...properties.application },
-      expiry: row.expiry,
-      ...(row.correlation_id ? { correlationId: row.correlation_id } : {}),
-    };
-  }
-
-  completeC2D(deviceId: string, lockToken: string): Promise<void> {
-    return this.c2d.settle(deviceId, lockToken, 'complete');
-  }
-
-  rejectC2D(deviceId: string, lockToken: string): Promise<void> {
-    return this.c2d.settle(deviceId, lockToken, 'reject');
-  }
-
-  abandonC2D(deviceId: string, lockToken: string): Promise<void> {
-    return this.c2d.settle(deviceId, lockToken, 'abandon');
-  }
-
-  /** HTTPS devices have no connection: record their activity per request. */
-  private async touch(deviceId: string): Promise<void> {
-    const time = this.now().toISOString();
-    await this.db
-      .insertInto('device_status')
-      .values({ device_id: deviceId, last_activity: time, last_connected: null })
-      .onConflict((oc) => oc.column('device_id').doUpdateSet({ last_activity: time }))
-      .execute()
-      .catch((err: unknown) => this.logger.debug({ err, deviceId }, 'activity not recorded'));
   }
 
   async sendMessage(deviceId: string, body: unknown): Promise<CloudToDeviceMessage> {
