@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { Kysely } from 'kysely';
 import { buildApi, ApiTokenService } from './api/index.js';
+import { defaultWebRoot } from './api/web-app.js';
 import { startMqttTlsListener } from './gateway/index.js';
 import { startDeviceHttpsListener } from './device-http/index.js';
 import { Metrics } from './metrics.js';
@@ -42,6 +43,8 @@ export interface ServerOptions {
   dpsRetryAfterSeconds?: number;
   /** Days telemetry is kept (default 30). */
   retentionDays?: number;
+  /** Folder of the built web app; default `packages/web/dist` of this checkout ('' serves none). */
+  webRoot?: string;
 }
 
 export interface RunningServer {
@@ -190,6 +193,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       attempts,
       tokens,
       hub,
+      webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot || undefined,
     });
     await api.listen({ host: options.bindHost, port: options.httpPort });
     closers.unshift(() => api.close());

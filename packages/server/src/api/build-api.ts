@@ -18,6 +18,7 @@ import { propertyRoutes } from './routes/properties.js';
 import { provisioningAttemptRoutes } from './routes/provisioning-attempts.js';
 import { roleRoutes } from './routes/roles.js';
 import { telemetryRoutes } from './routes/telemetry.js';
+import { registerWebApp } from './web-app.js';
 import { commonError } from '../validation.js';
 
 /** 1 MiB: a certificate upload is a few kB; nothing the API takes comes close. */
@@ -71,7 +72,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   const routes = new RouteTable();
   app.addHook('onRoute', (route) => routes.add(route.url, route.method));
+  const webApp = await registerWebApp(app, deps.webRoot);
   app.setNotFoundHandler((request, reply) => {
+    const page = webApp(request, reply);
+    if (page !== undefined) return page;
     const allowed = routes.allowed(request.url.split('?')[0] ?? '');
     if (allowed.length > 0) {
       reply.header('allow', allowed.join(', '));

@@ -1,0 +1,80 @@
+import { useEffect, useRef } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+/** One line of a chart: its label and its points (time in ms, value). */
+export interface Series {
+  label: string;
+  points: ReadonlyArray<readonly [number, number]>;
+}
+
+const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777'];
+
+/**
+ * A live line chart on uPlot. The caller keeps the points (appending as telemetry
+ * arrives); the chart re-renders its data without being rebuilt, so a new point
+ * shows on the next frame. Resizes with its container.
+ */
+export function TimeChart({
+  series,
+  height = 220,
+  title,
+}: {
+  series: Series[];
+  height?: number;
+  title?: string;
+}) {
+  const host = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const labels = series.map((s) => s.label).join('\u0000');
+
+  useEffect(() => {
+    const el = host.current;
+    if (!el) return;
+    const opts: uPlot.Options = {
+      width: Math.max(200, el.clientWidth),
+      height,
+      ...(title !== undefined ? { title } : {}),
+      scales: { x: { time: true } },
+      series: [
+        {},
+        ...series.map((s, i) => ({
+          label: s.label,
+          stroke: COLORS[i % COLORS.length],
+          width: 2,
+          spanGaps: true,
+        })),
+      ],
+      axes: [{}, { size: 56 }],
+      legend: { show: true },
+    };
+    const u = new uPlot(opts, toData(series), el);
+    plot.current = u;
+    const observer = new ResizeObserver(() => u.setSize({ width: Math.max(200, el.clientWidth), height }));
+    observer.observe(el);
+    return () => {
+      observer.disconnect();
+      u.destroy();
+      plot.current = null;
+    };
+    // Rebuilt only when the set of lines changes; data updates go through setData below.
+  }, [labels, height, title]);
+
+  useEffect(() => {
+    plot.current?.setData(toData(series));
+  }, [series]);
+
+  return <div className="chart" ref={host} data-points={series.reduce((n, s) => n + s.points.length, 0)} />;
+}
+
+/** uPlot wants one shared x array: merge the series' times, null where a series has no point. */
+function toData(series: Series[]): uPlot.AlignedData {
+  const times = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
+  const index = new Map(times.map((t, i) => [t, i]));
+  const columns = series.map((s) => {
+    const col: Array<number | null> = new Array(times.length).fill(null);
+    for (const [t, v] of s.points) col[index.get(t)!] = v;
+    return col;
+  });
+  return [times.map((t) => t / 1000), ...columns] as uPlot.AlignedData;
+}

@@ -1,0 +1,64 @@
+import { useEffect, useRef } from 'react';
+import { getToken } from './api';
+
+/** An event of the server's live stream (`/api/events`, hub-api.ts `HubEvent`). */
+export type LiveEvent =
+  | {
+      type: 'telemetry';
+      deviceId: string;
+      component: string | null;
+      enqueuedTime: string;
+      body: unknown;
+      properties: Record<string, string>;
+    }
+  | { type: 'connected' | 'disconnected'; deviceId: string; time: string; reason?: string }
+  | {
+      type: 'reportedProperties' | 'desiredProperties';
+      deviceId: string;
+      time: string;
+      patch: Record<string, unknown>;
+      version: number;
+    }
+  | {
+      type: 'deviceChanged';
+      deviceId: string;
+      time: string;
+      change: 'created' | 'updated' | 'deleted' | 'provisioned';
+    }
+  | { type: 'commandCompleted'; deviceId: string; time: string; command: Record<string, unknown> };
+
+const TYPES = [
+  'telemetry',
+  'connected',
+  'disconnected',
+  'reportedProperties',
+  'desiredProperties',
+  'deviceChanged',
+  'commandCompleted',
+] as const;
+
+/**
+ * Subscribe to the server-sent events of the application, or of one device.
+ * EventSource reconnects by itself; the token rides as `access_token` because
+ * EventSource cannot send headers.
+ */
+export function useLiveEvents(onEvent: (event: LiveEvent) => void, deviceId?: string): void {
+  const handler = useRef(onEvent);
+  handler.current = onEvent;
+  useEffect(() => {
+    const token = getToken();
+    if (token === null) return;
+    const base =
+      deviceId === undefined ? '/api/events' : `/api/devices/${encodeURIComponent(deviceId)}/events`;
+    const source = new EventSource(`${base}?access_token=${encodeURIComponent(token)}`);
+    const listener = (e: MessageEvent<string>) => {
+      try {
+        handler.current(JSON.parse(e.data) as LiveEvent);
+      } catch {
+        // A malformed event is skipped; the stream goes on.
+      }
+    };
+    for (const type of TYPES) source.addEventListener(type, listener as EventListener);
+    return () => source.close();
+  }, [deviceId]);
+}

@@ -1,0 +1,7 @@
+export function ApiTokens() {
+  return (
+    <section>
+      <h1>API tokens</h1>
+    </section>
+  );
+}

@@ -1,0 +1,7 @@
+export function Devices() {
+  return (
+    <section>
+      <h1>Devices</h1>
+    </section>
+  );
+}

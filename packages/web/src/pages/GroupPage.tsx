@@ -1,0 +1,7 @@
+export function GroupPage({ id }: { id: string }) {
+  return (
+    <section>
+      <h1>Enrollment group {id}</h1>
+    </section>
+  );
+}

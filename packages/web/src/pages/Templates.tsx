@@ -1,0 +1,7 @@
+export function Templates() {
+  return (
+    <section>
+      <h1>Device templates</h1>
+    </section>
+  );
+}

@@ -1,0 +1,7 @@
+export function Users() {
+  return (
+    <section>
+      <h1>Users</h1>
+    </section>
+  );
+}
