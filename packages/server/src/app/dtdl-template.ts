@@ -88,7 +88,7 @@ function inlineReferences(iface: Json, path: string, file: ReadonlyMap<string, J
       ? iface['extends'].map((e, i) => resolve(e, `${path}.extends[${i}]`))
       : resolve(iface['extends'], `${path}.extends`);
   }
-  if (iface['contents'] !== undefined) {
+  if (Array.isArray(iface['contents']) || isObject(iface['contents'])) {
     copy['contents'] = asSet(iface['contents']).map((c, i) =>
       isObject(c) && typesOf(c).includes('Component')
         ? { ...c, schema: resolve(c['schema'], `${path}.contents[${i}].schema`) }
