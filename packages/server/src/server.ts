@@ -137,7 +137,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger: logger.child({ context: 'hub' }),
       metrics,
       authenticators: [new SasAuthenticator()],
-      templates: { check: (id) => templates.checkAssignable(id), resolve: resolveTemplate },
+      templates: {
+        check: (id) => templates.checkAssignable(id),
+        resolve: resolveTemplate,
+        properties: (id) =>
+          templates.get(id).then(
+            (t) => t.summary.properties,
+            () => undefined,
+          ),
+      },
       ...(options.retentionDays !== undefined ? { retentionDays: options.retentionDays } : {}),
     });
     hub.start();

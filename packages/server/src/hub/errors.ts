@@ -49,6 +49,18 @@ export const HUB_ERRORS = {
       'A property update must be a JSON object of property names to values; names may not start with `$`.',
     fix: 'Send e.g. `{ "targetTemperature": 21 }`; `$metadata` from a GET is ignored.',
   },
+  ERR_PROPERTY_TYPE_MISMATCH: {
+    status: 400,
+    summary:
+      'A property value does not fit the schema of the device template (e.g. a string for a `long`, a value outside an enum); the message names the property and what it expects. Nothing is sent to the device.',
+    fix: 'Send a value of the schema the template gives the property (`GET /api/deviceTemplates/{template}` → `summary.properties`).',
+  },
+  ERR_PROPERTY_READ_ONLY: {
+    status: 400,
+    summary:
+      'The device template declares this property read-only (not `writable`): only the device reports it, so it cannot be set. Nothing is sent to the device.',
+    fix: 'Set only writable properties; make the property `writable: true` in a new version of the template if operators should set it.',
+  },
   ERR_TELEMETRY_NOT_FOUND: {
     status: 404,
     summary:

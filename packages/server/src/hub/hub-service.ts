@@ -40,6 +40,7 @@ import type {
 import { HubSession, type HubSessionHandlers } from './hub-session.js';
 import { decodeBody, isPlainObject } from './message-body.js';
 import { desiredEcho, parsePropertyUpdate, propertiesView } from './properties.js';
+import { checkPropertyValues, type TemplateProperty } from './property-schema.js';
 import { SessionStore } from './sessions.js';
 import { TelemetryIngest } from './telemetry-ingest.js';
 import { SqliteTelemetryStore, type TelemetryInput, type TelemetryStore } from './telemetry-store.js';
@@ -80,6 +81,8 @@ export interface HubServiceOptions {
 export interface TemplateLookup {
   check(templateId: string): Promise<void>;
   resolve(modelId: string): Promise<string | undefined>;
+  /** The template's properties, to check property values against (property-schema.ts). */
+  properties?(templateId: string): Promise<readonly TemplateProperty[] | undefined>;
 }
 
 export class HubService implements HubApi {
@@ -522,17 +525,26 @@ export class HubService implements HubApi {
   }
 
   async putProperties(deviceId: string, body: unknown): Promise<Record<string, unknown>> {
-    await this.devices.row(deviceId);
+    const row = await this.devices.row(deviceId);
     const values = parsePropertyUpdate(body);
+    await this.checkAgainstTemplate(row.template, values);
     await this.sendDesired(deviceId, await this.twins.replacementPatch(deviceId, values));
     return desiredEcho(values);
   }
 
   async patchProperties(deviceId: string, body: unknown): Promise<Record<string, unknown>> {
-    await this.devices.row(deviceId);
+    const row = await this.devices.row(deviceId);
     const values = parsePropertyUpdate(body);
+    await this.checkAgainstTemplate(row.template, values);
     await this.sendDesired(deviceId, values);
     return desiredEcho(values);
+  }
+
+  /** Values of the wrong type for the device's template are refused before anything is stored. */
+  private async checkAgainstTemplate(template: string | null, values: TwinDocument): Promise<void> {
+    if (template === null || !this.templates?.properties) return;
+    const properties = await this.templates.properties(template);
+    if (properties) checkPropertyValues(values, properties);
   }
 
   /**

@@ -1,6 +1,7 @@
-import type { GatehouseError } from '../errors.js';
+import type { ErrorSpec, GatehouseError } from '../errors.js';
 import { nowIso } from '../util.js';
 import type { DpsRequestContext } from './dps-handler.js';
+import { PROVISIONING_ERRORS } from './errors.js';
 import type { AttemptRow, ProvisioningStore } from './provisioning-store.js';
 
 /** One refused provisioning attempt, as `GET /api/provisioning/attempts` returns it. */
@@ -16,7 +17,8 @@ export interface ProvisioningAttempt {
     sha1Thumbprint: string | null;
     sha256Thumbprint: string | null;
   };
-  reason: { code: string; message: string };
+  /** `fix`: what to do about it, from the error table (docs/errors.md). */
+  reason: { code: string; message: string; fix?: string };
 }
 
 /**
@@ -62,7 +64,7 @@ function toApi(r: AttemptRow): ProvisioningAttempt {
     registrationId: r.registration_id,
     idScope: r.id_scope,
     transport: r.transport,
-    reason: { code: r.reason_code, message: r.message },
+    reason: { code: r.reason_code, message: r.message, ...fixOf(r.reason_code) },
   };
   if (r.sha256)
     a.certificate = {
@@ -72,4 +74,10 @@ function toApi(r: AttemptRow): ProvisioningAttempt {
       sha256Thumbprint: r.sha256,
     };
   return a;
+}
+
+/** The error table's fix for a refusal code, so the operator sees what to do next. */
+function fixOf(code: string): { fix?: string } {
+  const spec = (PROVISIONING_ERRORS as Record<string, ErrorSpec>)[code];
+  return spec?.fix !== undefined ? { fix: spec.fix } : {};
 }

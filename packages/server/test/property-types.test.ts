@@ -1,0 +1,162 @@
+/**
+ * Writable-property values checked against the device template: the schema table (every
+ * DTDL v2 primitive, Enum, Object, Map, the IoT Central geopoint/vector) and, over REST on a
+ * real server, a device of the built-in Environmental Sensor template refusing values of the
+ * wrong type with 400 and a message naming the property, with nothing stored or sent.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { checkPropertyValues, schemaProblem } from '../src/hub/property-schema.js';
+import { startTestServer, type TestServer } from './helpers/test-server.js';
+
+const COLOR = {
+  '@type': 'Enum',
+  valueSchema: 'string',
+  enumValues: [
+    { name: 'red', enumValue: 'r' },
+    { name: 'green', enumValue: 'g' },
+  ],
+};
+const LEVEL = { '@type': 'Enum', valueSchema: 'integer', enumValues: [{ name: 'low', enumValue: 1 }] };
+const RANGE = {
+  '@type': 'Object',
+  fields: [
+    { name: 'min', schema: 'double' },
+    { name: 'label', schema: 'string' },
+  ],
+};
+const LIMITS = {
+  '@type': 'Map',
+  mapKey: { name: 'k', schema: 'string' },
+  mapValue: { name: 'v', schema: 'long' },
+};
+
+describe('property values against DTDL v2 schemas', () => {
+  const cases: Array<[schema: unknown, value: unknown, problem: RegExp | undefined]> = [
+    ['boolean', true, undefined],
+    ['boolean', 'true', /p must be true or false, not the string "true"/],
+    ['long', 3, undefined],
+    ['long', 2.5, /whole number \(long\), not 2.5/],
+    ['long', '3', /whole number \(long\), not the string "3"/],
+    ['integer', 2 ** 31, /whole number \(integer\)/],
+    ['double', 1.5, undefined],
+    ['double', '1.5', /a number \(double\), not the string "1.5"/],
+    ['float', null, /a number \(float\), not null/],
+    ['string', 'abc', undefined],
+    ['string', 5, /must be a string, not 5/],
+    ['date', '2024-05-01', undefined],
+    ['date', '01/05/2024', /a date such as 2024-05-01/],
+    ['dateTime', '2024-05-01T10:00:00Z', undefined],
+    ['dateTime', '2024-05-01', /a date-time/],
+    ['time', '10:00:00', undefined],
+    ['duration', 'PT5M', undefined],
+    ['duration', '5 minutes', /ISO 8601 duration/],
+    ['geopoint', { lat: 1, lon: 2 }, undefined],
+    ['geopoint', { lat: 1 }, /geopoint/],
+    ['vector', { x: 1, y: 2, z: 3 }, undefined],
+    ['vector', [1, 2, 3], /vector \{ x, y, z \}, not the array \[1,2,3\]/],
+    [COLOR, 'g', undefined],
+    [COLOR, 'blue', /must be one of "r", "g", not the string "blue"/],
+    [LEVEL, 1, undefined],
+    [LEVEL, '1', /one of 1, not the string "1"/],
+    [RANGE, { min: 1, label: 'x' }, undefined],
+    [RANGE, { min: 1 }, undefined],
+    [RANGE, { min: 'low' }, /p\.min must be a number \(double\)/],
+    [RANGE, 5, /must be an object, not 5/],
+    [LIMITS, { a: 1, b: 2 }, undefined],
+    [LIMITS, { a: 1, b: 'two' }, /p\.b must be a whole number/],
+    // Schemas this check does not know are the device's business.
+    ['dtmi:com:example:Unknown;1', { any: 1 }, undefined],
+  ];
+  for (const [schema, value, problem] of cases) {
+    it(`${JSON.stringify(schema).slice(0, 40)} ← ${JSON.stringify(value)}`, () => {
+      const got = schemaProblem(value, schema, 'p');
+      if (problem === undefined) assert.equal(got, undefined);
+      else assert.match(got ?? '(accepted)', problem);
+    });
+  }
+
+  it('checks only root properties the template names; null removes and always passes', () => {
+    const props = [
+      { name: 'level', displayName: 'Level', schema: 'long', writable: true },
+      { name: 'state', displayName: 'State', schema: 'boolean', writable: false },
+      { name: 'level2', component: 'c1', displayName: 'L2', schema: 'long', writable: true },
+    ];
+    assert.doesNotThrow(() => checkPropertyValues({ level: 2, other: 'x', level2: 'not checked' }, props));
+    assert.doesNotThrow(() => checkPropertyValues({ level: null, state: null }, props));
+    assert.throws(() => checkPropertyValues({ level: 'x' }, props), { code: 'ERR_PROPERTY_TYPE_MISMATCH' });
+    assert.throws(() => checkPropertyValues({ state: true }, props), { code: 'ERR_PROPERTY_READ_ONLY' });
+  });
+});
+
+describe('property values of the wrong type over REST (Environmental Sensor template)', () => {
+  let server: TestServer;
+  const id = 'typed-sensor';
+  before(async () => {
+    server = await startTestServer();
+    const put = await server.api('PUT', `/api/devices/${id}`, {
+      displayName: 'Typed sensor',
+      template: 'dtmi:gatehouse:EnvironmentalSensor;1',
+    });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+  });
+  after(async () => server?.stop());
+
+  const refusals: Array<[string, Record<string, unknown>, string, RegExp]> = [
+    [
+      'a string for a long',
+      { brightness: 'high' },
+      'ERR_PROPERTY_TYPE_MISMATCH',
+      /'brightness' \(Brightness Level\): brightness must be a whole number \(long\), not the string "high"/,
+    ],
+    ['a fraction for a long', { brightness: 1.5 }, 'ERR_PROPERTY_TYPE_MISMATCH', /whole number/],
+    [
+      'a number for a string',
+      { name: 42 },
+      'ERR_PROPERTY_TYPE_MISMATCH',
+      /'name' \(Customer Name\): name must be a string, not 42/,
+    ],
+    [
+      'a good value next to a bad one',
+      { name: 'ok', brightness: true },
+      'ERR_PROPERTY_TYPE_MISMATCH',
+      /brightness/,
+    ],
+    [
+      'a read-only property',
+      { state: true },
+      'ERR_PROPERTY_READ_ONLY',
+      /'state' \(Device State\) is read-only/,
+    ],
+  ];
+  for (const method of ['PATCH', 'PUT'] as const) {
+    for (const [what, body, code, message] of refusals) {
+      it(`${method} refuses ${what} with 400 ${code}, and nothing changes`, async () => {
+        const res = await server.api<{ error: { code: string; message: string } }>(
+          method,
+          `/api/devices/${id}/properties`,
+          body,
+        );
+        assert.equal(res.status, 400, JSON.stringify(res.body));
+        assert.equal(res.body.error.code, code);
+        assert.match(res.body.error.message, message);
+        const now = await server.api<Record<string, unknown>>('GET', `/api/devices/${id}/properties`);
+        assert.deepEqual(now.body, { $metadata: {} }, 'no desired value was stored');
+      });
+    }
+  }
+
+  it('accepts values of the right type (202), and names the template does not know', async () => {
+    const res = await server.api('PATCH', `/api/devices/${id}/properties`, {
+      name: 'Contoso',
+      brightness: 2,
+      notInTemplate: 'x',
+    });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const now = await server.api<{ $metadata: Record<string, { desiredValue?: unknown }> }>(
+      'GET',
+      `/api/devices/${id}/properties`,
+    );
+    assert.equal(now.body.$metadata['brightness']?.desiredValue, 2);
+  });
+});
