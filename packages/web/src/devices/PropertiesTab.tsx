@@ -1,0 +1,355 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { api, messageOf } from '../api';
+import { Badge, EmptyState, FieldError, ago } from '../components/ui';
+import { show, unitLabel } from './telemetry';
+import {
+  devicePath,
+  type DeviceTemplate,
+  type PropertiesView,
+  type PropertyInfo,
+  type PropertyMetadata,
+} from './types';
+
+/**
+ * The Properties view: the values the device reported (with `$metadata`), and a form for the
+ * template's writable properties whose inputs follow the schema (number, toggle, text, enum).
+ * Each writable property shows its sync state from the device's acknowledgement
+ * (CENTRAL_API.md §5.3: `ac` 200 synced, 201–203 pending, 4xx/5xx error with `ad`).
+ * `tick` changes when a reportedProperties/desiredProperties event arrives: the view reloads.
+ */
+export function PropertiesTab({
+  deviceId,
+  template,
+  tick,
+}: {
+  deviceId: string;
+  template: DeviceTemplate | null | undefined;
+  tick: number;
+}) {
+  const [view, setView] = useState<PropertiesView | undefined>(undefined);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let cancelled = false;
+    api<PropertiesView>('GET', devicePath(deviceId, '/properties'))
+      .then((v) => {
+        if (!cancelled) {
+          setView(v);
+          setError(null);
+        }
+      })
+      .catch((err: unknown) => !cancelled && setError(messageOf(err)));
+    return () => {
+      cancelled = true;
+    };
+  }, [deviceId, tick]);
+
+  const metadata = view?.$metadata ?? {};
+  const props = template?.summary.properties ?? [];
+  const writable = props.filter((p) => p.writable && p.component === undefined && p.cloud === undefined);
+  const known = new Map(props.map((p) => [p.name, p]));
+  const reported = Object.entries(view ?? {}).filter(
+    ([name]) => name !== '$metadata' && !writable.some((w) => w.name === name),
+  );
+  // Read-only template properties the device has not reported yet are listed too.
+  const missing = props.filter(
+    (p) => !p.writable && p.component === undefined && !reported.some(([name]) => name === p.name),
+  );
+
+  return (
+    <div className="properties">
+      <FieldError error={error} />
+      {template === null && (
+        <p className="note" role="note">
+          No template: assign one to name and type its fields. Writable properties come from the template.
+        </p>
+      )}
+      {writable.length > 0 && view !== undefined && (
+        <WritableForm
+          deviceId={deviceId}
+          properties={writable}
+          view={view}
+          metadata={metadata}
+          onSaved={(v) => setView(v)}
+        />
+      )}
+      <section className="card" aria-label="Reported properties">
+        <h2>Reported by the device</h2>
+        {reported.length === 0 && missing.length === 0 ? (
+          <EmptyState title="Nothing reported yet">
+            The device reports its properties after it connects (a reported-properties patch on the twin).
+          </EmptyState>
+        ) : (
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th>Property</th>
+                  <th>Value</th>
+                  <th>Updated</th>
+                </tr>
+              </thead>
+              <tbody>
+                {reported.map(([name, value]) => {
+                  const info = known.get(name);
+                  return (
+                    <tr key={name}>
+                      <td>
+                        {info?.displayName ?? name}
+                        {info === undefined && template && (
+                          <span className="muted"> (not in the template)</span>
+                        )}
+                      </td>
+                      <td data-testid={`reported-${name}`}>
+                        <code>{show(value)}</code>
+                        {info?.unit !== undefined && <span className="muted"> {unitLabel(info.unit)}</span>}
+                      </td>
+                      <td>{ago(metadata[name]?.lastUpdateTime)}</td>
+                    </tr>
+                  );
+                })}
+                {missing.map((p) => (
+                  <tr key={p.name}>
+                    <td>{p.displayName}</td>
+                    <td className="muted">not reported</td>
+                    <td />
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+    </div>
+  );
+}
+
+/** Sync state of one writable property (CENTRAL_API.md §5.3). */
+export function syncState(
+  meta: PropertyMetadata | undefined,
+  reported: unknown,
+): { label: string; tone: 'ok' | 'warn' | 'bad' | 'muted'; detail?: string } {
+  if (meta === undefined || meta.desiredVersion === undefined) {
+    return meta?.ackCode === 200 ? { label: 'Synced', tone: 'ok' } : { label: 'Not set', tone: 'muted' };
+  }
+  const acked = meta.ackVersion !== undefined && meta.ackVersion >= meta.desiredVersion;
+  // `desiredVersion` is the twin's version: a later change to another property raises it, so an
+  // ack of an older version still counts when it reports the value asked for.
+  const sameValue = JSON.stringify(reported) === JSON.stringify(meta.desiredValue);
+  const code = meta.ackCode;
+  const detail = meta.ackDescription;
+  if (code !== undefined && (acked || sameValue)) {
+    if (code >= 400) return { label: `Error ${code}`, tone: 'bad', ...(detail ? { detail } : {}) };
+    if (code === 200 && sameValue) return { label: 'Synced', tone: 'ok', ...(detail ? { detail } : {}) };
+    if (code >= 201 && code <= 203) return { label: 'Pending', tone: 'warn', ...(detail ? { detail } : {}) };
+  }
+  return { label: 'Pending', tone: 'warn', detail: 'waiting for the device to acknowledge' };
+}
+
+function schemaName(schema: unknown): string {
+  if (typeof schema === 'string') return schema;
+  if (schema !== null && typeof schema === 'object') {
+    const type = (schema as { '@type'?: unknown })['@type'];
+    return Array.isArray(type) ? String(type[0]) : String(type);
+  }
+  return 'unknown';
+}
+
+interface EnumValue {
+  name: string;
+  displayName?: unknown;
+  enumValue: string | number;
+}
+
+function enumValues(schema: unknown): EnumValue[] | undefined {
+  if (schemaName(schema) !== 'Enum') return undefined;
+  const values = (schema as { enumValues?: EnumValue[] }).enumValues;
+  return Array.isArray(values) ? values : [];
+}
+
+const NUMBER_SCHEMAS = new Set(['double', 'float', 'integer', 'long']);
+
+/** The input text of a value, per schema. */
+function toText(value: unknown, schema: unknown): string {
+  if (value === undefined || value === null) return '';
+  const name = schemaName(schema);
+  if (name === 'boolean') return value === true ? 'true' : 'false';
+  if (typeof value === 'string' && !['Object', 'Map'].includes(name)) return value;
+  if (typeof value === 'number') return String(value);
+  return JSON.stringify(value);
+}
+
+/**
+ * The text of an input turned into the value sent. Numbers stay numbers (the server checks
+ * "whole number" and ranges against the template and answers beside the field); text that is
+ * not a number is sent as typed, so the server's message names the mistake.
+ */
+function fromText(text: string, schema: unknown): unknown {
+  const name = schemaName(schema);
+  if (name === 'boolean') return text === 'true';
+  if (NUMBER_SCHEMAS.has(name)) {
+    const n = Number(text);
+    return text.trim() !== '' && Number.isFinite(n) ? n : text;
+  }
+  const values = enumValues(schema);
+  if (values) return values.find((v) => String(v.enumValue) === text)?.enumValue ?? text;
+  if (name === 'Object' || name === 'Map' || name === 'geopoint' || name === 'vector') {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+function WritableForm({
+  deviceId,
+  properties,
+  view,
+  metadata,
+  onSaved,
+}: {
+  deviceId: string;
+  properties: PropertyInfo[];
+  view: PropertiesView;
+  metadata: Record<string, PropertyMetadata>;
+  onSaved: (v: PropertiesView) => void;
+}) {
+  const initial = (p: PropertyInfo) => toText(metadata[p.name]?.desiredValue ?? view[p.name], p.schema);
+  const [texts, setTexts] = useState<Record<string, string>>(() =>
+    Object.fromEntries(properties.map((p) => [p.name, initial(p)])),
+  );
+  const [dirty, setDirty] = useState<Set<string>>(new Set());
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState(false);
+  const [saved, setSaved] = useState<string | null>(null);
+
+  // Values that changed on the server (another operator, or a device ack) refresh fields not being edited.
+  useEffect(() => {
+    setTexts((t) => {
+      const next = { ...t };
+      for (const p of properties) if (!dirty.has(p.name)) next[p.name] = initial(p);
+      return next;
+    });
+    // Only a new server view refreshes the fields; `initial` reads nothing else.
+  }, [view]);
+
+  const edit = (name: string, text: string) => {
+    setTexts((t) => ({ ...t, [name]: text }));
+    setDirty((d) => new Set(d).add(name));
+    setSaved(null);
+  };
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setSaved(null);
+    const nextErrors: Record<string, string> = {};
+    const sent: string[] = [];
+    // One PATCH per property, so a refusal lands beside its own field and the others still go.
+    for (const p of properties) {
+      if (!dirty.has(p.name)) continue;
+      try {
+        await api('PATCH', devicePath(deviceId, '/properties'), {
+          [p.name]: fromText(texts[p.name] ?? '', p.schema),
+        });
+        sent.push(p.displayName);
+      } catch (err) {
+        nextErrors[p.name] = messageOf(err);
+      }
+    }
+    setErrors(nextErrors);
+    setDirty(new Set(Object.keys(nextErrors)));
+    try {
+      onSaved(await api<PropertiesView>('GET', devicePath(deviceId, '/properties')));
+    } catch {
+      // The next live event reloads.
+    }
+    if (sent.length > 0) setSaved(`Sent to the device: ${sent.join(', ')}.`);
+    setBusy(false);
+  };
+
+  return (
+    <form className="card" aria-label="Writable properties" onSubmit={submit} noValidate>
+      <h2>Writable properties</h2>
+      {properties.map((p) => {
+        const schema = schemaName(p.schema);
+        const state = syncState(metadata[p.name], view[p.name]);
+        const values = enumValues(p.schema);
+        const id = `prop-${p.name}`;
+        let input;
+        if (schema === 'boolean') {
+          input = (
+            <input
+              id={id}
+              type="checkbox"
+              role="switch"
+              checked={texts[p.name] === 'true'}
+              onChange={(e) => edit(p.name, e.target.checked ? 'true' : 'false')}
+            />
+          );
+        } else if (values) {
+          input = (
+            <select id={id} value={texts[p.name] ?? ''} onChange={(e) => edit(p.name, e.target.value)}>
+              <option value="">(choose)</option>
+              {values.map((v) => (
+                <option key={String(v.enumValue)} value={String(v.enumValue)}>
+                  {typeof v.displayName === 'string' ? v.displayName : v.name}
+                </option>
+              ))}
+            </select>
+          );
+        } else if (NUMBER_SCHEMAS.has(schema)) {
+          input = (
+            <input
+              id={id}
+              type="number"
+              step={schema === 'integer' || schema === 'long' ? 1 : 'any'}
+              value={texts[p.name] ?? ''}
+              onChange={(e) => edit(p.name, e.target.value)}
+            />
+          );
+        } else {
+          input = (
+            <input
+              id={id}
+              type="text"
+              value={texts[p.name] ?? ''}
+              onChange={(e) => edit(p.name, e.target.value)}
+            />
+          );
+        }
+        return (
+          <div className="property-field" key={p.name} data-testid={`property-${p.name}`}>
+            <label htmlFor={id}>
+              {p.displayName}
+              <span className="muted">
+                {' '}
+                {p.name} · {schema}
+                {p.unit !== undefined ? ` · ${unitLabel(p.unit)}` : ''}
+              </span>
+            </label>
+            <div className="row">
+              {input}
+              <span data-testid={`sync-${p.name}`} title={state.detail ?? ''}>
+                <Badge tone={state.tone}>{state.label}</Badge>
+              </span>
+              {state.detail !== undefined && state.tone === 'bad' && (
+                <span className="error">{state.detail}</span>
+              )}
+              {view[p.name] !== undefined && <span className="muted">reported {show(view[p.name])}</span>}
+            </div>
+            <FieldError error={errors[p.name]} />
+          </div>
+        );
+      })}
+      <div className="row">
+        <button type="submit" className="primary" disabled={busy || dirty.size === 0}>
+          Save
+        </button>
+        {saved !== null && <span className="muted">{saved}</span>}
+      </div>
+    </form>
+  );
+}

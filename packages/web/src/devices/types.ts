@@ -1,0 +1,160 @@
+/**
+ * The REST shapes the device pages and the dashboard read (CENTRAL_API.md §1.2, §3, §5.3 and
+ * the UI contract A/B): devices, templates' summaries, telemetry messages, commands, refused
+ * provisioning attempts, dashboards and stats.
+ */
+
+export interface Device {
+  id: string;
+  etag: string;
+  displayName: string;
+  template?: string;
+  enabled: boolean;
+  provisioned: boolean;
+  simulated: boolean;
+  status: { connected: boolean; lastActivity: string | null; lastConnected: string | null };
+}
+
+export interface TelemetryInfo {
+  name: string;
+  component?: string;
+  displayName: string;
+  schema: unknown;
+  unit?: string;
+  semanticType?: string;
+}
+
+export interface PropertyInfo {
+  name: string;
+  component?: string;
+  displayName: string;
+  schema: unknown;
+  writable: boolean;
+  unit?: string;
+  cloud?: true;
+}
+
+export interface PayloadInfo {
+  name: string;
+  displayName: string;
+  schema: unknown;
+}
+
+export interface CommandInfo {
+  name: string;
+  component?: string;
+  displayName: string;
+  request?: PayloadInfo;
+  response?: PayloadInfo;
+}
+
+export interface DeviceTemplate {
+  '@id': string;
+  displayName: string;
+  description?: string;
+  capabilityModel: { '@id'?: string };
+  summary: { telemetry: TelemetryInfo[]; properties: PropertyInfo[]; commands: CommandInfo[] };
+}
+
+export interface TelemetryMessage {
+  enqueuedTime: string;
+  component: string | null;
+  body: unknown;
+  bodyEncoding?: 'json' | 'text' | 'base64';
+  systemProperties?: Record<string, string>;
+  properties: Record<string, string>;
+}
+
+export interface PropertyMetadata {
+  desiredValue?: unknown;
+  desiredVersion?: number;
+  ackCode?: number;
+  ackVersion?: number;
+  ackDescription?: string;
+  lastUpdateTime?: string;
+}
+
+export type PropertiesView = Record<string, unknown> & { $metadata?: Record<string, PropertyMetadata> };
+
+export interface DeviceCommand {
+  id: string;
+  name: string;
+  request?: unknown;
+  response?: unknown;
+  responseCode?: number;
+  time: string;
+  status: 'completed' | 'deviceOffline' | 'timeout';
+}
+
+export interface X509Info {
+  info?: { sha1Thumbprint: string; sha256Thumbprint?: string; subject?: string; notAfter?: string };
+}
+
+export interface DeviceCredentials {
+  idScope: string;
+  symmetricKey?: { primaryKey: string; secondaryKey: string };
+  x509?: { clientCertificates: { primary: X509Info; secondary?: X509Info } };
+}
+
+export type Attestation =
+  | { type: 'x509'; x509: { clientCertificates: { primary: X509Info; secondary?: X509Info } } }
+  | { type: 'symmetricKey'; symmetricKey: { primaryKey: string; secondaryKey: string } };
+
+export interface ProvisioningAttempt {
+  id: number;
+  time: string;
+  registrationId: string;
+  idScope: string;
+  transport: string;
+  certificate?: { subject: string | null; issuer: string | null; sha1Thumbprint: string | null };
+  reason: { code: string; message: string; fix?: string };
+}
+
+export type TileType = 'lineChart' | 'kpi' | 'lastKnownValue';
+export type Kpi = 'devicesConnected' | 'messagesPerMinute' | 'devicesTotal';
+
+export interface Tile {
+  id: string;
+  title: string;
+  type: TileType;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  configuration: {
+    devices?: string[];
+    template?: string;
+    telemetry?: string[];
+    kpi?: Kpi;
+    window?: 'PT5M' | 'PT30M' | 'PT1H' | 'PT24H';
+  };
+}
+
+export interface Dashboard {
+  id: string;
+  displayName: string;
+  etag: string;
+  tiles: Tile[];
+}
+
+export interface Stats {
+  devicesTotal: number;
+  devicesConnected: number;
+  messagesPerMinute: number;
+  messagesLastHour: number;
+}
+
+/** Path of a device's API resource. */
+export function devicePath(id: string, rest = ''): string {
+  return `/api/devices/${encodeURIComponent(id)}${rest}`;
+}
+
+export function templatePath(id: string): string {
+  return `/api/deviceTemplates/${encodeURIComponent(id)}`;
+}
+
+/** Registered / Provisioned / Blocked / Waiting for approval (CENTRAL_API.md §3 status table). */
+export function deviceStatus(d: Device): { label: string; tone: 'ok' | 'warn' | 'bad' | 'info' | 'muted' } {
+  if (!d.enabled) return { label: 'Blocked', tone: 'bad' };
+  return d.provisioned ? { label: 'Provisioned', tone: 'ok' } : { label: 'Registered', tone: 'info' };
+}
