@@ -120,6 +120,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger: logger.child({ context: 'provisioning' }),
       metrics,
       resolveTemplate,
+      // The web UI's device list and page hear about it at once (a new device, or provisioned: true).
+      onAssigned: (outcome) =>
+        hub.events.emit({
+          type: 'deviceChanged',
+          deviceId: outcome.deviceId,
+          time: new Date().toISOString(),
+          change: 'provisioned',
+        }),
     });
 
     const tokens = new ApiTokenService(db, { hostName: options.hostName });

@@ -60,9 +60,8 @@ export function OverviewTab({
       {telemetry.error !== null && <p className="error">{telemetry.error}</p>}
       {telemetry.loaded && messages.length === 0 && (
         <EmptyState title="No telemetry yet">
-          Open{' '}
           <button type="button" className="link" onClick={onConnect}>
-            Connect
+            Open the Connect dialog
           </button>{' '}
           for the ID scope and credentials, start the device, and its messages show here within a second.
         </EmptyState>
