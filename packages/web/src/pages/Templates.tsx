@@ -54,7 +54,7 @@ export function Templates() {
   return (
     <section>
       <h1>Device templates</h1>
-      <div className="card">
+      <section className="card" aria-label="Import a template">
         <h2>Import a template</h2>
         <p className="muted">
           A DTDL v2 interface (<code>"@type": "Interface"</code>) or a device template exported from IoT
@@ -67,7 +67,7 @@ export function Templates() {
           onText={(text, name) => void importFile(text, name)}
         />
         <FieldError error={importError} />
-      </div>
+      </section>
       <FieldError error={error} />
       {data !== undefined && data.length === 0 && (
         <EmptyState title="No device templates">
