@@ -8,6 +8,7 @@ import { defaultWebRoot } from './api/web-app.js';
 import { startMqttTlsListener } from './gateway/index.js';
 import { startDeviceHttpsListener } from './device-http/index.js';
 import { Metrics } from './metrics.js';
+import { DeviceTemplateService } from './app/device-templates.js';
 import { ProvisioningAttempts } from './provisioning/attempts.js';
 import { SymmetricKeyAttestation } from './provisioning/attestation/symmetric-key.js';
 import { X509Attestation } from './provisioning/attestation/x509.js';
@@ -101,6 +102,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(options.tlsKeyFile ? { tlsKeyFile: options.tlsKeyFile } : {}),
     });
 
+    const templates = new DeviceTemplateService(db);
+    await templates.ensureBuiltIns();
+    const resolveTemplate = (modelId: string) => templates.findByModelId(modelId);
+
     const attempts = new ProvisioningAttempts(store);
     const groups = new EnrollmentGroupService({ store, idScope });
     const individual = new IndividualEnrollmentService({ store, idScope });
@@ -114,6 +119,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       retryAfterSeconds: options.dpsRetryAfterSeconds ?? SERVER_DEFAULTS.dpsRetryAfterSeconds,
       logger: logger.child({ context: 'provisioning' }),
       metrics,
+      resolveTemplate,
     });
 
     const tokens = new ApiTokenService(db, { hostName: options.hostName });
@@ -131,6 +137,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger: logger.child({ context: 'hub' }),
       metrics,
       authenticators: [new SasAuthenticator()],
+      templates: { check: (id) => templates.checkAssignable(id), resolve: resolveTemplate },
       ...(options.retentionDays !== undefined ? { retentionDays: options.retentionDays } : {}),
     });
     hub.start();
@@ -192,6 +199,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       individual,
       attempts,
       tokens,
+      templates,
       hub,
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot || undefined,
     });

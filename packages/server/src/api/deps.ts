@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ApiTokenService } from '../app/api-tokens.js';
+import type { DeviceTemplateService } from '../app/device-templates.js';
 import type { DeviceQueryService } from '../app/devices.js';
 import type { HubApi } from '../hub/hub-api.js';
 import type { Metrics } from '../metrics.js';
@@ -27,6 +28,8 @@ export interface ApiDeps {
   individual: IndividualEnrollmentService;
   attempts: ProvisioningAttempts;
   tokens: ApiTokenService;
+  /** Device templates (DTDL v2), with the built-ins. */
+  templates: DeviceTemplateService;
   /** The hub (hub-api.ts): devices, telemetry, properties, commands, C2D and the live events. */
   hub: HubApi;
   /**

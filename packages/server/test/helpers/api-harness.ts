@@ -3,6 +3,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Kysely } from 'kysely';
 import { pino } from 'pino';
 import { ApiTokenService, buildApi, ROLE_IDS, type ApiDeps } from '../../src/api/index.js';
+import { DeviceTemplateService } from '../../src/app/device-templates.js';
 import { HubService } from '../../src/hub/hub-service.js';
 import { Metrics } from '../../src/metrics.js';
 import { ProvisioningAttempts } from '../../src/provisioning/attempts.js';
@@ -75,6 +76,7 @@ export async function apiHarness(
     individual: new IndividualEnrollmentService({ store, idScope: ID_SCOPE, now }),
     attempts: new ProvisioningAttempts(store, now),
     tokens,
+    templates: new DeviceTemplateService(db, now),
     ...overrides,
     hub:
       overrides.hub ?? new HubService({ db, sqlite: sqlite.sqlite, hostName: 'gatehouse.test', logger, now }),
