@@ -49,17 +49,6 @@ function hold(port: number): Promise<() => void> {
   });
 }
 
-async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  let v = await read();
-  while (!ok(v)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-    v = await read();
-  }
-  return v;
-}
-
 /**
  * TODO(remove once main has it): sign-in, dashboards and stats come with the users backend
  * (ui-contract.md B). Until this build has their routes the file skips with a reason.
@@ -234,6 +223,8 @@ describe(
       await add.getByLabel('My self-signed sensor').check();
       await add.getByLabel('Telemetry field').fill('temp');
       await add.getByRole('button', { name: 'Add' }).click();
+      await board.getByRole('note').filter({ hasText: 'Editing' }).waitFor();
+      await browser.screenshot(board, 'devices-dashboard-edit');
       await board.getByRole('button', { name: 'Save' }).click();
       await board.getByRole('button', { name: 'Edit' }).waitFor();
       const saved = await server.api<{ tiles: Array<{ id: string; type: string; configuration: unknown }> }>(
@@ -283,10 +274,35 @@ describe(
           `the dashboard tile showed the point after ${dashboardMs.toFixed(0)} ms`,
         );
       }
-      assert.equal(await page.getByTestId('latest-humid').innerText(), '43.00 %');
+      assert.equal(await page.getByTestId('latest-humid').innerText(), '43 %');
       assert.match(await page.getByTestId('latest-temp').innerText(), /73\.25 °F/);
       await browser.screenshot(page, 'devices-overview');
+      // The KPI tiles follow the events: one device connected, messages in the last minute.
+      await board.getByTestId('kpi-devicesConnected').filter({ hasText: /^1$/ }).waitFor();
+      await board
+        .getByTestId('kpi-messagesPerMinute')
+        .filter({ hasText: /^[1-9]/ })
+        .waitFor();
       await browser.screenshot(board, 'devices-dashboard');
+
+      // Arrange: the chart made wide and moved before the second KPI, saved to the server.
+      await board.getByRole('button', { name: 'Edit' }).click();
+      await board.getByRole('button', { name: 'Make Temperature wide' }).click();
+      await board.getByRole('button', { name: 'Move Temperature earlier' }).click();
+      await board.getByRole('button', { name: 'Save' }).click();
+      await board.getByRole('button', { name: 'Edit' }).waitFor();
+      const arranged = await server.api<{
+        tiles: Array<{ id: string; x: number; y: number; width: number }>;
+      }>('GET', '/api/dashboards/default');
+      const byPlace = [...arranged.body.tiles].sort((a, b) => a.y - b.y || a.x - b.x);
+      assert.deepEqual(
+        byPlace.map((t) => [t.id, t.width]),
+        [
+          ['devices-connected', 3],
+          [chartTile.id, 12],
+          ['messages-per-minute', 3],
+        ],
+      );
       await board.close();
     });
 
