@@ -50,6 +50,12 @@ export function banner(s: RunningServer): string {
   } else {
     lines.push(`  Administrator API token: in ${s.adminTokenPath} (or GATEHOUSE_ADMIN_TOKEN)`);
   }
+  if (s.generatedAdminPassword) {
+    lines.push(`  Web UI sign-in: user admin, password (shown once; also saved in ${s.adminPasswordPath}, mode 0600):`);
+    lines.push(`    ${s.generatedAdminPassword}`);
+  } else {
+    lines.push(`  Web UI sign-in: user admin, password in ${s.adminPasswordPath} (or GATEHOUSE_ADMIN_PASSWORD)`);
+  }
   lines.push('');
   return lines.join('\n');
 }
@@ -136,6 +142,9 @@ export function registerServeCommand(program: Command): void {
         ...(flags.tlsCert ? { tlsCertFile: flags.tlsCert } : {}),
         ...(flags.tlsKey ? { tlsKeyFile: flags.tlsKey } : {}),
         ...(process.env['GATEHOUSE_ADMIN_TOKEN'] ? { adminToken: process.env['GATEHOUSE_ADMIN_TOKEN'] } : {}),
+        ...(process.env['GATEHOUSE_ADMIN_PASSWORD']
+          ? { adminPassword: process.env['GATEHOUSE_ADMIN_PASSWORD'] }
+          : {}),
       }).catch((err: unknown) => {
         const e = err as NodeJS.ErrnoException;
         if (e.code === 'EADDRINUSE' || e.code === 'EACCES') {

@@ -3,9 +3,14 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Kysely } from 'kysely';
 import { pino } from 'pino';
 import { ApiTokenService, buildApi, ROLE_IDS, type ApiDeps } from '../../src/api/index.js';
+import { DashboardService } from '../../src/app/dashboards.js';
+import { SessionService } from '../../src/app/sessions.js';
+import { StatsService } from '../../src/app/stats.js';
+import { UserService } from '../../src/app/users.js';
 import { HubService } from '../../src/hub/hub-service.js';
 import { Metrics } from '../../src/metrics.js';
 import { ProvisioningAttempts } from '../../src/provisioning/attempts.js';
+import { CertificateInventory } from '../../src/provisioning/certificate-inventory.js';
 import { EnrollmentGroupService } from '../../src/provisioning/enrollment-groups.js';
 import { IndividualEnrollmentService } from '../../src/provisioning/individual-enrollments.js';
 import { ProvisioningStore } from '../../src/provisioning/provisioning-store.js';
@@ -61,6 +66,9 @@ export async function apiHarness(
   );
   const tokens = new ApiTokenService(db, { hostName: 'gatehouse.test', now });
   await tokens.ensureBootstrapToken(ADMIN_SECRET);
+  const users = new UserService(db, { now });
+  const hub =
+    overrides.hub ?? new HubService({ db, sqlite: sqlite.sqlite, hostName: 'gatehouse.test', logger, now });
   const deps: ApiDeps = {
     logger,
     metrics: new Metrics(),
@@ -75,9 +83,16 @@ export async function apiHarness(
     individual: new IndividualEnrollmentService({ store, idScope: ID_SCOPE, now }),
     attempts: new ProvisioningAttempts(store, now),
     tokens,
+    users,
+    sessions: new SessionService(db, users, { now }),
+    dashboards: new DashboardService(db, { now }),
+    certificates: new CertificateInventory(db, { now }),
+    stats: new StatsService(db, {
+      connectedDevices: () => (hub instanceof HubService ? hub.registry.size : 0),
+      now,
+    }),
     ...overrides,
-    hub:
-      overrides.hub ?? new HubService({ db, sqlite: sqlite.sqlite, hostName: 'gatehouse.test', logger, now }),
+    hub,
   };
   const app = await buildApi(deps);
   const call: ApiHarness['call'] = (method, url, body, auth = `Bearer ${ADMIN_SECRET}`, headers = {}) =>
