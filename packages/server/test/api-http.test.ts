@@ -155,6 +155,14 @@ describe('REST API over HTTP', () => {
       ['/healthz', ['get']],
       ['/metrics', ['get']],
       ['/api/openapi.json', ['get']],
+      ['/api/session', ['get', 'post', 'delete']],
+      ['/api/session/password', ['post']],
+      ['/api/users', ['get']],
+      ['/api/users/{userId}', ['get', 'put', 'patch', 'delete']],
+      ['/api/dashboards', ['get']],
+      ['/api/dashboards/{dashboardId}', ['get', 'put']],
+      ['/api/certificates', ['get']],
+      ['/api/stats', ['get']],
     ];
     assert.deepEqual(Object.keys(doc.paths).sort(), expected.map(([p]) => p).sort());
     for (const [path, methods] of expected) {

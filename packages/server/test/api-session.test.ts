@@ -138,7 +138,7 @@ describe('sign-in sessions', () => {
         await server.api(method, path, undefined, token),
         401,
         'ERR_UNAUTHENTICATED',
-        /neither an API token nor a signed-in session/,
+        /no API token or signed-in session has it/,
       );
     }
     // Only that session ended.

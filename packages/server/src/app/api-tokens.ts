@@ -68,7 +68,7 @@ function unauthenticated(message: string): never {
 const UNKNOWN_TOKEN = 'The API token is unknown or revoked, or its secret is wrong.';
 /** A Bearer secret may also be a web UI session token (sessions.ts, checked first by authenticator.ts). */
 const UNKNOWN_BEARER =
-  'The Bearer secret is neither an API token nor a signed-in session: unknown, revoked, signed out or mistyped.';
+  'The Bearer secret is unknown or revoked: no API token or signed-in session has it (signed out, deleted, or mistyped).';
 
 /**
  * API tokens: the credentials of REST clients. The secret is shown once, at
