@@ -12,6 +12,7 @@ import { UserService } from './app/users.js';
 import { startMqttTlsListener } from './gateway/index.js';
 import { startDeviceHttpsListener } from './device-http/index.js';
 import { Metrics } from './metrics.js';
+import { DeviceTemplateService } from './app/device-templates.js';
 import { ProvisioningAttempts } from './provisioning/attempts.js';
 import { CertificateInventory } from './provisioning/certificate-inventory.js';
 import { SymmetricKeyAttestation } from './provisioning/attestation/symmetric-key.js';
@@ -112,6 +113,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(options.tlsKeyFile ? { tlsKeyFile: options.tlsKeyFile } : {}),
     });
 
+    const templates = new DeviceTemplateService(db);
+    await templates.ensureBuiltIns();
+    const resolveTemplate = (modelId: string) => templates.findByModelId(modelId);
+
     const attempts = new ProvisioningAttempts(store);
     const groups = new EnrollmentGroupService({ store, idScope });
     const individual = new IndividualEnrollmentService({ store, idScope });
@@ -125,6 +130,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       retryAfterSeconds: options.dpsRetryAfterSeconds ?? SERVER_DEFAULTS.dpsRetryAfterSeconds,
       logger: logger.child({ context: 'provisioning' }),
       metrics,
+      resolveTemplate,
     });
 
     const tokens = new ApiTokenService(db, { hostName: options.hostName });
@@ -156,6 +162,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger: logger.child({ context: 'hub' }),
       metrics,
       authenticators: [new SasAuthenticator()],
+      templates: { check: (id) => templates.checkAssignable(id), resolve: resolveTemplate },
       ...(options.retentionDays !== undefined ? { retentionDays: options.retentionDays } : {}),
     });
     hub.start();
@@ -217,6 +224,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       individual,
       attempts,
       tokens,
+      templates,
       users,
       sessions,
       dashboards,

@@ -71,12 +71,7 @@ describe('REST API over HTTP', () => {
   });
 
   it('answers an unknown route with 404 and a known path with a wrong method with 405', async () => {
-    expectError(
-      await h.call('GET', '/api/deviceTemplates'),
-      404,
-      'ERR_NOT_FOUND',
-      /GET \/api\/deviceTemplates/,
-    );
+    expectError(await h.call('GET', '/api/jobs'), 404, 'ERR_NOT_FOUND', /GET \/api\/jobs/);
     expectError(await h.call('GET', '/no/such/page', undefined, null), 404, 'ERR_NOT_FOUND');
     const res = await h.call('POST', '/api/enrollmentGroups/x', GROUP);
     expectError(res, 405, 'ERR_METHOD_NOT_ALLOWED');
@@ -142,6 +137,8 @@ describe('REST API over HTTP', () => {
       ['/api/devices/{id}', ['get', 'put', 'patch', 'delete']],
       ['/api/devices/{id}/attestation', ['get', 'put', 'delete']],
       ['/api/devices/{id}/credentials', ['get']],
+      ['/api/deviceTemplates', ['get']],
+      ['/api/deviceTemplates/{id}', ['get', 'put', 'patch', 'delete']],
       ['/api/devices/{id}/telemetry', ['get']],
       ['/api/devices/{id}/telemetry/{name}', ['get']],
       ['/api/devices/{id}/components/{component}/telemetry/{name}', ['get']],

@@ -12,6 +12,7 @@ import { certificateRoutes } from './routes/certificates.js';
 import { commandRoutes } from './routes/commands.js';
 import { dashboardRoutes } from './routes/dashboards.js';
 import { deviceRoutes } from './routes/devices.js';
+import { deviceTemplateRoutes } from './routes/device-templates.js';
 import { enrollmentGroupRoutes } from './routes/enrollment-groups.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -137,6 +138,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   apiTokenRoutes(app, deps);
   enrollmentGroupRoutes(app, deps);
   deviceRoutes(app, deps);
+  deviceTemplateRoutes(app, deps);
   telemetryRoutes(app, deps);
   propertyRoutes(app, deps);
   commandRoutes(app, deps);

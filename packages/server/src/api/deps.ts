@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ApiTokenService } from '../app/api-tokens.js';
+import type { DeviceTemplateService } from '../app/device-templates.js';
 import type { DashboardService } from '../app/dashboards.js';
 import type { DeviceQueryService } from '../app/devices.js';
 import type { SessionService } from '../app/sessions.js';
@@ -32,6 +33,8 @@ export interface ApiDeps {
   individual: IndividualEnrollmentService;
   attempts: ProvisioningAttempts;
   tokens: ApiTokenService;
+  /** Device templates (DTDL v2), with the built-ins. */
+  templates: DeviceTemplateService;
   /** Web UI users, their sign-in sessions and dashboards; the certificate list and the KPI counts. */
   users: UserService;
   sessions: SessionService;

@@ -36,6 +36,8 @@ export class DeviceRegistry {
     private readonly db: Kysely<Database>,
     private readonly statusSource: DeviceStatusSource,
     private readonly now: () => Date = () => new Date(),
+    /** Refuses (throws) a `template` that names no device template; absent = not checked. */
+    private readonly checkTemplate?: (templateId: string) => Promise<void>,
   ) {}
 
   async list(): Promise<Device[]> {
@@ -63,6 +65,7 @@ export class DeviceRegistry {
     const fields = parseFields(body);
     const existing = await this.db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
     checkEtag(existing, fields.etag);
+    if (fields.template) await this.checkTemplate?.(fields.template);
     const time = this.now().toISOString();
     const writable = {
       display_name: fields.displayName ?? id,
@@ -102,6 +105,7 @@ export class DeviceRegistry {
     const existing = await this.row(id);
     const fields = parseFields(body);
     checkEtag(existing, fields.etag);
+    if (fields.template) await this.checkTemplate?.(fields.template);
     const update: Partial<Selectable<DevicesTable>> = {
       etag: newEtag(),
       updated_at: this.now().toISOString(),
@@ -112,6 +116,17 @@ export class DeviceRegistry {
     if (fields.simulated !== undefined) update.simulated = fields.simulated ? 1 : 0;
     await this.db.updateTable('devices').set(update).where('id', '=', id).execute();
     return this.get(id);
+  }
+
+  /** Sets the template of a device that has none; true when it did. */
+  async assignTemplateIfUnset(id: string, template: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('devices')
+      .set({ template, etag: newEtag(), updated_at: this.now().toISOString() })
+      .where('id', '=', id)
+      .where('template', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   /** Deletes the device row and its status; the caller removes twin, sessions, C2D, history. */

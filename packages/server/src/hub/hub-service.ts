@@ -68,6 +68,18 @@ export interface HubServiceOptions {
   authenticators?: DeviceAuthenticator[];
   /** Milliseconds per second of command timeouts (tests only); default 1000. */
   commandSecondMs?: number;
+  /**
+   * Device templates as the hub needs them (kept to two functions so the hub does not depend on
+   * the application context): `check` refuses a device body's unknown `template` (it throws),
+   * `resolve` maps an IoT Plug and Play model ID to a template ID.
+   */
+  templates?: TemplateLookup;
+}
+
+/** See {@link HubServiceOptions.templates}. */
+export interface TemplateLookup {
+  check(templateId: string): Promise<void>;
+  resolve(modelId: string): Promise<string | undefined>;
 }
 
 export class HubService implements HubApi {
@@ -89,6 +101,7 @@ export class HubService implements HubApi {
   private readonly sessions: SessionStore;
   private readonly authentication: DeviceAuthentication;
   private readonly retentionDays: number;
+  private readonly templates: TemplateLookup | undefined;
   private readonly metrics: ReturnType<typeof hubMetrics> | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -109,6 +122,7 @@ export class HubService implements HubApi {
     this.logger = options.logger;
     this.now = options.now ?? (() => new Date());
     this.retentionDays = options.retentionDays ?? 30;
+    this.templates = options.templates;
     this.metrics = options.metrics ? hubMetrics(options.metrics) : undefined;
     this.events = new EventBus(this.logger);
     const telemetry =
@@ -163,6 +177,7 @@ export class HubService implements HubApi {
         },
       },
       this.now,
+      options.templates ? (id) => options.templates!.check(id) : undefined,
     );
   }
 
@@ -265,6 +280,33 @@ export class HubService implements HubApi {
     if (this.registry.get(deviceId) !== session) return;
     this.events.emit({ type: 'connected', deviceId, time });
     this.c2d.deliver(deviceId);
+    const modelId = identity.username.modelId;
+    if (modelId !== undefined && modelId !== '') await this.assignTemplate(conn, deviceId, modelId);
+  }
+
+  /**
+   * A device without a template that announces `model-id` (PROTOCOL.md §3.1) gets the template
+   * of that model, if there is one (contract §A Assignment). Never throws: the device is connected.
+   */
+  private async assignTemplate(conn: MqttConnection, deviceId: string, modelId: string): Promise<void> {
+    if (!this.templates) return;
+    try {
+      const template = await this.templates.resolve(modelId);
+      if (template === undefined) {
+        conn.log.debug({ deviceId, modelId }, 'no device template for the model ID');
+        return;
+      }
+      if (!(await this.devices.assignTemplateIfUnset(deviceId, template))) return;
+      conn.log.info({ deviceId, modelId, template }, 'device template assigned from the model ID');
+      this.events.emit({
+        type: 'deviceChanged',
+        deviceId,
+        time: this.now().toISOString(),
+        change: 'updated',
+      });
+    } catch (err) {
+      conn.log.warn({ err, deviceId, modelId }, 'device template not assigned');
+    }
   }
 
   private onDeviceTelemetry(session: HubSession, bag: PropertyBag, packet: IPublishPacket): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Kysely, Selectable, Insertable, Updateable } from 'kysely';
+import { newEtag } from '../util.js';
 import type {
   Database,
   DevicesTable,
@@ -249,6 +250,17 @@ export class ProvisioningStore {
         )
         .execute();
     });
+  }
+
+  /** Sets the template of a device that has none (and a new etag); true when it did. */
+  async assignTemplateIfUnset(deviceId: string, template: string, now: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('devices')
+      .set({ template, etag: newEtag(), updated_at: now })
+      .where('id', '=', deviceId)
+      .where('template', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   // Refusal diagnostics

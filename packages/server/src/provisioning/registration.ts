@@ -24,6 +24,22 @@ export interface RegistrationServiceOptions {
   now?: () => Date;
   /** Called after a successful assignment (templates, events). */
   onAssigned?: (outcome: AttestationOutcome, payload: unknown) => Promise<void> | void;
+  /**
+   * The device template for an IoT Plug and Play model ID (the payload's `modelId`, or the
+   * legacy IoT Central `iotcModelId`); a device without a template gets it. Undefined: none.
+   */
+  resolveTemplate?: (modelId: string) => Promise<string | undefined>;
+}
+
+/** The model ID a device announces in its registration payload (`modelId`, legacy `iotcModelId`). */
+export function payloadModelId(payload: unknown): string | undefined {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return undefined;
+  const record = payload as Record<string, unknown>;
+  for (const key of ['modelId', 'iotcModelId']) {
+    const value = record[key];
+    if (typeof value === 'string' && value !== '') return value;
+  }
+  return undefined;
 }
 
 /**
@@ -227,6 +243,7 @@ export class RegistrationService implements DpsHandler {
         updated_at: now,
       },
     );
+    const template = await this.assignTemplate(outcome.deviceId, payload, now);
     this.o.logger.info(
       {
         registrationId: ctx.registrationId,
@@ -234,11 +251,26 @@ export class RegistrationService implements DpsHandler {
         enrollment: outcome.enrollment,
         transport: ctx.transport,
         existed: existingDevice !== undefined,
+        ...(template !== undefined ? { template } : {}),
       },
       'device provisioned',
     );
     await this.o.onAssigned?.(outcome, payload);
     return row;
+  }
+
+  /** Gives a device without a template the one of its announced model; never fails the registration. */
+  private async assignTemplate(deviceId: string, payload: unknown, now: string): Promise<string | undefined> {
+    const modelId = payloadModelId(payload);
+    if (modelId === undefined || !this.o.resolveTemplate) return undefined;
+    try {
+      const template = await this.o.resolveTemplate(modelId);
+      if (template === undefined) return undefined;
+      return (await this.o.store.assignTemplateIfUnset(deviceId, template, now)) ? template : undefined;
+    } catch (err) {
+      this.o.logger.warn({ err, deviceId, modelId }, 'device template not assigned');
+      return undefined;
+    }
   }
 
   private async refuse(ctx: DpsRequestContext, err: unknown): Promise<DpsReply> {

@@ -221,6 +221,30 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003_device_templates': {
+    async up(db: Kysely<unknown>) {
+      // Device templates (CENTRAL_API.md §1.2, §6): the wrapper as JSON text, with the columns
+      // the list, the lookups by model ID and the in-use check need.
+      await db.schema
+        .createTable('device_templates')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('display_name', 'text', (c) => c.notNull())
+        .addColumn('description', 'text')
+        .addColumn('capability_model_id', 'text', (c) => c.notNull())
+        .addColumn('document', 'text', (c) => c.notNull())
+        .addColumn('etag', 'text', (c) => c.notNull())
+        .addColumn('built_in', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('device_templates_model')
+        .on('device_templates')
+        .column('capability_model_id')
+        .execute();
+      await db.schema.createIndex('devices_template').on('devices').column('template').execute();
+    },
+  },
   '0004_users_dashboards': {
     async up(db: Kysely<unknown>) {
       // People who sign in to the web UI (passwords as scrypt hashes, DESIGN.md security rules).

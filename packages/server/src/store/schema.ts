@@ -182,6 +182,18 @@ export interface DeviceStatusTable {
   last_activity: string | null;
 }
 
+export interface DeviceTemplatesTable {
+  id: string;
+  display_name: string;
+  description: string | null;
+  capability_model_id: string;
+  document: string; // JSON TemplateDocument (app/dtdl-template.ts)
+  etag: string;
+  built_in: number;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface UsersTable {
   id: string;
   type: string; // 'email'
@@ -229,6 +241,7 @@ export interface Database {
   commands: CommandsTable;
   c2d_messages: C2dMessagesTable;
   device_status: DeviceStatusTable;
+  device_templates: DeviceTemplatesTable;
   users: UsersTable;
   user_sessions: UserSessionsTable;
   dashboards: DashboardsTable;

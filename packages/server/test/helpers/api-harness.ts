@@ -3,6 +3,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Kysely } from 'kysely';
 import { pino } from 'pino';
 import { ApiTokenService, buildApi, ROLE_IDS, type ApiDeps } from '../../src/api/index.js';
+import { DeviceTemplateService } from '../../src/app/device-templates.js';
 import { DashboardService } from '../../src/app/dashboards.js';
 import { SessionService } from '../../src/app/sessions.js';
 import { StatsService } from '../../src/app/stats.js';
@@ -83,6 +84,7 @@ export async function apiHarness(
     individual: new IndividualEnrollmentService({ store, idScope: ID_SCOPE, now }),
     attempts: new ProvisioningAttempts(store, now),
     tokens,
+    templates: new DeviceTemplateService(db, now),
     users,
     sessions: new SessionService(db, users, { now }),
     dashboards: new DashboardService(db, { now }),

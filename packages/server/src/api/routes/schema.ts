@@ -39,6 +39,8 @@ export function doc(
 export const GROUP_ID = 'Enrollment group ID: letters, digits and hyphens, 1–255 characters.';
 export const ENTRY = "Certificate entry: 'primary' or 'secondary'.";
 export const DEVICE_ID = 'Device ID: letters, digits, - . _ :, at most 128 characters.';
+export const TEMPLATE_ID =
+  'Device template ID: a DTMI (dtmi:com:example:Thermostat;1; the version may be absent). `;` may be sent as %3B.';
 export const TOKEN_ID = 'API token ID: letters, digits, - and _, 1–48 characters.';
 export const COMPONENT =
   'Component name (DTDL): a letter, then letters, digits and _, not ending with _, at most 64 characters.';

@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from '../deps.js';
+import { doc, TEMPLATE_ID } from './schema.js';
+
+type TemplateParams = { Params: { id: string } };
+
+/**
+ * `/api/deviceTemplates`: device templates, DTDL v2 validated (CENTRAL_API.md §1.2, §6). Each
+ * answer adds our read-only `builtIn`, `devices` (how many use it) and `summary` (the flattened
+ * telemetry, properties and commands).
+ */
+export function deviceTemplateRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'templates'>): void {
+  const { templates } = deps;
+  const tag = 'Device templates';
+  const template = { params: { id: TEMPLATE_ID } };
+
+  app.get(
+    '/api/deviceTemplates',
+    { schema: doc(tag, 'List the device templates (built-ins included)') },
+    async () => ({
+      value: await templates.list(),
+    }),
+  );
+  app.get<TemplateParams>(
+    '/api/deviceTemplates/:id',
+    { schema: doc(tag, 'Get a device template with its summary and device count', template) },
+    async (request) => templates.get(request.params.id),
+  );
+  app.put<TemplateParams>(
+    '/api/deviceTemplates/:id',
+    {
+      schema: doc(tag, 'Create or replace a device template', {
+        ...template,
+        description:
+          "Body: the template `{ '@id'?, '@type': ['ModelDefinition','DeviceModel'], displayName, description?, capabilityModel, etag? }`, a bare DTDL v2 Interface, an array of interfaces whose first is the root (components and extends by DTMI are inlined), or a 2020 capability model (converted). Invalid DTDL answers 400 ERR_DTDL_INVALID naming the element by JSON path. Replacing a model under the same capabilityModel @id may only add contents or change display metadata (409 ERR_TEMPLATE_INCOMPATIBLE otherwise). Answers 200.",
+      }),
+    },
+    async (request) => templates.put(request.params.id, request.body),
+  );
+  app.patch<TemplateParams>(
+    '/api/deviceTemplates/:id',
+    {
+      schema: doc(tag, 'Update a device template (merge patch: displayName, description, etag)', {
+        ...template,
+        description: 'The capability model changes only by PUT.',
+      }),
+    },
+    async (request) => templates.patch(request.params.id, request.body),
+  );
+  app.delete<TemplateParams>(
+    '/api/deviceTemplates/:id',
+    {
+      schema: doc(tag, 'Delete a device template (409 ERR_TEMPLATE_IN_USE while devices use it)', template),
+    },
+    async (request, reply) => {
+      await templates.delete(request.params.id);
+      return reply.code(204).send();
+    },
+  );
+}
