@@ -38,7 +38,10 @@ describe('gatehouse serve: the administrator sign-in', () => {
     const password = s.generatedPassword;
     assert.ok(password, `the banner shows the password:\n${s.out()}`);
     assert.ok(s.generatedToken && s.generatedToken !== password);
-    assert.match(s.out(), /Web UI sign-in: user admin, password \(shown once; also saved in .*admin-password, mode 0600\)/);
+    assert.match(
+      s.out(),
+      /Web UI sign-in: user admin, password \(shown once; also saved in .*admin-password, mode 0600\)/,
+    );
     const file = join(dataDir, 'admin-password');
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.equal(readFileSync(file, 'utf8'), `${password}\n`);
@@ -48,7 +51,10 @@ describe('gatehouse serve: the administrator sign-in', () => {
     const again = await startServeProcess({ dataDir, token: '', env: { GATEHOUSE_ADMIN_PASSWORD: '' } });
     assert.equal(again.generatedPassword, undefined);
     assert.ok(!again.out().includes(password), 'the password is not printed again');
-    assert.match(again.out(), /Web UI sign-in: user admin, password in .*admin-password \(or GATEHOUSE_ADMIN_PASSWORD\)/);
+    assert.match(
+      again.out(),
+      /Web UI sign-in: user admin, password in .*admin-password \(or GATEHOUSE_ADMIN_PASSWORD\)/,
+    );
     assert.equal(await signIn(again.url, 'admin', password), 200);
     assert.equal(await again.stop(), 0);
   });

@@ -9,7 +9,12 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import { createDeviceCertificate, createRootCa, type Issued } from '@gatehouse/pki';
-import { deriveDeviceKey, dpsSasResource, hubSasResource, signSharedAccessSignature } from '@gatehouse/protocol';
+import {
+  deriveDeviceKey,
+  dpsSasResource,
+  hubSasResource,
+  signSharedAccessSignature,
+} from '@gatehouse/protocol';
 import { ROLE_IDS } from '../src/api/index.js';
 import { base64Pem } from './helpers/pki-files.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
@@ -150,7 +155,10 @@ describe('certificates over REST', () => {
   });
 
   it('follows removals: a deleted certificate is no longer listed', async () => {
-    assert.equal((await server.api('DELETE', '/api/enrollmentGroups/plant-b/certificates/primary')).status, 204);
+    assert.equal(
+      (await server.api('DELETE', '/api/enrollmentGroups/plant-b/certificates/primary')).status,
+      204,
+    );
     const res = await server.api<{ value: CertificateEntry[] }>('GET', '/api/certificates');
     assert.ok(!res.body.value.some((c) => c.owner === 'plant-b'));
   });
@@ -239,7 +247,9 @@ describe('stats over REST', () => {
     const client = await connectHub('stats-1');
     try {
       for (let i = 0; i < 3; i++) {
-        await client.publishAsync('devices/stats-1/messages/events/', JSON.stringify({ temp: 20 + i }), { qos: 1 });
+        await client.publishAsync('devices/stats-1/messages/events/', JSON.stringify({ temp: 20 + i }), {
+          qos: 1,
+        });
       }
       // A message stored five minutes ago: in the last hour, not in the last minute.
       await server.db

@@ -90,7 +90,11 @@ describe('dashboards over REST', () => {
     assert.notEqual(put.body.etag, before.etag);
 
     expectApiError(
-      await server.api('PUT', '/api/dashboards/default', { displayName: 'Stale', tiles: [], etag: before.etag }),
+      await server.api('PUT', '/api/dashboards/default', {
+        displayName: 'Stale',
+        tiles: [],
+        etag: before.etag,
+      }),
       412,
       'ERR_ETAG_MISMATCH',
       /changed since you read it/,
@@ -184,17 +188,26 @@ describe('dashboards over REST', () => {
       ],
       [
         'a kpi on a chart',
-        { displayName: 'D', tiles: [{ ...chart('c', 0, 0), configuration: { telemetry: ['t'], kpi: 'devicesTotal' } }] },
+        {
+          displayName: 'D',
+          tiles: [{ ...chart('c', 0, 0), configuration: { telemetry: ['t'], kpi: 'devicesTotal' } }],
+        },
         /configuration\.kpi is only for kpi tiles/,
       ],
       [
         'a bad window',
-        { displayName: 'D', tiles: [{ ...chart('c', 0, 0), configuration: { telemetry: ['t'], window: 'P1D' } }] },
+        {
+          displayName: 'D',
+          tiles: [{ ...chart('c', 0, 0), configuration: { telemetry: ['t'], window: 'P1D' } }],
+        },
         /configuration\.window 'P1D' is not one of PT5M, PT30M, PT1H, PT24H/,
       ],
       [
         'devices not names',
-        { displayName: 'D', tiles: [{ ...chart('c', 0, 0), configuration: { telemetry: ['t'], devices: [1] } }] },
+        {
+          displayName: 'D',
+          tiles: [{ ...chart('c', 0, 0), configuration: { telemetry: ['t'], devices: [1] } }],
+        },
         /configuration\.devices\[0\] must be a non-empty string/,
       ],
       [
@@ -203,18 +216,42 @@ describe('dashboards over REST', () => {
         /configuration\.colour is not a configuration field/,
       ],
       ['an unknown tile field', { displayName: 'D', tiles: [{ ...kpi, z: 1 }] }, /'z' is not a tile field/],
-      ['a negative x', { displayName: 'D', tiles: [{ ...kpi, x: -1 }] }, /\(id 'k'\): x must be an integer from 0 to 11, not -1/],
+      [
+        'a negative x',
+        { displayName: 'D', tiles: [{ ...kpi, x: -1 }] },
+        /\(id 'k'\): x must be an integer from 0 to 11, not -1/,
+      ],
       ['a negative y', { displayName: 'D', tiles: [{ ...kpi, y: -3 }] }, /y must be an integer from 0/],
-      ['a zero width', { displayName: 'D', tiles: [{ ...kpi, width: 0 }] }, /width must be an integer from 1 to 12/],
-      ['a fractional height', { displayName: 'D', tiles: [{ ...kpi, height: 1.5 }] }, /height must be an integer/],
-      ['a string x', { displayName: 'D', tiles: [{ ...kpi, x: '1' }] }, /x must be an integer from 0 to 11, not "1"/],
-      ['past the grid', { displayName: 'D', tiles: [{ ...kpi, x: 10, width: 3 }] }, /x \+ width is 13, past the 12 columns/],
+      [
+        'a zero width',
+        { displayName: 'D', tiles: [{ ...kpi, width: 0 }] },
+        /width must be an integer from 1 to 12/,
+      ],
+      [
+        'a fractional height',
+        { displayName: 'D', tiles: [{ ...kpi, height: 1.5 }] },
+        /height must be an integer/,
+      ],
+      [
+        'a string x',
+        { displayName: 'D', tiles: [{ ...kpi, x: '1' }] },
+        /x must be an integer from 0 to 11, not "1"/,
+      ],
+      [
+        'past the grid',
+        { displayName: 'D', tiles: [{ ...kpi, x: 10, width: 3 }] },
+        /x \+ width is 13, past the 12 columns/,
+      ],
       [
         'overlapping tiles',
         { displayName: 'D', tiles: [chart('a', 0, 0), chart('b', 4, 2)] },
         /tiles\[1\] \(id 'b'\) overlaps tiles\[0\] \(id 'a'\)/,
       ],
-      ['a missing title', { displayName: 'D', tiles: [{ ...kpi, title: undefined }] }, /title must be a string/],
+      [
+        'a missing title',
+        { displayName: 'D', tiles: [{ ...kpi, title: undefined }] },
+        /title must be a string/,
+      ],
       ['not an object', [1, 2], /JSON object/],
     ];
     for (const [what, body, message] of cases) {
@@ -225,7 +262,12 @@ describe('dashboards over REST', () => {
     expectApiError(await server.api('GET', '/api/dashboards/invalid'), 404, 'ERR_DASHBOARD_NOT_FOUND');
     // Touching edges do not overlap.
     assert.equal(
-      (await server.api('PUT', '/api/dashboards/edges', { displayName: 'E', tiles: [chart('a', 0, 0), chart('b', 6, 0), chart('c', 0, 4)] })).status,
+      (
+        await server.api('PUT', '/api/dashboards/edges', {
+          displayName: 'E',
+          tiles: [chart('a', 0, 0), chart('b', 6, 0), chart('c', 0, 4)],
+        })
+      ).status,
       200,
     );
   });
@@ -240,7 +282,8 @@ describe('dashboards over REST', () => {
     );
     const builder = await userSession(server, 'dash-builder', [ROLE_IDS.builder]);
     assert.equal(
-      (await server.api('PUT', '/api/dashboards/builders', { displayName: 'Builders', tiles: [] }, builder)).status,
+      (await server.api('PUT', '/api/dashboards/builders', { displayName: 'Builders', tiles: [] }, builder))
+        .status,
       200,
     );
   });

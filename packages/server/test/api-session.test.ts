@@ -225,7 +225,11 @@ describe('sign-in sessions', () => {
         /API token 'admin' is not a signed-in user/,
       );
     }
-    expectApiError(await server.api('GET', '/api/session', undefined, 'no-such-secret'), 401, 'ERR_UNAUTHENTICATED');
+    expectApiError(
+      await server.api('GET', '/api/session', undefined, 'no-such-secret'),
+      401,
+      'ERR_UNAUTHENTICATED',
+    );
   });
 
   it('POST /api/session/password changes your own password and ends your other sessions', async () => {
@@ -234,14 +238,30 @@ describe('sign-in sessions', () => {
     const change = (body: unknown): Promise<HttpAnswer> =>
       server.api('POST', '/api/session/password', body, token);
     const refusals: Array<[unknown, number, string, RegExp]> = [
-      [{ currentPassword: 'wrong-password', newPassword: 'a-new-password' }, 403, 'ERR_CURRENT_PASSWORD_WRONG', /not your current password/],
-      [{ currentPassword: PASSWORD, newPassword: 'short' }, 400, 'ERR_PASSWORD_WEAK', /at least 8 characters/],
-      [{ currentPassword: PASSWORD, newPassword: 'x'.repeat(1025) }, 400, 'ERR_PASSWORD_WEAK', /at most 1024/],
+      [
+        { currentPassword: 'wrong-password', newPassword: 'a-new-password' },
+        403,
+        'ERR_CURRENT_PASSWORD_WRONG',
+        /not your current password/,
+      ],
+      [
+        { currentPassword: PASSWORD, newPassword: 'short' },
+        400,
+        'ERR_PASSWORD_WEAK',
+        /at least 8 characters/,
+      ],
+      [
+        { currentPassword: PASSWORD, newPassword: 'x'.repeat(1025) },
+        400,
+        'ERR_PASSWORD_WEAK',
+        /at most 1024/,
+      ],
       [{ currentPassword: PASSWORD }, 422, 'ERR_VALIDATION', /'newPassword' is required/],
       [{ newPassword: 'a-new-password' }, 422, 'ERR_VALIDATION', /'currentPassword' is required/],
       ['text', 422, 'ERR_VALIDATION', /JSON object/],
     ];
-    for (const [body, status, code, message] of refusals) expectApiError(await change(body), status, code, message);
+    for (const [body, status, code, message] of refusals)
+      expectApiError(await change(body), status, code, message);
 
     assert.equal((await change({ currentPassword: PASSWORD, newPassword: 'a-new-password' })).status, 204);
     expectApiError(await signIn(server, 'changer@example.com', PASSWORD), 401, 'ERR_SIGNIN_FAILED');
@@ -254,13 +274,23 @@ describe('sign-in sessions', () => {
     const token = await userSession(server, 'stolen', [ROLE_IDS.operator]);
     for (let i = 0; i < 10; i++) {
       expectApiError(
-        await server.api('POST', '/api/session/password', { currentPassword: `guess-${i}`, newPassword: 'x'.repeat(8) }, token),
+        await server.api(
+          'POST',
+          '/api/session/password',
+          { currentPassword: `guess-${i}`, newPassword: 'x'.repeat(8) },
+          token,
+        ),
         403,
         'ERR_CURRENT_PASSWORD_WRONG',
       );
     }
     expectApiError(
-      await server.api('POST', '/api/session/password', { currentPassword: PASSWORD, newPassword: 'x'.repeat(8) }, token),
+      await server.api(
+        'POST',
+        '/api/session/password',
+        { currentPassword: PASSWORD, newPassword: 'x'.repeat(8) },
+        token,
+      ),
       429,
       'ERR_SIGNIN_THROTTLED',
     );
@@ -303,7 +333,11 @@ describe('the first administrator', () => {
       const first = await startTestServer({ dataDir: dir, adminPassword: 'first-env-password' });
       try {
         assert.equal(first.generatedAdminPassword, undefined);
-        await assert.rejects(stat(join(dir, 'admin-password')), /ENOENT/, 'a chosen password is not written down');
+        await assert.rejects(
+          stat(join(dir, 'admin-password')),
+          /ENOENT/,
+          'a chosen password is not written down',
+        );
         assert.equal((await signIn(first, 'admin', 'first-env-password')).status, 200);
       } finally {
         await first.close();
@@ -323,11 +357,14 @@ describe('the first administrator', () => {
   it('refuses a GATEHOUSE_ADMIN_PASSWORD shorter than 8 characters', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gatehouse-admin-weak-'));
     try {
-      await assert.rejects(startTestServer({ dataDir: dir, adminPassword: 'short' }), (err: Error & { code?: string }) => {
-        assert.equal(err.code, 'ERR_PASSWORD_WEAK');
-        assert.match(err.message, /GATEHOUSE_ADMIN_PASSWORD/);
-        return true;
-      });
+      await assert.rejects(
+        startTestServer({ dataDir: dir, adminPassword: 'short' }),
+        (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'ERR_PASSWORD_WEAK');
+          assert.match(err.message, /GATEHOUSE_ADMIN_PASSWORD/);
+          return true;
+        },
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -115,7 +115,11 @@ describe('users over REST', () => {
     expectApiError(await server.api('GET', '/api/users/leaver'), 404, 'ERR_USER_NOT_FOUND');
     expectApiError(await server.api('GET', '/api/devices', undefined, token), 401, 'ERR_UNAUTHENTICATED');
     expectApiError(await signIn(server, 'leaver@example.com', PASSWORD), 401, 'ERR_SIGNIN_FAILED');
-    const rows = await server.db.selectFrom('user_sessions').selectAll().where('user_id', '=', 'leaver').execute();
+    const rows = await server.db
+      .selectFrom('user_sessions')
+      .selectAll()
+      .where('user_id', '=', 'leaver')
+      .execute();
     assert.deepEqual(rows, []);
   });
 
@@ -129,7 +133,11 @@ describe('users over REST', () => {
     const calls: Array<[string, string, unknown]> = [
       ['GET', '/api/users', undefined],
       ['GET', '/api/users/admin', undefined],
-      ['PUT', '/api/users/intruder', { type: 'email', email: 'i@example.com', roles: [{ role: ROLE_IDS.administrator }] }],
+      [
+        'PUT',
+        '/api/users/intruder',
+        { type: 'email', email: 'i@example.com', roles: [{ role: ROLE_IDS.administrator }] },
+      ],
       ['PATCH', '/api/users/a-builder', { roles: [{ role: ROLE_IDS.administrator }] }],
       ['DELETE', '/api/users/admin', undefined],
     ];
@@ -238,13 +246,21 @@ describe('users over REST', () => {
   it('refuses user IDs that break the pattern and unknown users', async () => {
     for (const id of ['has%20space', '-leading', 'x'.repeat(65), 'caf%C3%A9']) {
       expectApiError(
-        await server.api('PUT', `/api/users/${id}`, { type: 'email', email: 'a@b.c', roles: [{ role: ROLE_IDS.operator }] }),
+        await server.api('PUT', `/api/users/${id}`, {
+          type: 'email',
+          email: 'a@b.c',
+          roles: [{ role: ROLE_IDS.operator }],
+        }),
         400,
         'ERR_INVALID_ID',
       );
     }
     for (const method of ['GET', 'PATCH', 'DELETE']) {
-      expectApiError(await server.api(method, '/api/users/nobody', method === 'PATCH' ? {} : undefined), 404, 'ERR_USER_NOT_FOUND');
+      expectApiError(
+        await server.api(method, '/api/users/nobody', method === 'PATCH' ? {} : undefined),
+        404,
+        'ERR_USER_NOT_FOUND',
+      );
     }
   });
 

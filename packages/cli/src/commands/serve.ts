@@ -51,10 +51,14 @@ export function banner(s: RunningServer): string {
     lines.push(`  Administrator API token: in ${s.adminTokenPath} (or GATEHOUSE_ADMIN_TOKEN)`);
   }
   if (s.generatedAdminPassword) {
-    lines.push(`  Web UI sign-in: user admin, password (shown once; also saved in ${s.adminPasswordPath}, mode 0600):`);
+    lines.push(
+      `  Web UI sign-in: user admin, password (shown once; also saved in ${s.adminPasswordPath}, mode 0600):`,
+    );
     lines.push(`    ${s.generatedAdminPassword}`);
   } else {
-    lines.push(`  Web UI sign-in: user admin, password in ${s.adminPasswordPath} (or GATEHOUSE_ADMIN_PASSWORD)`);
+    lines.push(
+      `  Web UI sign-in: user admin, password in ${s.adminPasswordPath} (or GATEHOUSE_ADMIN_PASSWORD)`,
+    );
   }
   lines.push('');
   return lines.join('\n');

@@ -68,7 +68,9 @@ export function parseTiles(value: unknown): Tile[] {
       const a = tiles[i]!;
       const b = tiles[j]!;
       if (a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height) {
-        invalid(`tiles[${i}] (id '${a.id}') overlaps tiles[${j}] (id '${b.id}'): move or shrink one of them.`);
+        invalid(
+          `tiles[${i}] (id '${a.id}') overlaps tiles[${j}] (id '${b.id}'): move or shrink one of them.`,
+        );
       }
     }
   }
@@ -78,8 +80,7 @@ export function parseTiles(value: unknown): Tile[] {
 function parseTile(value: unknown, at: string): Tile {
   if (!isObject(value)) invalid(`${at} must be an object.`);
   const id = value['id'];
-  if (typeof id !== 'string' || !TILE_ID.test(id))
-    invalid(`${at}.id must be 1–64 letters, digits, - or _.`);
+  if (typeof id !== 'string' || !TILE_ID.test(id)) invalid(`${at}.id must be 1–64 letters, digits, - or _.`);
   const where = `${at} (id '${id}')`;
   const extra = Object.keys(value).find((k) => !TILE_FIELDS.includes(k));
   if (extra !== undefined)
@@ -135,14 +136,15 @@ function parseConfiguration(value: unknown, type: TileType, where: string): Tile
   const window = value['window'];
   if (window !== undefined) {
     if (!WINDOWS.includes(window as TileWindow))
-      invalid(`${where}: configuration.window '${String(window).slice(0, 64)}' is not one of ${WINDOWS.join(', ')}.`);
+      invalid(
+        `${where}: configuration.window '${String(window).slice(0, 64)}' is not one of ${WINDOWS.join(', ')}.`,
+      );
     out.window = window as TileWindow;
   }
   // What each type needs to draw anything.
   if (type === 'kpi' && out.kpi === undefined)
     invalid(`${where}: a kpi tile needs configuration.kpi (${KPIS.join(', ')}).`);
-  if (type !== 'kpi' && out.kpi !== undefined)
-    invalid(`${where}: configuration.kpi is only for kpi tiles.`);
+  if (type !== 'kpi' && out.kpi !== undefined) invalid(`${where}: configuration.kpi is only for kpi tiles.`);
   if (type !== 'kpi' && (out.telemetry === undefined || out.telemetry.length === 0))
     invalid(`${where}: a ${type} tile needs configuration.telemetry, the telemetry names to show.`);
   return out;

@@ -72,7 +72,12 @@ export class DashboardService {
   }
 
   async list(): Promise<Dashboard[]> {
-    const rows = await this.db.selectFrom('dashboards').selectAll().orderBy('created_at').orderBy('id').execute();
+    const rows = await this.db
+      .selectFrom('dashboards')
+      .selectAll()
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
     return rows.map(toApi);
   }
 
@@ -90,13 +95,15 @@ export class DashboardService {
    */
   async put(id: string, body: unknown, ifMatch?: string): Promise<Dashboard> {
     checkId('dashboardId', id);
-    if (!isObject(body)) throw appError('ERR_DASHBOARD_INVALID', 'The body must be a JSON object { displayName, tiles }.');
+    if (!isObject(body))
+      throw appError('ERR_DASHBOARD_INVALID', 'The body must be a JSON object { displayName, tiles }.');
     const displayName = body['displayName'];
-    if (typeof displayName !== 'string' || displayName.trim() === '' || displayName.length > MAX_DISPLAY_NAME) {
-      throw appError(
-        'ERR_DASHBOARD_INVALID',
-        `'displayName' is required: 1–${MAX_DISPLAY_NAME} characters.`,
-      );
+    if (
+      typeof displayName !== 'string' ||
+      displayName.trim() === '' ||
+      displayName.length > MAX_DISPLAY_NAME
+    ) {
+      throw appError('ERR_DASHBOARD_INVALID', `'displayName' is required: 1–${MAX_DISPLAY_NAME} characters.`);
     }
     const tiles = parseTiles(body['tiles']);
     const existing = await this.row(id);
@@ -109,7 +116,12 @@ export class DashboardService {
       }
     }
     const now = nowIso(this.now());
-    const fields = { display_name: displayName, tiles: JSON.stringify(tiles), etag: newEtag(), updated_at: now };
+    const fields = {
+      display_name: displayName,
+      tiles: JSON.stringify(tiles),
+      etag: newEtag(),
+      updated_at: now,
+    };
     if (existing) {
       // Conditional on the etag read above: a concurrent PUT in between makes this one a 412.
       const r = await this.db
@@ -121,7 +133,10 @@ export class DashboardService {
       if (Number(r.numUpdatedRows) === 0)
         throw commonError('ERR_ETAG_MISMATCH', `Dashboard '${id}' changed while saving: read it again.`);
     } else {
-      await this.db.insertInto('dashboards').values({ id, ...fields, created_at: now }).execute();
+      await this.db
+        .insertInto('dashboards')
+        .values({ id, ...fields, created_at: now })
+        .execute();
     }
     return this.get(id);
   }

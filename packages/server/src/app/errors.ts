@@ -29,7 +29,8 @@ export const APP_ERRORS = {
   },
   ERR_SIGNIN_FAILED: {
     status: 401,
-    summary: 'Sign-in refused: the user name is unknown or the password is wrong (deliberately not saying which).',
+    summary:
+      'Sign-in refused: the user name is unknown or the password is wrong (deliberately not saying which).',
     fix: 'Check both; the first administrator is `admin`, its password is printed once by `gatehouse serve` and kept in <data>/admin-password, or set with GATEHOUSE_ADMIN_PASSWORD.',
   },
   ERR_SIGNIN_THROTTLED: {

@@ -19,7 +19,11 @@ export const MIN_PASSWORD_LENGTH = 8;
 /** scrypt takes any length, but a megabyte "password" is an attack, not a password. */
 export const MAX_PASSWORD_LENGTH = 1024;
 
-function derive(password: string, salt: Buffer, options: ScryptOptions & { N: number; r: number; p: number }) {
+function derive(
+  password: string,
+  salt: Buffer,
+  options: ScryptOptions & { N: number; r: number; p: number },
+) {
   return new Promise<Buffer>((resolve, reject) => {
     scrypt(
       password.normalize('NFC'),
@@ -43,9 +47,14 @@ function derive(password: string, salt: Buffer, options: ScryptOptions & { N: nu
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(SALT_BYTES);
   const key = await derive(password, salt, DEFAULT);
-  return ['scrypt', DEFAULT.N, DEFAULT.r, DEFAULT.p, salt.toString('base64url'), key.toString('base64url')].join(
-    '$',
-  );
+  return [
+    'scrypt',
+    DEFAULT.N,
+    DEFAULT.r,
+    DEFAULT.p,
+    salt.toString('base64url'),
+    key.toString('base64url'),
+  ].join('$');
 }
 
 /**

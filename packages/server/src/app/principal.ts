@@ -9,7 +9,5 @@ export type ApiPrincipal =
 
 /** How error messages name the caller: `API token 'ci'` or `user 'alice@example.com'`. */
 export function describePrincipal(principal: ApiPrincipal): string {
-  return principal.kind === 'apiToken'
-    ? `API token '${principal.tokenId}'`
-    : `user '${principal.username}'`;
+  return principal.kind === 'apiToken' ? `API token '${principal.tokenId}'` : `user '${principal.username}'`;
 }

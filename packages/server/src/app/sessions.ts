@@ -78,7 +78,8 @@ export class SessionService {
    * wrong password get the same answer after the same work (passwords.ts).
    */
   async signIn(body: unknown): Promise<CreatedSession> {
-    if (!isObject(body)) throw commonError('ERR_VALIDATION', 'The body must be a JSON object { username, password }.');
+    if (!isObject(body))
+      throw commonError('ERR_VALIDATION', 'The body must be a JSON object { username, password }.');
     const username = body['username'];
     const password = body['password'];
     if (typeof username !== 'string' || username === '' || username.length > MAX_INPUT_LENGTH)

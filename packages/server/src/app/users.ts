@@ -181,7 +181,8 @@ export class UserService {
       return password === undefined ? { password: chosen, created: true } : { created: true };
     }
     if (password !== undefined) {
-      if (!(await verifyPassword(password, admin.password_hash))) await this.setPassword(ADMIN_USER_ID, password);
+      if (!(await verifyPassword(password, admin.password_hash)))
+        await this.setPassword(ADMIN_USER_ID, password);
       if (!isAdministrator(admin)) {
         const current = toApi(admin).roles;
         await this.db
@@ -305,7 +306,12 @@ function parseEmail(value: unknown): string {
 }
 
 function parseUsername(value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_NAME_LENGTH || !USERNAME.test(value)) {
+  if (
+    typeof value !== 'string' ||
+    value.length === 0 ||
+    value.length > MAX_NAME_LENGTH ||
+    !USERNAME.test(value)
+  ) {
     throw commonError(
       'ERR_VALIDATION',
       `'username' must be 1–${MAX_NAME_LENGTH} characters without spaces or control characters.`,
@@ -331,6 +337,9 @@ export function checkPasswordRules(password: string, what = 'The password'): voi
     );
   }
   if (length > MAX_PASSWORD_LENGTH) {
-    throw appError('ERR_PASSWORD_WEAK', `${what} is too long: use at most ${MAX_PASSWORD_LENGTH} characters.`);
+    throw appError(
+      'ERR_PASSWORD_WEAK',
+      `${what} is too long: use at most ${MAX_PASSWORD_LENGTH} characters.`,
+    );
   }
 }

@@ -104,7 +104,10 @@ export class CertificateInventory {
       return readCertificate(pem);
     } catch (err) {
       // Stored PEMs were parsed on upload; a row that no longer parses is corruption, not a request error.
-      this.options.logger?.error({ err }, `stored certificate of ${what} does not parse; left out of the list`);
+      this.options.logger?.error(
+        { err },
+        `stored certificate of ${what} does not parse; left out of the list`,
+      );
       return undefined;
     }
   }
@@ -113,7 +116,10 @@ export class CertificateInventory {
 function facts(
   cert: Certificate,
   now: Date,
-): Pick<CertificateEntry, 'subject' | 'issuer' | 'sha1Thumbprint' | 'notBefore' | 'notAfter' | 'daysLeft' | 'status'> {
+): Pick<
+  CertificateEntry,
+  'subject' | 'issuer' | 'sha1Thumbprint' | 'notBefore' | 'notAfter' | 'daysLeft' | 'status'
+> {
   const leftMs = cert.notAfter.getTime() - now.getTime();
   return {
     subject: cert.subject,

@@ -17,7 +17,11 @@ export function expectApiError(
   code: string,
   messageIncludes?: string | RegExp,
 ): string {
-  assert.equal(res.status, status, `expected ${status} ${code}, got ${res.status}: ${JSON.stringify(res.body)}`);
+  assert.equal(
+    res.status,
+    status,
+    `expected ${status} ${code}, got ${res.status}: ${JSON.stringify(res.body)}`,
+  );
   assert.equal(res.headers.get('x-ms-error-code'), code);
   const error = (res.body as { error: { code: string; message: string; requestId: string } }).error;
   assert.equal(error.code, code);

@@ -24,7 +24,11 @@ export function dashboardRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'dashb
     },
     async (request) => {
       const ifMatch = request.headers['if-match'];
-      return deps.dashboards.put(request.params.dashboardId, request.body, typeof ifMatch === 'string' ? ifMatch : undefined);
+      return deps.dashboards.put(
+        request.params.dashboardId,
+        request.body,
+        typeof ifMatch === 'string' ? ifMatch : undefined,
+      );
     },
   );
 }

@@ -33,7 +33,8 @@ export function sessionRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'session
     {
       config: own,
       schema: doc('Session', 'The signed-in user and when the session expires', {
-        description: 'Answers `{ user: { id, username, roles }, expiresAt }`. Needs a session token, not an API token.',
+        description:
+          'Answers `{ user: { id, username, roles }, expiresAt }`. Needs a session token, not an API token.',
       }),
     },
     async (request) => deps.sessions.get(request.principal),

@@ -6,9 +6,13 @@ import { doc, USER_ID } from './schema.js';
 export function userRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'users'>): void {
   const config = { permission: 'manageUsers' as const };
   const params = { params: { userId: USER_ID } };
-  app.get('/api/users', { config, schema: doc('Users', 'List the users (never their passwords)') }, async () => ({
-    value: await deps.users.list(),
-  }));
+  app.get(
+    '/api/users',
+    { config, schema: doc('Users', 'List the users (never their passwords)') },
+    async () => ({
+      value: await deps.users.list(),
+    }),
+  );
   app.get<{ Params: { userId: string } }>(
     '/api/users/:userId',
     { config, schema: doc('Users', 'Get a user', params) },
@@ -32,7 +36,8 @@ export function userRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'users'>): 
       config,
       schema: doc('Users', 'Update a user', {
         ...params,
-        description: 'Merge `email`, `username`, `roles`, `password`. Nobody may take the Administrator role from the last administrator.',
+        description:
+          'Merge `email`, `username`, `roles`, `password`. Nobody may take the Administrator role from the last administrator.',
       }),
     },
     async (request) => deps.users.patch(request.params.userId, request.body, request.principal ?? undefined),
@@ -43,7 +48,8 @@ export function userRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'users'>): 
       config,
       schema: doc('Users', 'Delete a user', {
         ...params,
-        description: 'Not yourself (409 ERR_USER_DELETE_SELF) and not the last administrator (409 ERR_LAST_ADMIN).',
+        description:
+          'Not yourself (409 ERR_USER_DELETE_SELF) and not the last administrator (409 ERR_LAST_ADMIN).',
       }),
     },
     async (request, reply) => {
