@@ -23,6 +23,8 @@ export function usePath(): string {
   useEffect(() => {
     const l = () => setPath(location.pathname);
     listeners.add(l);
+    // A navigate() during the first render (the redirect from /) ran before this listener existed.
+    l();
     return () => {
       listeners.delete(l);
     };

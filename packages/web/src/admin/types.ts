@@ -1,0 +1,145 @@
+/**
+ * The REST shapes the administration pages read (CENTRAL_API.md §1.2, §2 and
+ * the UI contract): enrollment groups, certificates, users, API tokens, roles
+ * and device templates.
+ */
+
+export type CertificateEntryName = 'primary' | 'secondary';
+
+export interface SigningCertificate {
+  verified: boolean;
+  info: { sha1Thumbprint: string; subject: string; notAfter: string };
+  etag: string;
+}
+
+export interface EnrollmentGroup {
+  id: string;
+  displayName: string;
+  enabled: boolean;
+  type: 'iot' | 'iotEdge';
+  attestation:
+    | {
+        type: 'x509';
+        x509: { signingCertificates: Partial<Record<CertificateEntryName, SigningCertificate>> };
+      }
+    | { type: 'symmetricKey'; symmetricKey: { primaryKey: string; secondaryKey: string } };
+  etag: string;
+  idScope: string;
+}
+
+export interface Application {
+  idScope: string;
+  hostName: string;
+  endpoints: { mqtt: string; https?: string; api: string };
+}
+
+export interface CertificateInfo {
+  kind: 'enrollmentGroup' | 'individualEnrollment';
+  owner: string;
+  ownerDisplayName: string;
+  entry: CertificateEntryName;
+  subject: string;
+  issuer: string;
+  sha1Thumbprint: string;
+  notBefore: string;
+  notAfter: string;
+  daysLeft: number;
+  status: 'valid' | 'expiringSoon' | 'expired';
+  verified?: boolean;
+}
+
+export interface Role {
+  id: string;
+  displayName: string;
+}
+
+export interface User {
+  id: string;
+  type: 'email';
+  email: string;
+  username: string;
+  roles: Array<{ role: string }>;
+}
+
+export interface ApiToken {
+  id: string;
+  roles: Array<{ role: string }>;
+  expiry: string;
+}
+
+export interface SchemaInfo {
+  name: string;
+  displayName: string;
+  schema: unknown;
+}
+
+export interface TelemetryInfo {
+  name: string;
+  component?: string;
+  displayName: string;
+  schema: string;
+  unit?: string;
+  semanticType?: string;
+}
+
+export interface PropertyInfo {
+  name: string;
+  component?: string;
+  displayName: string;
+  schema: unknown;
+  writable: boolean;
+  unit?: string;
+  semanticType?: string;
+}
+
+export interface CommandInfo {
+  name: string;
+  component?: string;
+  displayName: string;
+  request?: SchemaInfo;
+  response?: SchemaInfo;
+}
+
+export interface DeviceTemplate {
+  '@id': string;
+  '@type': string[];
+  displayName: string;
+  description?: string;
+  etag: string;
+  capabilityModel: { '@id'?: string } & Record<string, unknown>;
+  builtIn: boolean;
+  devices: number;
+  summary: { telemetry: TelemetryInfo[]; properties: PropertyInfo[]; commands: CommandInfo[] };
+}
+
+/** The roles a person picks from in this version (organization roles come with organizations). */
+export const ASSIGNABLE_ROLES = ['Administrator', 'Builder', 'Operator'];
+
+export const GROUP_TYPES: Record<EnrollmentGroup['type'], string> = {
+  iot: 'IoT devices',
+  iotEdge: 'IoT Edge devices',
+};
+
+export const ATTESTATIONS: Record<EnrollmentGroup['attestation']['type'], string> = {
+  x509: 'Certificates (X.509)',
+  symmetricKey: 'Shared access signature (SAS)',
+};
+
+/** The name of a role ID, or the ID itself when unknown. */
+export function roleName(roles: readonly Role[], id: string): string {
+  return roles.find((r) => r.id === id)?.displayName ?? id;
+}
+
+/** An ID the API accepts, made from a display name (letters, digits, hyphens). */
+export function idFromName(name: string, extra = ''): string {
+  const allowed = new RegExp(`[^a-zA-Z0-9${extra}-]+`, 'g');
+  return name
+    .trim()
+    .replace(allowed, '-')
+    .replace(/^-+|-+$/g, '');
+}
+
+/** "2026-12-01" from an ISO date-time. */
+export function day(iso: string): string {
+  return iso.slice(0, 10);
+}
