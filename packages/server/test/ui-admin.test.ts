@@ -9,7 +9,6 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -57,20 +56,9 @@ interface Group {
   };
 }
 
-/**
- * TODO(remove once main has both): sign-in and users come with the users backend, device
- * templates with the templates backend (ui-contract.md A and B). Until this build has their
- * routes the file skips with a reason instead of failing on a missing endpoint.
- */
-function backendSkipReason(): string | undefined {
-  const routes = ['session', 'users', 'certificates', 'device-templates'];
-  const missing = routes.filter((r) => !existsSync(new URL(`../src/api/routes/${r}.js`, import.meta.url)));
-  return missing.length === 0 ? undefined : `this build has no ${missing.join(', ')} routes yet`;
-}
-
 describe(
   'web UI: administration pages',
-  { skip: browserSkipReason() ?? backendSkipReason(), concurrency: false },
+  { skip: browserSkipReason(), concurrency: false },
   () => {
     let server: TestServer;
     let browser: BrowserHarness;
@@ -82,9 +70,7 @@ describe(
     before(async () => {
       releases.push(await hold(8883));
       releases.push(await hold(443));
-      // The admin's password is an option of the users backend (see backendSkipReason).
-      const admin: Record<string, unknown> = { adminPassword: ADMIN_PASSWORD };
-      server = await startTestServer({ mqttPort: 8883, httpsPort: 443, ...admin });
+      server = await startTestServer({ mqttPort: 8883, httpsPort: 443, adminPassword: ADMIN_PASSWORD });
       dir = await tempDir('gatehouse-ui-admin-');
       browser = await launchBrowser();
       ({ page } = await browser.newPage());

@@ -31,7 +31,8 @@ export function banner(s: RunningServer): string {
   const lines = [
     '',
     'Gatehouse is running.',
-    `  REST API             http://${host}:${s.http.port}/api  (OpenAPI at /api/openapi.json; the web UI comes later)`,
+    `  Web UI               http://${host}:${s.http.port}/  (sign in as admin)`,
+    `  REST API             http://${host}:${s.http.port}/api  (OpenAPI at /api/openapi.json)`,
     `  Devices (MQTT/TLS)   mqtts://${host}:${s.mqtt.port}  (DPS and hub on one listener)`,
     s.https
       ? `  Devices (HTTPS, WSS)  https://${host}:${s.https.port}  (and wss://${host}:${s.https.port}/$iothub/websocket)`
