@@ -5,11 +5,16 @@ import { pino, type Logger } from 'pino';
 import type { Kysely } from 'kysely';
 import { buildApi, ApiTokenService } from './api/index.js';
 import { defaultWebRoot } from './api/web-app.js';
+import { DashboardService } from './app/dashboards.js';
+import { SessionService } from './app/sessions.js';
+import { StatsService } from './app/stats.js';
+import { UserService } from './app/users.js';
 import { startMqttTlsListener } from './gateway/index.js';
 import { startDeviceHttpsListener } from './device-http/index.js';
 import { Metrics } from './metrics.js';
 import { DeviceTemplateService } from './app/device-templates.js';
 import { ProvisioningAttempts } from './provisioning/attempts.js';
+import { CertificateInventory } from './provisioning/certificate-inventory.js';
 import { SymmetricKeyAttestation } from './provisioning/attestation/symmetric-key.js';
 import { X509Attestation } from './provisioning/attestation/x509.js';
 import { EnrollmentGroupService } from './provisioning/enrollment-groups.js';
@@ -38,6 +43,8 @@ export interface ServerOptions {
   tlsKeyFile?: string;
   /** GATEHOUSE_ADMIN_TOKEN: the administrator token's secret, instead of a generated one. */
   adminToken?: string;
+  /** GATEHOUSE_ADMIN_PASSWORD: the web UI password of the user `admin`, instead of a generated one. */
+  adminPassword?: string;
   logLevel?: string;
   logger?: Logger;
   /** `retry-after` of the DPS 202 answer, in seconds. */
@@ -62,6 +69,10 @@ export interface RunningServer {
   adminTokenPath: string;
   /** The generated administrator secret, present only on the start that created it. */
   generatedAdminToken: string | undefined;
+  /** Path of the file holding the generated password of the user `admin` (written only when generated). */
+  adminPasswordPath: string;
+  /** The generated password of the user `admin`, present only on the start that created it. */
+  generatedAdminPassword: string | undefined;
   db: Kysely<Database>;
   hub: HubService;
   logger: Logger;
@@ -137,6 +148,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await writeFile(adminTokenPath, (bootstrap.secret ?? options.adminToken) + '\n', { mode: 0o600 });
       await chmod(adminTokenPath, 0o600);
     }
+
+    // The web UI's first user, like the token above: printed once, kept in a 0600 file.
+    const users = new UserService(db);
+    const sessions = new SessionService(db, users);
+    const adminUser = await users.ensureAdminUser(
+      options.adminPassword !== undefined ? { password: options.adminPassword } : {},
+    );
+    const adminPasswordPath = join(dataDir, 'admin-password');
+    if (adminUser.password !== undefined) {
+      await writeFile(adminPasswordPath, adminUser.password + '\n', { mode: 0o600 });
+      await chmod(adminPasswordPath, 0o600);
+    }
+    const dashboards = new DashboardService(db);
+    await dashboards.ensureDefault();
 
     const hub = new HubService({
       db,
@@ -216,6 +241,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       attempts,
       tokens,
       templates,
+      users,
+      sessions,
+      dashboards,
+      certificates: new CertificateInventory(db, { logger: logger.child({ context: 'api' }) }),
+      stats: new StatsService(db, { connectedDevices: () => hub.registry.size }),
       hub,
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot || undefined,
     });
@@ -237,6 +267,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       serverCaPath: tls.caPath,
       adminTokenPath,
       generatedAdminToken: bootstrap.secret,
+      adminPasswordPath,
+      generatedAdminPassword: adminUser.password,
       db,
       hub,
       logger,

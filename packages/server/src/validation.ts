@@ -47,6 +47,8 @@ export const ID_PATTERNS = {
     text: 'letters, digits, - . _ :, starting with a letter or digit, at most 128 characters',
   },
   apiTokenId: { re: /^[a-zA-Z0-9_-]{1,48}$/, text: 'letters, digits, - and _, 1–48 characters' },
+  userId: { re: /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/, text: 'letters, digits, - . _, 1–64 characters' },
+  dashboardId: { re: /^[a-zA-Z0-9_-]{1,48}$/, text: 'letters, digits, - and _, 1–48 characters' },
 } as const;
 
 export function checkId(kind: keyof typeof ID_PATTERNS, value: string): void {

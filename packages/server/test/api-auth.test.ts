@@ -467,7 +467,7 @@ describe('ApiTokenService.ensureBootstrapToken', () => {
     assert.match(first.secret ?? '', /^[A-Za-z0-9_-]{43}$/);
     assert.deepEqual(await tokens.ensureBootstrapToken(), { created: false });
     const who = await tokens.authenticate(`Bearer ${first.secret}`);
-    assert.deepEqual(who, { tokenId: 'admin', roles: [ROLE_IDS.administrator] });
+    assert.deepEqual(who, { kind: 'apiToken', tokenId: 'admin', roles: [ROLE_IDS.administrator] });
     const admin = await tokens.get('admin');
     assert.ok(
       Date.parse(admin.expiry) > Date.now() + 5 * 365 * 24 * 3600 * 1000,

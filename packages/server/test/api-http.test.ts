@@ -72,7 +72,11 @@ describe('REST API over HTTP', () => {
 
   it('answers an unknown route with 404 and a known path with a wrong method with 405', async () => {
     expectError(await h.call('GET', '/api/jobs'), 404, 'ERR_NOT_FOUND', /GET \/api\/jobs/);
-    expectError(await h.call('GET', '/no/such/page', undefined, null), 404, 'ERR_NOT_FOUND');
+    // Outside /api a path is the web app's (SPA fallback, ui-contract §C); a missing asset stays 404.
+    const page = await h.call('GET', '/no/such/page', undefined, null);
+    assert.equal(page.statusCode, 200);
+    assert.match(String(page.headers['content-type']), /^text\/html/);
+    expectError(await h.call('GET', '/assets/no-such-file.js', undefined, null), 404, 'ERR_NOT_FOUND');
     const res = await h.call('POST', '/api/enrollmentGroups/x', GROUP);
     expectError(res, 405, 'ERR_METHOD_NOT_ALLOWED');
     assert.equal(res.headers['allow'], 'DELETE, GET, HEAD, PATCH, PUT');
@@ -152,6 +156,14 @@ describe('REST API over HTTP', () => {
       ['/healthz', ['get']],
       ['/metrics', ['get']],
       ['/api/openapi.json', ['get']],
+      ['/api/session', ['get', 'post', 'delete']],
+      ['/api/session/password', ['post']],
+      ['/api/users', ['get']],
+      ['/api/users/{userId}', ['get', 'put', 'patch', 'delete']],
+      ['/api/dashboards', ['get']],
+      ['/api/dashboards/{dashboardId}', ['get', 'put']],
+      ['/api/certificates', ['get']],
+      ['/api/stats', ['get']],
     ];
     assert.deepEqual(Object.keys(doc.paths).sort(), expected.map(([p]) => p).sort());
     for (const [path, methods] of expected) {

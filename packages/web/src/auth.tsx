@@ -4,7 +4,8 @@ import { api, ApiError, getToken, messageOf, onUnauthorized, setToken } from './
 export interface SessionUser {
   id: string;
   username: string;
-  roles: Array<{ role: string }>;
+  /** Role IDs (the fixed GUIDs of GET /api/roles). */
+  roles: string[];
 }
 
 interface AuthState {

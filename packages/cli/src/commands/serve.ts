@@ -31,7 +31,8 @@ export function banner(s: RunningServer): string {
   const lines = [
     '',
     'Gatehouse is running.',
-    `  REST API             http://${host}:${s.http.port}/api  (OpenAPI at /api/openapi.json; the web UI comes later)`,
+    `  Web UI               http://${host}:${s.http.port}/  (sign in as admin)`,
+    `  REST API             http://${host}:${s.http.port}/api  (OpenAPI at /api/openapi.json)`,
     `  Devices (MQTT/TLS)   mqtts://${host}:${s.mqtt.port}  (DPS and hub on one listener)`,
     s.https
       ? `  Devices (HTTPS, WSS)  https://${host}:${s.https.port}  (and wss://${host}:${s.https.port}/$iothub/websocket)`
@@ -49,6 +50,16 @@ export function banner(s: RunningServer): string {
     lines.push(`  Use it as:  Authorization: Bearer <token>`);
   } else {
     lines.push(`  Administrator API token: in ${s.adminTokenPath} (or GATEHOUSE_ADMIN_TOKEN)`);
+  }
+  if (s.generatedAdminPassword) {
+    lines.push(
+      `  Web UI sign-in: user admin, password (shown once; also saved in ${s.adminPasswordPath}, mode 0600):`,
+    );
+    lines.push(`    ${s.generatedAdminPassword}`);
+  } else {
+    lines.push(
+      `  Web UI sign-in: user admin, password in ${s.adminPasswordPath} (or GATEHOUSE_ADMIN_PASSWORD)`,
+    );
   }
   lines.push('');
   return lines.join('\n');
@@ -136,6 +147,9 @@ export function registerServeCommand(program: Command): void {
         ...(flags.tlsCert ? { tlsCertFile: flags.tlsCert } : {}),
         ...(flags.tlsKey ? { tlsKeyFile: flags.tlsKey } : {}),
         ...(process.env['GATEHOUSE_ADMIN_TOKEN'] ? { adminToken: process.env['GATEHOUSE_ADMIN_TOKEN'] } : {}),
+        ...(process.env['GATEHOUSE_ADMIN_PASSWORD']
+          ? { adminPassword: process.env['GATEHOUSE_ADMIN_PASSWORD'] }
+          : {}),
       }).catch((err: unknown) => {
         const e = err as NodeJS.ErrnoException;
         if (e.code === 'EADDRINUSE' || e.code === 'EACCES') {

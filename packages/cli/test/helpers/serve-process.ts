@@ -15,6 +15,8 @@ export interface ServeProcess {
   caPath: string;
   /** The administrator token the banner printed, when it generated one. */
   generatedToken: string | undefined;
+  /** The password of the user `admin` the banner printed, when it generated one. */
+  generatedPassword: string | undefined;
   /** Sends the signal and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -86,7 +88,8 @@ export async function startServeProcess(o: ServeProcessOptions): Promise<ServePr
     url: `http://127.0.0.1:${httpPort}`,
     idScope: /ID scope\s+(\S+)/.exec(out)?.[1] ?? '',
     caPath: /NODE_EXTRA_CA_CERTS=(\S+)/.exec(out)?.[1] ?? '',
-    generatedToken: /shown once[^\n]*\n\s+(\S+)/.exec(out)?.[1],
+    generatedToken: /API token \(shown once[^\n]*\n\s+(\S+)/.exec(out)?.[1],
+    generatedPassword: /sign-in: user admin, password \(shown once[^\n]*\n\s+(\S+)/.exec(out)?.[1],
     stop: (signal = 'SIGTERM') =>
       new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);

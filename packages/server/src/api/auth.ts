@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ApiPrincipal, ApiTokenService } from '../app/api-tokens.js';
+import type { Authenticator } from '../app/authenticator.js';
+import { describePrincipal, type ApiPrincipal } from '../app/principal.js';
 import { rolesAllow, type Permission } from '../app/roles.js';
 import { commonError } from '../validation.js';
 
@@ -28,7 +29,7 @@ declare module 'fastify' {
  * `public: true`, so a new route is closed by default. Decided on the matched
  * route, never on the raw URL text, which has more than one spelling.
  */
-export function registerAuth(app: FastifyInstance, tokens: ApiTokenService): void {
+export function registerAuth(app: FastifyInstance, tokens: Authenticator): void {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request) => {
     const matched = request.routeOptions.url !== undefined;
@@ -40,14 +41,22 @@ export function registerAuth(app: FastifyInstance, tokens: ApiTokenService): voi
     if (!matched) return;
     const permission = request.routeOptions.config.permission ?? (isRead(request.method) ? 'read' : 'write');
     if (!rolesAllow(principal.roles, permission)) {
-      throw commonError(
-        'ERR_FORBIDDEN',
-        permission === 'manageApiTokens'
-          ? `API token '${principal.tokenId}' may not manage API tokens: that needs the Administrator role.`
-          : `API token '${principal.tokenId}' may not ${permission === 'read' ? 'read' : 'change'} this resource: its roles allow ${permission === 'read' ? 'nothing here' : 'reading only'}.`,
-      );
+      throw commonError('ERR_FORBIDDEN', forbidden(describePrincipal(principal), permission));
     }
   });
+}
+
+function forbidden(who: string, permission: Permission): string {
+  switch (permission) {
+    case 'manageApiTokens':
+      return `${who} may not manage API tokens: that needs the Administrator role.`;
+    case 'manageUsers':
+      return `${who} may not manage users: that needs the Administrator role.`;
+    case 'session':
+      return `${who} has no role: ask an administrator to give it one.`;
+    default:
+      return `${who} may not ${permission === 'read' ? 'read' : 'change'} this resource: its roles allow ${permission === 'read' ? 'nothing here' : 'reading only'}.`;
+  }
 }
 
 /** The Authorization header, or on `queryToken` routes the `access_token` query parameter as one. */

@@ -1,13 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { ApiAuthenticator } from '../app/authenticator.js';
 import { ACCESS_TOKEN, registerAuth } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { errorHandler, sendError } from './errors.js';
 import { RouteTable } from './route-table.js';
 import { apiTokenRoutes } from './routes/api-tokens.js';
 import { applicationRoutes } from './routes/application.js';
+import { certificateRoutes } from './routes/certificates.js';
 import { commandRoutes } from './routes/commands.js';
+import { dashboardRoutes } from './routes/dashboards.js';
 import { deviceRoutes } from './routes/devices.js';
 import { deviceTemplateRoutes } from './routes/device-templates.js';
 import { enrollmentGroupRoutes } from './routes/enrollment-groups.js';
@@ -18,7 +21,10 @@ import { openApiRoutes } from './routes/openapi.js';
 import { propertyRoutes } from './routes/properties.js';
 import { provisioningAttemptRoutes } from './routes/provisioning-attempts.js';
 import { roleRoutes } from './routes/roles.js';
+import { sessionRoutes } from './routes/session.js';
+import { statsRoutes } from './routes/stats.js';
 import { telemetryRoutes } from './routes/telemetry.js';
+import { userRoutes } from './routes/users.js';
 import { registerWebApp } from './web-app.js';
 import { commonError } from '../validation.js';
 
@@ -110,7 +116,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
           bearer: {
             type: 'http',
             scheme: 'bearer',
-            description: 'The API token secret: `Authorization: Bearer <secret>`.',
+            description:
+              'An API token secret or a sign-in session token (POST /api/session): `Authorization: Bearer <secret>`.',
           },
           apiToken: {
             type: 'apiKey',
@@ -124,7 +131,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
   });
 
-  registerAuth(app, deps.tokens);
+  registerAuth(app, new ApiAuthenticator(deps.tokens, deps.sessions));
 
   applicationRoutes(app, deps);
   roleRoutes(app);
@@ -139,6 +146,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   eventRoutes(app, deps);
   provisioningAttemptRoutes(app, deps);
   healthRoutes(app, deps);
+  sessionRoutes(app, deps);
+  userRoutes(app, deps);
+  dashboardRoutes(app, deps);
+  certificateRoutes(app, deps);
+  statsRoutes(app, deps);
   openApiRoutes(app);
   return app;
 }

@@ -1,10 +1,15 @@
 import type { Logger } from 'pino';
 import type { ApiTokenService } from '../app/api-tokens.js';
 import type { DeviceTemplateService } from '../app/device-templates.js';
+import type { DashboardService } from '../app/dashboards.js';
 import type { DeviceQueryService } from '../app/devices.js';
+import type { SessionService } from '../app/sessions.js';
+import type { StatsService } from '../app/stats.js';
+import type { UserService } from '../app/users.js';
 import type { HubApi } from '../hub/hub-api.js';
 import type { Metrics } from '../metrics.js';
 import type { ProvisioningAttempts } from '../provisioning/attempts.js';
+import type { CertificateInventory } from '../provisioning/certificate-inventory.js';
 import type { EnrollmentGroupService } from '../provisioning/enrollment-groups.js';
 import type { IndividualEnrollmentService } from '../provisioning/individual-enrollments.js';
 
@@ -30,6 +35,12 @@ export interface ApiDeps {
   tokens: ApiTokenService;
   /** Device templates (DTDL v2), with the built-ins. */
   templates: DeviceTemplateService;
+  /** Web UI users, their sign-in sessions and dashboards; the certificate list and the KPI counts. */
+  users: UserService;
+  sessions: SessionService;
+  dashboards: DashboardService;
+  certificates: CertificateInventory;
+  stats: StatsService;
   /** The hub (hub-api.ts): devices, telemetry, properties, commands, C2D and the live events. */
   hub: HubApi;
   /**

@@ -4,6 +4,7 @@ import type { ApiTokensTable, Database } from '../store/schema.js';
 import { nowIso } from '../util.js';
 import { checkId, commonError, isObject } from '../validation.js';
 import { appError } from './errors.js';
+import type { ApiPrincipal } from './principal.js';
 import { isRoleId, ROLE_IDS, type RoleId } from './roles.js';
 
 /** One role of a token (CENTRAL_API.md §1.2 `RoleAssignment`; organizations are not supported yet). */
@@ -23,11 +24,7 @@ export interface CreatedApiToken extends ApiToken {
   token: string;
 }
 
-/** Who is calling, once `authenticate` has accepted the `Authorization` header. */
-export interface ApiPrincipal {
-  tokenId: string;
-  roles: string[];
-}
+export type { ApiPrincipal } from './principal.js';
 
 export interface ApiTokenServiceOptions {
   /** The application host name: the `sr` of the tokens this service issues. */
@@ -69,6 +66,9 @@ function unauthenticated(message: string): never {
 }
 
 const UNKNOWN_TOKEN = 'The API token is unknown or revoked, or its secret is wrong.';
+/** A Bearer secret may also be a web UI session token (sessions.ts, checked first by authenticator.ts). */
+const UNKNOWN_BEARER =
+  'The Bearer secret is unknown or revoked: no API token or signed-in session has it (signed out, deleted, or mistyped).';
 
 /**
  * API tokens: the credentials of REST clients. The secret is shown once, at
@@ -210,7 +210,7 @@ export class ApiTokenService {
       .selectAll()
       .where('secret_hash', '=', hash)
       .executeTakeFirst();
-    if (!row || !sameHash(row.secret_hash, hash)) unauthenticated(UNKNOWN_TOKEN);
+    if (!row || !sameHash(row.secret_hash, hash)) unauthenticated(UNKNOWN_BEARER);
     return this.accept(row);
   }
 
@@ -242,7 +242,7 @@ export class ApiTokenService {
     if (Date.parse(row.expiry) <= this.now().getTime()) {
       unauthenticated(`The API token '${row.id}' expired at ${row.expiry}: create a new one.`);
     }
-    return { tokenId: row.id, roles: toApi(row).roles.map((r) => r.role) };
+    return { kind: 'apiToken', tokenId: row.id, roles: toApi(row).roles.map((r) => r.role) };
   }
 
   private async save(
@@ -314,7 +314,8 @@ function parseSasFields(text: string): Map<string, string> {
   return fields;
 }
 
-function parseRoles(value: unknown): RoleAssignment[] {
+/** `roles` of a body: at least one `{ role: <role ID> }`, duplicates dropped (also used for users). */
+export function parseRoles(value: unknown): RoleAssignment[] {
   if (!Array.isArray(value) || value.length === 0) {
     throw commonError(
       'ERR_VALIDATION',

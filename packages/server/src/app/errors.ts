@@ -27,6 +27,52 @@ export const APP_ERRORS = {
       'The PUT would remove or change telemetry, properties or commands of a model under the same DTMI; a published model may only gain contents or change display metadata (CENTRAL_API.md §6 Versioning).',
     fix: 'Give the capability model a new version (`…;2`) in its `@id`, or keep the existing contents unchanged.',
   },
+  ERR_SIGNIN_FAILED: {
+    status: 401,
+    summary:
+      'Sign-in refused: the user name is unknown or the password is wrong (deliberately not saying which).',
+    fix: 'Check both; the first administrator is `admin`, its password is printed once by `gatehouse serve` and kept in <data>/admin-password, or set with GATEHOUSE_ADMIN_PASSWORD.',
+  },
+  ERR_SIGNIN_THROTTLED: {
+    status: 429,
+    summary: 'Too many failed sign-ins for this user name in the last minute.',
+    fix: 'Wait for the time the message (and the retry-after header) gives, then try again.',
+  },
+  ERR_SESSION_REQUIRED: {
+    status: 403,
+    summary: 'This call is about the signed-in user, but the request is authenticated with an API token.',
+    fix: 'Sign in with POST /api/session and send the session token as `Authorization: Bearer <token>`.',
+  },
+  ERR_CURRENT_PASSWORD_WRONG: {
+    status: 403,
+    summary: 'Changing your password needs your current password, and the one sent is wrong.',
+  },
+  ERR_PASSWORD_WEAK: {
+    status: 400,
+    summary: 'The password is shorter than 8 characters (or longer than 1024).',
+    fix: 'Choose a longer password; a passphrase of a few words is easy to remember.',
+  },
+  ERR_USER_NOT_FOUND: { status: 404, summary: 'No user has this ID.' },
+  ERR_USERNAME_TAKEN: {
+    status: 409,
+    summary: 'Another user already signs in with this user name (user names ignore case).',
+  },
+  ERR_LAST_ADMIN: {
+    status: 409,
+    summary: 'The change would leave no user with the Administrator role.',
+    fix: 'Give another user the Administrator role first.',
+  },
+  ERR_USER_DELETE_SELF: {
+    status: 409,
+    summary: 'A signed-in user cannot delete their own account.',
+    fix: 'Ask another administrator to delete it.',
+  },
+  ERR_DASHBOARD_NOT_FOUND: { status: 404, summary: 'No dashboard has this ID.' },
+  ERR_DASHBOARD_INVALID: {
+    status: 400,
+    summary: 'The dashboard breaks a rule; the message names the tile and the field.',
+    fix: 'Tiles need a unique id, a type (lineChart, kpi, lastKnownValue), a place on the 12-column grid that overlaps no other tile, and the configuration their type needs.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type AppErrorCode = keyof typeof APP_ERRORS;

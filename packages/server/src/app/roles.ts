@@ -35,19 +35,26 @@ export function isRoleId(id: unknown): id is RoleId {
 /**
  * What a request needs: `read` (GET), `write` (anything that changes state) or
  * `manageApiTokens` (every call under `/api/apiTokens`, reads included: token
- * metadata is an administrator's business). `operate` is what IoT Central lets
- * an Operator do to a device without changing it: run commands, set writable
- * properties, send cloud-to-device messages.
+ * metadata is an administrator's business), `manageUsers` (likewise for
+ * `/api/users`). `operate` is what IoT Central lets an Operator do to a device
+ * without changing it: run commands, set writable properties, send
+ * cloud-to-device messages. `session` is what any authenticated caller may do
+ * to their own sign-in session (read it, sign out, change their password).
  */
-export type Permission = 'read' | 'operate' | 'write' | 'manageApiTokens';
+export type Permission = 'read' | 'operate' | 'write' | 'manageApiTokens' | 'manageUsers' | 'session';
+
+/** Permissions only the Administrator role grants. */
+const ADMINISTRATOR_ONLY: readonly Permission[] = ['manageApiTokens', 'manageUsers'];
 
 /**
- * Administrator: everything. Builder: everything except API tokens. Operator:
- * read and operate. The organization roles (no organizations yet): read-only.
+ * Administrator: everything. Builder: everything except API tokens and users.
+ * Operator: read and operate. The organization roles (no organizations yet):
+ * read-only. Every role: its own session.
  */
 export function rolesAllow(roles: readonly string[], permission: Permission): boolean {
   if (roles.includes(ROLE_IDS.administrator)) return true;
-  if (roles.includes(ROLE_IDS.builder)) return permission !== 'manageApiTokens';
+  if (permission === 'session') return roles.some(isRoleId);
+  if (roles.includes(ROLE_IDS.builder)) return !ADMINISTRATOR_ONLY.includes(permission);
   if (permission === 'operate' && roles.includes(ROLE_IDS.operator)) return true;
   return permission === 'read' && roles.some(isRoleId);
 }

@@ -194,6 +194,37 @@ export interface DeviceTemplatesTable {
   updated_at: string;
 }
 
+export interface UsersTable {
+  id: string;
+  type: string; // 'email'
+  email: string;
+  username: string;
+  /** Lower-cased username: sign-in and uniqueness ignore case. */
+  username_key: string;
+  /** `scrypt$N$r$p$salt$hash` (passwords.ts); null: the user cannot sign in yet. */
+  password_hash: string | null;
+  roles: string; // JSON: RoleAssignment[]
+  created_at: string;
+  updated_at: string;
+}
+
+export interface UserSessionsTable {
+  id: string;
+  token_hash: string; // SHA-256 hex of the bearer secret
+  user_id: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface DashboardsTable {
+  id: string;
+  display_name: string;
+  tiles: string; // JSON: Tile[]
+  etag: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   settings: SettingsTable;
   api_tokens: ApiTokensTable;
@@ -211,4 +242,7 @@ export interface Database {
   c2d_messages: C2dMessagesTable;
   device_status: DeviceStatusTable;
   device_templates: DeviceTemplatesTable;
+  users: UsersTable;
+  user_sessions: UserSessionsTable;
+  dashboards: DashboardsTable;
 }

@@ -4,9 +4,14 @@ import type { Kysely } from 'kysely';
 import { pino } from 'pino';
 import { ApiTokenService, buildApi, ROLE_IDS, type ApiDeps } from '../../src/api/index.js';
 import { DeviceTemplateService } from '../../src/app/device-templates.js';
+import { DashboardService } from '../../src/app/dashboards.js';
+import { SessionService } from '../../src/app/sessions.js';
+import { StatsService } from '../../src/app/stats.js';
+import { UserService } from '../../src/app/users.js';
 import { HubService } from '../../src/hub/hub-service.js';
 import { Metrics } from '../../src/metrics.js';
 import { ProvisioningAttempts } from '../../src/provisioning/attempts.js';
+import { CertificateInventory } from '../../src/provisioning/certificate-inventory.js';
 import { EnrollmentGroupService } from '../../src/provisioning/enrollment-groups.js';
 import { IndividualEnrollmentService } from '../../src/provisioning/individual-enrollments.js';
 import { ProvisioningStore } from '../../src/provisioning/provisioning-store.js';
@@ -62,6 +67,9 @@ export async function apiHarness(
   );
   const tokens = new ApiTokenService(db, { hostName: 'gatehouse.test', now });
   await tokens.ensureBootstrapToken(ADMIN_SECRET);
+  const users = new UserService(db, { now });
+  const hub =
+    overrides.hub ?? new HubService({ db, sqlite: sqlite.sqlite, hostName: 'gatehouse.test', logger, now });
   const deps: ApiDeps = {
     logger,
     metrics: new Metrics(),
@@ -77,9 +85,16 @@ export async function apiHarness(
     attempts: new ProvisioningAttempts(store, now),
     tokens,
     templates: new DeviceTemplateService(db, now),
+    users,
+    sessions: new SessionService(db, users, { now }),
+    dashboards: new DashboardService(db, { now }),
+    certificates: new CertificateInventory(db, { now }),
+    stats: new StatsService(db, {
+      connectedDevices: () => (hub instanceof HubService ? hub.registry.size : 0),
+      now,
+    }),
     ...overrides,
-    hub:
-      overrides.hub ?? new HubService({ db, sqlite: sqlite.sqlite, hostName: 'gatehouse.test', logger, now }),
+    hub,
   };
   const app = await buildApi(deps);
   const call: ApiHarness['call'] = (method, url, body, auth = `Bearer ${ADMIN_SECRET}`, headers = {}) =>

@@ -46,3 +46,5 @@ export const COMPONENT =
   'Component name (DTDL): a letter, then letters, digits and _, not ending with _, at most 64 characters.';
 export const COMMAND_NAME = 'Command name: one MQTT topic level, without / ? # + or spaces.';
 export const TELEMETRY_NAME = 'Telemetry field: a top-level field of the JSON messages the device sends.';
+export const USER_ID = 'User ID: letters, digits, - . _, 1–64 characters (a GUID fits).';
+export const DASHBOARD_ID = 'Dashboard ID: letters, digits, - and _, 1–48 characters.';

@@ -1,0 +1,219 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+import { nowIso } from '../util.js';
+import { commonError, isObject } from '../validation.js';
+import { appError } from './errors.js';
+import { verifyPassword } from './passwords.js';
+import { describePrincipal, type ApiPrincipal } from './principal.js';
+import { SignInThrottle } from './sign-in-throttle.js';
+import { toApi, userRoles, usernameKey, type User, type UserService } from './users.js';
+
+/** `POST /api/session` answer: the only time the token is shown. */
+export interface CreatedSession {
+  token: string;
+  expiresAt: string;
+  user: SessionUser;
+}
+
+/** `GET /api/session` answer. */
+export interface SessionInfo {
+  user: SessionUser;
+  expiresAt: string;
+}
+
+/** The signed-in user as the web UI needs it: roles as plain role IDs. */
+export interface SessionUser {
+  id: string;
+  username: string;
+  roles: string[];
+}
+
+export interface SessionServiceOptions {
+  now?: () => Date;
+  /** Session lifetime; default 12 hours (fixed from sign-in, not sliding). */
+  lifetimeMs?: number;
+  /** Failed sign-ins per user name allowed within `throttleWindowMs` (default 10 per minute). */
+  maxFailures?: number;
+  throttleWindowMs?: number;
+}
+
+const HOUR_MS = 3_600_000;
+/** A working day: long enough not to interrupt, short enough that a forgotten browser tab ends. */
+const DEFAULT_LIFETIME_MS = 12 * HOUR_MS;
+const MAX_INPUT_LENGTH = 1024;
+const SIGNIN_FAILED = 'The user name or password is wrong.';
+
+function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/**
+ * Sign-in sessions of the web UI. A session token is an opaque 256-bit random
+ * secret, sent as `Authorization: Bearer <token>` like an API token secret and
+ * stored only as its SHA-256 hash (DESIGN.md security rules); the session ends
+ * 12 hours after sign-in, on sign-out, or when the user's password changes.
+ */
+export class SessionService {
+  private readonly now: () => Date;
+  private readonly lifetimeMs: number;
+  private readonly throttle: SignInThrottle;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly users: UserService,
+    options: SessionServiceOptions = {},
+  ) {
+    this.now = options.now ?? (() => new Date());
+    this.lifetimeMs = options.lifetimeMs ?? DEFAULT_LIFETIME_MS;
+    this.throttle = new SignInThrottle({
+      maxFailures: options.maxFailures ?? 10,
+      windowMs: options.throttleWindowMs ?? 60_000,
+      now: this.now,
+    });
+  }
+
+  /**
+   * `POST /api/session` `{ username, password }`. An unknown user name and a
+   * wrong password get the same answer after the same work (passwords.ts).
+   */
+  async signIn(body: unknown): Promise<CreatedSession> {
+    if (!isObject(body))
+      throw commonError('ERR_VALIDATION', 'The body must be a JSON object { username, password }.');
+    const username = body['username'];
+    const password = body['password'];
+    if (typeof username !== 'string' || username === '' || username.length > MAX_INPUT_LENGTH)
+      throw commonError('ERR_VALIDATION', "'username' is required: the user name you sign in with.");
+    if (typeof password !== 'string' || password === '' || password.length > MAX_INPUT_LENGTH)
+      throw commonError('ERR_VALIDATION', "'password' is required.");
+    const key = usernameKey(username);
+    this.checkThrottle(key);
+    const row = await this.users.findByUsername(username);
+    const ok = await verifyPassword(password, row?.password_hash);
+    if (!row || !ok) {
+      this.throttle.fail(key);
+      throw appError('ERR_SIGNIN_FAILED', SIGNIN_FAILED);
+    }
+    this.throttle.succeed(key);
+    const now = this.now();
+    const token = randomBytes(32).toString('base64url');
+    const expiresAt = new Date(now.getTime() + this.lifetimeMs).toISOString();
+    await this.db.transaction().execute(async (trx) => {
+      // Housekeeping on the way: expired sessions are useless rows.
+      await trx.deleteFrom('user_sessions').where('expires_at', '<=', nowIso(now)).execute();
+      await trx
+        .insertInto('user_sessions')
+        .values({
+          id: randomUUID(),
+          token_hash: hashToken(token),
+          user_id: row.id,
+          created_at: nowIso(now),
+          expires_at: expiresAt,
+        })
+        .execute();
+    });
+    return { token, expiresAt, user: sessionUser(toApi(row)) };
+  }
+
+  /**
+   * The principal of a Bearer secret that is a session token; undefined when it
+   * is not one (then it may be an API token). An expired session is refused here.
+   */
+  async authenticate(secret: string): Promise<ApiPrincipal | undefined> {
+    const hash = hashToken(secret);
+    const session = await this.db
+      .selectFrom('user_sessions')
+      .innerJoin('users', 'users.id', 'user_sessions.user_id')
+      .selectAll('users')
+      .select(['user_sessions.id as session_id', 'user_sessions.token_hash', 'user_sessions.expires_at'])
+      .where('user_sessions.token_hash', '=', hash)
+      .executeTakeFirst();
+    if (!session || !timingSafeEqual(Buffer.from(session.token_hash, 'hex'), Buffer.from(hash, 'hex')))
+      return undefined;
+    if (Date.parse(session.expires_at) <= this.now().getTime()) {
+      throw commonError(
+        'ERR_UNAUTHENTICATED',
+        `The session of user '${session.username}' expired at ${session.expires_at}: sign in again.`,
+      );
+    }
+    return {
+      kind: 'user',
+      userId: session.id,
+      username: session.username,
+      sessionId: session.session_id,
+      roles: userRoles(session).map((r) => r.role),
+    };
+  }
+
+  /** `GET /api/session`. */
+  async get(principal: ApiPrincipal | null): Promise<SessionInfo> {
+    const { user, session } = await this.current(principal);
+    return { user: sessionUser(user), expiresAt: session.expires_at };
+  }
+
+  /** `DELETE /api/session`: the token stops working at once. */
+  async signOut(principal: ApiPrincipal | null): Promise<void> {
+    const { session } = await this.current(principal);
+    await this.db.deleteFrom('user_sessions').where('id', '=', session.id).execute();
+  }
+
+  /**
+   * `POST /api/session/password` `{ currentPassword, newPassword }`. Failures
+   * count toward the sign-in throttle: a stolen session must not become a way
+   * to guess the password. The user's other sessions end; this one goes on.
+   */
+  async changePassword(principal: ApiPrincipal | null, body: unknown): Promise<void> {
+    const { user, session } = await this.current(principal);
+    if (!isObject(body))
+      throw commonError('ERR_VALIDATION', 'The body must be a JSON object { currentPassword, newPassword }.');
+    const currentPassword = body['currentPassword'];
+    const newPassword = body['newPassword'];
+    if (typeof currentPassword !== 'string' || currentPassword.length > MAX_INPUT_LENGTH)
+      throw commonError('ERR_VALIDATION', "'currentPassword' is required.");
+    if (typeof newPassword !== 'string') throw commonError('ERR_VALIDATION', "'newPassword' is required.");
+    const key = usernameKey(user.username);
+    this.checkThrottle(key);
+    const row = await this.users.row(user.id);
+    if (!(await verifyPassword(currentPassword, row?.password_hash))) {
+      this.throttle.fail(key);
+      throw appError('ERR_CURRENT_PASSWORD_WRONG', "'currentPassword' is not your current password.");
+    }
+    await this.users.setPassword(user.id, newPassword, session.id);
+  }
+
+  private checkThrottle(key: string): void {
+    const waitMs = this.throttle.retryAfterMs(key);
+    if (waitMs > 0) {
+      const seconds = Math.ceil(waitMs / 1000);
+      throw appError(
+        'ERR_SIGNIN_THROTTLED',
+        `Too many failed sign-ins for this user name: try again in ${seconds} s.`,
+        { detail: { retryAfterSeconds: seconds } },
+      );
+    }
+  }
+
+  private async current(
+    principal: ApiPrincipal | null,
+  ): Promise<{ user: User; session: { id: string; expires_at: string } }> {
+    if (principal?.kind !== 'user') {
+      throw appError(
+        'ERR_SESSION_REQUIRED',
+        `${principal ? describePrincipal(principal) : 'The caller'} is not a signed-in user: sign in with POST /api/session.`,
+      );
+    }
+    const session = await this.db
+      .selectFrom('user_sessions')
+      .select(['id', 'expires_at'])
+      .where('id', '=', principal.sessionId)
+      .executeTakeFirst();
+    const row = await this.users.row(principal.userId);
+    // Signed out or deleted between authentication and here.
+    if (!session || !row) throw commonError('ERR_UNAUTHENTICATED', 'The session has ended: sign in again.');
+    return { user: toApi(row), session };
+  }
+}
+
+function sessionUser(user: User): SessionUser {
+  return { id: user.id, username: user.username, roles: user.roles.map((r) => r.role) };
+}
