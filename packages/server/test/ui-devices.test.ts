@@ -49,16 +49,6 @@ function hold(port: number): Promise<() => void> {
   });
 }
 
-/**
- * TODO(remove once main has it): sign-in, dashboards and stats come with the users backend
- * (ui-contract.md B). Until this build has their routes the file skips with a reason.
- */
-function backendSkipReason(): string | undefined {
-  const routes = ['session', 'dashboards', 'stats', 'device-templates'];
-  const missing = routes.filter((r) => !existsSync(new URL(`../src/api/routes/${r}.js`, import.meta.url)));
-  return missing.length === 0 ? undefined : `this build has no ${missing.join(', ')} routes yet`;
-}
-
 /** The number of points a chart under `selector` holds (TimeChart's data-points). */
 function points(page: Page, selector: string): Promise<number> {
   return page.locator(`${selector} .chart`).evaluate((el) => Number(el.getAttribute('data-points')));
@@ -71,7 +61,7 @@ interface Properties {
 
 describe(
   'web UI: devices, device page and dashboard',
-  { skip: browserSkipReason() ?? backendSkipReason(), concurrency: false },
+  { skip: browserSkipReason(), concurrency: false },
   () => {
     let server: TestServer;
     let browser: BrowserHarness;
@@ -84,9 +74,7 @@ describe(
     before(async () => {
       releases.push(await hold(8883));
       releases.push(await hold(443));
-      // The admin's password is an option of the users backend (see backendSkipReason).
-      const admin: Record<string, unknown> = { adminPassword: ADMIN_PASSWORD };
-      server = await startTestServer({ mqttPort: 8883, httpsPort: 443, ...admin });
+      server = await startTestServer({ mqttPort: 8883, httpsPort: 443, adminPassword: ADMIN_PASSWORD });
       dir = await tempDir('gatehouse-ui-devices-');
       browser = await launchBrowser();
       ({ context, page } = await browser.newPage());
