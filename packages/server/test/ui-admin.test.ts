@@ -177,15 +177,35 @@ describe('web UI: administration pages', { skip: browserSkipReason(), concurrenc
       server.serverCaPath!,
     );
     await device.waitFor((e) => e.event === 'sent' && e['n'] === 2, 30_000, 'three messages sent');
-    // TODO(device page): when the Devices pages are in main, open /devices/mytestdevice and assert
-    // the Overview tab shows a `.chart` for `temp` and `humid` and the latest values 22 and 52 as
-    // text; and that the dashboard counts the device. Until then the REST API proves the telemetry.
     const latest = await eventually(
       () => server.api<{ value: number }>('GET', '/api/devices/mytestdevice/telemetry/temp'),
       (r) => r.status === 200 && r.body.value === 22,
       'the last temp',
     );
     assert.equal(latest.body.value, 22);
+    // The device announced the Environmental Sensor model: its page charts temp and humid.
+    await page.goto(`${server.baseUrl}/devices/mytestdevice`);
+    await page
+      .getByTestId('latest-temp')
+      .filter({ hasText: /^22(\.0+)? °F$/ })
+      .waitFor();
+    await page
+      .getByTestId('latest-humid')
+      .filter({ hasText: /^52(\.0+)? %$/ })
+      .waitFor();
+    const points = await page
+      .locator('[data-testid="chart-temp"] .chart')
+      .evaluate((el) => Number(el.getAttribute('data-points')));
+    assert.ok(points >= 3, `the temp chart holds the three messages (${points} points)`);
+    await browser.screenshot(page, 'admin-journey-device');
+    // And the dashboard counts it: one device connected, its messages in the last minute.
+    await page.goto(`${server.baseUrl}/dashboard`);
+    await page.getByTestId('kpi-devicesConnected').filter({ hasText: /^1$/ }).waitFor();
+    await page
+      .getByTestId('kpi-messagesPerMinute')
+      .filter({ hasText: /^([3-9]|\d{2,})/ })
+      .waitFor();
+    await browser.screenshot(page, 'admin-journey-dashboard');
   });
 
   it('(b) bad input shows the server message beside the field and changes nothing', async () => {

@@ -46,7 +46,8 @@ export function TimeChart({
         })),
       ],
       axes: [{}, { size: 56 }],
-      legend: { show: true },
+      // One line needs no legend (the card's title names it); several get names without hover values.
+      legend: { show: series.length > 1, live: false },
     };
     const u = new uPlot(opts, toData(series), el);
     plot.current = u;
