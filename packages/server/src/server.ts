@@ -51,7 +51,7 @@ export interface ServerOptions {
   dpsRetryAfterSeconds?: number;
   /** Days telemetry is kept (default 30). */
   retentionDays?: number;
-  /** Folder of the built web app; default `packages/web/dist` of this checkout ('' serves none). */
+  /** Folder of the built web app; default `packages/web/dist/app` of this checkout ('' serves none). */
   webRoot?: string;
 }
 

@@ -50,7 +50,7 @@ export interface ApiDeps {
   devices?: DeviceQueryService;
   /** Milliseconds between the comment heartbeats of the event streams; default 15000 (tests: less). */
   sseHeartbeatMs?: number;
-  /** Folder of the built web app (`packages/web/dist`); undefined: a page saying to build it. */
+  /** Folder of the built web app (`packages/web/dist/app`); undefined: a page saying to build it. */
   webRoot?: string;
   /** Extra fields for `GET /healthz` (e.g. store and listener checks); a throw answers 503. */
   health?: () => Promise<Record<string, unknown>>;

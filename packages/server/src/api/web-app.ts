@@ -5,13 +5,13 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /**
- * Where the built web app is: `packages/web/dist`, found through the workspace
+ * Where the built web app is: `packages/web/dist/app`, found through the workspace
  * link `@gatehouse/web`. Undefined when the package is not there.
  */
 export function defaultWebRoot(): string | undefined {
   try {
     const require = createRequire(import.meta.url);
-    return join(dirname(require.resolve('@gatehouse/web/package.json')), 'dist');
+    return join(dirname(require.resolve('@gatehouse/web/package.json')), 'dist', 'app');
   } catch {
     return undefined;
   }
