@@ -9,11 +9,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { acquirePortLock } from './helpers/port-lock.js';
 import { after, describe, it } from 'node:test';
 import { MAIN } from './helpers/cli.js';
 
@@ -22,43 +23,13 @@ const ROOT = process.env.GATEHOUSE_REPO_ROOT ?? fileURLToPath(new URL('../../../
 const RUN = join(ROOT, 'examples', 'environmental-sensor', 'run.mjs');
 const TOKEN = 'example-sensor-token-0123456789abcdef';
 
-/** The lock of packages/server/test/helpers/port-lock.ts: same file, same rules. */
-async function withPortLock<T>(port: number, fn: () => Promise<T>, timeoutMs = 15 * 60_000): Promise<T> {
-  const path = join(tmpdir(), `gatehouse-port-${port}.lock`);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const fd = openSync(path, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      try {
-        const pid = Number(readFileSync(path, 'utf8'));
-        if (pid && pid !== process.pid) {
-          try {
-            process.kill(pid, 0);
-          } catch {
-            unlinkSync(path); // stale: its process is dead
-            continue;
-          }
-        }
-      } catch {
-        /* raced with its removal */
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the port ${port} lock (${path})`);
-      await sleep(200);
-    }
-  }
+/** Holds the port lock (helpers/port-lock.ts) while `fn` runs. */
+async function withPortLock<T>(port: number, fn: () => Promise<T>): Promise<T> {
+  const release = await acquirePortLock(port);
   try {
     return await fn();
   } finally {
-    try {
-      unlinkSync(path);
-    } catch {
-      /* already gone */
-    }
+    release();
   }
 }
 
