@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, messageOf } from '../api';
 import { Badge, CopyValue, EmptyState, FieldError } from '../components/ui';
-import { useLoad } from '../admin/use-load';
+import { useApiData } from '../use-api-data';
 import { ASSIGNABLE_ROLES, day, roleName, type ApiToken, type Role } from '../admin/types';
 
 /**
@@ -9,11 +9,11 @@ import { ASSIGNABLE_ROLES, day, roleName, type ApiToken, type Role } from '../ad
  * token text is shown once, right after it is created: the server keeps only a hash.
  */
 export function ApiTokens() {
-  const tokens = useLoad(
+  const tokens = useApiData(
     () => api<{ value: ApiToken[] }>('GET', '/api/apiTokens').then((r) => r.value),
     'tokens',
   );
-  const roles = useLoad(() => api<{ value: Role[] }>('GET', '/api/roles').then((r) => r.value), 'roles');
+  const roles = useApiData(() => api<{ value: Role[] }>('GET', '/api/roles').then((r) => r.value), 'roles');
   const [created, setCreated] = useState<{ id: string; token: string } | null>(null);
   const [deleteError, setDeleteError] = useState<string | null>(null);
 

@@ -1,7 +1,7 @@
 import { api } from '../api';
 import { Link } from '../router';
 import { Badge, EmptyState, FieldError } from '../components/ui';
-import { useLoad } from '../admin/use-load';
+import { useApiData } from '../use-api-data';
 import { day, type CertificateInfo } from '../admin/types';
 
 /**
@@ -9,7 +9,7 @@ import { day, type CertificateInfo } from '../admin/types';
  * administrator sees what to renew before devices stop provisioning.
  */
 export function Certificates() {
-  const { data, error } = useLoad(
+  const { data, error } = useApiData(
     () => api<{ value: CertificateInfo[] }>('GET', '/api/certificates').then((r) => r.value),
     'certificates',
   );

@@ -3,7 +3,7 @@ import { api, ApiError, messageOf } from '../api';
 import { Dialog, EmptyState, FieldError } from '../components/ui';
 import { HEIGHTS, SIZES, flow, move, newTileId, ordered, resize, sizeOf } from '../dashboard/layout';
 import { KpiTile, LastValueTile, LineChartTile, LiveContext, type FieldLabels } from '../dashboard/tiles';
-import { useApiData } from '../devices/load';
+import { useApiData } from '../use-api-data';
 import type {
   Dashboard as DashboardDoc,
   Device,

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { api, messageOf } from '../api';
 import { Link, navigate } from '../router';
 import { Badge, CopyValue, EmptyState, FieldError } from '../components/ui';
-import { useLoad } from '../admin/use-load';
+import { useApiData } from '../use-api-data';
 import {
   ATTESTATIONS,
   GROUP_TYPES,
@@ -16,8 +16,8 @@ import {
  * provision with, and the enrollment groups that admit them.
  */
 export function DeviceConnection() {
-  const app = useLoad(() => api<Application>('GET', '/api/application'), 'application');
-  const groups = useLoad(
+  const app = useApiData(() => api<Application>('GET', '/api/application'), 'application');
+  const groups = useApiData(
     () => api<{ value: EnrollmentGroup[] }>('GET', '/api/enrollmentGroups').then((r) => r.value),
     'groups',
   );

@@ -3,7 +3,7 @@ import { api, messageOf } from '../api';
 import { Badge, FieldError, Tabs, ago } from '../components/ui';
 import { CommandsTab } from '../devices/CommandsTab';
 import { ConnectDialog } from '../devices/ConnectDialog';
-import { useApiData } from '../devices/load';
+import { useApiData } from '../use-api-data';
 import { OverviewTab } from '../devices/OverviewTab';
 import { PropertiesTab } from '../devices/PropertiesTab';
 import { RawDataTab } from '../devices/RawDataTab';

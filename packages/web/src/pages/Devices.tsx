@@ -1,7 +1,7 @@
 import { useCallback, useMemo, useRef, useState, type FormEvent } from 'react';
 import { api, messageOf } from '../api';
 import { Badge, Dialog, EmptyState, FieldError, ago } from '../components/ui';
-import { useApiData } from '../devices/load';
+import { useApiData } from '../use-api-data';
 import { devicePath, deviceStatus, type Device, type DeviceTemplate } from '../devices/types';
 import { useLiveEvents, type LiveEvent } from '../live';
 import { Link, navigate } from '../router';

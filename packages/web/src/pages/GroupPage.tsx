@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { api, messageOf, toBase64 } from '../api';
 import { Link, navigate } from '../router';
 import { Badge, CopyButton, CopyValue, Dialog, FieldError, FileField } from '../components/ui';
-import { useLoad } from '../admin/use-load';
+import { useApiData } from '../use-api-data';
 import {
   ATTESTATIONS,
   day,
@@ -19,7 +19,7 @@ import {
  */
 export function GroupPage({ id }: { id: string }) {
   const path = `/api/enrollmentGroups/${encodeURIComponent(id)}`;
-  const { data: group, error, reload } = useLoad(() => api<EnrollmentGroup>('GET', path), path);
+  const { data: group, error, reload } = useApiData(() => api<EnrollmentGroup>('GET', path), path);
   const [actionError, setActionError] = useState<string | null>(null);
   const [confirmDelete, setConfirmDelete] = useState(false);
 

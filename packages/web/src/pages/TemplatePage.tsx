@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { api, messageOf } from '../api';
 import { Link, navigate } from '../router';
 import { Badge, Dialog, EmptyState, FieldError } from '../components/ui';
-import { useLoad } from '../admin/use-load';
+import { useApiData } from '../use-api-data';
 import type { DeviceTemplate, SchemaInfo } from '../admin/types';
 
 /** A schema as text: primitive names as they are, complex schemas by their kind. */
@@ -26,7 +26,7 @@ function name(n: { name: string; component?: string }): string {
 /** One device template: its telemetry, properties and commands, as the UI renders devices of it. */
 export function TemplatePage({ id }: { id: string }) {
   const path = `/api/deviceTemplates/${encodeURIComponent(id)}`;
-  const { data: t, error } = useLoad(() => api<DeviceTemplate>('GET', path), path);
+  const { data: t, error } = useApiData(() => api<DeviceTemplate>('GET', path), path);
   const [confirm, setConfirm] = useState(false);
   const [deleteError, setDeleteError] = useState<string | null>(null);
 

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { api, messageOf } from '../api';
 import { Link, navigate } from '../router';
 import { Badge, EmptyState, FieldError, FileField } from '../components/ui';
-import { useLoad } from '../admin/use-load';
+import { useApiData } from '../use-api-data';
 import type { DeviceTemplate } from '../admin/types';
 
 /** The `@id` a DTDL file is stored under: the wrapper's or the root interface's (the first of an array). */
@@ -22,7 +22,7 @@ export function templatePath(id: string): string {
  * DTDL v2 file (an interface, or IoT Central's exported template) to add one.
  */
 export function Templates() {
-  const { data, error, reload } = useLoad(
+  const { data, error, reload } = useApiData(
     () => api<{ value: DeviceTemplate[] }>('GET', '/api/deviceTemplates').then((r) => r.value),
     'templates',
   );

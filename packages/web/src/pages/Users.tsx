@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { api, ApiError, messageOf } from '../api';
 import { useAuth } from '../auth';
 import { Badge, EmptyState, FieldError } from '../components/ui';
-import { useLoad } from '../admin/use-load';
+import { useApiData } from '../use-api-data';
 import { ASSIGNABLE_ROLES, roleName, type Role, type User } from '../admin/types';
 
 /** Which field of a form a server refusal is about, from its code and the field it names. */
@@ -20,8 +20,8 @@ function fieldOf(err: unknown, fields: Record<string, RegExp>): string {
  */
 export function Users() {
   const { user: me } = useAuth();
-  const users = useLoad(() => api<{ value: User[] }>('GET', '/api/users').then((r) => r.value), 'users');
-  const roles = useLoad(() => api<{ value: Role[] }>('GET', '/api/roles').then((r) => r.value), 'roles');
+  const users = useApiData(() => api<{ value: User[] }>('GET', '/api/users').then((r) => r.value), 'users');
+  const roles = useApiData(() => api<{ value: Role[] }>('GET', '/api/roles').then((r) => r.value), 'roles');
   const [rowError, setRowError] = useState<{ id: string; message: string } | null>(null);
   const choices = (roles.data ?? []).filter((r) => ASSIGNABLE_ROLES.includes(r.displayName));
 

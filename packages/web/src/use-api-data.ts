@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { messageOf } from '../api';
+import { messageOf } from './api';
 
 /**
  * Load something from the API when a view opens (and again on `reload()`): the data, or the
