@@ -3,6 +3,11 @@ import { errorFactory, type ErrorSpec } from './errors.js';
 /** Errors common to every REST resource. */
 export const COMMON_ERRORS = {
   ERR_BAD_REQUEST: { status: 400, summary: 'The request is malformed (e.g. the body is not JSON).' },
+  ERR_QUERY_INVALID: {
+    status: 400,
+    summary:
+      'A list option is malformed: `$filter`, `$orderby`, `$top`/`maxpagesize` or `$skiptoken`; the message names the position and what was expected.',
+  },
   ERR_INVALID_ID: {
     status: 400,
     summary: 'An ID in the path breaks its pattern (see the API reference for each resource).',

@@ -1,8 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../deps.js';
+import type { DeviceTemplate } from '../../app/device-templates.js';
+import { listAnswer, listQueryDoc } from '../list-query.js';
+import type { FieldTable } from '../odata-filter.js';
 import { doc, TEMPLATE_ID } from './schema.js';
 
 type TemplateParams = { Params: { id: string } };
+
+/** What `$filter` and `$orderby` on the template list see. */
+export const TEMPLATE_FIELDS: FieldTable<DeviceTemplate> = {
+  id: { type: 'string', get: (t) => t['@id'] },
+  displayName: { type: 'string', get: (t) => t.displayName },
+  description: { type: 'string', get: (t) => t.description ?? null },
+  builtIn: { type: 'boolean', get: (t) => t.builtIn },
+  devices: { type: 'number', get: (t) => t.devices },
+};
 
 /**
  * `/api/deviceTemplates`: device templates, DTDL v2 validated (CENTRAL_API.md §1.2, §6). Each
@@ -16,10 +28,12 @@ export function deviceTemplateRoutes(app: FastifyInstance, deps: Pick<ApiDeps, '
 
   app.get(
     '/api/deviceTemplates',
-    { schema: doc(tag, 'List the device templates (built-ins included)') },
-    async () => ({
-      value: await templates.list(),
-    }),
+    {
+      schema: doc(tag, 'List the device templates (built-ins included)', {
+        query: listQueryDoc(TEMPLATE_FIELDS),
+      }),
+    },
+    async (request) => listAnswer(request, await templates.list(), TEMPLATE_FIELDS),
   );
   app.get<TemplateParams>(
     '/api/deviceTemplates/:id',

@@ -1,8 +1,23 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../deps.js';
+import type { Device } from '../../hub/hub-api.js';
+import { listAnswer, listQueryDoc } from '../list-query.js';
+import type { FieldTable } from '../odata-filter.js';
 import { DEVICE_ID, doc } from './schema.js';
 
 type DeviceParams = { Params: { id: string } };
+
+/** What `$filter` and `$orderby` on the device list see (CENTRAL_API.md §1.2), plus `connected`. */
+export const DEVICE_FIELDS: FieldTable<Device> = {
+  id: { type: 'string', get: (d) => d.id },
+  displayName: { type: 'string', get: (d) => d.displayName },
+  template: { type: 'string', get: (d) => d.template ?? null },
+  enabled: { type: 'boolean', get: (d) => d.enabled },
+  provisioned: { type: 'boolean', get: (d) => d.provisioned },
+  simulated: { type: 'boolean', get: (d) => d.simulated },
+  connected: { type: 'boolean', get: (d) => d.status.connected },
+  lastActivity: { type: 'string', get: (d) => d.status.lastActivity },
+};
 
 /**
  * `/api/devices`: the devices themselves (served by the hub, with their live status),
@@ -13,9 +28,11 @@ export function deviceRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'hub' | '
   const tag = 'Devices';
   const device = { params: { id: DEVICE_ID } };
 
-  app.get('/api/devices', { schema: doc(tag, 'List the devices, with their live status') }, async () => ({
-    value: await hub.listDevices(),
-  }));
+  app.get(
+    '/api/devices',
+    { schema: doc(tag, 'List the devices, with their live status', { query: listQueryDoc(DEVICE_FIELDS) }) },
+    async (request) => listAnswer(request, await hub.listDevices(), DEVICE_FIELDS),
+  );
   app.get<DeviceParams>('/api/devices/:id', { schema: doc(tag, 'Get a device', device) }, async (request) =>
     hub.getDevice(request.params.id),
   );

@@ -1,0 +1,123 @@
+import type { FastifyRequest } from 'fastify';
+import { commonError } from '../validation.js';
+import { parseFilter, type FieldTable } from './odata-filter.js';
+
+/**
+ * The query options of IoT Central's list calls (CENTRAL_API.md §1.1–§1.2): `$filter`,
+ * `$orderby`, `$top` and `$skiptoken` (1.1-preview) or `filter`, `orderby`, `maxpagesize`
+ * (2022-10-31-preview). A page ends with `nextLink`, the absolute URL of the next page, which
+ * clients follow until it is absent.
+ *
+ * Without `$top`/`maxpagesize` the whole list comes in one answer (IoT Central pages at 25): a
+ * client that follows `nextLink` works either way, and the web UI and CLI need no paging for
+ * the fleets one machine serves.
+ */
+
+export const MAX_PAGE_SIZE = 100;
+
+/** Query descriptions for the OpenAPI document of a list route. */
+export function listQueryDoc(fields: FieldTable<never>): Record<string, string> {
+  const names = Object.keys(fields).join(', ');
+  return {
+    $filter: `OData filter over ${names}: eq ne lt le gt ge, and or not, indexof contains startswith endswith tolower toupper.`,
+    filter: 'The same as $filter (2022-10-31-preview spelling).',
+    $orderby: `Field and direction, comma-separated: ${names}; asc (default) or desc.`,
+    orderby: 'The same as $orderby.',
+    $top: `Page size, 1–${MAX_PAGE_SIZE}; the answer has nextLink while more remain. Absent: the whole list.`,
+    maxpagesize: 'The same as $top.',
+    $skiptoken: 'Where the page starts; taken from nextLink.',
+  };
+}
+
+function invalid(message: string): Error {
+  return commonError('ERR_QUERY_INVALID', message);
+}
+
+function one(query: Record<string, unknown>, a: string, b?: string): string | undefined {
+  const pick = (name: string): string | undefined => {
+    const v = query[name];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string') throw invalid(`${name} is given more than once.`);
+    return v;
+  };
+  const first = pick(a);
+  const second = b === undefined ? undefined : pick(b);
+  if (first !== undefined && second !== undefined) throw invalid(`give ${a} or ${b}, not both.`);
+  return first ?? second;
+}
+
+function orderBy<T>(text: string, fields: FieldTable<T>): (x: T, y: T) => number {
+  const keys = text.split(',').map((part) => {
+    const words = part.trim().split(/\s+/);
+    const [name, direction = 'asc', ...rest] = words;
+    const field = name !== undefined && Object.hasOwn(fields, name) ? fields[name] : undefined;
+    if (!field) {
+      throw invalid(
+        `$orderby: unknown field '${name ?? ''}'; the fields are ${Object.keys(fields).join(', ')}.`,
+      );
+    }
+    if (rest.length > 0 || (direction !== 'asc' && direction !== 'desc')) {
+      throw invalid(`$orderby: '${part.trim()}' is not 'field', 'field asc' or 'field desc'.`);
+    }
+    return { get: field.get, sign: direction === 'desc' ? -1 : 1 };
+  });
+  return (x, y) => {
+    for (const { get, sign } of keys) {
+      const a = get(x);
+      const b = get(y);
+      if (a === b) continue;
+      // Absent values sort first, as null does in IoT Central.
+      if (a === null) return -sign;
+      if (b === null) return sign;
+      return (a < b ? -1 : 1) * sign;
+    }
+    return 0;
+  };
+}
+
+function pageSize(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,4}$/.test(text) || Number(text) < 1 || Number(text) > MAX_PAGE_SIZE) {
+    throw invalid(`$top must be a whole number from 1 to ${MAX_PAGE_SIZE}; got '${text}'.`);
+  }
+  return Number(text);
+}
+
+function offset(token: string | undefined): number {
+  if (token === undefined) return 0;
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown;
+    const o = (parsed as { o?: unknown } | null)?.o;
+    if (typeof o === 'number' && Number.isSafeInteger(o) && o >= 0) return o;
+  } catch {
+    // falls through to the refusal
+  }
+  throw invalid('$skiptoken is not one this server wrote: follow nextLink as it is.');
+}
+
+/**
+ * Apply the request's list options to `items` and shape the collection answer.
+ *
+ * @example
+ * app.get('/api/devices', async (request) => listAnswer(request, await hub.listDevices(), DEVICE_FIELDS));
+ */
+export function listAnswer<T>(
+  request: FastifyRequest,
+  items: readonly T[],
+  fields: FieldTable<T>,
+): { value: T[]; nextLink?: string } {
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  const filter = one(query, '$filter', 'filter');
+  const order = one(query, '$orderby', 'orderby');
+  const top = pageSize(one(query, '$top', 'maxpagesize'));
+  const start = offset(one(query, '$skiptoken'));
+
+  let list = filter === undefined ? [...items] : items.filter(parseFilter(filter, fields));
+  if (order !== undefined) list = list.sort(orderBy(order, fields));
+  if (top === undefined) return { value: start === 0 ? list : list.slice(start) };
+  const value = list.slice(start, start + top);
+  if (start + top >= list.length) return { value };
+  const url = new URL(request.url, `${request.protocol}://${request.host}`);
+  url.searchParams.set('$skiptoken', Buffer.from(JSON.stringify({ o: start + top })).toString('base64url'));
+  return { value, nextLink: url.toString() };
+}

@@ -1,0 +1,302 @@
+import { commonError } from '../validation.js';
+
+/**
+ * The OData `$filter` subset IoT Central's list calls take (CENTRAL_API.md §1.2, "OData $filter
+ * on the list-devices call"): comparisons `eq ne lt le gt ge` between a field and a literal,
+ * combined with `and`, `or`, `not` and parentheses, and the string functions `indexof`,
+ * `contains`, `startswith`, `endswith`, `tolower`, `toupper`. It is parsed once into a predicate
+ * and evaluated in memory over the listed items.
+ *
+ * Bad input answers 400 ERR_QUERY_INVALID naming the position and what was expected; the
+ * length and nesting caps keep a crafted filter from costing more than a parse.
+ */
+
+export type FieldType = 'string' | 'boolean' | 'number';
+/** The fields one list can filter and sort on: name → type and how to read it from an item. */
+export type FieldTable<T> = Record<string, { type: FieldType; get: (item: T) => Scalar }>;
+type Scalar = string | number | boolean | null;
+
+export const MAX_FILTER_LENGTH = 2048;
+export const MAX_FILTER_DEPTH = 32;
+
+type Token =
+  | { kind: 'name'; text: string; at: number }
+  | { kind: 'string'; value: string; at: number }
+  | { kind: 'number'; value: number; at: number }
+  | { kind: 'punct'; text: '(' | ')' | ','; at: number }
+  | { kind: 'end'; at: number };
+
+/** A compiled expression: evaluates to a scalar for one item. */
+type Expr<T> = { type: FieldType | 'null'; eval: (item: T) => Scalar };
+
+const COMPARISONS = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
+type Comparison = (typeof COMPARISONS)[number];
+
+function invalid(message: string): Error {
+  return commonError('ERR_QUERY_INVALID', `$filter: ${message}.`);
+}
+
+function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === ' ' || c === '\t') {
+      i++;
+    } else if (c === '(' || c === ')' || c === ',') {
+      tokens.push({ kind: 'punct', text: c, at: i });
+      i++;
+    } else if (c === "'") {
+      // OData string literal: a quote inside is written twice.
+      let value = '';
+      let j = i + 1;
+      for (;;) {
+        if (j >= text.length)
+          throw invalid(`the string that starts at position ${i + 1} has no closing quote`);
+        if (text[j] === "'") {
+          if (text[j + 1] === "'") {
+            value += "'";
+            j += 2;
+            continue;
+          }
+          break;
+        }
+        value += text[j];
+        j++;
+      }
+      tokens.push({ kind: 'string', value, at: i });
+      i = j + 1;
+    } else if (/[-0-9]/.test(c)) {
+      const m = /^-?\d+(\.\d+)?/.exec(text.slice(i));
+      if (!m) throw invalid(`unexpected '${c}' at position ${i + 1}`);
+      tokens.push({ kind: 'number', value: Number(m[0]), at: i });
+      i += m[0].length;
+    } else if (/[A-Za-z_$@]/.test(c)) {
+      const m = /^[A-Za-z_$@][A-Za-z0-9_$@.]*/.exec(text.slice(i))!;
+      tokens.push({ kind: 'name', text: m[0], at: i });
+      i += m[0].length;
+    } else {
+      throw invalid(`unexpected '${c}' at position ${i + 1}`);
+    }
+  }
+  tokens.push({ kind: 'end', at: text.length });
+  return tokens;
+}
+
+function describe(t: Token): string {
+  switch (t.kind) {
+    case 'end':
+      return 'the end';
+    case 'name':
+    case 'punct':
+      return `'${t.text}' at position ${t.at + 1}`;
+    case 'string':
+      return `the string '${t.value}' at position ${t.at + 1}`;
+    case 'number':
+      return `the number ${t.value} at position ${t.at + 1}`;
+  }
+}
+
+function compare(op: Comparison, a: Scalar, b: Scalar): boolean {
+  if (op === 'eq') return a === b;
+  if (op === 'ne') return a !== b;
+  // Ordering against null is false, as in OData.
+  if (a === null || b === null) return false;
+  switch (op) {
+    case 'lt':
+      return a < b;
+    case 'le':
+      return a <= b;
+    case 'gt':
+      return a > b;
+    case 'ge':
+      return a >= b;
+  }
+}
+
+const STRING_FUNCTIONS: Record<
+  string,
+  { args: 1 | 2; type: FieldType; fn: (a: string, b: string) => Scalar }
+> = {
+  indexof: { args: 2, type: 'number', fn: (a, b) => a.indexOf(b) },
+  contains: { args: 2, type: 'boolean', fn: (a, b) => a.includes(b) },
+  startswith: { args: 2, type: 'boolean', fn: (a, b) => a.startsWith(b) },
+  endswith: { args: 2, type: 'boolean', fn: (a, b) => a.endsWith(b) },
+  tolower: { args: 1, type: 'string', fn: (a) => a.toLowerCase() },
+  toupper: { args: 1, type: 'string', fn: (a) => a.toUpperCase() },
+};
+
+class Parser<T> {
+  private pos = 0;
+  private depth = 0;
+
+  constructor(
+    private readonly tokens: Token[],
+    private readonly fields: FieldTable<T>,
+  ) {}
+
+  parse(): (item: T) => boolean {
+    const expr = this.or();
+    const t = this.peek();
+    if (t.kind !== 'end') throw invalid(`expected 'and', 'or' or the end, found ${describe(t)}`);
+    return this.predicate(expr);
+  }
+
+  private peek(): Token {
+    return this.tokens[this.pos]!;
+  }
+
+  private next(): Token {
+    return this.tokens[this.pos++]!;
+  }
+
+  private keyword(word: string): boolean {
+    const t = this.peek();
+    if (t.kind === 'name' && t.text === word) {
+      this.pos++;
+      return true;
+    }
+    return false;
+  }
+
+  private expectPunct(text: '(' | ')' | ','): void {
+    const t = this.next();
+    if (t.kind !== 'punct' || t.text !== text) throw invalid(`expected '${text}', found ${describe(t)}`);
+  }
+
+  private predicate(e: Expr<T>): (item: T) => boolean {
+    if (e.type !== 'boolean')
+      throw invalid('the filter must be a condition (a comparison or a boolean field)');
+    return (item) => e.eval(item) === true;
+  }
+
+  private nest<R>(f: () => R): R {
+    if (++this.depth > MAX_FILTER_DEPTH) throw invalid(`nested deeper than ${MAX_FILTER_DEPTH} levels`);
+    try {
+      return f();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private or(): Expr<T> {
+    let left = this.and();
+    while (this.keyword('or')) {
+      const a = this.predicate(left);
+      const b = this.predicate(this.and());
+      left = { type: 'boolean', eval: (item) => a(item) || b(item) };
+    }
+    return left;
+  }
+
+  private and(): Expr<T> {
+    let left = this.unary();
+    while (this.keyword('and')) {
+      const a = this.predicate(left);
+      const b = this.predicate(this.unary());
+      left = { type: 'boolean', eval: (item) => a(item) && b(item) };
+    }
+    return left;
+  }
+
+  private unary(): Expr<T> {
+    if (this.keyword('not')) {
+      const inner = this.nest(() => this.predicate(this.unary()));
+      return { type: 'boolean', eval: (item) => !inner(item) };
+    }
+    return this.comparison();
+  }
+
+  private comparison(): Expr<T> {
+    const left = this.operand();
+    const t = this.peek();
+    if (t.kind !== 'name' || !(COMPARISONS as readonly string[]).includes(t.text)) return left;
+    this.pos++;
+    const op = t.text as Comparison;
+    const right = this.operand();
+    if (left.type !== 'null' && right.type !== 'null' && left.type !== right.type) {
+      throw invalid(`${describe(t)} compares a ${left.type} with a ${right.type}`);
+    }
+    if ((left.type === 'null' || right.type === 'null') && op !== 'eq' && op !== 'ne') {
+      throw invalid(`${describe(t)}: null can only be compared with eq or ne`);
+    }
+    return { type: 'boolean', eval: (item) => compare(op, left.eval(item), right.eval(item)) };
+  }
+
+  private operand(): Expr<T> {
+    const t = this.next();
+    switch (t.kind) {
+      case 'string':
+        return { type: 'string', eval: () => t.value };
+      case 'number':
+        return { type: 'number', eval: () => t.value };
+      case 'punct': {
+        if (t.text !== '(') break;
+        const inner = this.nest(() => this.or());
+        this.expectPunct(')');
+        return inner;
+      }
+      case 'name': {
+        if (t.text === 'true' || t.text === 'false') {
+          const v = t.text === 'true';
+          return { type: 'boolean', eval: () => v };
+        }
+        if (t.text === 'null') return { type: 'null', eval: () => null };
+        const fn = STRING_FUNCTIONS[t.text.toLowerCase()];
+        if (fn && this.peek().kind === 'punct') return this.call(t.text, fn);
+        const field = Object.hasOwn(this.fields, t.text) ? this.fields[t.text] : undefined;
+        if (!field) {
+          throw invalid(
+            `unknown field '${t.text}' at position ${t.at + 1}; the fields are ${Object.keys(this.fields).join(', ')}`,
+          );
+        }
+        return { type: field.type, eval: field.get };
+      }
+      case 'end':
+        break;
+    }
+    throw invalid(`expected a field, a literal or '(', found ${describe(t)}`);
+  }
+
+  private call(name: string, fn: (typeof STRING_FUNCTIONS)[string]): Expr<T> {
+    this.expectPunct('(');
+    const args = this.nest(() => {
+      const list = [this.or()];
+      while (this.peek().kind === 'punct' && (this.peek() as { text: string }).text === ',') {
+        this.pos++;
+        list.push(this.or());
+      }
+      return list;
+    });
+    this.expectPunct(')');
+    if (args.length !== fn.args)
+      throw invalid(`${name}() takes ${fn.args} argument${fn.args === 1 ? '' : 's'}`);
+    for (const a of args) {
+      if (a.type !== 'string') throw invalid(`the arguments of ${name}() must be strings`);
+    }
+    const [a, b] = args as [Expr<T>, Expr<T> | undefined];
+    return {
+      type: fn.type,
+      eval: (item) => {
+        const x = a.eval(item);
+        const y = b ? b.eval(item) : '';
+        // A missing (null) field matches no string function, as in OData.
+        if (typeof x !== 'string' || typeof y !== 'string') return null;
+        return fn.fn(x, y);
+      },
+    };
+  }
+}
+
+/**
+ * Compile an OData `$filter` into a predicate over items with the given fields.
+ *
+ * @example
+ * const keep = parseFilter("enabled eq true and indexof(displayName,'sensor') ge 0", DEVICE_FIELDS);
+ * devices.filter(keep);
+ */
+export function parseFilter<T>(text: string, fields: FieldTable<T>): (item: T) => boolean {
+  if (text.length > MAX_FILTER_LENGTH) throw invalid(`longer than ${MAX_FILTER_LENGTH} characters`);
+  if (text.trim() === '') throw invalid('empty');
+  return new Parser(tokenize(text), fields).parse();
+}
