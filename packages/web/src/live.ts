@@ -1,31 +1,9 @@
 import { useEffect, useRef } from 'react';
+import type { HubEvent } from '@gatehouse/server/hub-api';
 import { getToken } from './api';
 
-/** An event of the server's live stream (`/api/events`, hub-api.ts `HubEvent`). */
-export type LiveEvent =
-  | {
-      type: 'telemetry';
-      deviceId: string;
-      component: string | null;
-      enqueuedTime: string;
-      body: unknown;
-      properties: Record<string, string>;
-    }
-  | { type: 'connected' | 'disconnected'; deviceId: string; time: string; reason?: string }
-  | {
-      type: 'reportedProperties' | 'desiredProperties';
-      deviceId: string;
-      time: string;
-      patch: Record<string, unknown>;
-      version: number;
-    }
-  | {
-      type: 'deviceChanged';
-      deviceId: string;
-      time: string;
-      change: 'created' | 'updated' | 'deleted' | 'provisioned';
-    }
-  | { type: 'commandCompleted'; deviceId: string; time: string; command: Record<string, unknown> };
+/** An event of the server's live stream (`/api/events`): the server's own type. */
+export type LiveEvent = HubEvent;
 
 const TYPES = [
   'telemetry',

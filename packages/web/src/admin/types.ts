@@ -67,50 +67,14 @@ export interface ApiToken {
   expiry: string;
 }
 
-export interface SchemaInfo {
-  name: string;
-  displayName: string;
-  schema: unknown;
-}
-
-export interface TelemetryInfo {
-  name: string;
-  component?: string;
-  displayName: string;
-  schema: string;
-  unit?: string;
-  semanticType?: string;
-}
-
-export interface PropertyInfo {
-  name: string;
-  component?: string;
-  displayName: string;
-  schema: unknown;
-  writable: boolean;
-  unit?: string;
-  semanticType?: string;
-}
-
-export interface CommandInfo {
-  name: string;
-  component?: string;
-  displayName: string;
-  request?: SchemaInfo;
-  response?: SchemaInfo;
-}
-
-export interface DeviceTemplate {
-  '@id': string;
-  '@type': string[];
-  displayName: string;
-  description?: string;
-  etag: string;
-  capabilityModel: { '@id'?: string } & Record<string, unknown>;
-  builtIn: boolean;
-  devices: number;
-  summary: { telemetry: TelemetryInfo[]; properties: PropertyInfo[]; commands: CommandInfo[] };
-}
+// The template shapes are the device pages' own (one definition for both).
+export type {
+  CommandInfo,
+  DeviceTemplate,
+  PayloadInfo as SchemaInfo,
+  PropertyInfo,
+  TelemetryInfo,
+} from '../devices/types';
 
 /** The roles a person picks from in this version (organization roles come with organizations). */
 export const ASSIGNABLE_ROLES = ['Administrator', 'Builder', 'Operator'];

@@ -3,17 +3,10 @@
  * the UI contract A/B): devices, templates' summaries, telemetry messages, commands, refused
  * provisioning attempts, dashboards and stats.
  */
+import type { Device } from '@gatehouse/server/hub-api';
 
-export interface Device {
-  id: string;
-  etag: string;
-  displayName: string;
-  template?: string;
-  enabled: boolean;
-  provisioned: boolean;
-  simulated: boolean;
-  status: { connected: boolean; lastActivity: string | null; lastConnected: string | null };
-}
+/** The device as the REST API answers it: the server's own type. */
+export type { Device };
 
 export interface TelemetryInfo {
   name: string;
@@ -31,6 +24,7 @@ export interface PropertyInfo {
   schema: unknown;
   writable: boolean;
   unit?: string;
+  semanticType?: string;
   cloud?: true;
 }
 
@@ -50,9 +44,14 @@ export interface CommandInfo {
 
 export interface DeviceTemplate {
   '@id': string;
+  '@type': string[];
   displayName: string;
   description?: string;
-  capabilityModel: { '@id'?: string };
+  etag: string;
+  capabilityModel: { '@id'?: string } & Record<string, unknown>;
+  builtIn: boolean;
+  /** How many devices use it. */
+  devices: number;
   summary: { telemetry: TelemetryInfo[]; properties: PropertyInfo[]; commands: CommandInfo[] };
 }
 
