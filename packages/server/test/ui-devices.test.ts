@@ -332,6 +332,68 @@ describe(
       await browser.screenshot(page, 'devices-properties');
     });
 
+    it('(c) a template with a component: its writable property has its own form, reaches the device inside the component and shows as acknowledged', async () => {
+      assert.ok(device);
+      const thermo = {
+        '@id': 'dtmi:example:UiThermo;1',
+        '@type': 'Interface',
+        '@context': 'dtmi:dtdl:context;2',
+        displayName: 'Thermo',
+        contents: [
+          {
+            '@type': 'Property',
+            name: 'targetTemperature',
+            displayName: 'Target temperature',
+            schema: 'double',
+            writable: true,
+          },
+        ],
+      };
+      const controller = {
+        '@id': 'dtmi:example:UiController;1',
+        '@type': 'Interface',
+        '@context': 'dtmi:dtdl:context;2',
+        displayName: 'Controller',
+        contents: [{ '@type': 'Component', name: 'thermostat1', schema: 'dtmi:example:UiThermo;1' }],
+      };
+      const templateId = 'dtmi:example:UiControllerTemplate;1';
+      assert.equal(
+        (await server.api('PUT', `/api/deviceTemplates/${templateId}`, [controller, thermo])).status,
+        200,
+      );
+      assert.equal(
+        (await server.api('PATCH', `/api/devices/${DEVICE}`, { template: templateId })).status,
+        200,
+      );
+      try {
+        await page.reload();
+        await tab('Properties');
+        const form = page.getByRole('form', { name: 'Writable properties (component thermostat1)' });
+        await form.getByLabel('Target temperature').fill('22.5');
+        const desired = device.next(
+          (e) =>
+            e.event === 'desired' &&
+            JSON.stringify((e['delta'] as Record<string, unknown>)['thermostat1']) ===
+              JSON.stringify({ __t: 'c', targetTemperature: 22.5 }),
+          20_000,
+          'thermostat1.targetTemperature 22.5 at the device',
+        );
+        await form.getByRole('button', { name: 'Save' }).click();
+        await desired;
+        await form.getByTestId('sync-thermostat1-targetTemperature').getByText('Synced').waitFor();
+        const props = await server.api<Properties>(
+          'GET',
+          `/api/devices/${DEVICE}/components/thermostat1/properties`,
+        );
+        assert.equal(props.body['targetTemperature'], 22.5);
+        assert.equal(props.body.$metadata['targetTemperature']?.ackCode, 200);
+        await browser.screenshot(page, 'devices-properties-component');
+      } finally {
+        await server.api('PATCH', `/api/devices/${DEVICE}`, { template: SENSOR });
+        await page.reload();
+      }
+    });
+
     it('(c) a command run in the UI shows the device answer; a payload that is not JSON is refused beside the field', async () => {
       assert.ok(device);
       await tab('Commands');

@@ -136,6 +136,18 @@ export interface HubApi {
   getProperties(deviceId: string): Promise<Record<string, unknown>>;
   putProperties(deviceId: string, body: unknown): Promise<Record<string, unknown>>;
   patchProperties(deviceId: string, body: unknown): Promise<Record<string, unknown>>;
+  // The same for one component's properties (the twin's `{ "<component>": { "__t": "c", … } }`).
+  getComponentProperties(deviceId: string, component: string): Promise<Record<string, unknown>>;
+  putComponentProperties(
+    deviceId: string,
+    component: string,
+    body: unknown,
+  ): Promise<Record<string, unknown>>;
+  patchComponentProperties(
+    deviceId: string,
+    component: string,
+    body: unknown,
+  ): Promise<Record<string, unknown>>;
 
   // Commands (direct methods)
   runCommand(deviceId: string, name: string, body: unknown): Promise<DeviceCommand>;

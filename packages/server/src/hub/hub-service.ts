@@ -41,6 +41,7 @@ import { HubSession, type HubSessionHandlers } from './hub-session.js';
 import { decodeBody, isPlainObject } from './message-body.js';
 import { desiredEcho, parsePropertyUpdate, propertiesView } from './properties.js';
 import { checkPropertyValues, type TemplateProperty } from './property-schema.js';
+import { componentDesiredPatch, componentTwin } from './component-properties.js';
 import { SessionStore } from './sessions.js';
 import { TelemetryIngest } from './telemetry-ingest.js';
 import { SqliteTelemetryStore, type TelemetryInput, type TelemetryStore } from './telemetry-store.js';
@@ -540,11 +541,62 @@ export class HubService implements HubApi {
     return desiredEcho(values);
   }
 
-  /** Values of the wrong type for the device's template are refused before anything is stored. */
-  private async checkAgainstTemplate(template: string | null, values: TwinDocument): Promise<void> {
+  async getComponentProperties(deviceId: string, component: string): Promise<Record<string, unknown>> {
+    await this.devices.row(deviceId);
+    return propertiesView(componentTwin(await this.twins.read(deviceId), component));
+  }
+
+  async putComponentProperties(
+    deviceId: string,
+    component: string,
+    body: unknown,
+  ): Promise<Record<string, unknown>> {
+    return this.setComponentProperties(deviceId, component, body, true);
+  }
+
+  async patchComponentProperties(
+    deviceId: string,
+    component: string,
+    body: unknown,
+  ): Promise<Record<string, unknown>> {
+    return this.setComponentProperties(deviceId, component, body, false);
+  }
+
+  private async setComponentProperties(
+    deviceId: string,
+    component: string,
+    body: unknown,
+    replace: boolean,
+  ): Promise<Record<string, unknown>> {
+    const row = await this.devices.row(deviceId);
+    const values = parsePropertyUpdate(body);
+    await this.checkAgainstTemplate(row.template, values, component);
+    const twin = await this.twins.read(deviceId);
+    await this.sendDesired(deviceId, componentDesiredPatch(twin, component, values, replace));
+    return desiredEcho(values);
+  }
+
+  /**
+   * Values of the wrong type for the device's template are refused before anything is stored;
+   * with `component`, against that component's properties.
+   */
+  private async checkAgainstTemplate(
+    template: string | null,
+    values: TwinDocument,
+    component?: string,
+  ): Promise<void> {
     if (template === null || !this.templates?.properties) return;
     const properties = await this.templates.properties(template);
-    if (properties) checkPropertyValues(values, properties);
+    if (!properties) return;
+    if (component === undefined) {
+      checkPropertyValues(values, properties);
+      return;
+    }
+    // The component's properties, read as root ones: their names are the body's names.
+    const own = properties
+      .filter((p) => p.component === component)
+      .map(({ component: _component, ...p }) => p);
+    checkPropertyValues(values, own);
   }
 
   /**

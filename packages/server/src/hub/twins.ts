@@ -158,7 +158,7 @@ export class TwinService {
   async replacementPatch(deviceId: string, values: TwinDocument): Promise<TwinDocument> {
     const twin = await this.read(deviceId);
     const patch: TwinDocument = {};
-    for (const key of Object.keys(twin.desired)) if (!(key in values)) patch[key] = null;
+    for (const key of Object.keys(twin.desired)) if (!Object.hasOwn(values, key)) patch[key] = null;
     return { ...patch, ...values };
   }
 

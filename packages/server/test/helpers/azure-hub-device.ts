@@ -99,8 +99,18 @@ async function main(): Promise<void> {
       emit('desired', { delta });
       const version = delta['$version'];
       const ack: Record<string, unknown> = {};
+      const acked = (value: unknown) => ({ value, ac: 200, ad: 'completed', av: version });
       for (const [name, value] of Object.entries(delta)) {
-        if (name !== '$version') ack[name] = { value, ac: 200, ad: 'completed', av: version };
+        if (name === '$version') continue;
+        const inner = value as Record<string, unknown> | null;
+        // A component's patch (PnP: `{ "__t": "c", … }`) is acknowledged inside the component.
+        if (inner !== null && typeof inner === 'object' && inner['__t'] === 'c') {
+          const part: Record<string, unknown> = { __t: 'c' };
+          for (const [n, v] of Object.entries(inner)) if (n !== '__t') part[n] = acked(v);
+          ack[name] = part;
+        } else {
+          ack[name] = acked(value);
+        }
       }
       if (Object.keys(ack).length > 0) {
         twin!.properties.reported.update(ack, (err?: Error) =>

@@ -16,7 +16,9 @@ import {
  * template's writable properties whose inputs follow the schema (number, toggle, text, enum).
  * Each writable property shows its sync state from the device's acknowledgement
  * (CENTRAL_API.md §5.3: `ac` 200 synced, 201–203 pending, 4xx/5xx error with `ad`).
- * `tick` changes when a reportedProperties/desiredProperties event arrives: the view reloads.
+ * A template with components gets one section per component, read and written through
+ * `/components/{name}/properties`. `tick` changes when a reportedProperties/desiredProperties
+ * event arrives: the view reloads.
  */
 export function PropertiesTab({
   deviceId,
@@ -27,12 +29,63 @@ export function PropertiesTab({
   template: DeviceTemplate | null | undefined;
   tick: number;
 }) {
+  const props = template?.summary.properties ?? [];
+  const components = [...new Set(props.flatMap((p) => (p.component === undefined ? [] : [p.component])))];
+  return (
+    <div className="properties">
+      {template === null && (
+        <p className="note" role="note">
+          No template: assign one to name and type its fields. Writable properties come from the template.
+        </p>
+      )}
+      <PropertiesSection
+        deviceId={deviceId}
+        properties={props.filter((p) => p.component === undefined)}
+        components={components}
+        hasTemplate={Boolean(template)}
+        tick={tick}
+      />
+      {components.map((c) => (
+        <PropertiesSection
+          key={c}
+          deviceId={deviceId}
+          component={c}
+          properties={props.filter((p) => p.component === c)}
+          components={[]}
+          hasTemplate
+          tick={tick}
+        />
+      ))}
+    </div>
+  );
+}
+
+/** One part of the twin: the root (`component` undefined) or one component's properties. */
+function PropertiesSection({
+  deviceId,
+  component,
+  properties: props,
+  components,
+  hasTemplate,
+  tick,
+}: {
+  deviceId: string;
+  component?: string;
+  properties: PropertyInfo[];
+  /** Component names, left out of the root's reported table (each has its own section). */
+  components: string[];
+  hasTemplate: boolean;
+  tick: number;
+}) {
   const [view, setView] = useState<PropertiesView | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
+  const path =
+    component === undefined ? '/properties' : `/components/${encodeURIComponent(component)}/properties`;
+  const prefix = component === undefined ? '' : `${component}-`;
 
   useEffect(() => {
     let cancelled = false;
-    api<PropertiesView>('GET', devicePath(deviceId, '/properties'))
+    api<PropertiesView>('GET', devicePath(deviceId, path))
       .then((v) => {
         if (!cancelled) {
           setView(v);
@@ -43,42 +96,40 @@ export function PropertiesTab({
     return () => {
       cancelled = true;
     };
-  }, [deviceId, tick]);
+  }, [deviceId, path, tick]);
 
   const metadata = view?.$metadata ?? {};
-  const props = template?.summary.properties ?? [];
-  const writable = props.filter((p) => p.writable && p.component === undefined && p.cloud === undefined);
+  const writable = props.filter((p) => p.writable && p.cloud === undefined);
   const known = new Map(props.map((p) => [p.name, p]));
   const reported = Object.entries(view ?? {}).filter(
-    ([name]) => name !== '$metadata' && !writable.some((w) => w.name === name),
+    ([name]) => name !== '$metadata' && !components.includes(name) && !writable.some((w) => w.name === name),
   );
   // Read-only template properties the device has not reported yet are listed too.
-  const missing = props.filter(
-    (p) => !p.writable && p.component === undefined && !reported.some(([name]) => name === p.name),
-  );
+  const missing = props.filter((p) => !p.writable && !reported.some(([name]) => name === p.name));
+  const where = component === undefined ? '' : ` (component ${component})`;
 
   return (
-    <div className="properties">
+    <section aria-label={component === undefined ? 'Device properties' : `Component ${component}`}>
+      {component !== undefined && <h2 className="component-title">Component {component}</h2>}
       <FieldError error={error} />
-      {template === null && (
-        <p className="note" role="note">
-          No template: assign one to name and type its fields. Writable properties come from the template.
-        </p>
-      )}
       {writable.length > 0 && view !== undefined && (
         <WritableForm
           deviceId={deviceId}
+          path={path}
+          prefix={prefix}
+          title={`Writable properties${where}`}
           properties={writable}
           view={view}
           metadata={metadata}
           onSaved={(v) => setView(v)}
         />
       )}
-      <section className="card" aria-label="Reported properties">
-        <h2>Reported by the device</h2>
+      <section className="card" aria-label={`Reported properties${where}`}>
+        <h2>Reported by the device{where}</h2>
         {reported.length === 0 && missing.length === 0 ? (
           <EmptyState title="Nothing reported yet">
-            The device reports its properties after it connects (a reported-properties patch on the twin).
+            The device reports its properties after it connects (a reported-properties patch on the twin
+            {component === undefined ? '' : `, inside "${component}": { "__t": "c", … }`}).
           </EmptyState>
         ) : (
           <div className="table-wrap">
@@ -97,11 +148,11 @@ export function PropertiesTab({
                     <tr key={name}>
                       <td>
                         {info?.displayName ?? name}
-                        {info === undefined && template && (
+                        {info === undefined && hasTemplate && (
                           <span className="muted"> (not in the template)</span>
                         )}
                       </td>
-                      <td data-testid={`reported-${name}`}>
+                      <td data-testid={`reported-${prefix}${name}`}>
                         <code>{show(value)}</code>
                         {info?.unit !== undefined && <span className="muted"> {unitLabel(info.unit)}</span>}
                       </td>
@@ -121,7 +172,7 @@ export function PropertiesTab({
           </div>
         )}
       </section>
-    </div>
+    </section>
   );
 }
 
@@ -184,12 +235,20 @@ function fromText(text: string, schema: unknown): unknown {
 
 function WritableForm({
   deviceId,
+  path,
+  prefix,
+  title,
   properties,
   view,
   metadata,
   onSaved,
 }: {
   deviceId: string;
+  /** `/properties` or `/components/{name}/properties`. */
+  path: string;
+  /** Prefix of the test IDs and input IDs: '' at the root, `{component}-` in a component. */
+  prefix: string;
+  title: string;
   properties: PropertyInfo[];
   view: PropertiesView;
   metadata: Record<string, PropertyMetadata>;
@@ -230,7 +289,7 @@ function WritableForm({
     for (const p of properties) {
       if (!dirty.has(p.name)) continue;
       try {
-        await api('PATCH', devicePath(deviceId, '/properties'), {
+        await api('PATCH', devicePath(deviceId, path), {
           [p.name]: fromText(texts[p.name] ?? '', p.schema),
         });
         sent.push(p.displayName);
@@ -241,7 +300,7 @@ function WritableForm({
     setErrors(nextErrors);
     setDirty(new Set(Object.keys(nextErrors)));
     try {
-      onSaved(await api<PropertiesView>('GET', devicePath(deviceId, '/properties')));
+      onSaved(await api<PropertiesView>('GET', devicePath(deviceId, path)));
     } catch {
       // The next live event reloads.
     }
@@ -250,13 +309,13 @@ function WritableForm({
   };
 
   return (
-    <form className="card" aria-label="Writable properties" onSubmit={submit} noValidate>
-      <h2>Writable properties</h2>
+    <form className="card" aria-label={title} onSubmit={submit} noValidate>
+      <h2>{title}</h2>
       {properties.map((p) => {
         const schema = schemaName(p.schema);
         const state = syncState(metadata[p.name], view[p.name]);
         const values = enumValues(p.schema);
-        const id = `prop-${p.name}`;
+        const id = `prop-${prefix}${p.name}`;
         let input;
         if (schema === 'boolean') {
           input = (
@@ -300,7 +359,7 @@ function WritableForm({
           );
         }
         return (
-          <div className="property-field" key={p.name} data-testid={`property-${p.name}`}>
+          <div className="property-field" key={p.name} data-testid={`property-${prefix}${p.name}`}>
             <label htmlFor={id}>
               {p.displayName}
               <span className="muted">
@@ -311,7 +370,7 @@ function WritableForm({
             </label>
             <div className="row">
               {input}
-              <span data-testid={`sync-${p.name}`} title={state.detail ?? ''}>
+              <span data-testid={`sync-${prefix}${p.name}`} title={state.detail ?? ''}>
                 <Badge tone={state.tone}>{state.label}</Badge>
               </span>
               {state.detail !== undefined && state.tone === 'bad' && (
