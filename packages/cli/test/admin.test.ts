@@ -401,6 +401,28 @@ describe('gatehouse group / device / attempts / token against a running server',
       assert.equal(json.lastTelemetry, null);
     });
 
+    it('device list shows every device with its status; --filter narrows it; a bad filter prints its code', async () => {
+      const all = await ok('device', 'list');
+      assert.match(all, /^ID\s+NAME\s+TEMPLATE\s+STATUS\s+LAST ACTIVITY$/m);
+      assert.match(all, /^thermo-1\s+Thermostat one\s+-\s+registered\s+never$/m);
+      const filtered = await ok('device', 'list', '--filter', "indexof(displayName,'Thermostat') ge 0");
+      assert.match(filtered, /^thermo-1 /m);
+      assert.equal(filtered.trim().split('\n').length, 2, 'the header and one device');
+      const json = JSON.parse(await ok('device', 'list', '--filter', "id eq 'thermo-1'", '--json')) as {
+        value: Array<{ id: string }>;
+      };
+      assert.deepEqual(
+        json.value.map((d) => d.id),
+        ['thermo-1'],
+      );
+      assert.match(
+        await ok('device', 'list', '--filter', "id eq 'nobody'"),
+        /^No device matches the filter\.$/m,
+      );
+      const bad = await fails('device', 'list', '--filter', 'colour eq 1');
+      assert.match(bad.stderr, /^ERR_QUERY_INVALID: \$filter: unknown field 'colour'/);
+    });
+
     it('attest --sas gives the device its own generated keys and prints them', async () => {
       const out = await ok('device', 'attest', 'thermo-1', '--sas');
       const primary = /Primary key\s+(\S+)/.exec(out)?.[1];

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { addConnectionOptions, ApiClient, segment, type ConnectionFlags } from '../../api-client.js';
 import { CliError } from '../../output.js';
-import { base64Pem, fields, keyPair, print, readFirstCertificate, shortTime } from './shared.js';
+import { base64Pem, fields, keyPair, print, readFirstCertificate, shortTime, table } from './shared.js';
 
 /** `Device` as the server answers (CENTRAL_API.md §3, plus Gatehouse's live `status`). */
 export interface Device {
@@ -34,6 +34,10 @@ interface TelemetryRecord {
   enqueuedTime: string;
   component?: string | null;
   body?: unknown;
+}
+
+interface ListFlags extends ConnectionFlags {
+  filter?: string;
 }
 
 interface CreateFlags extends ConnectionFlags {
@@ -74,8 +78,56 @@ export function registerDeviceCommands(program: Command): void {
   const device = program
     .command('device')
     .description(
-      'devices: create, show (with credentials and last telemetry), attest (individual enrollment)',
+      'devices: list, create, show (with credentials and last telemetry), attest (individual enrollment)',
     );
+
+  addConnectionOptions(
+    device
+      .command('list')
+      .description('list the devices with their status, optionally filtered')
+      .option(
+        '--filter <odata>',
+        'an OData filter, e.g. "connected eq true" or "indexof(displayName,\'sensor\') ge 0"',
+      ),
+  ).action(async (flags: ListFlags) => {
+    const client = ApiClient.fromFlags(flags);
+    const value: Device[] = [];
+    // Pages of 100, following nextLink, so a large fleet never comes in one answer.
+    let path: string | undefined =
+      `api/devices?$top=100${flags.filter !== undefined ? `&$filter=${encodeURIComponent(flags.filter)}` : ''}`;
+    while (path !== undefined) {
+      const page: { value: Device[]; nextLink?: string } = await client.request('GET', path);
+      value.push(...page.value);
+      path =
+        page.nextLink === undefined
+          ? undefined
+          : new URL(page.nextLink).pathname.slice(1) + new URL(page.nextLink).search;
+    }
+    print(flags.json, { value }, () =>
+      value.length === 0
+        ? [
+            flags.filter !== undefined
+              ? 'No device matches the filter.'
+              : 'No devices yet: gatehouse device create <id>, or let a device register through an enrollment group.',
+          ]
+        : table(
+            ['ID', 'NAME', 'TEMPLATE', 'STATUS', 'LAST ACTIVITY'],
+            value.map((d) => [
+              d.id,
+              d.displayName,
+              d.template ?? '-',
+              !d.enabled
+                ? 'blocked'
+                : d.status?.connected
+                  ? 'connected'
+                  : d.provisioned
+                    ? 'provisioned'
+                    : 'registered',
+              shortTime(d.status?.lastActivity ?? null),
+            ]),
+          ),
+    );
+  });
 
   addConnectionOptions(
     device
