@@ -114,6 +114,33 @@ describe('sign-in sessions', () => {
     expectApiError(await signIn(server, 'ghost', 'again'), 429, 'ERR_SIGNIN_THROTTLED');
   });
 
+  it('parallel wrong sign-ins: at most 10 are checked, the rest are throttled, then the right password too', async () => {
+    await userSession(server, 'raced', [ROLE_IDS.operator]);
+    // All sent before the first scrypt check ends: the attempts in flight count toward the limit.
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => signIn(server, 'raced@example.com', `wrong-${i}`)),
+    );
+    const statuses = answers.map((a) => a.status);
+    const refused = statuses.filter((s) => s === 401).length;
+    const throttled = statuses.filter((s) => s === 429).length;
+    assert.equal(refused + throttled, answers.length, `only 401 and 429: ${statuses.join(',')}`);
+    assert.equal(refused, 10, `10 passwords checked, not ${refused}`);
+    for (const a of answers.filter((x) => x.status === 429)) expectApiError(a, 429, 'ERR_SIGNIN_THROTTLED');
+    expectApiError(await signIn(server, 'raced@example.com', PASSWORD), 429, 'ERR_SIGNIN_THROTTLED');
+  });
+
+  it('parallel wrong current passwords: at most 10 are checked, then the right one is throttled', async () => {
+    const token = await userSession(server, 'raced-change', [ROLE_IDS.operator]);
+    const change = (currentPassword: string) =>
+      server.api('POST', '/api/session/password', { currentPassword, newPassword: 'x'.repeat(8) }, token);
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => change(`guess-${i}`)));
+    const statuses = answers.map((a) => a.status);
+    assert.equal(statuses.filter((s) => s === 403).length, 10, statuses.join(','));
+    assert.equal(statuses.filter((s) => s === 429).length, 20, statuses.join(','));
+    expectApiError(await change(PASSWORD), 429, 'ERR_SIGNIN_THROTTLED');
+    expectApiError(await signIn(server, 'raced-change@example.com', PASSWORD), 429, 'ERR_SIGNIN_THROTTLED');
+  });
+
   it('the session token works as access_token on the event stream, and not after sign-out', async () => {
     const { token } = (await signIn(server, 'admin', ADMIN_PASSWORD)).body as Session;
     const stream = await openSse(server.baseUrl, `/api/events?access_token=${token}`);

@@ -87,14 +87,12 @@ export class SessionService {
     if (typeof password !== 'string' || password === '' || password.length > MAX_INPUT_LENGTH)
       throw commonError('ERR_VALIDATION', "'password' is required.");
     const key = usernameKey(username);
-    this.checkThrottle(key);
-    const row = await this.users.findByUsername(username);
-    const ok = await verifyPassword(password, row?.password_hash);
-    if (!row || !ok) {
-      this.throttle.fail(key);
-      throw appError('ERR_SIGNIN_FAILED', SIGNIN_FAILED);
-    }
-    this.throttle.succeed(key);
+    const row = await this.throttled(key, async () => {
+      const found = await this.users.findByUsername(username);
+      return (await verifyPassword(password, found?.password_hash)) ? found : undefined;
+    });
+    if (!row) throw appError('ERR_SIGNIN_FAILED', SIGNIN_FAILED);
+    this.throttle.forgive(key);
     const now = this.now();
     const token = randomBytes(32).toString('base64url');
     const expiresAt = new Date(now.getTime() + this.lifetimeMs).toISOString();
@@ -172,17 +170,34 @@ export class SessionService {
       throw commonError('ERR_VALIDATION', "'currentPassword' is required.");
     if (typeof newPassword !== 'string') throw commonError('ERR_VALIDATION', "'newPassword' is required.");
     const key = usernameKey(user.username);
-    this.checkThrottle(key);
-    const row = await this.users.row(user.id);
-    if (!(await verifyPassword(currentPassword, row?.password_hash))) {
-      this.throttle.fail(key);
-      throw appError('ERR_CURRENT_PASSWORD_WRONG', "'currentPassword' is not your current password.");
-    }
+    const ok = await this.throttled(key, async () => {
+      const row = await this.users.row(user.id);
+      return (await verifyPassword(currentPassword, row?.password_hash)) || undefined;
+    });
+    if (!ok) throw appError('ERR_CURRENT_PASSWORD_WRONG', "'currentPassword' is not your current password.");
     await this.users.setPassword(user.id, newPassword, session.id);
   }
 
-  private checkThrottle(key: string): void {
-    const waitMs = this.throttle.retryAfterMs(key);
+  /**
+   * Runs the password check `verify` for user name `key` under the throttle. The slot
+   * is taken before the check awaits, so parallel guesses count while they are being
+   * checked (at most `maxFailures` are ever checked at once). `verify` answers undefined
+   * for a wrong password; that, and an error, count as a failure.
+   */
+  private async throttled<T>(key: string, verify: () => Promise<T | undefined>): Promise<T | undefined> {
+    this.reserveAttempt(key);
+    let result: T | undefined;
+    try {
+      result = await verify();
+    } finally {
+      if (result === undefined) this.throttle.fail(key);
+      else this.throttle.release(key);
+    }
+    return result;
+  }
+
+  private reserveAttempt(key: string): void {
+    const waitMs = this.throttle.reserve(key);
     if (waitMs > 0) {
       const seconds = Math.ceil(waitMs / 1000);
       throw appError(
