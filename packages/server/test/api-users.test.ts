@@ -264,6 +264,73 @@ describe('users over REST', () => {
     }
   });
 
+  const administrators = async (): Promise<string[]> =>
+    (await server.api<{ value: User[] }>('GET', '/api/users')).body.value
+      .filter((u) => u.roles.some((r) => r.role === ROLE_IDS.administrator))
+      .map((u) => u.id);
+  const putUser = (id: string, roles: string[], password?: string) =>
+    server.api<User>('PUT', `/api/users/${id}`, {
+      type: 'email',
+      email: `${id}@example.com`,
+      roles: roles.map((role) => ({ role })),
+      ...(password === undefined ? {} : { password }),
+    });
+
+  it('concurrent demotions or deletions of the last two administrators leave one', async () => {
+    // Two administrators besides `admin`, which steps down for the test.
+    for (const id of ['race-a', 'race-b'])
+      assert.equal((await putUser(id, [ROLE_IDS.administrator], PASSWORD)).status, 200);
+    const demote = { roles: [{ role: ROLE_IDS.operator }] };
+    assert.equal((await server.api('PATCH', '/api/users/admin', demote)).status, 200);
+    try {
+      // Each demotion hashes a new password between its check and its write.
+      const demoted = await Promise.all(
+        ['race-a', 'race-b'].map((id) =>
+          server.api('PATCH', `/api/users/${id}`, { ...demote, password: `new-${PASSWORD}` }),
+        ),
+      );
+      assert.deepEqual(demoted.map((r) => r.status).sort(), [200, 409], JSON.stringify(demoted));
+      for (const r of demoted.filter((x) => x.status === 409)) expectApiError(r, 409, 'ERR_LAST_ADMIN');
+      assert.equal((await administrators()).length, 1);
+
+      for (const id of ['race-a', 'race-b']) await putUser(id, [ROLE_IDS.administrator]);
+      const deleted = await Promise.all(
+        ['race-a', 'race-b'].map((id) => server.api('DELETE', `/api/users/${id}`)),
+      );
+      assert.deepEqual(deleted.map((r) => r.status).sort(), [204, 409], JSON.stringify(deleted));
+      assert.equal((await administrators()).length, 1);
+    } finally {
+      await server.api('PATCH', '/api/users/admin', { roles: [{ role: ROLE_IDS.administrator }] });
+      for (const id of ['race-a', 'race-b']) await server.api('DELETE', `/api/users/${id}`);
+    }
+    assert.deepEqual(await administrators(), ['admin']);
+  });
+
+  it('an administrator without a password is not another administrator: it cannot sign in', async () => {
+    assert.equal((await putUser('no-password-admin', [ROLE_IDS.administrator])).status, 200);
+    expectApiError(
+      await server.api('PATCH', '/api/users/admin', { roles: [{ role: ROLE_IDS.operator }] }),
+      409,
+      'ERR_LAST_ADMIN',
+      /last administrator who can sign in: give another user the Administrator role and a password/,
+    );
+    expectApiError(await server.api('DELETE', '/api/users/admin'), 409, 'ERR_LAST_ADMIN');
+    // Given a password, it counts.
+    assert.equal(
+      (await server.api('PATCH', '/api/users/no-password-admin', { password: PASSWORD })).status,
+      200,
+    );
+    assert.equal(
+      (await server.api('PATCH', '/api/users/admin', { roles: [{ role: ROLE_IDS.operator }] })).status,
+      200,
+    );
+    assert.equal(
+      (await server.api('PATCH', '/api/users/admin', { roles: [{ role: ROLE_IDS.administrator }] })).status,
+      200,
+    );
+    assert.equal((await server.api('DELETE', '/api/users/no-password-admin')).status, 204);
+  });
+
   it('without credentials every users call is 401', async () => {
     const res = await fetch(`${server.baseUrl}/api/users`);
     assert.equal(res.status, 401);

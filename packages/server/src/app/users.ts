@@ -88,8 +88,7 @@ export class UserService {
     const username = body['username'] === undefined ? email : parseUsername(body['username']);
     const roles = parseRoles(body['roles']);
     const password = parsePassword(body['password']);
-    const existing = await this.row(id);
-    return this.save(id, existing, { email, username, roles, password }, actor);
+    return this.save(id, { email, username, roles, password }, actor, false);
   }
 
   /** `PATCH /api/users/{id}`: merge `email`, `username`, `roles`, `password`. */
@@ -104,7 +103,7 @@ export class UserService {
       roles: body['roles'] === undefined ? current.roles : parseRoles(body['roles']),
       password: parsePassword(body['password']),
     };
-    return this.save(id, existing, change, actor);
+    return this.save(id, change, actor, true);
   }
 
   /** `DELETE /api/users/{id}`: not yourself, not the last administrator; their sessions end. */
@@ -116,8 +115,12 @@ export class UserService {
         `You are signed in as '${existing.username}' and cannot delete your own account: ask another administrator.`,
       );
     }
-    if (isAdministrator(existing)) await this.requireAnotherAdministrator(id);
     await this.db.transaction().execute(async (trx) => {
+      // Checked and deleted in one transaction: two concurrent deletions (or a deletion and a
+      // demotion) of the last two administrators cannot both see "another one is left".
+      const current = await userRow(trx, id);
+      if (!current) throw appError('ERR_USER_NOT_FOUND', `User '${id}' does not exist.`);
+      if (isAdministrator(current)) await requireAnotherAdministrator(trx, id);
       await trx.deleteFrom('user_sessions').where('user_id', '=', id).execute();
       await trx.deleteFrom('users').where('id', '=', id).execute();
     });
@@ -195,21 +198,23 @@ export class UserService {
     return { created: false };
   }
 
+  /**
+   * The write of PUT and PATCH. The password is hashed first; then the checks (user name
+   * free, another administrator left) and the write are one transaction that awaits
+   * nothing but the database. The SQLite driver runs one transaction at a time, so
+   * concurrent requests see each other's writes instead of all passing the same check
+   * (two demotions leaving no administrator, two creations of one user name).
+   */
   private async save(
     id: string,
-    existing: UserRow | undefined,
     change: { email: string; username: string; roles: RoleAssignment[]; password: string | undefined },
     actor: ApiPrincipal | undefined,
+    mustExist: boolean,
   ): Promise<User> {
     const key = usernameKey(change.username);
-    const holder = await this.findByUsername(change.username);
-    if (holder && holder.id !== id) {
-      throw appError('ERR_USERNAME_TAKEN', `The user name '${change.username}' belongs to another user.`);
-    }
     const keepsAdmin = change.roles.some((r) => r.role === ROLE_IDS.administrator);
-    if (existing && isAdministrator(existing) && !keepsAdmin) await this.requireAnotherAdministrator(id);
-    const now = nowIso(this.now());
     const hash = change.password === undefined ? undefined : await hashPassword(change.password);
+    const now = nowIso(this.now());
     const fields = {
       type: 'email',
       email: change.email,
@@ -220,6 +225,16 @@ export class UserService {
       ...(hash !== undefined ? { password_hash: hash } : {}),
     };
     await this.db.transaction().execute(async (trx) => {
+      const holder = await trx
+        .selectFrom('users')
+        .select('id')
+        .where('username_key', '=', key)
+        .executeTakeFirst();
+      if (holder && holder.id !== id) throw usernameTaken(change.username);
+      const existing = await userRow(trx, id);
+      // A PATCH of a user deleted meanwhile must not bring it back.
+      if (!existing && mustExist) throw appError('ERR_USER_NOT_FOUND', `User '${id}' does not exist.`);
+      if (existing && isAdministrator(existing) && !keepsAdmin) await requireAnotherAdministrator(trx, id);
       if (existing) {
         await trx.updateTable('users').set(fields).where('id', '=', id).execute();
       } else {
@@ -239,22 +254,40 @@ export class UserService {
     return this.get(id);
   }
 
-  private async requireAnotherAdministrator(exceptId: string): Promise<void> {
-    const rows = await this.db.selectFrom('users').selectAll().where('id', '!=', exceptId).execute();
-    if (!rows.some(isAdministrator)) {
-      throw appError(
-        'ERR_LAST_ADMIN',
-        `User '${exceptId}' is the last administrator: give another user the Administrator role first.`,
-      );
-    }
-  }
-
   private async require(id: string): Promise<UserRow> {
     checkId('userId', id);
     const row = await this.row(id);
     if (!row) throw appError('ERR_USER_NOT_FOUND', `User '${id}' does not exist.`);
     return row;
   }
+}
+
+function userRow(db: Kysely<Database>, id: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/**
+ * Refuses unless a user other than `exceptId` is an administrator who can sign in: an
+ * administrator without a password (created without one) cannot, so does not count.
+ */
+async function requireAnotherAdministrator(db: Kysely<Database>, exceptId: string): Promise<void> {
+  const rows = await db
+    .selectFrom('users')
+    .selectAll()
+    .where('id', '!=', exceptId)
+    .where('password_hash', 'is not', null)
+    .where('password_hash', '!=', '')
+    .execute();
+  if (!rows.some(isAdministrator)) {
+    throw appError(
+      'ERR_LAST_ADMIN',
+      `User '${exceptId}' is the last administrator who can sign in: give another user the Administrator role and a password first.`,
+    );
+  }
+}
+
+function usernameTaken(username: string): Error {
+  return appError('ERR_USERNAME_TAKEN', `The user name '${username}' belongs to another user.`);
 }
 
 /** Sign-in and uniqueness ignore case (and Unicode compatibility forms). */
