@@ -331,6 +331,32 @@ describe('users over REST', () => {
     assert.equal((await server.api('DELETE', '/api/users/no-password-admin')).status, 204);
   });
 
+  it('concurrent PUTs creating one user answer 200 (or 409), never 500', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () => putUser('created-twice', [ROLE_IDS.operator], PASSWORD)),
+    );
+    for (const r of answers) assert.ok([200, 409].includes(r.status), JSON.stringify(r.body));
+    assert.ok(answers.some((r) => r.status === 200));
+    assert.equal((await signIn(server, 'created-twice@example.com', PASSWORD)).status, 200);
+  });
+
+  it('concurrent PUTs giving one user name to two users: one wins, the other is 409', async () => {
+    const answers = await Promise.all(
+      ['name-race-1', 'name-race-2', 'name-race-3'].map((id) =>
+        server.api('PUT', `/api/users/${id}`, {
+          type: 'email',
+          email: `${id}@example.com`,
+          username: 'contested',
+          roles: [{ role: ROLE_IDS.operator }],
+          password: PASSWORD,
+        }),
+      ),
+    );
+    assert.deepEqual(answers.map((r) => r.status).sort(), [200, 409, 409], JSON.stringify(answers));
+    for (const r of answers.filter((x) => x.status === 409))
+      expectApiError(r, 409, 'ERR_USERNAME_TAKEN', /'contested' belongs to another user/);
+  });
+
   it('without credentials every users call is 401', async () => {
     const res = await fetch(`${server.baseUrl}/api/users`);
     assert.equal(res.status, 401);

@@ -224,33 +224,40 @@ export class UserService {
       updated_at: now,
       ...(hash !== undefined ? { password_hash: hash } : {}),
     };
-    await this.db.transaction().execute(async (trx) => {
-      const holder = await trx
-        .selectFrom('users')
-        .select('id')
-        .where('username_key', '=', key)
-        .executeTakeFirst();
-      if (holder && holder.id !== id) throw usernameTaken(change.username);
-      const existing = await userRow(trx, id);
-      // A PATCH of a user deleted meanwhile must not bring it back.
-      if (!existing && mustExist) throw appError('ERR_USER_NOT_FOUND', `User '${id}' does not exist.`);
-      if (existing && isAdministrator(existing) && !keepsAdmin) await requireAnotherAdministrator(trx, id);
-      if (existing) {
-        await trx.updateTable('users').set(fields).where('id', '=', id).execute();
-      } else {
-        await trx
-          .insertInto('users')
-          .values({ id, ...fields, password_hash: hash ?? null, created_at: now })
-          .execute();
-      }
-      if (hash !== undefined) {
-        // A new password ends the sessions opened with the old one (but not the caller's own).
-        let sessions = trx.deleteFrom('user_sessions').where('user_id', '=', id);
-        if (actor?.kind === 'user' && actor.userId === id)
-          sessions = sessions.where('id', '!=', actor.sessionId);
-        await sessions.execute();
-      }
-    });
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        const holder = await trx
+          .selectFrom('users')
+          .select('id')
+          .where('username_key', '=', key)
+          .executeTakeFirst();
+        if (holder && holder.id !== id) throw usernameTaken(change.username);
+        const existing = await userRow(trx, id);
+        // A PATCH of a user deleted meanwhile must not bring it back.
+        if (!existing && mustExist) throw appError('ERR_USER_NOT_FOUND', `User '${id}' does not exist.`);
+        if (existing && isAdministrator(existing) && !keepsAdmin) await requireAnotherAdministrator(trx, id);
+        if (existing) {
+          await trx.updateTable('users').set(fields).where('id', '=', id).execute();
+        } else {
+          await trx
+            .insertInto('users')
+            .values({ id, ...fields, password_hash: hash ?? null, created_at: now })
+            .execute();
+        }
+        if (hash !== undefined) {
+          // A new password ends the sessions opened with the old one (but not the caller's own).
+          let sessions = trx.deleteFrom('user_sessions').where('user_id', '=', id);
+          if (actor?.kind === 'user' && actor.userId === id)
+            sessions = sessions.where('id', '!=', actor.sessionId);
+          await sessions.execute();
+        }
+      });
+    } catch (err) {
+      // The checks above make this unreachable through this service; another writer of the
+      // same database (a second process) could still win the race for the user name.
+      if (isUniqueViolation(err, 'users.username_key')) throw usernameTaken(change.username, err);
+      throw err;
+    }
     return this.get(id);
   }
 
@@ -286,8 +293,18 @@ async function requireAnotherAdministrator(db: Kysely<Database>, exceptId: strin
   }
 }
 
-function usernameTaken(username: string): Error {
-  return appError('ERR_USERNAME_TAKEN', `The user name '${username}' belongs to another user.`);
+function usernameTaken(username: string, cause?: unknown): Error {
+  return appError('ERR_USERNAME_TAKEN', `The user name '${username}' belongs to another user.`, { cause });
+}
+
+/** A SQLite UNIQUE (or primary key) violation on `column` (`table.column`, as SQLite names it). */
+function isUniqueViolation(err: unknown, column: string): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') &&
+    err instanceof Error &&
+    err.message.includes(column)
+  );
 }
 
 /** Sign-in and uniqueness ignore case (and Unicode compatibility forms). */
