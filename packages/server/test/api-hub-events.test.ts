@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { redactUrl } from '../src/api/build-api.js';
 import type { HubEvent } from '../src/hub/hub-api.js';
 import { expectError, OPERATOR } from './helpers/api-harness.js';
 import { apiHubHarness, openSse, type ApiHubHarness, type SseClient } from './helpers/api-hub-harness.js';
@@ -137,6 +138,51 @@ describe('REST live events (server-sent events)', () => {
       h.api.logLines.some((l) => JSON.stringify(l).includes('access_token=[redacted]')),
       'the request is still logged',
     );
+  });
+
+  it('redacts access_token from the log in every spelling the query parser decodes to it', async () => {
+    const { secret } = await h.api.token('spelled', [OPERATOR]);
+    // [query before the secret, authenticates?]: whatever authenticates must be redacted.
+    const spellings: Array<[string, boolean]> = [
+      ['access_token=', true],
+      ['access%5Ftoken=', true],
+      ['access%5ftoken=', true],
+      ['%61ccess_token=', true],
+      ['%61%63%63%65%73%73%5F%74%6F%6B%65%6E=', true],
+      ['api-version=1&access%5Ftoken=', true],
+      ['ACCESS_TOKEN=', false],
+      ['Access%5FToken=', false],
+      ['x=1?access_token=', false],
+      ['x=1;access_token=', false],
+    ];
+    for (const [query, authenticates] of spellings) {
+      const before = h.api.logLines.length;
+      const s = await openSse(base, `/api/events?${query}${secret}`, {});
+      s.close();
+      assert.equal(s.status, authenticates ? 200 : 401, query);
+      await eventually(() => h.api.logLines.length > before);
+      const logged = JSON.stringify(h.api.logLines.slice(before));
+      assert.ok(!logged.includes(secret), `the secret reached the log with ?${query}: ${logged}`);
+      assert.ok(logged.includes('=[redacted]'), `?${query} is logged with the value redacted`);
+    }
+  });
+
+  it('redactUrl: a table of URLs as logged', () => {
+    const cases: Array<[string, string]> = [
+      ['/api/events', '/api/events'],
+      ['/api/events?access_token=s3cret', '/api/events?access_token=[redacted]'],
+      ['/api/events?access%5Ftoken=s3cret', '/api/events?access%5Ftoken=[redacted]'],
+      ['/api/events?a=1&%61ccess_token=s3cret&b=2', '/api/events?a=1&%61ccess_token=[redacted]&b=2'],
+      ['/api/events?access_token=s3=cr%3Det', '/api/events?access_token=[redacted]'],
+      [
+        '/api/events?access_token=a&access_token=b',
+        '/api/events?access_token=[redacted]&access_token=[redacted]',
+      ],
+      ['/api/events?access%ZZtoken=s3cret', '/api/events?access%ZZtoken=s3cret'],
+      ['/api/events?token=s3cret', '/api/events?token=s3cret'],
+      ['/api/access_token=x', '/api/access_token=x'],
+    ];
+    for (const [url, logged] of cases) assert.equal(redactUrl(url), logged, url);
   });
 
   it('does not take ?access_token= on any other route', async () => {

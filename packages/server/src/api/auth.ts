@@ -72,6 +72,25 @@ function credentialsOf(request: FastifyRequest, matched: boolean): string | unde
 /** The query parameter of {@link credentialsOf}. */
 export const ACCESS_TOKEN = 'access_token';
 
+/**
+ * Whether a query parameter name, as spelled in the raw URL, is {@link ACCESS_TOKEN}. fastify's
+ * query parser decodes names (`access%5Ftoken` is `access_token`, `+` is a space; a malformed
+ * escape leaves the name as it is), and {@link credentialsOf} reads the parsed query, so the log
+ * redaction (build-api.ts) must decode the same way or a token spelled with escapes would
+ * authenticate and be logged in clear. Any letter case matches too: redacting a parameter
+ * that does not authenticate costs nothing.
+ */
+export function isAccessTokenName(raw: string): boolean {
+  const spaced = raw.replace(/\+/g, ' ');
+  let decoded = spaced;
+  try {
+    decoded = decodeURIComponent(spaced);
+  } catch {
+    // Malformed escape: the parser keeps the name undecoded, and so does this.
+  }
+  return decoded.toLowerCase() === ACCESS_TOKEN || raw.toLowerCase() === ACCESS_TOKEN;
+}
+
 function isRead(method: string): boolean {
   return method === 'GET' || method === 'HEAD';
 }
