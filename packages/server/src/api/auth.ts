@@ -8,6 +8,12 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated caller; null on public routes. */
     principal: ApiPrincipal | null;
+    /**
+     * Authenticates and authorizes the request's credentials again, as at its start; throws
+     * the same errors. Null on public routes. For responses that outlive the check at the
+     * start (the event streams): a signed-out session or a revoked token must stop them.
+     */
+    reauthenticate: (() => Promise<ApiPrincipal>) | null;
   }
   interface FastifyContextConfig {
     /** Open without credentials (`/healthz`, `/metrics`, the OpenAPI document). */
@@ -31,18 +37,25 @@ declare module 'fastify' {
  */
 export function registerAuth(app: FastifyInstance, tokens: Authenticator): void {
   app.decorateRequest('principal', null);
+  app.decorateRequest('reauthenticate', null);
   app.addHook('onRequest', async (request) => {
     const matched = request.routeOptions.url !== undefined;
     if (matched && request.routeOptions.config.public === true) return;
     // An unknown URL under /api still asks for credentials, so the 404/405 answers do not map the API for strangers.
     if (!matched && !isApiPath(request)) return;
-    const principal = await tokens.authenticate(credentialsOf(request, matched));
-    request.principal = principal;
-    if (!matched) return;
-    const permission = request.routeOptions.config.permission ?? (isRead(request.method) ? 'read' : 'write');
-    if (!rolesAllow(principal.roles, permission)) {
-      throw commonError('ERR_FORBIDDEN', forbidden(describePrincipal(principal), permission));
-    }
+    const credentials = credentialsOf(request, matched);
+    const permission = matched
+      ? (request.routeOptions.config.permission ?? (isRead(request.method) ? 'read' : 'write'))
+      : undefined;
+    const check = async (): Promise<ApiPrincipal> => {
+      const principal = await tokens.authenticate(credentials);
+      if (permission !== undefined && !rolesAllow(principal.roles, permission)) {
+        throw commonError('ERR_FORBIDDEN', forbidden(describePrincipal(principal), permission));
+      }
+      return principal;
+    };
+    request.reauthenticate = check;
+    request.principal = await check();
   });
 }
 
