@@ -297,6 +297,53 @@ describe('sign-in sessions', () => {
     expectApiError(await server.api('GET', '/api/session', undefined, other), 401, 'ERR_UNAUTHENTICATED');
   });
 
+  it('password lengths count characters (code points), not UTF-16 units: astral characters at the limits', async () => {
+    const key = '🔑'; // outside the BMP: one character, two UTF-16 code units
+    const put = (id: string, password: string) =>
+      server.api('PUT', `/api/users/${id}`, {
+        type: 'email',
+        email: `${id}@example.com`,
+        roles: [{ role: ROLE_IDS.operator }],
+        password,
+      });
+    // [password, accepted?]
+    const cases: Array<[string, boolean]> = [
+      [key.repeat(7), false],
+      [key.repeat(8), true],
+      [`${'a'.repeat(7)}${key}`, true],
+      [key.repeat(1024), true],
+      [`${'a'.repeat(1023)}${key}`, true],
+      [key.repeat(1025), false],
+    ];
+    for (const [i, [password, accepted]] of cases.entries()) {
+      const id = `astral-${i}`;
+      const what = `${[...password].length} characters, ${password.length} UTF-16 units`;
+      if (!accepted) {
+        expectApiError(
+          await put(id, password),
+          400,
+          'ERR_PASSWORD_WEAK',
+          /at (least 8|most 1024) characters/,
+        );
+        continue;
+      }
+      assert.equal((await put(id, password)).status, 200, what);
+      // What could be set can be used: to sign in, and as the current password.
+      const signedIn = await signIn(server, `${id}@example.com`, password);
+      assert.equal(signedIn.status, 200, `sign-in with ${what}: ${JSON.stringify(signedIn.body)}`);
+      const token = (signedIn.body as Session).token;
+      const change = await server.api(
+        'POST',
+        '/api/session/password',
+        { currentPassword: password, newPassword: password },
+        token,
+      );
+      assert.equal(change.status, 204, `change with ${what}: ${JSON.stringify(change.body)}`);
+    }
+    // Past the limit, sign-in refuses the body as it always did.
+    expectApiError(await signIn(server, 'astral-3@example.com', key.repeat(1025)), 422, 'ERR_VALIDATION');
+  });
+
   it('wrong current passwords count toward the throttle', async () => {
     const token = await userSession(server, 'stolen', [ROLE_IDS.operator]);
     for (let i = 0; i < 10; i++) {

@@ -4,7 +4,7 @@ import type { Database } from '../store/schema.js';
 import { nowIso } from '../util.js';
 import { commonError, isObject } from '../validation.js';
 import { appError } from './errors.js';
-import { verifyPassword } from './passwords.js';
+import { MAX_PASSWORD_LENGTH, passwordLength, verifyPassword } from './passwords.js';
 import { describePrincipal, type ApiPrincipal } from './principal.js';
 import { SignInThrottle } from './sign-in-throttle.js';
 import { toApi, userRoles, usernameKey, type User, type UserService } from './users.js';
@@ -41,6 +41,7 @@ export interface SessionServiceOptions {
 const HOUR_MS = 3_600_000;
 /** A working day: long enough not to interrupt, short enough that a forgotten browser tab ends. */
 const DEFAULT_LIFETIME_MS = 12 * HOUR_MS;
+/** Longer than any user name; passwords are measured as the rules measure them (passwords.ts). */
 const MAX_INPUT_LENGTH = 1024;
 const SIGNIN_FAILED = 'The user name or password is wrong.';
 
@@ -84,7 +85,7 @@ export class SessionService {
     const password = body['password'];
     if (typeof username !== 'string' || username === '' || username.length > MAX_INPUT_LENGTH)
       throw commonError('ERR_VALIDATION', "'username' is required: the user name you sign in with.");
-    if (typeof password !== 'string' || password === '' || password.length > MAX_INPUT_LENGTH)
+    if (typeof password !== 'string' || password === '' || passwordLength(password) > MAX_PASSWORD_LENGTH)
       throw commonError('ERR_VALIDATION', "'password' is required.");
     const key = usernameKey(username);
     const row = await this.throttled(key, async () => {
@@ -166,7 +167,7 @@ export class SessionService {
       throw commonError('ERR_VALIDATION', 'The body must be a JSON object { currentPassword, newPassword }.');
     const currentPassword = body['currentPassword'];
     const newPassword = body['newPassword'];
-    if (typeof currentPassword !== 'string' || currentPassword.length > MAX_INPUT_LENGTH)
+    if (typeof currentPassword !== 'string' || passwordLength(currentPassword) > MAX_PASSWORD_LENGTH)
       throw commonError('ERR_VALIDATION', "'currentPassword' is required.");
     if (typeof newPassword !== 'string') throw commonError('ERR_VALIDATION', "'newPassword' is required.");
     const key = usernameKey(user.username);

@@ -9,6 +9,7 @@ import {
   hashPassword,
   MAX_PASSWORD_LENGTH,
   MIN_PASSWORD_LENGTH,
+  passwordLength,
   verifyPassword,
 } from './passwords.js';
 import type { ApiPrincipal } from './principal.js';
@@ -379,7 +380,7 @@ function parsePassword(value: unknown): string | undefined {
 
 /** ≥ 8 characters (Unicode code points), ≤ 1024. */
 export function checkPasswordRules(password: string, what = 'The password'): void {
-  const length = [...password].length;
+  const length = passwordLength(password);
   if (length < MIN_PASSWORD_LENGTH) {
     throw appError(
       'ERR_PASSWORD_WEAK',
