@@ -243,6 +243,78 @@ describe('users over REST', () => {
     }
   });
 
+  it('refuses user names and e-mail addresses with invisible or text-direction control characters', async () => {
+    const ok = { type: 'email', email: 'visible@example.com', roles: [{ role: ROLE_IDS.operator }] };
+    // [character, what it is]
+    const invisible: Array<[string, string]> = [
+      ['\u200B', 'zero width space'],
+      ['\u200C', 'zero width non-joiner'],
+      ['\u200D', 'zero width joiner'],
+      ['\u200E', 'left-to-right mark'],
+      ['\u200F', 'right-to-left mark'],
+      ['\u202A', 'left-to-right embedding'],
+      ['\u202B', 'right-to-left embedding'],
+      ['\u202C', 'pop directional formatting'],
+      ['\u202D', 'left-to-right override'],
+      ['\u202E', 'right-to-left override'],
+      ['\u2066', 'left-to-right isolate'],
+      ['\u2067', 'right-to-left isolate'],
+      ['\u2068', 'first strong isolate'],
+      ['\u2069', 'pop directional isolate'],
+      ['\uFEFF', 'zero width no-break space (BOM)'],
+      ['\u00AD', 'soft hyphen'],
+      ['\u061C', 'arabic letter mark'],
+      ['\u2060', 'word joiner'],
+      ['\u{E0041}', 'tag latin capital letter a'],
+      ['\uD800', 'lone surrogate'],
+    ];
+    for (const [char, what] of invisible) {
+      const code = `U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+      const message = new RegExp(
+        `contains ${code.replace('+', '\\+')}, an invisible or text-direction control character`,
+      );
+      const refusals: Array<[string, string, unknown]> = [
+        ['PUT', 'username', { ...ok, username: `ad${char}min` }],
+        ['PUT', 'username', { ...ok, username: `${char}eve` }],
+        ['PUT', 'email', { ...ok, email: `eve${char}@example.com` }],
+        ['PATCH', 'username', { username: `grace${char}` }],
+      ];
+      for (const [method, field, body] of refusals) {
+        const res = await server.api(
+          method,
+          method === 'PUT' ? '/api/users/invisible' : '/api/users/grace',
+          body,
+        );
+        assert.equal(res.status, 422, `${what} in '${field}': ${JSON.stringify(res.body)}`);
+        expectApiError(res, 422, 'ERR_VALIDATION', new RegExp(`'${field}' ${message.source}`));
+      }
+    }
+    // Control characters keep their own message.
+    expectApiError(
+      await server.api('PUT', '/api/users/invisible', { ...ok, username: 'bell\u0007' }),
+      422,
+      'ERR_VALIDATION',
+      /'username' must be 1–254 characters without spaces or control characters/,
+    );
+    expectApiError(
+      await server.api('PUT', '/api/users/invisible', { ...ok, email: 'bell\u0007@example.com' }),
+      422,
+      'ERR_VALIDATION',
+      /'email' is required: an e-mail address/,
+    );
+    expectApiError(await server.api('GET', '/api/users/invisible'), 404, 'ERR_USER_NOT_FOUND');
+    // Letters of any script, accents and emoji are visible.
+    for (const [i, username] of ['zoë', 'Ελένη', '用户', 'ana🙂', 'مريم'].entries()) {
+      const res = await server.api<User>('PUT', `/api/users/visible-${i}`, {
+        ...ok,
+        email: `v${i}@example.com`,
+        username,
+      });
+      assert.equal(res.status, 200, `${username}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.username, username);
+    }
+  });
+
   it('refuses user IDs that break the pattern and unknown users', async () => {
     for (const id of ['has%20space', '-leading', 'x'.repeat(65), 'caf%C3%A9']) {
       expectApiError(

@@ -33,9 +33,17 @@ export type UserRow = Selectable<UsersTable>;
 export const ADMIN_USER_ID = 'admin';
 
 const MAX_NAME_LENGTH = 254;
-const EMAIL = /^[^\s@]+@[^\s@]+$/;
+const EMAIL = /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+$/u;
 // Printable, no spaces: a user name is typed into a sign-in form and shown in messages.
 const USERNAME = /^[^\s\p{Cc}]+$/u;
+/**
+ * Characters that show nothing or reorder what is shown: format characters (Cf: zero-width
+ * spaces and joiners U+200B–U+200D, the direction marks and overrides U+200E–U+200F,
+ * U+202A–U+202E and U+2066–U+2069, U+FEFF, the soft hyphen) and lone surrogates (Cs). In a
+ * user name they make two names look alike, or make one read as another in the user list and
+ * in messages (Unicode TR #36 §2 visual spoofing). Controls (Cc) break USERNAME and EMAIL.
+ */
+const INVISIBLE = /[\p{Cf}\p{Cs}]/u;
 
 /**
  * The users of the web UI (DESIGN.md: the UI requires authentication). Each has
@@ -347,6 +355,7 @@ function checkType(value: unknown, required: boolean): void {
 }
 
 function parseEmail(value: unknown): string {
+  if (typeof value === 'string') checkVisible('email', value);
   if (typeof value !== 'string' || value.length > MAX_NAME_LENGTH || !EMAIL.test(value)) {
     throw commonError(
       'ERR_VALIDATION',
@@ -356,7 +365,19 @@ function parseEmail(value: unknown): string {
   return value;
 }
 
+/** Refuses a name with an {@link INVISIBLE} character, naming its code point. */
+function checkVisible(field: 'username' | 'email', value: string): void {
+  const found = INVISIBLE.exec(value)?.[0];
+  if (found === undefined) return;
+  const code = `U+${(found.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+  throw commonError(
+    'ERR_VALIDATION',
+    `'${field}' contains ${code}, an invisible or text-direction control character: ${field === 'email' ? 'an e-mail address (the user name unless one is given)' : 'a user name'} must be visible text only.`,
+  );
+}
+
 function parseUsername(value: unknown): string {
+  if (typeof value === 'string') checkVisible('username', value);
   if (
     typeof value !== 'string' ||
     value.length === 0 ||
