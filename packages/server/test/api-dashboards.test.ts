@@ -8,7 +8,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Kysely, SqliteDialect, type Driver } from 'kysely';
 import { ROLE_IDS } from '../src/api/index.js';
+import { DashboardService } from '../src/app/dashboards.js';
+import type { Database } from '../src/store/schema.js';
+import { openSqliteWithHandle, type SqliteStore } from '../src/store/sqlite.js';
+import { apiHarness, expectError, type ApiHarness } from './helpers/api-harness.js';
 import { startTestServer, TEST_ADMIN_TOKEN, type TestServer } from './helpers/test-server.js';
 import { expectApiError, userSession } from './helpers/users.js';
 
@@ -286,5 +292,53 @@ describe('dashboards over REST', () => {
         .status,
       200,
     );
+  });
+});
+
+describe('dashboards: concurrent creation', () => {
+  /**
+   * A store whose every query takes a few milliseconds after it releases the connection (as a
+   * networked database would): concurrent PUTs all read "no such dashboard" before any inserts.
+   */
+  class SlowSqliteDialect extends SqliteDialect {
+    override createDriver(): Driver {
+      const driver = super.createDriver();
+      const release = driver.releaseConnection.bind(driver);
+      driver.releaseConnection = async (connection) => {
+        await release(connection);
+        await delay(5);
+      };
+      return driver;
+    }
+  }
+
+  let store: SqliteStore;
+  let h: ApiHarness;
+  before(async () => {
+    store = await openSqliteWithHandle({ filename: ':memory:' });
+    const slow = new Kysely<Database>({ dialect: new SlowSqliteDialect({ database: store.sqlite }) });
+    h = await apiHarness({ dashboards: new DashboardService(slow) }, { store });
+  });
+  after(async () => {
+    await h?.close();
+    await store?.db.destroy();
+  });
+
+  it('one PUT creates the dashboard, the others are 412 (read it again), never 500', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        h.call('PUT', '/api/dashboards/created-at-once', {
+          displayName: `Version ${i}`,
+          tiles: [chart('a', 0, 0)],
+        }),
+      ),
+    );
+    const statuses = answers.map((r) => r.statusCode);
+    assert.equal(statuses.filter((s) => s === 200).length, 1, statuses.join(','));
+    for (const r of answers.filter((x) => x.statusCode !== 200))
+      expectError(r, 412, 'ERR_ETAG_MISMATCH', /'created-at-once' was created by another request/);
+    const saved = (await h.call('GET', '/api/dashboards/created-at-once')).json<Dashboard>();
+    const winner = answers.find((r) => r.statusCode === 200)?.json<Dashboard>();
+    assert.deepEqual(saved, winner);
   });
 });

@@ -6,8 +6,11 @@
  * server closing with streams open.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 
+import { redactUrl } from '../src/api/build-api.js';
 import type { HubEvent } from '../src/hub/hub-api.js';
 import { expectError, OPERATOR } from './helpers/api-harness.js';
 import { apiHubHarness, openSse, type ApiHubHarness, type SseClient } from './helpers/api-hub-harness.js';
@@ -137,6 +140,134 @@ describe('REST live events (server-sent events)', () => {
       h.api.logLines.some((l) => JSON.stringify(l).includes('access_token=[redacted]')),
       'the request is still logged',
     );
+  });
+
+  it('redacts access_token from the log in every spelling the query parser decodes to it', async () => {
+    const { secret } = await h.api.token('spelled', [OPERATOR]);
+    // [query before the secret, authenticates?]: whatever authenticates must be redacted.
+    const spellings: Array<[string, boolean]> = [
+      ['access_token=', true],
+      ['access%5Ftoken=', true],
+      ['access%5ftoken=', true],
+      ['%61ccess_token=', true],
+      ['%61%63%63%65%73%73%5F%74%6F%6B%65%6E=', true],
+      ['api-version=1&access%5Ftoken=', true],
+      ['ACCESS_TOKEN=', false],
+      ['Access%5FToken=', false],
+      ['x=1?access_token=', false],
+      ['x=1;access_token=', false],
+    ];
+    for (const [query, authenticates] of spellings) {
+      const before = h.api.logLines.length;
+      const s = await openSse(base, `/api/events?${query}${secret}`, {});
+      s.close();
+      assert.equal(s.status, authenticates ? 200 : 401, query);
+      await eventually(() => h.api.logLines.length > before);
+      const logged = JSON.stringify(h.api.logLines.slice(before));
+      assert.ok(!logged.includes(secret), `the secret reached the log with ?${query}: ${logged}`);
+      assert.ok(logged.includes('=[redacted]'), `?${query} is logged with the value redacted`);
+    }
+  });
+
+  it('redactUrl: a table of URLs as logged', () => {
+    const cases: Array<[string, string]> = [
+      ['/api/events', '/api/events'],
+      ['/api/events?access_token=s3cret', '/api/events?access_token=[redacted]'],
+      ['/api/events?access%5Ftoken=s3cret', '/api/events?access%5Ftoken=[redacted]'],
+      ['/api/events?a=1&%61ccess_token=s3cret&b=2', '/api/events?a=1&%61ccess_token=[redacted]&b=2'],
+      ['/api/events?access_token=s3=cr%3Det', '/api/events?access_token=[redacted]'],
+      [
+        '/api/events?access_token=a&access_token=b',
+        '/api/events?access_token=[redacted]&access_token=[redacted]',
+      ],
+      ['/api/events?access%ZZtoken=s3cret', '/api/events?access%ZZtoken=s3cret'],
+      ['/api/events?token=s3cret', '/api/events?token=s3cret'],
+      ['/api/access_token=x', '/api/access_token=x'],
+    ];
+    for (const [url, logged] of cases) assert.equal(redactUrl(url), logged, url);
+  });
+
+  it('a stream ends within a heartbeat once its credentials no longer authenticate', async () => {
+    const password = 'stream-user-password';
+    const signIn = async (id: string): Promise<string> => {
+      const put = await h.call('PUT', `/api/users/${id}`, {
+        type: 'email',
+        email: `${id}@example.com`,
+        roles: [{ role: OPERATOR }],
+        password,
+      });
+      assert.equal(put.statusCode, 200, put.body);
+      const res = await h.call('POST', '/api/session', { username: `${id}@example.com`, password }, null);
+      assert.equal(res.statusCode, 200, res.body);
+      return res.json<{ token: string }>().token;
+    };
+    const hash = (token: string) => createHash('sha256').update(token).digest('hex');
+    // [what ends the credentials, the credentials (Bearer secret), how the stream sends them]
+    const cases: Array<[string, () => Promise<string>, (secret: string) => Promise<void>]> = [
+      [
+        'sign-out',
+        () => signIn('stream-signout'),
+        async (token) => {
+          const res = await h.call('DELETE', '/api/session', undefined, `Bearer ${token}`);
+          assert.equal(res.statusCode, 204);
+        },
+      ],
+      [
+        'session expiry',
+        () => signIn('stream-expiry'),
+        async (token) => {
+          await h.api.db
+            .updateTable('user_sessions')
+            .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+            .where('token_hash', '=', hash(token))
+            .execute();
+        },
+      ],
+      [
+        'user deleted',
+        () => signIn('stream-deleted'),
+        async () => assert.equal((await h.call('DELETE', '/api/users/stream-deleted')).statusCode, 204),
+      ],
+      [
+        'password set by an administrator',
+        () => signIn('stream-reset'),
+        async () => {
+          const res = await h.call('PATCH', '/api/users/stream-reset', { password: 'another-password' });
+          assert.equal(res.statusCode, 200);
+        },
+      ],
+      [
+        'API token revoked',
+        async () => (await h.api.token('stream-revoked', [OPERATOR])).secret,
+        async () => assert.equal((await h.call('DELETE', '/api/apiTokens/stream-revoked')).statusCode, 204),
+      ],
+    ];
+    for (const [what, credentials, end] of cases) {
+      for (const how of ['query', 'header'] as const) {
+        const secret = await credentials();
+        const s =
+          how === 'query'
+            ? await open(`/api/events?access_token=${encodeURIComponent(secret)}`, {})
+            : await open('/api/events', { authorization: `Bearer ${secret}` });
+        assert.equal(s.status, 200, `${what} (${how})`);
+        // Alive while the credentials are: heartbeats keep coming.
+        await s.until(() => s.comments.filter((c) => c === 'heartbeat').length >= 2, 2000);
+        await end(secret);
+        const ended = await Promise.race([
+          s.ended.then(() => true),
+          delay(1000).then(() => false), // 20 heartbeats of 50 ms
+        ]);
+        assert.ok(ended, `the stream outlived the credentials after ${what} (${how})`);
+        // The client's reconnect is refused.
+        const again =
+          how === 'query'
+            ? await openSse(base, `/api/events?access_token=${encodeURIComponent(secret)}`, {})
+            : await openSse(base, '/api/events', { authorization: `Bearer ${secret}` });
+        assert.equal(again.status, 401, `${what} (${how})`);
+      }
+    }
+    for (const s of streams.splice(0)) s.close();
+    await eventually(() => h.hub.hub.events.listenerCount === baseline);
   });
 
   it('does not take ?access_token= on any other route', async () => {

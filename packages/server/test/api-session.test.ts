@@ -114,6 +114,33 @@ describe('sign-in sessions', () => {
     expectApiError(await signIn(server, 'ghost', 'again'), 429, 'ERR_SIGNIN_THROTTLED');
   });
 
+  it('parallel wrong sign-ins: at most 10 are checked, the rest are throttled, then the right password too', async () => {
+    await userSession(server, 'raced', [ROLE_IDS.operator]);
+    // All sent before the first scrypt check ends: the attempts in flight count toward the limit.
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => signIn(server, 'raced@example.com', `wrong-${i}`)),
+    );
+    const statuses = answers.map((a) => a.status);
+    const refused = statuses.filter((s) => s === 401).length;
+    const throttled = statuses.filter((s) => s === 429).length;
+    assert.equal(refused + throttled, answers.length, `only 401 and 429: ${statuses.join(',')}`);
+    assert.equal(refused, 10, `10 passwords checked, not ${refused}`);
+    for (const a of answers.filter((x) => x.status === 429)) expectApiError(a, 429, 'ERR_SIGNIN_THROTTLED');
+    expectApiError(await signIn(server, 'raced@example.com', PASSWORD), 429, 'ERR_SIGNIN_THROTTLED');
+  });
+
+  it('parallel wrong current passwords: at most 10 are checked, then the right one is throttled', async () => {
+    const token = await userSession(server, 'raced-change', [ROLE_IDS.operator]);
+    const change = (currentPassword: string) =>
+      server.api('POST', '/api/session/password', { currentPassword, newPassword: 'x'.repeat(8) }, token);
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => change(`guess-${i}`)));
+    const statuses = answers.map((a) => a.status);
+    assert.equal(statuses.filter((s) => s === 403).length, 10, statuses.join(','));
+    assert.equal(statuses.filter((s) => s === 429).length, 20, statuses.join(','));
+    expectApiError(await change(PASSWORD), 429, 'ERR_SIGNIN_THROTTLED');
+    expectApiError(await signIn(server, 'raced-change@example.com', PASSWORD), 429, 'ERR_SIGNIN_THROTTLED');
+  });
+
   it('the session token works as access_token on the event stream, and not after sign-out', async () => {
     const { token } = (await signIn(server, 'admin', ADMIN_PASSWORD)).body as Session;
     const stream = await openSse(server.baseUrl, `/api/events?access_token=${token}`);
@@ -268,6 +295,53 @@ describe('sign-in sessions', () => {
     assert.equal((await signIn(server, 'changer@example.com', 'a-new-password')).status, 200);
     assert.equal((await server.api('GET', '/api/session', undefined, token)).status, 200);
     expectApiError(await server.api('GET', '/api/session', undefined, other), 401, 'ERR_UNAUTHENTICATED');
+  });
+
+  it('password lengths count characters (code points), not UTF-16 units: astral characters at the limits', async () => {
+    const key = '🔑'; // outside the BMP: one character, two UTF-16 code units
+    const put = (id: string, password: string) =>
+      server.api('PUT', `/api/users/${id}`, {
+        type: 'email',
+        email: `${id}@example.com`,
+        roles: [{ role: ROLE_IDS.operator }],
+        password,
+      });
+    // [password, accepted?]
+    const cases: Array<[string, boolean]> = [
+      [key.repeat(7), false],
+      [key.repeat(8), true],
+      [`${'a'.repeat(7)}${key}`, true],
+      [key.repeat(1024), true],
+      [`${'a'.repeat(1023)}${key}`, true],
+      [key.repeat(1025), false],
+    ];
+    for (const [i, [password, accepted]] of cases.entries()) {
+      const id = `astral-${i}`;
+      const what = `${[...password].length} characters, ${password.length} UTF-16 units`;
+      if (!accepted) {
+        expectApiError(
+          await put(id, password),
+          400,
+          'ERR_PASSWORD_WEAK',
+          /at (least 8|most 1024) characters/,
+        );
+        continue;
+      }
+      assert.equal((await put(id, password)).status, 200, what);
+      // What could be set can be used: to sign in, and as the current password.
+      const signedIn = await signIn(server, `${id}@example.com`, password);
+      assert.equal(signedIn.status, 200, `sign-in with ${what}: ${JSON.stringify(signedIn.body)}`);
+      const token = (signedIn.body as Session).token;
+      const change = await server.api(
+        'POST',
+        '/api/session/password',
+        { currentPassword: password, newPassword: password },
+        token,
+      );
+      assert.equal(change.status, 204, `change with ${what}: ${JSON.stringify(change.body)}`);
+    }
+    // Past the limit, sign-in refuses the body as it always did.
+    expectApiError(await signIn(server, 'astral-3@example.com', key.repeat(1025)), 422, 'ERR_VALIDATION');
   });
 
   it('wrong current passwords count toward the throttle', async () => {

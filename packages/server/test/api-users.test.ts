@@ -243,6 +243,78 @@ describe('users over REST', () => {
     }
   });
 
+  it('refuses user names and e-mail addresses with invisible or text-direction control characters', async () => {
+    const ok = { type: 'email', email: 'visible@example.com', roles: [{ role: ROLE_IDS.operator }] };
+    // [character, what it is]
+    const invisible: Array<[string, string]> = [
+      ['\u200B', 'zero width space'],
+      ['\u200C', 'zero width non-joiner'],
+      ['\u200D', 'zero width joiner'],
+      ['\u200E', 'left-to-right mark'],
+      ['\u200F', 'right-to-left mark'],
+      ['\u202A', 'left-to-right embedding'],
+      ['\u202B', 'right-to-left embedding'],
+      ['\u202C', 'pop directional formatting'],
+      ['\u202D', 'left-to-right override'],
+      ['\u202E', 'right-to-left override'],
+      ['\u2066', 'left-to-right isolate'],
+      ['\u2067', 'right-to-left isolate'],
+      ['\u2068', 'first strong isolate'],
+      ['\u2069', 'pop directional isolate'],
+      ['\uFEFF', 'zero width no-break space (BOM)'],
+      ['\u00AD', 'soft hyphen'],
+      ['\u061C', 'arabic letter mark'],
+      ['\u2060', 'word joiner'],
+      ['\u{E0041}', 'tag latin capital letter a'],
+      ['\uD800', 'lone surrogate'],
+    ];
+    for (const [char, what] of invisible) {
+      const code = `U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+      const message = new RegExp(
+        `contains ${code.replace('+', '\\+')}, an invisible or text-direction control character`,
+      );
+      const refusals: Array<[string, string, unknown]> = [
+        ['PUT', 'username', { ...ok, username: `ad${char}min` }],
+        ['PUT', 'username', { ...ok, username: `${char}eve` }],
+        ['PUT', 'email', { ...ok, email: `eve${char}@example.com` }],
+        ['PATCH', 'username', { username: `grace${char}` }],
+      ];
+      for (const [method, field, body] of refusals) {
+        const res = await server.api(
+          method,
+          method === 'PUT' ? '/api/users/invisible' : '/api/users/grace',
+          body,
+        );
+        assert.equal(res.status, 422, `${what} in '${field}': ${JSON.stringify(res.body)}`);
+        expectApiError(res, 422, 'ERR_VALIDATION', new RegExp(`'${field}' ${message.source}`));
+      }
+    }
+    // Control characters keep their own message.
+    expectApiError(
+      await server.api('PUT', '/api/users/invisible', { ...ok, username: 'bell\u0007' }),
+      422,
+      'ERR_VALIDATION',
+      /'username' must be 1–254 characters without spaces or control characters/,
+    );
+    expectApiError(
+      await server.api('PUT', '/api/users/invisible', { ...ok, email: 'bell\u0007@example.com' }),
+      422,
+      'ERR_VALIDATION',
+      /'email' is required: an e-mail address/,
+    );
+    expectApiError(await server.api('GET', '/api/users/invisible'), 404, 'ERR_USER_NOT_FOUND');
+    // Letters of any script, accents and emoji are visible.
+    for (const [i, username] of ['zoë', 'Ελένη', '用户', 'ana🙂', 'مريم'].entries()) {
+      const res = await server.api<User>('PUT', `/api/users/visible-${i}`, {
+        ...ok,
+        email: `v${i}@example.com`,
+        username,
+      });
+      assert.equal(res.status, 200, `${username}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.username, username);
+    }
+  });
+
   it('refuses user IDs that break the pattern and unknown users', async () => {
     for (const id of ['has%20space', '-leading', 'x'.repeat(65), 'caf%C3%A9']) {
       expectApiError(
@@ -262,6 +334,99 @@ describe('users over REST', () => {
         'ERR_USER_NOT_FOUND',
       );
     }
+  });
+
+  const administrators = async (): Promise<string[]> =>
+    (await server.api<{ value: User[] }>('GET', '/api/users')).body.value
+      .filter((u) => u.roles.some((r) => r.role === ROLE_IDS.administrator))
+      .map((u) => u.id);
+  const putUser = (id: string, roles: string[], password?: string) =>
+    server.api<User>('PUT', `/api/users/${id}`, {
+      type: 'email',
+      email: `${id}@example.com`,
+      roles: roles.map((role) => ({ role })),
+      ...(password === undefined ? {} : { password }),
+    });
+
+  it('concurrent demotions or deletions of the last two administrators leave one', async () => {
+    // Two administrators besides `admin`, which steps down for the test.
+    for (const id of ['race-a', 'race-b'])
+      assert.equal((await putUser(id, [ROLE_IDS.administrator], PASSWORD)).status, 200);
+    const demote = { roles: [{ role: ROLE_IDS.operator }] };
+    assert.equal((await server.api('PATCH', '/api/users/admin', demote)).status, 200);
+    try {
+      // Each demotion hashes a new password between its check and its write.
+      const demoted = await Promise.all(
+        ['race-a', 'race-b'].map((id) =>
+          server.api('PATCH', `/api/users/${id}`, { ...demote, password: `new-${PASSWORD}` }),
+        ),
+      );
+      assert.deepEqual(demoted.map((r) => r.status).sort(), [200, 409], JSON.stringify(demoted));
+      for (const r of demoted.filter((x) => x.status === 409)) expectApiError(r, 409, 'ERR_LAST_ADMIN');
+      assert.equal((await administrators()).length, 1);
+
+      for (const id of ['race-a', 'race-b']) await putUser(id, [ROLE_IDS.administrator]);
+      const deleted = await Promise.all(
+        ['race-a', 'race-b'].map((id) => server.api('DELETE', `/api/users/${id}`)),
+      );
+      assert.deepEqual(deleted.map((r) => r.status).sort(), [204, 409], JSON.stringify(deleted));
+      assert.equal((await administrators()).length, 1);
+    } finally {
+      await server.api('PATCH', '/api/users/admin', { roles: [{ role: ROLE_IDS.administrator }] });
+      for (const id of ['race-a', 'race-b']) await server.api('DELETE', `/api/users/${id}`);
+    }
+    assert.deepEqual(await administrators(), ['admin']);
+  });
+
+  it('an administrator without a password is not another administrator: it cannot sign in', async () => {
+    assert.equal((await putUser('no-password-admin', [ROLE_IDS.administrator])).status, 200);
+    expectApiError(
+      await server.api('PATCH', '/api/users/admin', { roles: [{ role: ROLE_IDS.operator }] }),
+      409,
+      'ERR_LAST_ADMIN',
+      /last administrator who can sign in: give another user the Administrator role and a password/,
+    );
+    expectApiError(await server.api('DELETE', '/api/users/admin'), 409, 'ERR_LAST_ADMIN');
+    // Given a password, it counts.
+    assert.equal(
+      (await server.api('PATCH', '/api/users/no-password-admin', { password: PASSWORD })).status,
+      200,
+    );
+    assert.equal(
+      (await server.api('PATCH', '/api/users/admin', { roles: [{ role: ROLE_IDS.operator }] })).status,
+      200,
+    );
+    assert.equal(
+      (await server.api('PATCH', '/api/users/admin', { roles: [{ role: ROLE_IDS.administrator }] })).status,
+      200,
+    );
+    assert.equal((await server.api('DELETE', '/api/users/no-password-admin')).status, 204);
+  });
+
+  it('concurrent PUTs creating one user answer 200 (or 409), never 500', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () => putUser('created-twice', [ROLE_IDS.operator], PASSWORD)),
+    );
+    for (const r of answers) assert.ok([200, 409].includes(r.status), JSON.stringify(r.body));
+    assert.ok(answers.some((r) => r.status === 200));
+    assert.equal((await signIn(server, 'created-twice@example.com', PASSWORD)).status, 200);
+  });
+
+  it('concurrent PUTs giving one user name to two users: one wins, the other is 409', async () => {
+    const answers = await Promise.all(
+      ['name-race-1', 'name-race-2', 'name-race-3'].map((id) =>
+        server.api('PUT', `/api/users/${id}`, {
+          type: 'email',
+          email: `${id}@example.com`,
+          username: 'contested',
+          roles: [{ role: ROLE_IDS.operator }],
+          password: PASSWORD,
+        }),
+      ),
+    );
+    assert.deepEqual(answers.map((r) => r.status).sort(), [200, 409, 409], JSON.stringify(answers));
+    for (const r of answers.filter((x) => x.status === 409))
+      expectApiError(r, 409, 'ERR_USERNAME_TAKEN', /'contested' belongs to another user/);
   });
 
   it('without credentials every users call is 401', async () => {

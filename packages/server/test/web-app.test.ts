@@ -40,6 +40,31 @@ describe('web app serving', () => {
     }
   });
 
+  it('sends the security headers with the app, its files and the not-built page', async () => {
+    const expected: Array<[string, string]> = [
+      [
+        'content-security-policy',
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+      ],
+      ['x-content-type-options', 'nosniff'],
+      ['x-frame-options', 'DENY'],
+      ['referrer-policy', 'no-referrer'],
+    ];
+    for (const [s, path] of [
+      [server, '/'],
+      [server, '/devices/dev-1'],
+      [server, '/index.html'],
+      [server, '/assets/index-abc123.js'],
+      [empty, '/devices'],
+    ] as const) {
+      const res = await get(s, path);
+      assert.equal(res.status, 200, path);
+      for (const [name, value] of expected) assert.equal(res.headers.get(name), value, `${name} on ${path}`);
+      const head = await fetch(s.baseUrl + path, { method: 'HEAD' });
+      assert.equal(head.headers.get('content-security-policy'), expected[0]?.[1], `HEAD ${path}`);
+    }
+  });
+
   it('caches hashed assets for a year and answers 404 for a missing one', async () => {
     const res = await get(server, '/assets/index-abc123.js');
     assert.equal(res.status, 200);

@@ -8,6 +8,12 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated caller; null on public routes. */
     principal: ApiPrincipal | null;
+    /**
+     * Authenticates and authorizes the request's credentials again, as at its start; throws
+     * the same errors. Null on public routes. For responses that outlive the check at the
+     * start (the event streams): a signed-out session or a revoked token must stop them.
+     */
+    reauthenticate: (() => Promise<ApiPrincipal>) | null;
   }
   interface FastifyContextConfig {
     /** Open without credentials (`/healthz`, `/metrics`, the OpenAPI document). */
@@ -31,18 +37,25 @@ declare module 'fastify' {
  */
 export function registerAuth(app: FastifyInstance, tokens: Authenticator): void {
   app.decorateRequest('principal', null);
+  app.decorateRequest('reauthenticate', null);
   app.addHook('onRequest', async (request) => {
     const matched = request.routeOptions.url !== undefined;
     if (matched && request.routeOptions.config.public === true) return;
     // An unknown URL under /api still asks for credentials, so the 404/405 answers do not map the API for strangers.
     if (!matched && !isApiPath(request)) return;
-    const principal = await tokens.authenticate(credentialsOf(request, matched));
-    request.principal = principal;
-    if (!matched) return;
-    const permission = request.routeOptions.config.permission ?? (isRead(request.method) ? 'read' : 'write');
-    if (!rolesAllow(principal.roles, permission)) {
-      throw commonError('ERR_FORBIDDEN', forbidden(describePrincipal(principal), permission));
-    }
+    const credentials = credentialsOf(request, matched);
+    const permission = matched
+      ? (request.routeOptions.config.permission ?? (isRead(request.method) ? 'read' : 'write'))
+      : undefined;
+    const check = async (): Promise<ApiPrincipal> => {
+      const principal = await tokens.authenticate(credentials);
+      if (permission !== undefined && !rolesAllow(principal.roles, permission)) {
+        throw commonError('ERR_FORBIDDEN', forbidden(describePrincipal(principal), permission));
+      }
+      return principal;
+    };
+    request.reauthenticate = check;
+    request.principal = await check();
   });
 }
 
@@ -71,6 +84,25 @@ function credentialsOf(request: FastifyRequest, matched: boolean): string | unde
 
 /** The query parameter of {@link credentialsOf}. */
 export const ACCESS_TOKEN = 'access_token';
+
+/**
+ * Whether a query parameter name, as spelled in the raw URL, is {@link ACCESS_TOKEN}. fastify's
+ * query parser decodes names (`access%5Ftoken` is `access_token`, `+` is a space; a malformed
+ * escape leaves the name as it is), and {@link credentialsOf} reads the parsed query, so the log
+ * redaction (build-api.ts) must decode the same way or a token spelled with escapes would
+ * authenticate and be logged in clear. Any letter case matches too: redacting a parameter
+ * that does not authenticate costs nothing.
+ */
+export function isAccessTokenName(raw: string): boolean {
+  const spaced = raw.replace(/\+/g, ' ');
+  let decoded = spaced;
+  try {
+    decoded = decodeURIComponent(spaced);
+  } catch {
+    // Malformed escape: the parser keeps the name undecoded, and so does this.
+  }
+  return decoded.toLowerCase() === ACCESS_TOKEN || raw.toLowerCase() === ACCESS_TOKEN;
+}
 
 function isRead(method: string): boolean {
   return method === 'GET' || method === 'HEAD';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ApiAuthenticator } from '../app/authenticator.js';
-import { ACCESS_TOKEN, registerAuth } from './auth.js';
+import { isAccessTokenName, registerAuth } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { errorHandler, sendError } from './errors.js';
 import { RouteTable } from './route-table.js';
@@ -155,11 +155,28 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   return app;
 }
 
-const ACCESS_TOKEN_VALUE = new RegExp(`([?&]${ACCESS_TOKEN}=)[^&#]*`, 'gi');
+/**
+ * One `name=value` pair of a query string. `?` and `;` count as separators too, although the
+ * query parser splits only on `&`: a secret after a stray `?` is redacted rather than logged.
+ */
+const QUERY_PAIR = /([?&;])([^?&;=]*)=([^?&;]*)/g;
 
-/** A URL as logged: the value of `access_token` replaced, so a secret never reaches the log. */
+/**
+ * A URL as logged: the value of every `access_token` parameter replaced, however its name is
+ * spelled ({@link isAccessTokenName}: `access%5Ftoken` authenticates too), so a secret never
+ * reaches the log.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(ACCESS_TOKEN_VALUE, '$1[redacted]');
+  const query = url.indexOf('?');
+  if (query === -1) return url;
+  return (
+    url.slice(0, query) +
+    url
+      .slice(query)
+      .replace(QUERY_PAIR, (pair, separator: string, name: string) =>
+        isAccessTokenName(name) ? `${separator}${name}=[redacted]` : pair,
+      )
+  );
 }
 
 /** fastify's own `req` log serializer, with {@link redactUrl}. */

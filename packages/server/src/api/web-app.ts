@@ -17,6 +17,29 @@ export function defaultWebRoot(): string | undefined {
   }
 }
 
+/**
+ * Headers on every response of the web app (its files and the index.html fallback). The
+ * policy allows only the app's own origin: its scripts (Vite emits no inline script), its
+ * API calls and event streams, `data:` images. Inline styles are allowed because the chart
+ * library (uPlot) sets style attributes. No framing (clickjacking), no MIME sniffing, and no
+ * Referer, which could carry an app URL to another site.
+ */
+export const WEB_SECURITY_HEADERS = {
+  'content-security-policy': [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+  ].join('; '),
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+} as const;
+
 const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Gatehouse</title>
 <p>The Gatehouse web app is not built: run <code>npm run build</code> (or <code>npm ci</code>, which builds it), then reload. The REST API is at <a href="/api/openapi.json">/api/openapi.json</a>.</p>`;
 
@@ -44,6 +67,7 @@ export async function registerWebApp(
         cacheControl: false,
         index: false,
         setHeaders: (res, path) => {
+          for (const [name, value] of Object.entries(WEB_SECURITY_HEADERS)) res.setHeader(name, value);
           res.setHeader(
             'cache-control',
             path.includes(`${'/'}assets${'/'}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
@@ -60,6 +84,7 @@ export async function registerWebApp(
     if (/^\/api(?:\/|$)/i.test(path) || path === '/healthz' || path === '/metrics') return undefined;
     // A missing asset is a 404, not the app (a stale tab asking for an old bundle).
     if (/^\/assets\//.test(path)) return undefined;
+    reply.headers(WEB_SECURITY_HEADERS);
     if (!built) return reply.code(200).type('text/html; charset=utf-8').send(NOT_BUILT);
     indexHtml ??= readFileSync(join(root, 'index.html'));
     return reply

@@ -133,10 +133,19 @@ export class DashboardService {
       if (Number(r.numUpdatedRows) === 0)
         throw commonError('ERR_ETAG_MISMATCH', `Dashboard '${id}' changed while saving: read it again.`);
     } else {
-      await this.db
+      // Another PUT may have created it since the read above: that one wins, this one is told to
+      // read it again, as with a concurrent update (not a UNIQUE violation answered as a 500).
+      const r = await this.db
         .insertInto('dashboards')
         .values({ id, ...fields, created_at: now })
-        .execute();
+        .onConflict((oc) => oc.column('id').doNothing())
+        .executeTakeFirst();
+      if (Number(r.numInsertedOrUpdatedRows ?? 0) === 0) {
+        throw commonError(
+          'ERR_ETAG_MISMATCH',
+          `Dashboard '${id}' was created by another request while saving: read it again.`,
+        );
+      }
     }
     return this.get(id);
   }

@@ -4,7 +4,7 @@ import type { Database } from '../store/schema.js';
 import { nowIso } from '../util.js';
 import { commonError, isObject } from '../validation.js';
 import { appError } from './errors.js';
-import { verifyPassword } from './passwords.js';
+import { MAX_PASSWORD_LENGTH, passwordLength, verifyPassword } from './passwords.js';
 import { describePrincipal, type ApiPrincipal } from './principal.js';
 import { SignInThrottle } from './sign-in-throttle.js';
 import { toApi, userRoles, usernameKey, type User, type UserService } from './users.js';
@@ -41,6 +41,7 @@ export interface SessionServiceOptions {
 const HOUR_MS = 3_600_000;
 /** A working day: long enough not to interrupt, short enough that a forgotten browser tab ends. */
 const DEFAULT_LIFETIME_MS = 12 * HOUR_MS;
+/** Longer than any user name; passwords are measured as the rules measure them (passwords.ts). */
 const MAX_INPUT_LENGTH = 1024;
 const SIGNIN_FAILED = 'The user name or password is wrong.';
 
@@ -84,17 +85,15 @@ export class SessionService {
     const password = body['password'];
     if (typeof username !== 'string' || username === '' || username.length > MAX_INPUT_LENGTH)
       throw commonError('ERR_VALIDATION', "'username' is required: the user name you sign in with.");
-    if (typeof password !== 'string' || password === '' || password.length > MAX_INPUT_LENGTH)
+    if (typeof password !== 'string' || password === '' || passwordLength(password) > MAX_PASSWORD_LENGTH)
       throw commonError('ERR_VALIDATION', "'password' is required.");
     const key = usernameKey(username);
-    this.checkThrottle(key);
-    const row = await this.users.findByUsername(username);
-    const ok = await verifyPassword(password, row?.password_hash);
-    if (!row || !ok) {
-      this.throttle.fail(key);
-      throw appError('ERR_SIGNIN_FAILED', SIGNIN_FAILED);
-    }
-    this.throttle.succeed(key);
+    const row = await this.throttled(key, async () => {
+      const found = await this.users.findByUsername(username);
+      return (await verifyPassword(password, found?.password_hash)) ? found : undefined;
+    });
+    if (!row) throw appError('ERR_SIGNIN_FAILED', SIGNIN_FAILED);
+    this.throttle.forgive(key);
     const now = this.now();
     const token = randomBytes(32).toString('base64url');
     const expiresAt = new Date(now.getTime() + this.lifetimeMs).toISOString();
@@ -168,21 +167,38 @@ export class SessionService {
       throw commonError('ERR_VALIDATION', 'The body must be a JSON object { currentPassword, newPassword }.');
     const currentPassword = body['currentPassword'];
     const newPassword = body['newPassword'];
-    if (typeof currentPassword !== 'string' || currentPassword.length > MAX_INPUT_LENGTH)
+    if (typeof currentPassword !== 'string' || passwordLength(currentPassword) > MAX_PASSWORD_LENGTH)
       throw commonError('ERR_VALIDATION', "'currentPassword' is required.");
     if (typeof newPassword !== 'string') throw commonError('ERR_VALIDATION', "'newPassword' is required.");
     const key = usernameKey(user.username);
-    this.checkThrottle(key);
-    const row = await this.users.row(user.id);
-    if (!(await verifyPassword(currentPassword, row?.password_hash))) {
-      this.throttle.fail(key);
-      throw appError('ERR_CURRENT_PASSWORD_WRONG', "'currentPassword' is not your current password.");
-    }
+    const ok = await this.throttled(key, async () => {
+      const row = await this.users.row(user.id);
+      return (await verifyPassword(currentPassword, row?.password_hash)) || undefined;
+    });
+    if (!ok) throw appError('ERR_CURRENT_PASSWORD_WRONG', "'currentPassword' is not your current password.");
     await this.users.setPassword(user.id, newPassword, session.id);
   }
 
-  private checkThrottle(key: string): void {
-    const waitMs = this.throttle.retryAfterMs(key);
+  /**
+   * Runs the password check `verify` for user name `key` under the throttle. The slot
+   * is taken before the check awaits, so parallel guesses count while they are being
+   * checked (at most `maxFailures` are ever checked at once). `verify` answers undefined
+   * for a wrong password; that, and an error, count as a failure.
+   */
+  private async throttled<T>(key: string, verify: () => Promise<T | undefined>): Promise<T | undefined> {
+    this.reserveAttempt(key);
+    let result: T | undefined;
+    try {
+      result = await verify();
+    } finally {
+      if (result === undefined) this.throttle.fail(key);
+      else this.throttle.release(key);
+    }
+    return result;
+  }
+
+  private reserveAttempt(key: string): void {
+    const waitMs = this.throttle.reserve(key);
     if (waitMs > 0) {
       const seconds = Math.ceil(waitMs / 1000);
       throw appError(

@@ -3,9 +3,15 @@
  * the speed of the network: after `maxFailures` failures within `windowMs`,
  * every attempt for that name is refused until the oldest failure ages out.
  * In memory: a restart forgets it, which costs an attacker a restart per window.
+ *
+ * Attempts still being checked count against the limit too: the password check
+ * awaits scrypt, so counting only finished failures would let N parallel guesses
+ * all pass the limit before the first one is recorded. {@link reserve} takes a
+ * slot before the check; {@link fail} or {@link release} gives it back.
  */
 export class SignInThrottle {
   private readonly failures = new Map<string, number[]>();
+  private readonly inFlight = new Map<string, number>();
 
   constructor(
     private readonly options: { maxFailures: number; windowMs: number; now: () => Date; maxKeys?: number },
@@ -14,12 +20,30 @@ export class SignInThrottle {
   /** Milliseconds until `key` may try again; 0 when it may now. */
   retryAfterMs(key: string): number {
     const recent = this.recent(key);
-    if (recent.length < this.options.maxFailures) return 0;
-    const oldest = recent[recent.length - this.options.maxFailures] ?? 0;
-    return Math.max(1, oldest + this.options.windowMs - this.now());
+    const { maxFailures, windowMs } = this.options;
+    if (recent.length >= maxFailures) {
+      const oldest = recent[recent.length - maxFailures] ?? 0;
+      return Math.max(1, oldest + windowMs - this.now());
+    }
+    // The rest of the allowance is taken by attempts being checked: they end within a second.
+    if (recent.length + (this.inFlight.get(key) ?? 0) >= maxFailures) return IN_FLIGHT_RETRY_MS;
+    return 0;
   }
 
+  /**
+   * Takes a slot for one attempt when `key` may try now (answers 0); otherwise answers
+   * the wait in milliseconds and takes nothing. Check and take are one synchronous
+   * step, so parallel attempts cannot all see the same free slot.
+   */
+  reserve(key: string): number {
+    const waitMs = this.retryAfterMs(key);
+    if (waitMs === 0) this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
+    return waitMs;
+  }
+
+  /** The reserved attempt failed: it becomes a failure in the window. */
   fail(key: string): void {
+    this.release(key);
     const recent = this.recent(key);
     recent.push(this.now());
     // Re-inserted so the map stays in order of last failure (the eviction below drops the oldest).
@@ -35,8 +59,16 @@ export class SignInThrottle {
     }
   }
 
-  succeed(key: string): void {
+  /** A successful sign-in: the name's failures are forgiven. */
+  forgive(key: string): void {
     this.failures.delete(key);
+  }
+
+  /** The reserved attempt succeeded: the slot is free again. */
+  release(key: string): void {
+    const count = (this.inFlight.get(key) ?? 0) - 1;
+    if (count > 0) this.inFlight.set(key, count);
+    else this.inFlight.delete(key);
   }
 
   private recent(key: string): number[] {
@@ -50,3 +82,6 @@ export class SignInThrottle {
     return this.options.now().getTime();
   }
 }
+
+/** The wait given while the allowance is taken by attempts still being checked. */
+const IN_FLIGHT_RETRY_MS = 1000;

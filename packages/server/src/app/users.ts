@@ -9,6 +9,7 @@ import {
   hashPassword,
   MAX_PASSWORD_LENGTH,
   MIN_PASSWORD_LENGTH,
+  passwordLength,
   verifyPassword,
 } from './passwords.js';
 import type { ApiPrincipal } from './principal.js';
@@ -32,9 +33,17 @@ export type UserRow = Selectable<UsersTable>;
 export const ADMIN_USER_ID = 'admin';
 
 const MAX_NAME_LENGTH = 254;
-const EMAIL = /^[^\s@]+@[^\s@]+$/;
+const EMAIL = /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+$/u;
 // Printable, no spaces: a user name is typed into a sign-in form and shown in messages.
 const USERNAME = /^[^\s\p{Cc}]+$/u;
+/**
+ * Characters that show nothing or reorder what is shown: format characters (Cf: zero-width
+ * spaces and joiners U+200B–U+200D, the direction marks and overrides U+200E–U+200F,
+ * U+202A–U+202E and U+2066–U+2069, U+FEFF, the soft hyphen) and lone surrogates (Cs). In a
+ * user name they make two names look alike, or make one read as another in the user list and
+ * in messages (Unicode TR #36 §2 visual spoofing). Controls (Cc) break USERNAME and EMAIL.
+ */
+const INVISIBLE = /[\p{Cf}\p{Cs}]/u;
 
 /**
  * The users of the web UI (DESIGN.md: the UI requires authentication). Each has
@@ -88,8 +97,7 @@ export class UserService {
     const username = body['username'] === undefined ? email : parseUsername(body['username']);
     const roles = parseRoles(body['roles']);
     const password = parsePassword(body['password']);
-    const existing = await this.row(id);
-    return this.save(id, existing, { email, username, roles, password }, actor);
+    return this.save(id, { email, username, roles, password }, actor, false);
   }
 
   /** `PATCH /api/users/{id}`: merge `email`, `username`, `roles`, `password`. */
@@ -104,7 +112,7 @@ export class UserService {
       roles: body['roles'] === undefined ? current.roles : parseRoles(body['roles']),
       password: parsePassword(body['password']),
     };
-    return this.save(id, existing, change, actor);
+    return this.save(id, change, actor, true);
   }
 
   /** `DELETE /api/users/{id}`: not yourself, not the last administrator; their sessions end. */
@@ -116,8 +124,12 @@ export class UserService {
         `You are signed in as '${existing.username}' and cannot delete your own account: ask another administrator.`,
       );
     }
-    if (isAdministrator(existing)) await this.requireAnotherAdministrator(id);
     await this.db.transaction().execute(async (trx) => {
+      // Checked and deleted in one transaction: two concurrent deletions (or a deletion and a
+      // demotion) of the last two administrators cannot both see "another one is left".
+      const current = await userRow(trx, id);
+      if (!current) throw appError('ERR_USER_NOT_FOUND', `User '${id}' does not exist.`);
+      if (isAdministrator(current)) await requireAnotherAdministrator(trx, id);
       await trx.deleteFrom('user_sessions').where('user_id', '=', id).execute();
       await trx.deleteFrom('users').where('id', '=', id).execute();
     });
@@ -195,21 +207,23 @@ export class UserService {
     return { created: false };
   }
 
+  /**
+   * The write of PUT and PATCH. The password is hashed first; then the checks (user name
+   * free, another administrator left) and the write are one transaction that awaits
+   * nothing but the database. The SQLite driver runs one transaction at a time, so
+   * concurrent requests see each other's writes instead of all passing the same check
+   * (two demotions leaving no administrator, two creations of one user name).
+   */
   private async save(
     id: string,
-    existing: UserRow | undefined,
     change: { email: string; username: string; roles: RoleAssignment[]; password: string | undefined },
     actor: ApiPrincipal | undefined,
+    mustExist: boolean,
   ): Promise<User> {
     const key = usernameKey(change.username);
-    const holder = await this.findByUsername(change.username);
-    if (holder && holder.id !== id) {
-      throw appError('ERR_USERNAME_TAKEN', `The user name '${change.username}' belongs to another user.`);
-    }
     const keepsAdmin = change.roles.some((r) => r.role === ROLE_IDS.administrator);
-    if (existing && isAdministrator(existing) && !keepsAdmin) await this.requireAnotherAdministrator(id);
-    const now = nowIso(this.now());
     const hash = change.password === undefined ? undefined : await hashPassword(change.password);
+    const now = nowIso(this.now());
     const fields = {
       type: 'email',
       email: change.email,
@@ -219,34 +233,41 @@ export class UserService {
       updated_at: now,
       ...(hash !== undefined ? { password_hash: hash } : {}),
     };
-    await this.db.transaction().execute(async (trx) => {
-      if (existing) {
-        await trx.updateTable('users').set(fields).where('id', '=', id).execute();
-      } else {
-        await trx
-          .insertInto('users')
-          .values({ id, ...fields, password_hash: hash ?? null, created_at: now })
-          .execute();
-      }
-      if (hash !== undefined) {
-        // A new password ends the sessions opened with the old one (but not the caller's own).
-        let sessions = trx.deleteFrom('user_sessions').where('user_id', '=', id);
-        if (actor?.kind === 'user' && actor.userId === id)
-          sessions = sessions.where('id', '!=', actor.sessionId);
-        await sessions.execute();
-      }
-    });
-    return this.get(id);
-  }
-
-  private async requireAnotherAdministrator(exceptId: string): Promise<void> {
-    const rows = await this.db.selectFrom('users').selectAll().where('id', '!=', exceptId).execute();
-    if (!rows.some(isAdministrator)) {
-      throw appError(
-        'ERR_LAST_ADMIN',
-        `User '${exceptId}' is the last administrator: give another user the Administrator role first.`,
-      );
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        const holder = await trx
+          .selectFrom('users')
+          .select('id')
+          .where('username_key', '=', key)
+          .executeTakeFirst();
+        if (holder && holder.id !== id) throw usernameTaken(change.username);
+        const existing = await userRow(trx, id);
+        // A PATCH of a user deleted meanwhile must not bring it back.
+        if (!existing && mustExist) throw appError('ERR_USER_NOT_FOUND', `User '${id}' does not exist.`);
+        if (existing && isAdministrator(existing) && !keepsAdmin) await requireAnotherAdministrator(trx, id);
+        if (existing) {
+          await trx.updateTable('users').set(fields).where('id', '=', id).execute();
+        } else {
+          await trx
+            .insertInto('users')
+            .values({ id, ...fields, password_hash: hash ?? null, created_at: now })
+            .execute();
+        }
+        if (hash !== undefined) {
+          // A new password ends the sessions opened with the old one (but not the caller's own).
+          let sessions = trx.deleteFrom('user_sessions').where('user_id', '=', id);
+          if (actor?.kind === 'user' && actor.userId === id)
+            sessions = sessions.where('id', '!=', actor.sessionId);
+          await sessions.execute();
+        }
+      });
+    } catch (err) {
+      // The checks above make this unreachable through this service; another writer of the
+      // same database (a second process) could still win the race for the user name.
+      if (isUniqueViolation(err, 'users.username_key')) throw usernameTaken(change.username, err);
+      throw err;
     }
+    return this.get(id);
   }
 
   private async require(id: string): Promise<UserRow> {
@@ -255,6 +276,44 @@ export class UserService {
     if (!row) throw appError('ERR_USER_NOT_FOUND', `User '${id}' does not exist.`);
     return row;
   }
+}
+
+function userRow(db: Kysely<Database>, id: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/**
+ * Refuses unless a user other than `exceptId` is an administrator who can sign in: an
+ * administrator without a password (created without one) cannot, so does not count.
+ */
+async function requireAnotherAdministrator(db: Kysely<Database>, exceptId: string): Promise<void> {
+  const rows = await db
+    .selectFrom('users')
+    .selectAll()
+    .where('id', '!=', exceptId)
+    .where('password_hash', 'is not', null)
+    .where('password_hash', '!=', '')
+    .execute();
+  if (!rows.some(isAdministrator)) {
+    throw appError(
+      'ERR_LAST_ADMIN',
+      `User '${exceptId}' is the last administrator who can sign in: give another user the Administrator role and a password first.`,
+    );
+  }
+}
+
+function usernameTaken(username: string, cause?: unknown): Error {
+  return appError('ERR_USERNAME_TAKEN', `The user name '${username}' belongs to another user.`, { cause });
+}
+
+/** A SQLite UNIQUE (or primary key) violation on `column` (`table.column`, as SQLite names it). */
+function isUniqueViolation(err: unknown, column: string): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') &&
+    err instanceof Error &&
+    err.message.includes(column)
+  );
 }
 
 /** Sign-in and uniqueness ignore case (and Unicode compatibility forms). */
@@ -296,6 +355,7 @@ function checkType(value: unknown, required: boolean): void {
 }
 
 function parseEmail(value: unknown): string {
+  if (typeof value === 'string') checkVisible('email', value);
   if (typeof value !== 'string' || value.length > MAX_NAME_LENGTH || !EMAIL.test(value)) {
     throw commonError(
       'ERR_VALIDATION',
@@ -305,7 +365,19 @@ function parseEmail(value: unknown): string {
   return value;
 }
 
+/** Refuses a name with an {@link INVISIBLE} character, naming its code point. */
+function checkVisible(field: 'username' | 'email', value: string): void {
+  const found = INVISIBLE.exec(value)?.[0];
+  if (found === undefined) return;
+  const code = `U+${(found.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+  throw commonError(
+    'ERR_VALIDATION',
+    `'${field}' contains ${code}, an invisible or text-direction control character: ${field === 'email' ? 'an e-mail address (the user name unless one is given)' : 'a user name'} must be visible text only.`,
+  );
+}
+
 function parseUsername(value: unknown): string {
+  if (typeof value === 'string') checkVisible('username', value);
   if (
     typeof value !== 'string' ||
     value.length === 0 ||
@@ -329,7 +401,7 @@ function parsePassword(value: unknown): string | undefined {
 
 /** ≥ 8 characters (Unicode code points), ≤ 1024. */
 export function checkPasswordRules(password: string, what = 'The password'): void {
-  const length = [...password].length;
+  const length = passwordLength(password);
   if (length < MIN_PASSWORD_LENGTH) {
     throw appError(
       'ERR_PASSWORD_WEAK',

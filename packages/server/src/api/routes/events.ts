@@ -13,7 +13,7 @@ export const SSE_HEARTBEAT_MS = 15_000;
 export const SSE_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
 const TOKEN_NOTE = `Server-sent events; browsers' EventSource cannot set headers, so this route also takes the API token as the \`${ACCESS_TOKEN}\` query parameter (the Bearer secret or the whole SharedAccessSignature text)`;
-const DESCRIPTION = `\`Content-Type: text/event-stream\`. Each HubEvent is sent as \`event: <type>\` (telemetry, connected, disconnected, reportedProperties, desiredProperties, deviceChanged, commandCompleted) and \`data: <the event as JSON>\`; a comment line is sent every 15 s. The Authorization header, when present, wins over \`${ACCESS_TOKEN}\`; the token is redacted from the logs. No other route accepts \`${ACCESS_TOKEN}\`.`;
+const DESCRIPTION = `\`Content-Type: text/event-stream\`. Each HubEvent is sent as \`event: <type>\` (telemetry, connected, disconnected, reportedProperties, desiredProperties, deviceChanged, commandCompleted) and \`data: <the event as JSON>\`; a comment line is sent every 15 s, after the credentials are checked again: the stream ends when they no longer authenticate (signed out, session expired, token revoked, user deleted). The Authorization header, when present, wins over \`${ACCESS_TOKEN}\`; the token is redacted from the logs. No other route accepts \`${ACCESS_TOKEN}\`.`;
 
 /**
  * The live event streams (server-sent events): the whole application or one device. Each
@@ -90,7 +90,25 @@ function stream(
     out.write(text);
   };
   const unsubscribe = hub.subscribe((event) => write(sseFrame(event)), deviceId);
-  const heartbeat = setInterval(() => write(': heartbeat\n\n'), heartbeatMs);
+  // The credentials were checked when the stream opened; a stream lives for hours, so each
+  // heartbeat checks them again: sign-out, session expiry, a revoked token or a deleted user
+  // ends the stream within one interval (the client's reconnect then gets the 401).
+  let checking = false;
+  const beat = async () => {
+    if (checking || out.destroyed || out.writableEnded) return;
+    checking = true;
+    try {
+      await request.reauthenticate?.();
+      write(': heartbeat\n\n');
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      request.log.info({ deviceId, code }, 'event stream credentials no longer valid; closed');
+      out.end();
+    } finally {
+      checking = false;
+    }
+  };
+  const heartbeat = setInterval(() => void beat(), heartbeatMs);
   heartbeat.unref();
   open.add(out);
   let cleaned = false;
