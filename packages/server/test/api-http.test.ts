@@ -149,6 +149,7 @@ describe('REST API over HTTP', () => {
       ['/api/devices/{id}/properties', ['get', 'put', 'patch']],
       ['/api/devices/{id}/commands/{name}', ['get', 'post']],
       ['/api/devices/{id}/components/{component}/commands/{name}', ['get', 'post']],
+      ['/api/devices/{id}/components/{component}/properties', ['get', 'patch', 'put']],
       ['/api/devices/{id}/messages', ['get', 'post']],
       ['/api/devices/{id}/events', ['get']],
       ['/api/events', ['get']],

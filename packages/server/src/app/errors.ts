@@ -59,8 +59,8 @@ export const APP_ERRORS = {
   },
   ERR_LAST_ADMIN: {
     status: 409,
-    summary: 'The change would leave no user with the Administrator role.',
-    fix: 'Give another user the Administrator role first.',
+    summary: 'The change would leave no administrator who can sign in (an Administrator with a password).',
+    fix: 'Give another user with a password the Administrator role first.',
   },
   ERR_USER_DELETE_SELF: {
     status: 409,

@@ -356,7 +356,7 @@ function checkType(value: unknown, required: boolean): void {
 
 function parseEmail(value: unknown): string {
   if (typeof value === 'string') checkVisible('email', value);
-  if (typeof value !== 'string' || value.length > MAX_NAME_LENGTH || !EMAIL.test(value)) {
+  if (typeof value !== 'string' || [...value].length > MAX_NAME_LENGTH || !EMAIL.test(value)) {
     throw commonError(
       'ERR_VALIDATION',
       `'email' is required: an e-mail address such as ada@example.com, at most ${MAX_NAME_LENGTH} characters.`,
@@ -381,7 +381,7 @@ function parseUsername(value: unknown): string {
   if (
     typeof value !== 'string' ||
     value.length === 0 ||
-    value.length > MAX_NAME_LENGTH ||
+    [...value].length > MAX_NAME_LENGTH ||
     !USERNAME.test(value)
   ) {
     throw commonError(
