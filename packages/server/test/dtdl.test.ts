@@ -942,3 +942,117 @@ describe('versioning under one DTMI (CENTRAL_API.md §6)', () => {
     });
   }
 });
+
+/**
+ * Crafted documents that cost exponential time, or recursion deep enough to overflow the
+ * stack, without the limits. Each is sized so that the unbounded code would take many seconds
+ * (or crash with a RangeError, a 500 over REST); the bound on the time is a guard against a
+ * hang, not a benchmark.
+ */
+describe('DTDL v2 resource limits: crafted documents are refused quickly', () => {
+  const CONTEXT = 'dtmi:dtdl:context;2';
+  const QUICK_MS = 2000;
+
+  function refusedQuickly(body: unknown, expected: string | RegExp): void {
+    const start = performance.now();
+    assert.throws(
+      () => parseTemplateBody(body, ID),
+      (err: unknown) => {
+        assert.ok(err instanceof GatehouseError, String(err));
+        assert.equal(err.code, 'ERR_DTDL_INVALID');
+        if (typeof expected === 'string') assert.ok(err.message.includes(expected), err.message);
+        else assert.match(err.message, expected);
+        return true;
+      },
+    );
+    const ms = performance.now() - start;
+    assert.ok(ms < QUICK_MS, `refused after ${Math.round(ms)} ms`);
+  }
+
+  /** Interfaces I0 … I(n-1), each naming the next twice (as components, or in extends). */
+  function doublingFile(levels: number, how: 'components' | 'extends'): Json[] {
+    return Array.from({ length: levels }, (_, i) => {
+      const next = `dtmi:test:I${i + 1};1`;
+      const last = i === levels - 1;
+      return {
+        '@context': CONTEXT,
+        '@id': `dtmi:test:I${i};1`,
+        '@type': 'Interface',
+        ...(how === 'extends' && !last ? { extends: [next, next] } : {}),
+        contents:
+          how === 'components' && !last
+            ? [
+                { '@type': 'Component', name: 'a', schema: next },
+                { '@type': 'Component', name: 'b', schema: next },
+              ]
+            : [telemetry(`t${i}`, 'double')],
+      };
+    });
+  }
+
+  it('refuses interfaces named twice per level as components (2^24 copies) at the inlining size limit', () => {
+    refusedQuickly(
+      doublingFile(24, 'components'),
+      /inlining interface dtmi:test:I\d+;1 makes the model larger than \d+ characters of JSON/,
+    );
+  });
+
+  it('refuses interfaces named twice per level in extends (2^24 copies) at the inlining size limit', () => {
+    refusedQuickly(
+      doublingFile(24, 'extends'),
+      /\.extends\[1\]: inlining interface dtmi:test:I\d+;1 makes the model larger than/,
+    );
+  });
+
+  it('refuses a chain of 40 interfaces, each a component of the one before, at 32 levels', () => {
+    const file = Array.from({ length: 40 }, (_, i) => ({
+      '@context': CONTEXT,
+      '@id': `dtmi:test:C${i};1`,
+      '@type': 'Interface',
+      contents: i < 39 ? [{ '@type': 'Component', name: 'c', schema: `dtmi:test:C${i + 1};1` }] : [],
+    }));
+    refusedQuickly(file, 'interfaces nest deeper than 32 levels (components and extends)');
+  });
+
+  it('refuses inline extends nested 10,000 deep at 32 levels (no stack overflow)', () => {
+    let inner: Json = { '@type': 'Interface', contents: [] };
+    for (let i = 0; i < 10_000; i++) inner = { '@type': 'Interface', extends: inner };
+    const model = { '@context': CONTEXT, '@id': 'dtmi:test:Deep;1', '@type': 'Interface', extends: inner };
+    refusedQuickly(model, /^capabilityModel(\.extends){32}: interfaces nest deeper than 32 levels/);
+  });
+
+  it('refuses a 2020 capability model implementing one interface 70,000 times, before converting each', () => {
+    const iface = {
+      '@id': 'urn:test:Big:1',
+      '@type': 'Interface',
+      contents: Array.from({ length: 300 }, (_, k) => telemetry(`t${k}`, 'double')),
+    };
+    const model = {
+      '@id': 'urn:test:Many:1',
+      '@type': 'CapabilityModel',
+      implements: Array.from({ length: 70_000 }, () => 'urn:test:Big:1'),
+    };
+    refusedQuickly(
+      [model, iface],
+      'capabilityModel.implements: at most 300 contents, interface instances included',
+    );
+  });
+
+  it('still inlines one interface named by many components once per place (the Thermostat ×2 file)', () => {
+    const thermostat = { ...(clone(THERMOSTAT_MODEL) as Json), '@id': 'dtmi:test:T;1' };
+    const root = {
+      '@context': CONTEXT,
+      '@id': 'dtmi:test:Root;1',
+      '@type': 'Interface',
+      contents: [
+        { '@type': 'Component', name: 'one', schema: 'dtmi:test:T;1' },
+        { '@type': 'Component', name: 'two', schema: 'dtmi:test:T;1' },
+      ],
+    };
+    const s = summarize(parseTemplateBody([root, thermostat], ID).capabilityModel);
+    assert.deepEqual(
+      s.telemetry.map((t) => `${t.component}/${t.name}`),
+      ['one/temperature', 'two/temperature'],
+    );
+  });
+});

@@ -20,6 +20,7 @@ import {
   DTDL_CONTEXT,
   dtdlError,
   IOTC_CONTEXT,
+  MAX_CONTENTS,
   MAX_INTERFACE_ID_LENGTH,
   NUMERIC_SCHEMAS,
   typesOf,
@@ -84,7 +85,23 @@ export function convertCapabilityModel(
 ): Json {
   const id = model['@id'];
   if (typeof id !== 'string') throw dtdlError(`${path}.@id`, 'is required');
-  const components = asSet(model['implements']).map((instance, i) => {
+  const instances = asSet(model['implements']);
+  // Each instance becomes a content of the converted interface; refusing past the DTDL v2 bound
+  // here keeps a long list naming one interface from being converted over and over first.
+  if (instances.length + asSet(model['contents']).length > MAX_CONTENTS) {
+    throw dtdlError(`${path}.implements`, `at most ${MAX_CONTENTS} contents, interface instances included`);
+  }
+  // An interface named by several instances is converted once and shared.
+  const converted = new Map<string, Json>();
+  const convertNamed = (ref: string, iface: Json, refPath: string): Json => {
+    let done = converted.get(ref);
+    if (!done) {
+      done = convertInterface(iface, refPath);
+      converted.set(ref, done);
+    }
+    return done;
+  };
+  const components = instances.map((instance, i) => {
     const iPath = `${path}.implements[${i}]`;
     if (typeof instance === 'string') {
       // The short form lists interface IDs; the instance name is the interface's last segment.
@@ -97,12 +114,12 @@ export function convertCapabilityModel(
           .split(':')
           .filter((s) => !/^[0-9]+$/.test(s))
           .pop() ?? 'component';
-      return component(name, undefined, iface, iPath);
+      return component(name, undefined, convertNamed(instance, iface, `${iPath}.schema`));
     }
     if (!isObject(instance)) throw dtdlError(iPath, 'must be an InterfaceInstance { name, schema }');
     const name = instance['name'];
     if (typeof name !== 'string') throw dtdlError(iPath, "'name' is required");
-    let schema = instance['schema'];
+    const schema = instance['schema'];
     if (typeof schema === 'string') {
       const found = file.get(schema);
       if (!found)
@@ -110,10 +127,10 @@ export function convertCapabilityModel(
           `${iPath}.schema`,
           `interface ${schema} is not defined in this file: include it inline`,
         );
-      schema = found;
+      return component(name, instance, convertNamed(schema, found, `${iPath}.schema`));
     }
     if (!isObject(schema)) throw dtdlError(`${iPath}.schema`, 'must be an Interface');
-    return component(name, instance, schema, iPath);
+    return component(name, instance, convertInterface(schema, `${iPath}.schema`));
   });
   return {
     '@context': [IOTC_CONTEXT, DTDL_CONTEXT],
@@ -124,12 +141,12 @@ export function convertCapabilityModel(
   };
 }
 
-function component(name: string, instance: Json | undefined, iface: Json, path: string): Json {
+function component(name: string, instance: Json | undefined, schema: Json): Json {
   return {
     '@type': 'Component',
     name,
     ...(instance ? descriptive(instance) : {}),
-    schema: convertInterface(iface, `${path}.schema`),
+    schema,
   };
 }
 

@@ -131,7 +131,7 @@ const KEYS: Record<string, ReadonlySet<string>> = {
 };
 
 const MAX_SCHEMA_DEPTH = 5;
-const MAX_CONTENTS = 300;
+export const MAX_CONTENTS = 300;
 const MAX_EXTENDS = 2;
 const MAX_EXTENDS_DEPTH = 10;
 
