@@ -44,6 +44,9 @@ const property = (name: string, schema: unknown, more: Json = {}) => ({
   schema,
   ...more,
 });
+/** `levels` Arrays around `inner`. */
+const nestAround = (levels: number, inner: unknown): unknown =>
+  levels === 0 ? inner : { '@type': 'Array', elementSchema: nestAround(levels - 1, inner) };
 const nest = (levels: number): unknown =>
   levels === 0 ? 'double' : { '@type': 'Array', elementSchema: nest(levels - 1) };
 
@@ -1036,6 +1039,82 @@ describe('DTDL v2 resource limits: crafted documents are refused quickly', () =>
       [model, iface],
       'capabilityModel.implements: at most 300 contents, interface instances included',
     );
+  });
+
+  /** `schemas` S0 … S(levels-1): Objects of `fields` fields, each naming the next (the last: double). */
+  function chainedSchemas(levels: number, fields: number): Json[] {
+    return Array.from({ length: levels }, (_, i) => ({
+      '@id': `dtmi:test:S${i};1`,
+      '@type': 'Object',
+      fields: Array.from({ length: fields }, (_, k) => ({
+        name: `f${k}`,
+        schema: i === levels - 1 ? 'double' : `dtmi:test:S${i + 1};1`,
+      })),
+    }));
+  }
+
+  it('validates each named schema once: 5 Objects of 30 fields naming the next (30^5 expanded) are refused at the element limit', () => {
+    const model = modelWith({
+      contents: [telemetry('t', 'dtmi:test:S0;1')],
+      schemas: chainedSchemas(5, 30),
+    });
+    refusedQuickly(
+      model,
+      /^capabilityModel\.contents\[0\] \(name 't'\)\.schema: with the 'schemas' it names expanded, the model's schemas come to more than 100000 elements/,
+    );
+  });
+
+  it('refuses a named schema that contains itself, naming it', () => {
+    const model = modelWith({
+      contents: [telemetry('t', 'dtmi:test:Loop;1')],
+      schemas: [{ '@id': 'dtmi:test:Loop;1', '@type': 'Array', elementSchema: 'dtmi:test:Loop;1' }],
+    });
+    refusedQuickly(
+      model,
+      "capabilityModel.schemas[0].elementSchema: schema 'dtmi:test:Loop;1' contains itself: complex schemas nest deeper than 5 levels",
+    );
+  });
+
+  it('counts the levels a named schema adds where it is named: 3 Arrays around 3 levels are 6 > 5', () => {
+    const around = (arrays: number) =>
+      modelWith({
+        contents: [telemetry('t', nestAround(arrays, 'dtmi:test:S0;1'))],
+        schemas: chainedSchemas(3, 1),
+      });
+    refusedQuickly(
+      around(3),
+      "(name 't').schema.elementSchema.elementSchema.elementSchema: complex schemas nest deeper than 5 levels (schema 'dtmi:test:S0;1' adds 3 at level 4)",
+    );
+    assert.doesNotThrow(() => parseTemplateBody(around(2), ID));
+  });
+
+  it('accepts one named Object of 30 fields used by 290 properties (about 9,000 elements expanded)', () => {
+    const model = modelWith({
+      contents: Array.from({ length: 290 }, (_, i) => property(`p${i}`, 'dtmi:test:S0;1')),
+      schemas: chainedSchemas(1, 30),
+    });
+    const s = summarize(parseTemplateBody(model, ID).capabilityModel);
+    assert.equal(s.properties.length, 290);
+    assert.equal((s.properties[289]?.schema as Json)['@id'], 'dtmi:test:S0;1');
+  });
+
+  it('summarises a stored model whose schemas would expand without end within the element limit', () => {
+    // As stored before validation bounded the expansion: 300 telemetry naming 6 chained Objects of 30 fields.
+    const model: Json = {
+      '@context': CONTEXT,
+      '@id': 'dtmi:test:Stored;1',
+      '@type': 'Interface',
+      contents: Array.from({ length: 300 }, (_, i) => telemetry(`t${i}`, 'dtmi:test:S0;1')),
+      schemas: chainedSchemas(6, 30),
+    };
+    const start = performance.now();
+    const s = summarize(model);
+    const json = JSON.stringify(s);
+    assert.ok(performance.now() - start < QUICK_MS, `took ${Math.round(performance.now() - start)} ms`);
+    assert.equal(s.telemetry.length, 300);
+    assert.ok(json.length < 10_000_000, `summary is ${json.length} characters`);
+    // Past the limit a reference stays its DTMI.
+    assert.equal(s.telemetry[299]?.schema, 'dtmi:test:S0;1');
   });
 
   it('still inlines one interface named by many components once per place (the Thermostat ×2 file)', () => {
