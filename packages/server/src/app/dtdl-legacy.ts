@@ -22,6 +22,7 @@ import {
   IOTC_CONTEXT,
   MAX_CONTENTS,
   MAX_INTERFACE_ID_LENGTH,
+  MAX_SCHEMA_DEPTH,
   NUMERIC_SCHEMAS,
   typesOf,
   USER_DTMI,
@@ -137,7 +138,10 @@ export function convertCapabilityModel(
     '@id': urnToDtmi(id, `${path}.@id`),
     '@type': 'Interface',
     ...descriptive(model),
-    contents: [...asSet(model['contents']).map(convertContent), ...components],
+    contents: [
+      ...asSet(model['contents']).map((c, i) => convertContent(c, `${path}.contents[${i}]`)),
+      ...components,
+    ],
   };
 }
 
@@ -156,7 +160,7 @@ function convertInterface(iface: Json, path: string): Json {
     ...(typeof id === 'string' ? { '@id': urnToDtmi(id, `${path}.@id`) } : {}),
     '@type': 'Interface',
     ...descriptive(iface),
-    contents: asSet(iface['contents']).map(convertContent),
+    contents: asSet(iface['contents']).map((c, i) => convertContent(c, `${path}.contents[${i}]`)),
   };
 }
 
@@ -168,7 +172,7 @@ function descriptive(node: Json): Json {
   return out;
 }
 
-function convertContent(item: unknown): unknown {
+function convertContent(item: unknown, path: string): unknown {
   if (!isObject(item)) return item;
   const out: Json = {};
   for (const [key, value] of Object.entries(item)) {
@@ -200,11 +204,14 @@ function convertContent(item: unknown): unknown {
         : [kind, ...(semantic ? [semantic] : []), ...coTypes];
   if (unit !== undefined) out['unit'] = unit;
   else delete out['unit'];
-  if (out['schema'] !== undefined) out['schema'] = convertSchema(out['schema']);
+  if (out['schema'] !== undefined) out['schema'] = convertSchema(out['schema'], `${path}.schema`, 0);
   for (const key of ['request', 'response']) {
     const payload = out[key];
     if (isObject(payload))
-      out[key] = { ...stripIdAndType(payload), schema: convertSchema(payload['schema']) };
+      out[key] = {
+        ...stripIdAndType(payload),
+        schema: convertSchema(payload['schema'], `${path}.${key}.schema`, 0),
+      };
   }
   return out;
 }
@@ -222,14 +229,29 @@ function stripIdAndType(node: Json): Json {
   return rest;
 }
 
-function convertSchema(schema: unknown): unknown {
+/**
+ * `depth` counts the complex schemas around this one. DTDL v2 allows 5 levels (validation says
+ * so again after conversion); refusing here keeps a schema nested thousands deep from
+ * overflowing the stack first.
+ */
+function convertSchema(schema: unknown, path: string, depth: number): unknown {
   if (!isObject(schema)) return schema;
+  if (depth >= MAX_SCHEMA_DEPTH) {
+    throw dtdlError(path, `complex schemas nest deeper than ${MAX_SCHEMA_DEPTH} levels`);
+  }
   const { '@id': _id, ...out } = schema;
   void _id;
-  if (out['elementSchema'] !== undefined) out['elementSchema'] = convertSchema(out['elementSchema']);
+  if (out['elementSchema'] !== undefined) {
+    out['elementSchema'] = convertSchema(out['elementSchema'], `${path}.elementSchema`, depth + 1);
+  }
   if (out['fields'] !== undefined) {
-    out['fields'] = asSet(out['fields']).map((f) =>
-      isObject(f) ? { ...stripIdAndType(f), schema: convertSchema(f['schema']) } : f,
+    out['fields'] = asSet(out['fields']).map((f, i) =>
+      isObject(f)
+        ? {
+            ...stripIdAndType(f),
+            schema: convertSchema(f['schema'], `${path}.fields[${i}].schema`, depth + 1),
+          }
+        : f,
     );
   }
   if (out['enumValues'] !== undefined) {
@@ -244,7 +266,7 @@ function convertSchema(schema: unknown): unknown {
   if (isObject(out['mapValue'])) {
     out['mapValue'] = {
       ...stripIdAndType(out['mapValue']),
-      schema: convertSchema(out['mapValue']['schema']),
+      schema: convertSchema(out['mapValue']['schema'], `${path}.mapValue.schema`, depth + 1),
     };
   }
   return out;

@@ -29,8 +29,17 @@ export interface TemplateDocument {
   capabilityModel: Json;
 }
 
+/**
+ * JSON levels a template body may have. A valid model needs at most about 70 (wrapper, 10 levels of
+ * extends, a component's interface with 10 more, 5 levels of complex schemas); terms of other
+ * vocabularies (keys with a `:`) are kept as they come, and a value nested thousands deep would
+ * overflow the stack where the document is copied or stored (JSON.stringify).
+ */
+export const MAX_DOCUMENT_DEPTH = 128;
+
 /** Parses and validates a PUT body for template `id`; throws ERR_DTDL_INVALID. */
 export function parseTemplateBody(body: unknown, id: string): TemplateDocument {
+  checkDocumentDepth(body);
   if (Array.isArray(body)) {
     if (body.length === 0) throw dtdlError('', 'the array holds no interface');
     const file = new Map<string, Json>();
@@ -234,6 +243,33 @@ function wrap(id: string, wrapper: Json, capabilityModel: Json): TemplateDocumen
     ...(description !== undefined && description !== '' ? { description } : {}),
     capabilityModel,
   };
+}
+
+/**
+ * Refuses a body nested deeper than {@link MAX_DOCUMENT_DEPTH}, without recursion. The path is
+ * named as other refusals name it (a bare interface is the `capabilityModel`), its middle
+ * elided: it is over a hundred steps long.
+ */
+function checkDocumentDepth(body: unknown): void {
+  const root = isObject(body) && body['capabilityModel'] === undefined ? 'capabilityModel' : '';
+  const pending: Array<{ value: unknown; path: string; depth: number }> = [
+    { value: body, path: root, depth: 0 },
+  ];
+  while (pending.length > 0) {
+    const { value, path, depth } = pending.pop()!;
+    if (!Array.isArray(value) && !isObject(value)) continue;
+    if (depth >= MAX_DOCUMENT_DEPTH) {
+      const shown = path.length > 160 ? `${path.slice(0, 80)}…${path.slice(-80)}` : path;
+      throw dtdlError(shown, `the document nests deeper than ${MAX_DOCUMENT_DEPTH} levels of JSON here`);
+    }
+    if (Array.isArray(value)) {
+      value.forEach((item, i) => pending.push({ value: item, path: `${path}[${i}]`, depth: depth + 1 }));
+    } else {
+      for (const [key, item] of Object.entries(value)) {
+        pending.push({ value: item, path: path === '' ? key : `${path}.${key}`, depth: depth + 1 });
+      }
+    }
+  }
 }
 
 function stringOr(value: unknown): string | undefined {
