@@ -7,7 +7,7 @@
  */
 import { hubError } from './errors.js';
 import { isPlainObject } from './message-body.js';
-import type { TwinDocument, TwinState } from './twins.js';
+import { MAX_TWIN_DEPTH, type TwinDocument, type TwinState } from './twins.js';
 
 export interface PropertyMetadata {
   desiredValue?: unknown;
@@ -87,11 +87,42 @@ export function parsePropertyUpdate(body: unknown): TwinDocument {
   for (const [name, value] of Object.entries(body)) {
     if (name === '$metadata') continue;
     if (name === '' || name.startsWith('$')) {
-      throw hubError('ERR_PROPERTIES_INVALID', `Property name '${name}' may not be empty or start with '$'.`);
+      throw hubError(
+        'ERR_PROPERTIES_INVALID',
+        `Property name '${clip(name)}' may not be empty or start with '$'.`,
+      );
     }
     values[name] = value;
   }
+  const deep = Object.entries(values).find(([, value]) => nestsDeeperThan(value, MAX_TWIN_DEPTH - 1));
+  if (deep) {
+    throw hubError(
+      'ERR_PROPERTIES_INVALID',
+      `Property '${clip(deep[0])}' nests deeper than the ${MAX_TWIN_DEPTH} levels a twin document may have (IoT Hub's limit, the document counting as one).`,
+    );
+  }
   return values;
+}
+
+/** A name from the body as a message shows it: names are not bounded but messages are. */
+function clip(name: string): string {
+  return name.length > 64 ? `${name.slice(0, 61)}...` : name;
+}
+
+/**
+ * Whether `value` has more than `limit` levels of objects and arrays, found without recursion
+ * and without looking past the limit: a body nested thousands deep overflows the stack of any
+ * recursive walk (the twin's own depth check, JSON.stringify), and a RangeError answers 500.
+ */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const pending: Array<{ value: unknown; level: number }> = [{ value, level: 1 }];
+  while (pending.length > 0) {
+    const { value: v, level } = pending.pop()!;
+    if (!isPlainObject(v) && !Array.isArray(v)) continue;
+    if (level > limit) return true;
+    for (const item of Object.values(v)) pending.push({ value: item, level: level + 1 });
+  }
+  return false;
 }
 
 /** The 202 echo: the values sent, with `$metadata.<name>.desiredValue`. */
