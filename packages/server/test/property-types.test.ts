@@ -267,3 +267,131 @@ describe('property values of the wrong type over REST (Environmental Sensor temp
     assert.equal(now.body.$metadata['brightness']?.desiredValue, 2);
   });
 });
+
+/**
+ * Names that Object.prototype has (`constructor`, `toString`, …) are ordinary field and map-key
+ * names: a value lacks them unless it has them itself. Looking them up with `in` found the
+ * prototype's, so `{}` for an Object with a `constructor` field was refused as "not a number".
+ */
+const PROTOTYPE_NAMES = ['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__proto__'];
+
+describe('field and key names that Object.prototype has are looked up on the value only', () => {
+  for (const name of PROTOTYPE_NAMES) {
+    const object = { '@type': 'Object', fields: [{ name, schema: 'double' }] };
+    const map = {
+      '@type': 'Map',
+      mapKey: { name: 'k', schema: 'string' },
+      mapValue: { name: 'v', schema: 'double' },
+    };
+    // JSON.parse, as a request body is read: `__proto__` becomes an own key.
+    const cases: Array<[what: string, schema: unknown, json: string, problem: RegExp | undefined]> = [
+      ['an Object without the field', object, '{}', undefined],
+      ['an Object with the field, a number', object, `{"${name}": 2}`, undefined],
+      [
+        'an Object with the field, a string',
+        object,
+        `{"${name}": "x"}`,
+        new RegExp(`^p\\.${name} must be a number \\(double\\), not the string "x"\\.$`),
+      ],
+      ['a Map with the key, a number', map, `{"${name}": 2}`, undefined],
+      [
+        'a Map with the key, a string',
+        map,
+        `{"${name}": "x"}`,
+        new RegExp(`^p\\.${name} must be a number \\(double\\)`),
+      ],
+    ];
+    for (const [what, schema, json, problem] of cases) {
+      it(`'${name}': ${what} ${problem ? 'is refused' : 'passes'}`, () => {
+        const got = schemaProblem(JSON.parse(json), schema, 'p');
+        if (problem === undefined) assert.equal(got, undefined);
+        else assert.match(got ?? '(accepted)', problem);
+      });
+    }
+  }
+});
+
+describe('a template whose names Object.prototype has, over REST', () => {
+  let server: TestServer;
+  const templateId = 'dtmi:test:PrototypeNames;1';
+  const deviceId = 'prototype-names';
+  const valid = PROTOTYPE_NAMES.filter((n) => !n.startsWith('_'));
+  before(async () => {
+    server = await startTestServer();
+    const put = await server.api('PUT', `/api/deviceTemplates/${encodeURIComponent(templateId)}`, {
+      '@context': 'dtmi:dtdl:context;2',
+      '@id': 'dtmi:test:PrototypeNamesModel;1',
+      '@type': 'Interface',
+      contents: [
+        {
+          '@type': 'Property',
+          name: 'cfg',
+          writable: true,
+          schema: { '@type': 'Object', fields: valid.map((name) => ({ name, schema: 'double' })) },
+        },
+        ...valid.map((name) => ({ '@type': 'Property', name, writable: true, schema: 'double' })),
+      ],
+    });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const device = await server.api('PUT', `/api/devices/${deviceId}`, {
+      displayName: 'p',
+      template: templateId,
+    });
+    assert.equal(device.status, 200, JSON.stringify(device.body));
+  });
+  after(async () => server?.stop());
+
+  const cases: Array<[what: string, body: Record<string, unknown>, status: number, message?: RegExp]> = [
+    ['an empty object for the Object property', { cfg: {} }, 202],
+    ['numbers in the prototype-named fields', { cfg: Object.fromEntries(valid.map((n, i) => [n, i])) }, 202],
+    ...valid.map((n): [string, Record<string, unknown>, number, RegExp] => [
+      `a string in field '${n}'`,
+      { cfg: { [n]: 'x' } },
+      400,
+      new RegExp(`'cfg' \\(cfg\\): cfg\\.${n} must be a number \\(double\\), not the string "x"`),
+    ]),
+    ...valid.map((n): [string, Record<string, unknown>, number, RegExp] => [
+      `a string for property '${n}'`,
+      { [n]: 'x' },
+      400,
+      new RegExp(`'${n}' \\(${n}\\): ${n} must be a number \\(double\\)`),
+    ]),
+    ['numbers for the prototype-named properties', Object.fromEntries(valid.map((n, i) => [n, i])), 202],
+  ];
+  for (const [what, body, status, message] of cases) {
+    it(`PATCH with ${what}: ${status}`, async () => {
+      const res = await server.api<{ error?: { code: string; message: string } }>(
+        'PATCH',
+        `/api/devices/${deviceId}/properties`,
+        body,
+      );
+      assert.equal(res.status, status, JSON.stringify(res.body));
+      if (message) {
+        assert.equal(res.body.error?.code, 'ERR_PROPERTY_TYPE_MISMATCH');
+        assert.match(res.body.error?.message ?? '', message);
+      }
+    });
+  }
+
+  it("refuses a template field named '__proto__' (a DTDL name starts with a letter)", async () => {
+    const res = await server.api<{ error: { code: string; message: string } }>(
+      'PUT',
+      `/api/deviceTemplates/${encodeURIComponent('dtmi:test:Proto;1')}`,
+      {
+        '@context': 'dtmi:dtdl:context;2',
+        '@id': 'dtmi:test:ProtoModel;1',
+        '@type': 'Interface',
+        contents: [
+          {
+            '@type': 'Property',
+            name: 'cfg',
+            schema: { '@type': 'Object', fields: [{ name: '__proto__', schema: 'double' }] },
+          },
+        ],
+      },
+    );
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.equal(res.body.error.code, 'ERR_DTDL_INVALID');
+    assert.match(res.body.error.message, /fields\[0\] \(name '__proto__'\): name "__proto__" is invalid/);
+  });
+});

@@ -218,7 +218,7 @@ function convertContent(item: unknown, path: string): unknown {
 
 function legacyUnit(unit: string): string | undefined {
   const name = unit.split('/').pop() ?? unit;
-  const mapped = LEGACY_UNITS[name] ?? name;
+  const mapped = Object.hasOwn(LEGACY_UNITS, name) ? LEGACY_UNITS[name]! : name;
   return ALL_UNITS.has(mapped) ? mapped : undefined;
 }
 

@@ -27,15 +27,15 @@ interface Ack {
 
 /** Reads a reported value as a writable-property acknowledgement, if it is one. */
 export function readAck(reported: unknown): Ack | undefined {
-  if (!isPlainObject(reported) || !('value' in reported)) return undefined;
+  if (!isPlainObject(reported) || !Object.hasOwn(reported, 'value')) return undefined;
   const ack: Ack = { value: reported['value'] };
-  if ('ac' in reported || 'av' in reported) {
+  if (Object.hasOwn(reported, 'ac') || Object.hasOwn(reported, 'av')) {
     if (typeof reported['ac'] === 'number') ack.ackCode = reported['ac'];
     if (typeof reported['av'] === 'number') ack.ackVersion = reported['av'];
     if (typeof reported['ad'] === 'string') ack.ackDescription = reported['ad'];
     return ack;
   }
-  if ('status' in reported || 'desiredVersion' in reported) {
+  if (Object.hasOwn(reported, 'status') || Object.hasOwn(reported, 'desiredVersion')) {
     const status = reported['status'];
     if (typeof status === 'string') {
       ack.ackCode = status === 'completed' ? 200 : status === 'pending' ? 202 : 500;

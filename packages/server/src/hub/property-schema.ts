@@ -75,7 +75,8 @@ export function schemaProblem(value: unknown, schema: unknown, path: string): st
     const fields = Array.isArray(schema['fields']) ? schema['fields'].filter(isPlainObject) : [];
     for (const field of fields) {
       const name = field['name'];
-      if (typeof name !== 'string' || !(name in value) || value[name] === null) continue;
+      // Own fields only: `in` would find `constructor`, `toString`, … on Object.prototype.
+      if (typeof name !== 'string' || !Object.hasOwn(value, name) || value[name] === null) continue;
       const problem = schemaProblem(value[name], field['schema'], `${path}.${name}`);
       if (problem !== undefined) return problem;
     }
