@@ -10,9 +10,14 @@ import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import { deriveDeviceKey, hubSasResource, signSharedAccessSignature } from '@gatehouse/protocol';
 
-import type { DeviceTemplate } from '../src/app/device-templates.js';
+import type { Kysely, KyselyPlugin } from 'kysely';
+
+import { DeviceTemplateService, type DeviceTemplate } from '../src/app/device-templates.js';
 import { THERMOSTAT_MODEL } from '../src/app/device-templates-builtin.js';
-import { startTestServer, type TestServer } from './helpers/test-server.js';
+import type { GatehouseError } from '../src/errors.js';
+import type { Database } from '../src/store/schema.js';
+import { openSqlite } from '../src/store/sqlite.js';
+import { startTestServer, TEST_ADMIN_TOKEN, type TestServer } from './helpers/test-server.js';
 
 interface ErrorBody {
   error: { code: string; message: string };
@@ -162,6 +167,134 @@ describe('REST device templates', () => {
     );
     assert.deepEqual((await get(id)).body, current);
     assert.equal((await get('dtmi:test:New;1')).status, 404);
+  });
+
+  /** PUT with the body as JSON text (JSON.stringify itself overflows on the deepest bodies). */
+  async function putText(id: string, text: string) {
+    const res = await fetch(`${server.baseUrl}/api/deviceTemplates/${enc(id)}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: text,
+    });
+    return { status: res.status, body: (await res.json()) as unknown, headers: res.headers };
+  }
+
+  const open = (n: number, text: string) => text.repeat(n);
+  const DEEP = 10_000;
+  /** Interfaces I0 … I23, each naming the next twice as components: 2^24 copies when inlined. */
+  const doubling = Array.from({ length: 24 }, (_, i) => ({
+    '@context': 'dtmi:dtdl:context;2',
+    '@id': `dtmi:test:I${i};1`,
+    '@type': 'Interface',
+    contents:
+      i < 23
+        ? ['a', 'b'].map((name) => ({ '@type': 'Component', name, schema: `dtmi:test:I${i + 1};1` }))
+        : [{ '@type': 'Telemetry', name: 't', schema: 'double' }],
+  }));
+  /** 5 named Objects of 30 fields, each field naming the next: 30^5 elements expanded. */
+  const chained = {
+    '@context': 'dtmi:dtdl:context;2',
+    '@id': 'dtmi:test:Chained;1',
+    '@type': 'Interface',
+    contents: [{ '@type': 'Telemetry', name: 't', schema: 'dtmi:test:S0;1' }],
+    schemas: Array.from({ length: 5 }, (_, i) => ({
+      '@id': `dtmi:test:S${i};1`,
+      '@type': 'Object',
+      fields: Array.from({ length: 30 }, (_, k) => ({
+        name: `f${k}`,
+        schema: i === 4 ? 'double' : `dtmi:test:S${i + 1};1`,
+      })),
+    })),
+  };
+  const CRAFTED: Array<[string, string, string]> = [
+    [
+      'inline extends 10,000 deep (was a stack overflow, 500)',
+      `{"@context":"dtmi:dtdl:context;2","@id":"dtmi:test:Deep;1","@type":"Interface","extends":${open(DEEP, '{"@type":"Interface","extends":')}{"@type":"Interface"}${open(DEEP, '}')}}`,
+      'the document nests deeper than 128 levels of JSON here',
+    ],
+    [
+      'a 2020 capability model with Arrays 10,000 deep (was a stack overflow, 500)',
+      `{"@id":"urn:test:Deep:1","@type":"CapabilityModel","contents":[{"@type":"Telemetry","name":"t","schema":${open(DEEP, '{"@type":"Array","elementSchema":')}"double"${open(DEEP, '}')}}]}`,
+      'the document nests deeper than 128 levels of JSON here',
+    ],
+    [
+      'a term of another vocabulary holding arrays 10,000 deep (was a 500 when stored)',
+      `{"@context":"dtmi:dtdl:context;2","@id":"dtmi:test:Deep;1","@type":"Interface","contents":[{"@type":"Telemetry","name":"t","schema":"double","ex:data":${open(DEEP, '[')}0${open(DEEP, ']')}}]}`,
+      'capabilityModel.contents[0].ex:data[0][0]',
+    ],
+    [
+      'interfaces each naming the next twice as components, 24 levels (was tens of seconds of CPU)',
+      JSON.stringify(doubling),
+      'makes the model larger than',
+    ],
+    [
+      'named schemas expanding to 30^5 elements (was ten seconds of CPU per request)',
+      JSON.stringify(chained),
+      'more than 100000 elements',
+    ],
+  ];
+  for (const [what, text, message] of CRAFTED) {
+    it(`refuses ${what} with 400 ERR_DTDL_INVALID, quickly, and creates nothing`, async () => {
+      const id = 'dtmi:test:Crafted;1';
+      const start = performance.now();
+      await expectError(putText(id, text), 400, 'ERR_DTDL_INVALID', message);
+      const ms = performance.now() - start;
+      assert.ok(ms < 2000, `answered after ${Math.round(ms)} ms`);
+      assert.equal((await get(id)).status, 404);
+    });
+  }
+
+  /** A new template body: the Thermostat model under its own DTMI, with `extra` contents. */
+  const racer = (extra: unknown[] = []) => ({
+    ...THERMOSTAT_MODEL,
+    '@id': 'dtmi:test:Racer;1',
+    contents: [...(THERMOSTAT_MODEL['contents'] as unknown[]), ...extra],
+  });
+
+  it('parallel PUTs creating the same template all answer 200 (the later ones replace it), never a 500', async () => {
+    const id = 'dtmi:test:Parallel;1';
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        server.api<DeviceTemplate>('PUT', `/api/deviceTemplates/${enc(id)}`, racer()),
+      ),
+    );
+    assert.deepEqual(
+      results.map((r) => r.status),
+      Array.from({ length: 8 }, () => 200),
+      JSON.stringify(results.find((r) => r.status !== 200)?.body),
+    );
+    const stored = await get(id);
+    assert.equal(stored.status, 200);
+    assert.equal(stored.body.capabilityModel['@id'], 'dtmi:test:Racer;1');
+    assert.ok(
+      results.some((r) => r.body.etag === stored.body.etag),
+      'the stored one is the last PUT',
+    );
+    const list = await server.api<{ value: DeviceTemplate[] }>('GET', '/api/deviceTemplates');
+    assert.equal(list.body.value.filter((t) => t['@id'] === id).length, 1);
+  });
+
+  it('parallel PUTs creating one template with incompatible models: one 200, the other 409 checked against it', async () => {
+    const id = 'dtmi:test:ParallelClash;1';
+    const [a, b] = await Promise.all([
+      server.api<DeviceTemplate>(
+        'PUT',
+        `/api/deviceTemplates/${enc(id)}`,
+        racer([{ '@type': 'Telemetry', name: 'x', schema: 'double' }]),
+      ),
+      server.api<DeviceTemplate>(
+        'PUT',
+        `/api/deviceTemplates/${enc(id)}`,
+        racer([{ '@type': 'Telemetry', name: 'x', schema: 'string' }]),
+      ),
+    ]);
+    const statuses = [a.status, b.status].sort();
+    assert.deepEqual(statuses, [200, 409], JSON.stringify([a.body, b.body]));
+    const refused = (a.status === 409 ? a : b).body as unknown as ErrorBody;
+    assert.equal(refused.error.code, 'ERR_TEMPLATE_INCOMPATIBLE');
+    assert.match(refused.error.message, /telemetry 'x' changed/);
+    const stored = await get(id);
+    assert.equal(stored.body.etag, (a.status === 200 ? a : b).body.etag);
   });
 
   it('PATCH changes displayName and description only; refuses capabilityModel and a stale etag', async () => {
@@ -375,5 +508,105 @@ describe('a hub connection with model-id assigns the template', () => {
     await client.endAsync();
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(await templateOf('mqtt-kept'), SENSOR);
+  });
+});
+
+/**
+ * PUT racing PUT on one template ID. Over REST on this SQLite store a PUT's queries run
+ * synchronously, so two requests never interleave inside one process; a networked store
+ * (or a second process on the same file) interleaves them. A plugin that yields to the event
+ * loop after every query gives the same interleaving here, deterministically, on a real
+ * SQLite database: both PUTs read "no such template" (or the same etag) before either writes.
+ */
+describe('PUT racing PUT on one template ID (queries that yield, as a networked store does)', () => {
+  const yielding: KyselyPlugin = {
+    transformQuery: (args) => args.node,
+    transformResult: async (args) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return args.result;
+    },
+  };
+  let db: Kysely<Database>;
+  let service: DeviceTemplateService;
+  before(async () => {
+    db = await openSqlite({ filename: ':memory:' });
+    service = new DeviceTemplateService(db.withPlugin(yielding));
+  });
+  after(async () => db?.destroy());
+
+  const model = (extra: unknown[] = []) => ({
+    ...THERMOSTAT_MODEL,
+    '@id': 'dtmi:test:Racer;1',
+    contents: [...(THERMOSTAT_MODEL['contents'] as unknown[]), ...extra],
+  });
+  const x = (schema: string) => [{ '@type': 'Telemetry', name: 'x', schema }];
+  const rows = async (id: string) =>
+    (await db.selectFrom('device_templates').select('id').where('id', '=', id).execute()).length;
+
+  it('8 PUTs creating one template: all succeed (the later ones replace it), one row (was a UNIQUE constraint error, 500)', async () => {
+    const id = 'dtmi:test:RaceCreate;1';
+    const results = await Promise.allSettled(Array.from({ length: 8 }, () => service.put(id, model())));
+    assert.deepEqual(
+      results.map((r) => r.status),
+      Array.from({ length: 8 }, () => 'fulfilled'),
+      String(results.find((r) => r.status === 'rejected')?.reason),
+    );
+    assert.equal(await rows(id), 1);
+  });
+
+  it('2 processes (2 services on one database) creating one template: both succeed, the second re-read and replaced it', async () => {
+    const id = 'dtmi:test:RaceTwoProcesses;1';
+    const other = new DeviceTemplateService(db.withPlugin(yielding));
+    const results = await Promise.allSettled([service.put(id, model()), other.put(id, model())]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'fulfilled'],
+      String(results.find((r) => r.status === 'rejected')?.reason),
+    );
+    assert.equal(await rows(id), 1);
+    const clash = await Promise.allSettled([
+      service.put('dtmi:test:RaceTwoClash;1', model(x('double'))),
+      other.put('dtmi:test:RaceTwoClash;1', model(x('string'))),
+    ]);
+    assert.deepEqual(
+      clash.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as GatehouseError).code)),
+      ['ok', 'ERR_TEMPLATE_INCOMPATIBLE'],
+    );
+  });
+
+  it('2 PUTs creating one template with incompatible models: the second is checked against the first (409)', async () => {
+    const id = 'dtmi:test:RaceClash;1';
+    const results = await Promise.allSettled([
+      service.put(id, model(x('double'))),
+      service.put(id, model(x('string'))),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected'],
+    );
+    const reason = (results[1] as PromiseRejectedResult).reason as GatehouseError;
+    assert.equal(reason.code, 'ERR_TEMPLATE_INCOMPATIBLE', String(reason));
+    assert.match(reason.message, /telemetry 'x' changed/);
+    const stored = await service.get(id);
+    assert.deepEqual(stored.summary.telemetry.find((t) => t.name === 'x')?.schema, 'double');
+  });
+
+  it('2 PUTs replacing a template, each compatible with it but not with each other: the second is refused (409), not stored unchecked', async () => {
+    const id = 'dtmi:test:RaceReplace;1';
+    await service.put(id, model());
+    const results = await Promise.allSettled([
+      service.put(id, model(x('double'))),
+      service.put(id, model(x('string'))),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected'],
+    );
+    assert.equal(
+      ((results[1] as PromiseRejectedResult).reason as GatehouseError).code,
+      'ERR_TEMPLATE_INCOMPATIBLE',
+    );
+    const stored = await service.get(id);
+    assert.deepEqual(stored.summary.telemetry.find((t) => t.name === 'x')?.schema, 'double');
   });
 });

@@ -6,6 +6,7 @@
  */
 import type { Kysely, Selectable } from 'kysely';
 import { GatehouseError } from '../errors.js';
+import { KeyedMutex } from '../hub/keyed-mutex.js';
 import type { Database, DeviceTemplatesTable } from '../store/schema.js';
 import { newEtag } from '../util.js';
 import { commonError, isObject } from '../validation.js';
@@ -26,10 +27,18 @@ export interface DeviceTemplate extends TemplateDocument {
 
 /** Template IDs are DTMIs; IoT Central's own may lack the version (§6 caveat). */
 const MAX_TEMPLATE_ID_LENGTH = 2048;
+/**
+ * Reads and conditional writes one PUT tries before giving up: each retry means another write
+ * to the same template landed in between, so a few cover any real burst.
+ */
+const MAX_PUT_ATTEMPTS = 5;
 /** The settings key listing the built-ins already seeded (a deleted one is not seeded again). */
 const SEEDED_KEY = 'device_templates.seeded';
 
 export class DeviceTemplateService {
+  /** PUT, PATCH and DELETE of one template, one at a time in this process (see {@link put}). */
+  private readonly writes = new KeyedMutex();
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly now: () => Date = () => new Date(),
@@ -80,10 +89,30 @@ export class DeviceTemplateService {
     return toApi(row, await this.deviceCount(id));
   }
 
-  /** PUT: creates or replaces (same-DTMI replacements must be compatible). */
+  /**
+   * PUT: creates or replaces (same-DTMI replacements must be compatible). Two PUTs of one ID
+   * — two clients creating the same template — run one after the other, so the second is
+   * checked against the first and replaces it, instead of both reading "no such template" and
+   * the second failing on the ID's uniqueness. The write is also conditional on what was read
+   * (no row yet, or the row's etag) for a writer this process does not see (a second process
+   * on the same database): then the PUT reads again and is checked again.
+   */
   async put(id: string, body: unknown): Promise<DeviceTemplate> {
     checkTemplateId(id);
     const document = parseTemplateBody(body, id);
+    return this.writes.run(id, async () => {
+      for (let attempt = 0; attempt < MAX_PUT_ATTEMPTS; attempt++) {
+        if (await this.write(id, body, document)) return this.get(id);
+      }
+      throw commonError(
+        'ERR_ETAG_MISMATCH',
+        `Template '${id}' kept changing while this PUT replaced it; read it again and retry.`,
+      );
+    });
+  }
+
+  /** One attempt of {@link put}; false when another write got in between the read and the write. */
+  private async write(id: string, body: unknown, document: TemplateDocument): Promise<boolean> {
     const existing = await this.find(id);
     checkEtag(existing, isObject(body) ? body['etag'] : undefined);
     if (existing) {
@@ -101,18 +130,28 @@ export class DeviceTemplateService {
     const time = this.now().toISOString();
     const values = { ...columns(document), etag: newEtag(), updated_at: time };
     if (existing) {
-      await this.db.updateTable('device_templates').set(values).where('id', '=', id).execute();
-    } else {
-      await this.db
-        .insertInto('device_templates')
-        .values({ ...values, built_in: 0, created_at: time })
-        .execute();
+      const result = await this.db
+        .updateTable('device_templates')
+        .set(values)
+        .where('id', '=', id)
+        .where('etag', '=', existing.etag)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     }
-    return this.get(id);
+    const result = await this.db
+      .insertInto('device_templates')
+      .values({ ...values, built_in: 0, created_at: time })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
   /** PATCH: `displayName`, `description` (null removes it), `etag`. */
   async patch(id: string, body: unknown): Promise<DeviceTemplate> {
+    return this.writes.run(id, () => this.patchNow(id, body));
+  }
+
+  private async patchNow(id: string, body: unknown): Promise<DeviceTemplate> {
     const existing = await this.row(id);
     if (!isObject(body)) throw commonError('ERR_VALIDATION', 'The body must be a JSON object.');
     checkEtag(existing, body['etag']);
@@ -135,15 +174,24 @@ export class DeviceTemplateService {
       }
       document.description = description;
     }
-    await this.db
+    const result = await this.db
       .updateTable('device_templates')
       .set({ ...columns(document), etag: newEtag(), updated_at: this.now().toISOString() })
       .where('id', '=', id)
-      .execute();
+      .where('etag', '=', existing.etag)
+      .executeTakeFirst();
+    // Another process replaced the template since it was read: keep its model, not the old one.
+    if (Number(result.numUpdatedRows) === 0) {
+      throw commonError('ERR_ETAG_MISMATCH', 'The template changed while it was patched; read it again.');
+    }
     return this.get(id);
   }
 
   async delete(id: string): Promise<void> {
+    return this.writes.run(id, () => this.deleteNow(id));
+  }
+
+  private async deleteNow(id: string): Promise<void> {
     await this.row(id);
     const devices = await this.deviceCount(id);
     if (devices > 0) {

@@ -20,7 +20,9 @@ import {
   DTDL_CONTEXT,
   dtdlError,
   IOTC_CONTEXT,
+  MAX_CONTENTS,
   MAX_INTERFACE_ID_LENGTH,
+  MAX_SCHEMA_DEPTH,
   NUMERIC_SCHEMAS,
   typesOf,
   USER_DTMI,
@@ -84,7 +86,23 @@ export function convertCapabilityModel(
 ): Json {
   const id = model['@id'];
   if (typeof id !== 'string') throw dtdlError(`${path}.@id`, 'is required');
-  const components = asSet(model['implements']).map((instance, i) => {
+  const instances = asSet(model['implements']);
+  // Each instance becomes a content of the converted interface; refusing past the DTDL v2 bound
+  // here keeps a long list naming one interface from being converted over and over first.
+  if (instances.length + asSet(model['contents']).length > MAX_CONTENTS) {
+    throw dtdlError(`${path}.implements`, `at most ${MAX_CONTENTS} contents, interface instances included`);
+  }
+  // An interface named by several instances is converted once and shared.
+  const converted = new Map<string, Json>();
+  const convertNamed = (ref: string, iface: Json, refPath: string): Json => {
+    let done = converted.get(ref);
+    if (!done) {
+      done = convertInterface(iface, refPath);
+      converted.set(ref, done);
+    }
+    return done;
+  };
+  const components = instances.map((instance, i) => {
     const iPath = `${path}.implements[${i}]`;
     if (typeof instance === 'string') {
       // The short form lists interface IDs; the instance name is the interface's last segment.
@@ -97,12 +115,12 @@ export function convertCapabilityModel(
           .split(':')
           .filter((s) => !/^[0-9]+$/.test(s))
           .pop() ?? 'component';
-      return component(name, undefined, iface, iPath);
+      return component(name, undefined, convertNamed(instance, iface, `${iPath}.schema`));
     }
     if (!isObject(instance)) throw dtdlError(iPath, 'must be an InterfaceInstance { name, schema }');
     const name = instance['name'];
     if (typeof name !== 'string') throw dtdlError(iPath, "'name' is required");
-    let schema = instance['schema'];
+    const schema = instance['schema'];
     if (typeof schema === 'string') {
       const found = file.get(schema);
       if (!found)
@@ -110,26 +128,29 @@ export function convertCapabilityModel(
           `${iPath}.schema`,
           `interface ${schema} is not defined in this file: include it inline`,
         );
-      schema = found;
+      return component(name, instance, convertNamed(schema, found, `${iPath}.schema`));
     }
     if (!isObject(schema)) throw dtdlError(`${iPath}.schema`, 'must be an Interface');
-    return component(name, instance, schema, iPath);
+    return component(name, instance, convertInterface(schema, `${iPath}.schema`));
   });
   return {
     '@context': [IOTC_CONTEXT, DTDL_CONTEXT],
     '@id': urnToDtmi(id, `${path}.@id`),
     '@type': 'Interface',
     ...descriptive(model),
-    contents: [...asSet(model['contents']).map(convertContent), ...components],
+    contents: [
+      ...asSet(model['contents']).map((c, i) => convertContent(c, `${path}.contents[${i}]`)),
+      ...components,
+    ],
   };
 }
 
-function component(name: string, instance: Json | undefined, iface: Json, path: string): Json {
+function component(name: string, instance: Json | undefined, schema: Json): Json {
   return {
     '@type': 'Component',
     name,
     ...(instance ? descriptive(instance) : {}),
-    schema: convertInterface(iface, `${path}.schema`),
+    schema,
   };
 }
 
@@ -139,7 +160,7 @@ function convertInterface(iface: Json, path: string): Json {
     ...(typeof id === 'string' ? { '@id': urnToDtmi(id, `${path}.@id`) } : {}),
     '@type': 'Interface',
     ...descriptive(iface),
-    contents: asSet(iface['contents']).map(convertContent),
+    contents: asSet(iface['contents']).map((c, i) => convertContent(c, `${path}.contents[${i}]`)),
   };
 }
 
@@ -151,7 +172,7 @@ function descriptive(node: Json): Json {
   return out;
 }
 
-function convertContent(item: unknown): unknown {
+function convertContent(item: unknown, path: string): unknown {
   if (!isObject(item)) return item;
   const out: Json = {};
   for (const [key, value] of Object.entries(item)) {
@@ -183,18 +204,21 @@ function convertContent(item: unknown): unknown {
         : [kind, ...(semantic ? [semantic] : []), ...coTypes];
   if (unit !== undefined) out['unit'] = unit;
   else delete out['unit'];
-  if (out['schema'] !== undefined) out['schema'] = convertSchema(out['schema']);
+  if (out['schema'] !== undefined) out['schema'] = convertSchema(out['schema'], `${path}.schema`, 0);
   for (const key of ['request', 'response']) {
     const payload = out[key];
     if (isObject(payload))
-      out[key] = { ...stripIdAndType(payload), schema: convertSchema(payload['schema']) };
+      out[key] = {
+        ...stripIdAndType(payload),
+        schema: convertSchema(payload['schema'], `${path}.${key}.schema`, 0),
+      };
   }
   return out;
 }
 
 function legacyUnit(unit: string): string | undefined {
   const name = unit.split('/').pop() ?? unit;
-  const mapped = LEGACY_UNITS[name] ?? name;
+  const mapped = Object.hasOwn(LEGACY_UNITS, name) ? LEGACY_UNITS[name]! : name;
   return ALL_UNITS.has(mapped) ? mapped : undefined;
 }
 
@@ -205,14 +229,29 @@ function stripIdAndType(node: Json): Json {
   return rest;
 }
 
-function convertSchema(schema: unknown): unknown {
+/**
+ * `depth` counts the complex schemas around this one. DTDL v2 allows 5 levels (validation says
+ * so again after conversion); refusing here keeps a schema nested thousands deep from
+ * overflowing the stack first.
+ */
+function convertSchema(schema: unknown, path: string, depth: number): unknown {
   if (!isObject(schema)) return schema;
+  if (depth >= MAX_SCHEMA_DEPTH) {
+    throw dtdlError(path, `complex schemas nest deeper than ${MAX_SCHEMA_DEPTH} levels`);
+  }
   const { '@id': _id, ...out } = schema;
   void _id;
-  if (out['elementSchema'] !== undefined) out['elementSchema'] = convertSchema(out['elementSchema']);
+  if (out['elementSchema'] !== undefined) {
+    out['elementSchema'] = convertSchema(out['elementSchema'], `${path}.elementSchema`, depth + 1);
+  }
   if (out['fields'] !== undefined) {
-    out['fields'] = asSet(out['fields']).map((f) =>
-      isObject(f) ? { ...stripIdAndType(f), schema: convertSchema(f['schema']) } : f,
+    out['fields'] = asSet(out['fields']).map((f, i) =>
+      isObject(f)
+        ? {
+            ...stripIdAndType(f),
+            schema: convertSchema(f['schema'], `${path}.fields[${i}].schema`, depth + 1),
+          }
+        : f,
     );
   }
   if (out['enumValues'] !== undefined) {
@@ -227,7 +266,7 @@ function convertSchema(schema: unknown): unknown {
   if (isObject(out['mapValue'])) {
     out['mapValue'] = {
       ...stripIdAndType(out['mapValue']),
-      schema: convertSchema(out['mapValue']['schema']),
+      schema: convertSchema(out['mapValue']['schema'], `${path}.mapValue.schema`, depth + 1),
     };
   }
   return out;

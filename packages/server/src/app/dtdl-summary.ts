@@ -6,7 +6,15 @@
  * a replacement model under the same DTMI is compatible (CENTRAL_API.md §6 Versioning).
  */
 import { isObject } from '../validation.js';
-import { allContents, asSet, plainText, typesOf, type Json } from './dtdl.js';
+import {
+  allContents,
+  asSet,
+  MAX_SCHEMA_DEPTH,
+  MAX_SCHEMA_ELEMENTS,
+  plainText,
+  typesOf,
+  type Json,
+} from './dtdl.js';
 import { isSemanticType } from './dtdl-units.js';
 
 /** A primitive schema name, or a complex schema as its DTDL object. */
@@ -54,16 +62,19 @@ export interface TemplateSummary {
 }
 
 type Scope = ReadonlyMap<string, unknown>;
+/** Schema elements expanded so far for one summary. */
+type Budget = { elements: number };
 
 /** The telemetry, properties and commands of a (validated) capability model, components flattened. */
 export function summarize(capabilityModel: Json): TemplateSummary {
   const summary: TemplateSummary = { telemetry: [], properties: [], commands: [] };
-  collect(capabilityModel, undefined, summary);
+  collect(capabilityModel, undefined, summary, { elements: 0 });
   return summary;
 }
 
-function collect(iface: Json, component: string | undefined, out: TemplateSummary): void {
+function collect(iface: Json, component: string | undefined, out: TemplateSummary, budget: Budget): void {
   const scope = schemaScope(iface);
+  const resolve = (schema: unknown) => resolveSchema(schema, scope, budget);
   for (const item of allContents(iface)) {
     if (!isObject(item) || typeof item['name'] !== 'string') continue;
     const types = typesOf(item);
@@ -74,17 +85,17 @@ function collect(iface: Json, component: string | undefined, out: TemplateSummar
       displayName: plainText(item['displayName']) ?? name,
     };
     if (types.includes('Component') && component === undefined && isObject(item['schema'])) {
-      collect(item['schema'], name, out);
+      collect(item['schema'], name, out, budget);
     } else if (types.includes('Telemetry')) {
       out.telemetry.push({
         ...base,
-        schema: resolveSchema(item['schema'], scope),
+        schema: resolve(item['schema']),
         ...semantics(item, types),
       });
     } else if (types.includes('Property')) {
       out.properties.push({
         ...base,
-        schema: resolveSchema(item['schema'], scope),
+        schema: resolve(item['schema']),
         writable: item['writable'] === true,
         ...semantics(item, types),
         ...(types.includes('Cloud') ? { cloud: true as const } : {}),
@@ -97,7 +108,7 @@ function collect(iface: Json, component: string | undefined, out: TemplateSummar
         command[key] = {
           name: payload['name'],
           displayName: plainText(payload['displayName']) ?? payload['name'],
-          schema: resolveSchema(payload['schema'], scope),
+          schema: resolve(payload['schema']),
         };
       }
       out.commands.push(command);
@@ -122,26 +133,36 @@ function schemaScope(iface: Json): Scope {
   return scope;
 }
 
-/** A schema with `schemas` references replaced by copies of their definitions. */
-function resolveSchema(schema: unknown, scope: Scope, depth = 0): SchemaValue {
+/**
+ * A schema with `schemas` references replaced by copies of their definitions. Validation
+ * (dtdl.ts) bounds both the levels and the expanded elements of a model; the same bounds here
+ * keep a document stored before those checks from expanding without end: past them a
+ * reference stays its DTMI, and an object nested deeper is shown as stored.
+ */
+function resolveSchema(schema: unknown, scope: Scope, budget: Budget, depth = 0): SchemaValue {
   if (typeof schema === 'string') {
     const defined = scope.get(schema);
-    return defined !== undefined && depth < 6 ? resolveSchema(defined, scope, depth + 1) : schema;
+    return defined !== undefined && depth < MAX_SCHEMA_DEPTH && budget.elements < MAX_SCHEMA_ELEMENTS
+      ? resolveSchema(defined, scope, budget, depth)
+      : schema;
   }
   if (!isObject(schema)) return String(schema);
+  budget.elements += 1;
+  if (depth >= MAX_SCHEMA_DEPTH) return schema;
   const copy: Json = { ...schema };
   if (copy['elementSchema'] !== undefined)
-    copy['elementSchema'] = resolveSchema(copy['elementSchema'], scope, depth + 1);
+    copy['elementSchema'] = resolveSchema(copy['elementSchema'], scope, budget, depth + 1);
   if (isObject(copy['mapValue'])) {
     copy['mapValue'] = {
       ...copy['mapValue'],
-      schema: resolveSchema(copy['mapValue']['schema'], scope, depth + 1),
+      schema: resolveSchema(copy['mapValue']['schema'], scope, budget, depth + 1),
     };
   }
   if (copy['fields'] !== undefined) {
-    copy['fields'] = asSet(copy['fields']).map((f) =>
-      isObject(f) ? { ...f, schema: resolveSchema(f['schema'], scope, depth + 1) } : f,
-    );
+    copy['fields'] = asSet(copy['fields']).map((f) => {
+      budget.elements += 1;
+      return isObject(f) ? { ...f, schema: resolveSchema(f['schema'], scope, budget, depth + 1) } : f;
+    });
   }
   return copy;
 }

@@ -130,8 +130,8 @@ const KEYS: Record<string, ReadonlySet<string>> = {
   Field: new Set([...COMMON_KEYS, 'name', 'schema']),
 };
 
-const MAX_SCHEMA_DEPTH = 5;
-const MAX_CONTENTS = 300;
+export const MAX_SCHEMA_DEPTH = 5;
+export const MAX_CONTENTS = 300;
 const MAX_EXTENDS = 2;
 const MAX_EXTENDS_DEPTH = 10;
 
@@ -179,9 +179,68 @@ interface SchemaInfo {
   /** The primitive or extension schema name, or the complex schema's `@type`. */
   kind: string;
   containsArray: boolean;
+  /** Complex schema levels, this one included (0 for a primitive). */
+  height: number;
+  /** Elements (schemas, fields, enum values, map key and value) with `schemas` references expanded. */
+  size: number;
 }
 
-type SchemaScope = ReadonlyMap<string, { node: unknown; path: string }>;
+/**
+ * Schema elements a model may come to with every reference to its `schemas` expanded, as the
+ * template summary shows them. A named schema costs nothing to name but is copied wherever it
+ * is named, so an Object of 30 fields each naming the next of 5 such Objects would expand to
+ * 30^5 elements; written out inline the same model would be far over the 1 MiB body limit.
+ */
+export const MAX_SCHEMA_ELEMENTS = 100_000;
+
+/**
+ * An interface's `schemas` by `@id`, each validated once however often it is named (the
+ * result, with its height and expanded size, is kept), and the count of expanded schema
+ * elements shared by the whole model.
+ */
+class SchemaScope {
+  private readonly checked = new Map<string, SchemaInfo>();
+  private readonly checking = new Set<string>();
+
+  constructor(
+    private readonly defined: ReadonlyMap<string, { node: unknown; path: string }>,
+    private readonly budget: { elements: number },
+  ) {}
+
+  /** The validated named schema `id`; undefined when this interface does not define it. */
+  info(id: string, refPath: string): SchemaInfo | undefined {
+    const definition = this.defined.get(id);
+    if (!definition) return undefined;
+    const known = this.checked.get(id);
+    if (known) return known;
+    if (this.checking.has(id)) {
+      throw dtdlError(
+        refPath,
+        `schema '${id}' contains itself: complex schemas nest deeper than ${MAX_SCHEMA_DEPTH} levels`,
+      );
+    }
+    this.checking.add(id);
+    const info = checkSchema(definition.node, definition.path, 0, this);
+    this.checking.delete(id);
+    this.checked.set(id, info);
+    return info;
+  }
+
+  checkAll(): void {
+    for (const id of this.defined.keys()) this.info(id, this.defined.get(id)?.path ?? '');
+  }
+
+  /** Counts the expanded elements of a content's schema against {@link MAX_SCHEMA_ELEMENTS}. */
+  count(info: SchemaInfo, path: string): void {
+    this.budget.elements += info.size;
+    if (this.budget.elements > MAX_SCHEMA_ELEMENTS) {
+      throw dtdlError(
+        path,
+        `with the 'schemas' it names expanded, the model's schemas come to more than ${MAX_SCHEMA_ELEMENTS} elements (this schema alone to ${info.size}); a named schema is copied wherever it is named`,
+      );
+    }
+  }
+}
 
 export interface ValidateOptions {
   /** The `@context` given around the interface (the template wrapper's). */
@@ -198,7 +257,7 @@ export function validateInterface(node: unknown, path: string, options: Validate
   if (!hasContext && isObject(node)) {
     throw dtdlError(path, `'@context' is required: "${DTDL_CONTEXT}"`);
   }
-  checkInterface(node, path, { inComponent: false, extendsDepth: 0 });
+  checkInterface(node, path, { inComponent: false, extendsDepth: 0, budget: { elements: 0 } });
 }
 
 function checkContext(value: unknown, path: string): void {
@@ -220,6 +279,8 @@ function checkContext(value: unknown, path: string): void {
 interface InterfaceContext {
   inComponent: boolean;
   extendsDepth: number;
+  /** Expanded schema elements so far, shared by the whole model. */
+  budget: { elements: number };
 }
 
 function checkInterface(node: unknown, path: string, ctx: InterfaceContext): void {
@@ -238,16 +299,17 @@ function checkInterface(node: unknown, path: string, ctx: InterfaceContext): voi
   checkDtmi(node['@id'], childPath(path, '@id'), MAX_INTERFACE_ID_LENGTH, true);
   checkDescriptive(node, path);
 
-  const schemas: Map<string, { node: unknown; path: string }> = new Map();
+  const defined: Map<string, { node: unknown; path: string }> = new Map();
   for (const [i, s] of asSet(node['schemas']).entries()) {
     const sPath = childPath(childPath(path, 'schemas'), i);
     if (!isObject(s)) throw dtdlError(sPath, 'must be a complex schema object (Array, Enum, Map or Object)');
     checkDtmi(s['@id'], childPath(sPath, '@id'), MAX_ELEMENT_ID_LENGTH, true);
     const id = s['@id'] as string;
-    if (schemas.has(id)) throw dtdlError(sPath, `'@id' ${id} is defined twice in 'schemas'`);
-    schemas.set(id, { node: s, path: sPath });
+    if (defined.has(id)) throw dtdlError(sPath, `'@id' ${id} is defined twice in 'schemas'`);
+    defined.set(id, { node: s, path: sPath });
   }
-  for (const { node: s, path: sPath } of schemas.values()) checkSchema(s, sPath, 0, schemas);
+  const schemas = new SchemaScope(defined, ctx.budget);
+  schemas.checkAll();
 
   const extended = asSet(node['extends']);
   if (extended.length > MAX_EXTENDS) {
@@ -418,7 +480,11 @@ function checkContent(node: unknown, path: string, ctx: InterfaceContext, schema
           `interface ${node['schema']} is not defined in this file: include it inline or in the array`,
         );
       }
-      checkInterface(node['schema'], childPath(path, 'schema'), { inComponent: true, extendsDepth: 0 });
+      checkInterface(node['schema'], childPath(path, 'schema'), {
+        inComponent: true,
+        extendsDepth: 0,
+        budget: ctx.budget,
+      });
       return;
     case 'Relationship':
       checkCoTypes(path, coTypes, ['EdgeModule']);
@@ -458,6 +524,7 @@ function checkValueContent(
   if (node['schema'] === undefined) throw dtdlError(path, "'schema' is required");
   const schemaPath = childPath(path, 'schema');
   const info = checkSchema(node['schema'], schemaPath, 0, schemas);
+  schemas.count(info, schemaPath);
   if (kind === 'Property') {
     if (info.containsArray) {
       throw dtdlError(
@@ -544,7 +611,8 @@ function checkCommand(node: Json, path: string, schemas: SchemaScope): void {
     checkDtmi(payload['@id'], childPath(pPath, '@id'), MAX_ELEMENT_ID_LENGTH, false);
     checkDescriptive(payload, pPath);
     if (payload['schema'] === undefined) throw dtdlError(pPath, "'schema' is required");
-    checkSchema(payload['schema'], childPath(pPath, 'schema'), 0, schemas);
+    const schemaPath = childPath(pPath, 'schema');
+    schemas.count(checkSchema(payload['schema'], schemaPath, 0, schemas), schemaPath);
   }
 }
 
@@ -585,11 +653,22 @@ function checkRelationship(node: Json, path: string, schemas: SchemaScope): void
 /** Validates a schema; `depth` counts the complex schemas around it. */
 function checkSchema(node: unknown, path: string, depth: number, schemas: SchemaScope): SchemaInfo {
   if (typeof node === 'string') {
-    if (PRIMITIVE_SCHEMAS.has(node) || IOTC_SCHEMAS.has(node)) return { kind: node, containsArray: false };
-    if (GEOSPATIAL_SCHEMAS.has(node)) return { kind: node, containsArray: true };
+    if (PRIMITIVE_SCHEMAS.has(node) || IOTC_SCHEMAS.has(node)) {
+      return { kind: node, containsArray: false, height: 0, size: 1 };
+    }
+    if (GEOSPATIAL_SCHEMAS.has(node)) return { kind: node, containsArray: true, height: 0, size: 1 };
     if (node === 'bytes') throw dtdlError(path, "schema 'bytes' is not supported by DTDL v2 services");
-    const defined = schemas.get(node);
-    if (defined) return checkSchema(defined.node, path, depth, schemas);
+    const named = schemas.info(node, path);
+    if (named) {
+      // Validated once where it is defined; here only its depth counts, on top of this one's.
+      if (depth + named.height > MAX_SCHEMA_DEPTH) {
+        throw dtdlError(
+          path,
+          `complex schemas nest deeper than ${MAX_SCHEMA_DEPTH} levels (schema '${node}' adds ${named.height} at level ${depth + 1})`,
+        );
+      }
+      return named;
+    }
     if (node.startsWith('dtmi:')) {
       throw dtdlError(path, `schema '${node}' is not defined in this interface's 'schemas'`);
     }
@@ -618,8 +697,8 @@ function checkSchema(node: unknown, path: string, depth: number, schemas: Schema
   switch (kind) {
     case 'Array': {
       if (node['elementSchema'] === undefined) throw dtdlError(path, "'elementSchema' is required");
-      checkSchema(node['elementSchema'], childPath(path, 'elementSchema'), depth + 1, schemas);
-      return { kind, containsArray: true };
+      const info = checkSchema(node['elementSchema'], childPath(path, 'elementSchema'), depth + 1, schemas);
+      return { kind, containsArray: true, height: info.height + 1, size: info.size + 1 };
     }
     case 'Enum': {
       const valueSchema = node['valueSchema'];
@@ -654,7 +733,7 @@ function checkSchema(node: unknown, path: string, depth: number, schemas: Schema
         names.add(name);
         seen.add(value);
       }
-      return { kind, containsArray: false };
+      return { kind, containsArray: false, height: 1, size: 1 + values.length };
     }
     case 'Map': {
       const key = node['mapKey'];
@@ -673,7 +752,7 @@ function checkSchema(node: unknown, path: string, depth: number, schemas: Schema
       checkDescriptive(value, vPath);
       if (value['schema'] === undefined) throw dtdlError(vPath, "'schema' is required");
       const info = checkSchema(value['schema'], childPath(vPath, 'schema'), depth + 1, schemas);
-      return { kind, containsArray: info.containsArray };
+      return { kind, containsArray: info.containsArray, height: info.height + 1, size: info.size + 3 };
     }
     case 'Object': {
       if (node['fields'] === undefined) throw dtdlError(path, "'fields' is required");
@@ -681,6 +760,8 @@ function checkSchema(node: unknown, path: string, depth: number, schemas: Schema
       if (fields.length > 30) throw dtdlError(childPath(path, 'fields'), 'at most 30 fields');
       const names = new Set<string>();
       let containsArray = false;
+      let height = 1;
+      let size = 1;
       for (const [i, f] of fields.entries()) {
         const fPath = childPath(childPath(path, 'fields'), i, f);
         if (!isObject(f)) throw dtdlError(fPath, 'must be a Field object { name, schema }');
@@ -693,8 +774,10 @@ function checkSchema(node: unknown, path: string, depth: number, schemas: Schema
         if (f['schema'] === undefined) throw dtdlError(fPath, "'schema' is required");
         const info = checkSchema(f['schema'], childPath(fPath, 'schema'), depth + 1, schemas);
         containsArray ||= info.containsArray;
+        height = Math.max(height, info.height + 1);
+        size += info.size + 1;
       }
-      return { kind, containsArray };
+      return { kind, containsArray, height, size };
     }
   }
 }

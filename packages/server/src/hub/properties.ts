@@ -7,7 +7,7 @@
  */
 import { hubError } from './errors.js';
 import { isPlainObject } from './message-body.js';
-import type { TwinDocument, TwinState } from './twins.js';
+import { MAX_TWIN_DEPTH, type TwinDocument, type TwinState } from './twins.js';
 
 export interface PropertyMetadata {
   desiredValue?: unknown;
@@ -27,15 +27,15 @@ interface Ack {
 
 /** Reads a reported value as a writable-property acknowledgement, if it is one. */
 export function readAck(reported: unknown): Ack | undefined {
-  if (!isPlainObject(reported) || !('value' in reported)) return undefined;
+  if (!isPlainObject(reported) || !Object.hasOwn(reported, 'value')) return undefined;
   const ack: Ack = { value: reported['value'] };
-  if ('ac' in reported || 'av' in reported) {
+  if (Object.hasOwn(reported, 'ac') || Object.hasOwn(reported, 'av')) {
     if (typeof reported['ac'] === 'number') ack.ackCode = reported['ac'];
     if (typeof reported['av'] === 'number') ack.ackVersion = reported['av'];
     if (typeof reported['ad'] === 'string') ack.ackDescription = reported['ad'];
     return ack;
   }
-  if ('status' in reported || 'desiredVersion' in reported) {
+  if (Object.hasOwn(reported, 'status') || Object.hasOwn(reported, 'desiredVersion')) {
     const status = reported['status'];
     if (typeof status === 'string') {
       ack.ackCode = status === 'completed' ? 200 : status === 'pending' ? 202 : 500;
@@ -87,11 +87,42 @@ export function parsePropertyUpdate(body: unknown): TwinDocument {
   for (const [name, value] of Object.entries(body)) {
     if (name === '$metadata') continue;
     if (name === '' || name.startsWith('$')) {
-      throw hubError('ERR_PROPERTIES_INVALID', `Property name '${name}' may not be empty or start with '$'.`);
+      throw hubError(
+        'ERR_PROPERTIES_INVALID',
+        `Property name '${clip(name)}' may not be empty or start with '$'.`,
+      );
     }
     values[name] = value;
   }
+  const deep = Object.entries(values).find(([, value]) => nestsDeeperThan(value, MAX_TWIN_DEPTH - 1));
+  if (deep) {
+    throw hubError(
+      'ERR_PROPERTIES_INVALID',
+      `Property '${clip(deep[0])}' nests deeper than the ${MAX_TWIN_DEPTH} levels a twin document may have (IoT Hub's limit, the document counting as one).`,
+    );
+  }
   return values;
+}
+
+/** A name from the body as a message shows it: names are not bounded but messages are. */
+function clip(name: string): string {
+  return name.length > 64 ? `${name.slice(0, 61)}...` : name;
+}
+
+/**
+ * Whether `value` has more than `limit` levels of objects and arrays, found without recursion
+ * and without looking past the limit: a body nested thousands deep overflows the stack of any
+ * recursive walk (the twin's own depth check, JSON.stringify), and a RangeError answers 500.
+ */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const pending: Array<{ value: unknown; level: number }> = [{ value, level: 1 }];
+  while (pending.length > 0) {
+    const { value: v, level } = pending.pop()!;
+    if (!isPlainObject(v) && !Array.isArray(v)) continue;
+    if (level > limit) return true;
+    for (const item of Object.values(v)) pending.push({ value: item, level: level + 1 });
+  }
+  return false;
 }
 
 /** The 202 echo: the values sent, with `$metadata.<name>.desiredValue`. */

@@ -66,14 +66,17 @@ export function schemaProblem(value: unknown, schema: unknown, path: string): st
       .map((v) => v['enumValue'])
       .filter((v) => typeof v === 'string' || typeof v === 'number');
     if (allowed.some((v) => v === value)) return undefined;
-    return `${path} must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}, not ${show(value)}.`;
+    const listed = allowed.slice(0, SHOWN_ENUM_VALUES).map(preview).join(', ');
+    const more = allowed.length > SHOWN_ENUM_VALUES ? `, … (${allowed.length} in all)` : '';
+    return `${path} must be one of ${listed}${more}, not ${show(value)}.`;
   }
   if (types.includes('Object')) {
     if (!isPlainObject(value)) return `${path} must be an object, not ${show(value)}.`;
     const fields = Array.isArray(schema['fields']) ? schema['fields'].filter(isPlainObject) : [];
     for (const field of fields) {
       const name = field['name'];
-      if (typeof name !== 'string' || !(name in value) || value[name] === null) continue;
+      // Own fields only: `in` would find `constructor`, `toString`, … on Object.prototype.
+      if (typeof name !== 'string' || !Object.hasOwn(value, name) || value[name] === null) continue;
       const problem = schemaProblem(value[name], field['schema'], `${path}.${name}`);
       if (problem !== undefined) return problem;
     }
@@ -83,7 +86,7 @@ export function schemaProblem(value: unknown, schema: unknown, path: string): st
     if (!isPlainObject(value)) return `${path} must be an object (a map), not ${show(value)}.`;
     const mapValue = isPlainObject(schema['mapValue']) ? schema['mapValue']['schema'] : undefined;
     for (const [key, item] of Object.entries(value)) {
-      const problem = schemaProblem(item, mapValue, `${path}.${key}`);
+      const problem = schemaProblem(item, mapValue, `${path}.${clip(key)}`);
       if (problem !== undefined) return problem;
     }
     return undefined;
@@ -137,12 +140,64 @@ function matches(value: unknown, pattern: RegExp, path: string, what: string): s
     : `${path} must be ${what}, not ${show(value)}.`;
 }
 
+/** Characters of a value a message shows; the value can be as large as the request body. */
+const SHOWN_CHARS = 60;
+/** Levels of a value a message shows (deeper ones are `[…]` / `{…}`), so rendering never recurses far. */
+const SHOWN_LEVELS = 4;
+/** Enum values a message lists. */
+const SHOWN_ENUM_VALUES = 10;
+
+/** A map key in a path: keys come from the body and are not bounded, messages are. */
+function clip(key: string): string {
+  return key.length > SHOWN_CHARS ? `${key.slice(0, SHOWN_CHARS - 3)}...` : key;
+}
+
 /** A value as the message shows it: its JSON, shortened, with its type when that helps. */
 function show(value: unknown): string {
-  const json = JSON.stringify(value) ?? String(value);
-  const text = json.length > 60 ? `${json.slice(0, 57)}...` : json;
+  const text = preview(value);
   if (typeof value === 'string') return `the string ${text}`;
   if (Array.isArray(value)) return `the array ${text}`;
   if (isPlainObject(value)) return `the object ${text}`;
   return text;
+}
+
+/**
+ * The JSON of `value` cut to {@link SHOWN_CHARS} characters (`...` marks the cut), rendered
+ * only as far as shown and at most {@link SHOWN_LEVELS} levels deep: JSON.stringify of a value
+ * nested thousands deep throws a RangeError, and of a large one builds text only to drop it.
+ */
+function preview(value: unknown): string {
+  let out = '';
+  const full = () => out.length > SHOWN_CHARS;
+  const emit = (text: string) => {
+    if (!full()) out += text;
+  };
+  const walk = (v: unknown, level: number): void => {
+    if (full()) return;
+    if (Array.isArray(v)) {
+      if (level >= SHOWN_LEVELS) return emit(v.length === 0 ? '[]' : '[…]');
+      emit('[');
+      for (let i = 0; i < v.length && !full(); i++) {
+        if (i > 0) emit(',');
+        walk(v[i], level + 1);
+      }
+      emit(']');
+    } else if (isPlainObject(v)) {
+      const keys = Object.keys(v);
+      if (level >= SHOWN_LEVELS) return emit(keys.length === 0 ? '{}' : '{…}');
+      emit('{');
+      for (let i = 0; i < keys.length && !full(); i++) {
+        const key = keys[i]!;
+        emit(`${i > 0 ? ',' : ''}${JSON.stringify(key.slice(0, SHOWN_CHARS + 1))}:`);
+        walk(v[key], level + 1);
+      }
+      emit('}');
+    } else if (typeof v === 'string') {
+      emit(JSON.stringify(v.slice(0, SHOWN_CHARS + 1)));
+    } else {
+      emit(JSON.stringify(v) ?? String(v));
+    }
+  };
+  walk(value, 0);
+  return out.length > SHOWN_CHARS ? `${out.slice(0, SHOWN_CHARS - 3)}...` : out;
 }
