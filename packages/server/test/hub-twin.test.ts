@@ -71,7 +71,18 @@ describe('hub: twins and properties', () => {
 
   it('answers an invalid reported patch with an errorCode body (the SDK ignores statuses)', async () => {
     const client = await device('twin-bad');
-    for (const body of ['{not json', '[1,2]', '42']) {
+    const deep = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+    for (const body of [
+      '{not json',
+      '[1,2]',
+      '42',
+      deep(11),
+      // Nested thousands deep: refused like 11 levels, not a stack overflow.
+      deep(20_000),
+      // An own __proto__ key would become the merged object's prototype.
+      '{"__proto__":{"polluted":true}}',
+      '{"a":{"__proto__":{"polluted":true}}}',
+    ]) {
       const answer = await twinPatchReported(client, body);
       assert.equal(answer.status, 400);
       const parsed = JSON.parse(answer.body) as { errorCode: number; message: string };
@@ -80,6 +91,8 @@ describe('hub: twins and properties', () => {
     }
     const twin = JSON.parse((await twinGet(client)).body) as { reported: unknown };
     assert.deepEqual(twin.reported, { $version: 1 });
+    // Ten levels is the limit, and fits.
+    assert.equal((await twinPatchReported(client, deep(10))).status, 204);
     await client.endAsync();
   });
 

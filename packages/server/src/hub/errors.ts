@@ -46,7 +46,7 @@ export const HUB_ERRORS = {
   ERR_PROPERTIES_INVALID: {
     status: 422,
     summary:
-      'A property update must be a JSON object of property names to values; names may not start with `$`.',
+      'A property update must be a JSON object of property names to values, nested at most 10 levels (the twin limit); names may not start with `$`.',
     fix: 'Send e.g. `{ "targetTemperature": 21 }`; `$metadata` from a GET is ignored.',
   },
   ERR_PROPERTY_TYPE_MISMATCH: {

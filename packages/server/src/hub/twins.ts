@@ -45,11 +45,20 @@ export function mergePatch(target: TwinDocument, patch: TwinDocument): TwinDocum
   return result;
 }
 
-function depth(value: unknown): number {
-  if (!isPlainObject(value) && !Array.isArray(value)) return 0;
-  let max = 0;
-  for (const v of Object.values(value)) max = Math.max(max, depth(v));
-  return max + 1;
+/**
+ * Why a patch cannot be stored: nested deeper than `max` levels (checked without descending
+ * further, so a document nested thousands deep costs no more than one `max` levels deep), or a
+ * `__proto__` key, which an assignment would turn into the object's prototype. undefined if fine.
+ */
+function patchProblem(value: unknown, max: number): string | undefined {
+  if (!isPlainObject(value) && !Array.isArray(value)) return undefined;
+  if (max === 0) return `the patch nests deeper than ${MAX_TWIN_DEPTH} levels`;
+  for (const [key, v] of Object.entries(value)) {
+    if (key === '__proto__') return "property name '__proto__' is not allowed";
+    const problem = patchProblem(v, max - 1);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
 }
 
 /** Drops the `$version` / `$metadata` a client may echo back; refuses other `$` names. */
@@ -58,10 +67,10 @@ function cleanPatch(patch: Record<string, unknown>): TwinDocument {
   for (const [key, value] of Object.entries(patch)) {
     if (key === '$version' || key === '$metadata') continue;
     if (key.startsWith('$')) throw new TwinPatchError(`property name '${key}' may not start with '$'`);
+    // Checked before the assignment below, which would treat a `__proto__` key as the prototype.
+    const problem = key === '__proto__' ? patchProblem(patch, 1) : patchProblem(value, MAX_TWIN_DEPTH - 1);
+    if (problem !== undefined) throw new TwinPatchError(problem);
     result[key] = value;
-  }
-  if (depth(result) > MAX_TWIN_DEPTH) {
-    throw new TwinPatchError(`the patch nests deeper than ${MAX_TWIN_DEPTH} levels`);
   }
   return result;
 }
