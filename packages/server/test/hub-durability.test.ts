@@ -5,71 +5,26 @@
  * store. The server runs as `gatehouse serve` in its own process.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import { createDeviceCertificate, createRootCa } from '@gatehouse/pki';
+import { startServe, type ServeProcess } from '../bench/util.js';
 
-const MAIN = fileURLToPath(new URL('../../../cli/dist/src/main.js', import.meta.url));
 const TOKEN = 'durability-token-0123456789abcdef';
 
-interface Serve {
-  child: ChildProcess;
-  http: number;
-  mqtt: number;
-  caPath: string;
-}
-
-async function serve(dataDir: string): Promise<Serve> {
-  const child = spawn(
-    process.execPath,
-    [
-      MAIN,
-      'serve',
-      '--data',
-      dataDir,
-      '--bind',
-      '127.0.0.1',
-      '--mqtt-port',
-      '0',
-      '--http-port',
-      '0',
-      '--https-port',
-      '0',
-      '--log-level',
-      'error',
-    ],
-    {
-      env: { ...process.env, GATEHOUSE_ADMIN_TOKEN: TOKEN },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  const deadline = Date.now() + 30_000;
-  while (!/Administrator API token/.test(out)) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`serve did not start: ${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    child,
-    http: Number(/http:\/\/[^:]+:(\d+)\//.exec(out)?.[1]),
-    mqtt: Number(/mqtts:\/\/[^:]+:(\d+)/.exec(out)?.[1]),
-    caPath: /NODE_EXTRA_CA_CERTS=(\S+)/.exec(out)?.[1] ?? '',
-  };
-}
+/** `gatehouse serve` in its own process: the benchmarks' launcher, so there is one copy. */
+const serve = (dataDir: string): Promise<ServeProcess> => startServe(dataDir, TOKEN);
 
 async function api<T>(
-  s: Serve,
+  s: ServeProcess,
   method: string,
   path: string,
   body?: unknown,
 ): Promise<{ status: number; body: T }> {
-  const res = await fetch(`http://127.0.0.1:${s.http}${path}`, {
+  const res = await fetch(`http://127.0.0.1:${s.httpPort}${path}`, {
     method,
     headers: {
       authorization: `Bearer ${TOKEN}`,
@@ -83,7 +38,7 @@ async function api<T>(
 
 describe('telemetry durability across SIGKILL', () => {
   let dataDir: string;
-  let running: Serve | undefined;
+  let running: ServeProcess | undefined;
   after(async () => {
     running?.child.kill('SIGKILL');
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
@@ -112,7 +67,7 @@ describe('telemetry durability across SIGKILL', () => {
     assert.equal(att.status, 200, JSON.stringify(att.body));
 
     const ca = await readFile(running.caPath);
-    const client = mqtt.connect(`mqtts://127.0.0.1:${running.mqtt}`, {
+    const client = mqtt.connect(`mqtts://127.0.0.1:${running.mqttPort}`, {
       protocolVersion: 4,
       clientId: 'dur-device',
       username: 'localhost/dur-device/?api-version=2021-04-12',
