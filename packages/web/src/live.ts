@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'react';
-import type { HubEvent } from '@gatehouse/server/hub-api';
+import type { HubEvent } from '@gatehouse/server/rest-types';
 import { getToken } from './api';
 
 /** An event of the server's live stream (`/api/events`): the server's own type. */

@@ -3,24 +3,9 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../store/schema.js';
 
-/** One stored certificate as `GET /api/certificates` lists it. */
-export interface CertificateEntry {
-  kind: 'enrollmentGroup' | 'individualEnrollment';
-  /** The enrollment group ID or the device ID. */
-  owner: string;
-  ownerDisplayName: string;
-  entry: 'primary' | 'secondary';
-  subject: string;
-  issuer: string;
-  sha1Thumbprint: string;
-  notBefore: string;
-  notAfter: string;
-  /** Whole days until notAfter (negative once expired). */
-  daysLeft: number;
-  status: 'valid' | 'expiringSoon' | 'expired';
-  /** Enrollment group CAs only: proof of possession done. */
-  verified?: boolean;
-}
+import type { InventoryCertificate as CertificateEntry } from './rest-shapes.js';
+
+export type { CertificateEntry };
 
 const DAY_MS = 86_400_000;
 /** "Expiring soon": renew within a month, the warning period operators are used to. */

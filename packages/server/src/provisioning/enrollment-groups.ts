@@ -6,30 +6,10 @@ import { provisioningError } from './errors.js';
 import { parseUploadedCertificate } from './certificate-input.js';
 import type { GroupCertificateRow, GroupRow, ProvisioningStore } from './provisioning-store.js';
 
-export type CertificateEntry = 'primary' | 'secondary';
+import type { CertificateEntry, EnrollmentGroup, SigningX509Certificate } from './rest-shapes.js';
+
+export type { CertificateEntry, EnrollmentGroup, SigningX509Certificate };
 export const CERTIFICATE_ENTRIES: readonly CertificateEntry[] = ['primary', 'secondary'];
-
-/** The REST shape of one group certificate entry (CENTRAL_API.md §2). The certificate text is never returned. */
-export interface SigningX509Certificate {
-  verified: boolean;
-  info: { sha1Thumbprint: string; subject: string; notAfter: string };
-  etag: string;
-}
-
-export interface EnrollmentGroup {
-  id: string;
-  displayName: string;
-  enabled: boolean;
-  type: 'iot' | 'iotEdge';
-  attestation:
-    | {
-        type: 'x509';
-        x509: { signingCertificates: Partial<Record<CertificateEntry, SigningX509Certificate>> };
-      }
-    | { type: 'symmetricKey'; symmetricKey: { primaryKey: string; secondaryKey: string } };
-  etag: string;
-  idScope: string;
-}
 
 /** Verification codes live one hour (CENTRAL_API.md §7.7 leaves it to us; Azure's portal uses the same). */
 const VERIFICATION_CODE_TTL_MS = 60 * 60 * 1000;

@@ -4,48 +4,20 @@
  * and device templates.
  */
 
-export type CertificateEntryName = 'primary' | 'secondary';
+import type {
+  CertificateEntry as CertificateEntryName,
+  EnrollmentGroup,
+  InventoryCertificate as CertificateInfo,
+  SigningX509Certificate as SigningCertificate,
+} from '@gatehouse/server/rest-types';
 
-export interface SigningCertificate {
-  verified: boolean;
-  info: { sha1Thumbprint: string; subject: string; notAfter: string };
-  etag: string;
-}
-
-export interface EnrollmentGroup {
-  id: string;
-  displayName: string;
-  enabled: boolean;
-  type: 'iot' | 'iotEdge';
-  attestation:
-    | {
-        type: 'x509';
-        x509: { signingCertificates: Partial<Record<CertificateEntryName, SigningCertificate>> };
-      }
-    | { type: 'symmetricKey'; symmetricKey: { primaryKey: string; secondaryKey: string } };
-  etag: string;
-  idScope: string;
-}
+/** Enrollment groups and the certificate inventory as the REST API answers them: the server's own types. */
+export type { CertificateEntryName, CertificateInfo, EnrollmentGroup, SigningCertificate };
 
 export interface Application {
   idScope: string;
   hostName: string;
   endpoints: { mqtt: string; https?: string; api: string };
-}
-
-export interface CertificateInfo {
-  kind: 'enrollmentGroup' | 'individualEnrollment';
-  owner: string;
-  ownerDisplayName: string;
-  entry: CertificateEntryName;
-  subject: string;
-  issuer: string;
-  sha1Thumbprint: string;
-  notBefore: string;
-  notAfter: string;
-  daysLeft: number;
-  status: 'valid' | 'expiringSoon' | 'expired';
-  verified?: boolean;
 }
 
 export interface Role {

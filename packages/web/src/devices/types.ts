@@ -3,44 +3,31 @@
  * the UI contract A/B): devices, templates' summaries, telemetry messages, commands, refused
  * provisioning attempts, dashboards and stats.
  */
-import type { Device } from '@gatehouse/server/hub-api';
+import type {
+  CommandInfo,
+  Device,
+  DeviceCommand,
+  Kpi,
+  PayloadInfo,
+  PropertyInfo,
+  TelemetryInfo,
+  TemplateSummary,
+  Tile,
+  TileType,
+} from '@gatehouse/server/rest-types';
 
-/** The device as the REST API answers it: the server's own type. */
-export type { Device };
-
-export interface TelemetryInfo {
-  name: string;
-  component?: string;
-  displayName: string;
-  schema: unknown;
-  unit?: string;
-  semanticType?: string;
-}
-
-export interface PropertyInfo {
-  name: string;
-  component?: string;
-  displayName: string;
-  schema: unknown;
-  writable: boolean;
-  unit?: string;
-  semanticType?: string;
-  cloud?: true;
-}
-
-export interface PayloadInfo {
-  name: string;
-  displayName: string;
-  schema: unknown;
-}
-
-export interface CommandInfo {
-  name: string;
-  component?: string;
-  displayName: string;
-  request?: PayloadInfo;
-  response?: PayloadInfo;
-}
+/** Devices, their commands, template summaries and dashboard tiles as the REST API answers them: the server's own types. */
+export type {
+  CommandInfo,
+  Device,
+  DeviceCommand,
+  Kpi,
+  PayloadInfo,
+  PropertyInfo,
+  TelemetryInfo,
+  Tile,
+  TileType,
+};
 
 export interface DeviceTemplate {
   '@id': string;
@@ -52,7 +39,7 @@ export interface DeviceTemplate {
   builtIn: boolean;
   /** How many devices use it. */
   devices: number;
-  summary: { telemetry: TelemetryInfo[]; properties: PropertyInfo[]; commands: CommandInfo[] };
+  summary: TemplateSummary;
 }
 
 export interface TelemetryMessage {
@@ -74,16 +61,6 @@ export interface PropertyMetadata {
 }
 
 export type PropertiesView = Record<string, unknown> & { $metadata?: Record<string, PropertyMetadata> };
-
-export interface DeviceCommand {
-  id: string;
-  name: string;
-  request?: unknown;
-  response?: unknown;
-  responseCode?: number;
-  time: string;
-  status: 'completed' | 'deviceOffline' | 'timeout';
-}
 
 export interface X509Info {
   info?: { sha1Thumbprint: string; sha256Thumbprint?: string; subject?: string; notAfter?: string };
@@ -107,26 +84,6 @@ export interface ProvisioningAttempt {
   transport: string;
   certificate?: { subject: string | null; issuer: string | null; sha1Thumbprint: string | null };
   reason: { code: string; message: string; fix?: string };
-}
-
-export type TileType = 'lineChart' | 'kpi' | 'lastKnownValue';
-export type Kpi = 'devicesConnected' | 'messagesPerMinute' | 'devicesTotal';
-
-export interface Tile {
-  id: string;
-  title: string;
-  type: TileType;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-  configuration: {
-    devices?: string[];
-    template?: string;
-    telemetry?: string[];
-    kpi?: Kpi;
-    window?: 'PT5M' | 'PT30M' | 'PT1H' | 'PT24H';
-  };
 }
 
 export interface Dashboard {
