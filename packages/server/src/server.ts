@@ -175,7 +175,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         resolve: resolveTemplate,
         properties: (id) =>
           templates.get(id).then(
-            (t) => t.summary.properties,
+            (t) => ({
+              properties: t.summary.properties,
+              components: t.summary.components.map((c) => c.name),
+            }),
             () => undefined,
           ),
       },

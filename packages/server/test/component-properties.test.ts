@@ -16,6 +16,8 @@ import { nextMessage } from './helpers/hub-harness.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 const DESIRED = '$iothub/twin/PATCH/properties/desired/';
+/** An object `levels` deep: `{ a: { a: … 1 } }`. */
+const nested = (levels: number): unknown => (levels === 0 ? 1 : { a: nested(levels - 1) });
 
 describe('component properties over REST with a connected device', () => {
   let h: ApiHubHarness;
@@ -94,6 +96,43 @@ describe('component properties over REST with a connected device', () => {
     assert.deepEqual(twin.desired['thermostat2'], { __t: 'c', targetTemperature: 18 });
   });
 
+  it('concurrent PUTs of a component: the removals of each are computed under the twin lock', async () => {
+    await h.hub.hub.patchComponentProperties(id, 'race', { old: 1 });
+    // Reads that take a while, so two PUTs overlap where a read outside the lock would go stale.
+    const twins = h.hub.hub.twins;
+    const read = twins.read.bind(twins);
+    twins.read = async (deviceId: string) => {
+      await new Promise((r) => setTimeout(r, 20));
+      return read(deviceId);
+    };
+    try {
+      await Promise.all([
+        h.hub.hub.putComponentProperties(id, 'race', { x: 1 }),
+        h.hub.hub.putComponentProperties(id, 'race', { y: 2 }),
+      ]);
+    } finally {
+      twins.read = read;
+    }
+    const desired = (await twins.read(id)).desired['race'] as Record<string, unknown>;
+    const either = [
+      { x: 1, __t: 'c' },
+      { y: 2, __t: 'c' },
+    ].some((want) => {
+      try {
+        assert.deepStrictEqual(desired, want);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    assert.ok(either, `one PUT replaced the other: ${JSON.stringify(desired)}`);
+  });
+
+  it('a value 8 levels deep fits in a component (the twin’s 10 levels in all)', async () => {
+    const res = await h.call('PATCH', `${base}/deep/properties`, { p: nested(8) });
+    assert.equal(res.statusCode, 202, res.body);
+  });
+
   it('a component nobody has set reads as empty', async () => {
     const res = await h.call('GET', `${base}/nothingHere/properties`);
     assert.equal(res.statusCode, 200, res.body);
@@ -105,6 +144,11 @@ describe('component properties over REST with a connected device', () => {
     ['GET', `${base}/bad_/properties`, undefined, 400, 'ERR_INVALID_ID'],
     ['PATCH', `${base}/thermostat1/properties`, [1, 2], 422, 'ERR_PROPERTIES_INVALID'],
     ['PUT', `${base}/thermostat1/properties`, { $version: 3 }, 422, 'ERR_PROPERTIES_INVALID'],
+    // The marker is the server's: a body could otherwise remove it or change it.
+    ['PATCH', `${base}/thermostat1/properties`, { __t: null, a: 1 }, 422, 'ERR_PROPERTIES_INVALID'],
+    ['PUT', `${base}/thermostat1/properties`, { __t: 'zzz' }, 422, 'ERR_PROPERTIES_INVALID'],
+    // The document and the component are two of the twin's 10 levels: 9 more is one too many.
+    ['PATCH', `${base}/thermostat1/properties`, { p: nested(9) }, 422, 'ERR_PROPERTIES_INVALID'],
     ['GET', '/api/devices/nobody/components/thermostat1/properties', undefined, 404, 'ERR_DEVICE_NOT_FOUND'],
     ['PATCH', '/api/devices/nobody/components/thermostat1/properties', { a: 1 }, 404, 'ERR_DEVICE_NOT_FOUND'],
   ];
@@ -180,6 +224,36 @@ describe('component properties checked against the device template', () => {
         assert.deepEqual(now.body, { $metadata: {} });
       });
     }
+  }
+
+  it('the template summary lists its components', async () => {
+    const t = await server.api<{ summary: { components: unknown[] } }>(
+      'GET',
+      '/api/deviceTemplates/dtmi:example:ControllerTemplate;1',
+    );
+    assert.deepEqual(t.body.summary.components, [{ name: 'thermostat1', displayName: 'thermostat1' }]);
+  });
+
+  for (const component of ['thermostat2', 'serialNumber']) {
+    it(`refuses a component the template does not declare (${component}) with 404 ERR_COMPONENT_NOT_FOUND`, async () => {
+      const res = await server.api<{ error: { code: string; message: string } }>(
+        'PATCH',
+        `/api/devices/${id}/components/${component}/properties`,
+        { targetTemperature: 20 },
+      );
+      assert.equal(res.status, 404, JSON.stringify(res.body));
+      assert.equal(res.body.error.code, 'ERR_COMPONENT_NOT_FOUND');
+      assert.match(
+        res.body.error.message,
+        new RegExp(`no component '${component}'; its components are thermostat1`),
+      );
+      const root = await server.api<Record<string, unknown>>('GET', `/api/devices/${id}/properties`);
+      assert.equal(
+        (root.body['$metadata'] as Record<string, unknown>)[component],
+        undefined,
+        'nothing stored',
+      );
+    });
   }
 
   it('accepts a value of the right type (202); a root property of the same name is not the component’s', async () => {

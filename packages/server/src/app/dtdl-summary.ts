@@ -55,7 +55,14 @@ export interface CommandInfo {
   response?: PayloadInfo;
 }
 
+export interface ComponentInfo {
+  name: string;
+  displayName: string;
+}
+
 export interface TemplateSummary {
+  /** The root interface's components (a component's properties live under its name in the twin). */
+  components: ComponentInfo[];
   telemetry: TelemetryInfo[];
   properties: PropertyInfo[];
   commands: CommandInfo[];
@@ -67,7 +74,7 @@ type Budget = { elements: number };
 
 /** The telemetry, properties and commands of a (validated) capability model, components flattened. */
 export function summarize(capabilityModel: Json): TemplateSummary {
-  const summary: TemplateSummary = { telemetry: [], properties: [], commands: [] };
+  const summary: TemplateSummary = { components: [], telemetry: [], properties: [], commands: [] };
   collect(capabilityModel, undefined, summary, { elements: 0 });
   return summary;
 }
@@ -85,6 +92,7 @@ function collect(iface: Json, component: string | undefined, out: TemplateSummar
       displayName: plainText(item['displayName']) ?? name,
     };
     if (types.includes('Component') && component === undefined && isObject(item['schema'])) {
+      out.components.push({ name, displayName: base.displayName });
       collect(item['schema'], name, out, budget);
     } else if (types.includes('Telemetry')) {
       out.telemetry.push({

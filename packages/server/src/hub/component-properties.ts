@@ -53,5 +53,5 @@ export function componentDesiredPatch(
     const current = Object.hasOwn(twin.desired, component) ? componentPart(twin.desired[component]) : {};
     for (const name of Object.keys(current)) if (!Object.hasOwn(values, name)) removed[name] = null;
   }
-  return { [component]: { [COMPONENT_MARKER]: 'c', ...removed, ...values } };
+  return { [component]: { ...removed, ...values, [COMPONENT_MARKER]: 'c' } };
 }

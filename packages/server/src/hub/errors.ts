@@ -61,6 +61,12 @@ export const HUB_ERRORS = {
       'The device template declares this property read-only (not `writable`): only the device reports it, so it cannot be set. Nothing is sent to the device.',
     fix: 'Set only writable properties; make the property `writable: true` in a new version of the template if operators should set it.',
   },
+  ERR_COMPONENT_NOT_FOUND: {
+    status: 404,
+    summary:
+      "The device's template declares no component of this name, so its properties cannot be set. Nothing is sent to the device.",
+    fix: 'Use a component name of the template (the message lists them; `summary.components` of the template too), or the root `/properties` for root properties.',
+  },
   ERR_TELEMETRY_NOT_FOUND: {
     status: 404,
     summary:

@@ -45,7 +45,7 @@ import { componentDesiredPatch, componentTwin } from './component-properties.js'
 import { SessionStore } from './sessions.js';
 import { TelemetryIngest } from './telemetry-ingest.js';
 import { SqliteTelemetryStore, type TelemetryInput, type TelemetryStore } from './telemetry-store.js';
-import { TwinPatchError, TwinService, type TwinDocument } from './twins.js';
+import { replacementPatch, TwinPatchError, TwinService, type TwinDocument, type TwinState } from './twins.js';
 import { HubHttpDevices } from './hub-http-devices.js';
 
 const HOUR_MS = 3_600_000;
@@ -82,8 +82,13 @@ export interface HubServiceOptions {
 export interface TemplateLookup {
   check(templateId: string): Promise<void>;
   resolve(modelId: string): Promise<string | undefined>;
-  /** The template's properties, to check property values against (property-schema.ts). */
-  properties?(templateId: string): Promise<readonly TemplateProperty[] | undefined>;
+  /**
+   * The template's properties, to check property values against (property-schema.ts), and its
+   * components' names, to refuse writes to a component the template does not have.
+   */
+  properties?(
+    templateId: string,
+  ): Promise<{ properties: readonly TemplateProperty[]; components: readonly string[] } | undefined>;
 }
 
 export class HubService implements HubApi {
@@ -529,7 +534,7 @@ export class HubService implements HubApi {
     const row = await this.devices.row(deviceId);
     const values = parsePropertyUpdate(body);
     await this.checkAgainstTemplate(row.template, values);
-    await this.sendDesired(deviceId, await this.twins.replacementPatch(deviceId, values));
+    await this.sendDesired(deviceId, (twin) => replacementPatch(twin, values));
     return desiredEcho(values);
   }
 
@@ -569,16 +574,18 @@ export class HubService implements HubApi {
     replace: boolean,
   ): Promise<Record<string, unknown>> {
     const row = await this.devices.row(deviceId);
-    const values = parsePropertyUpdate(body);
+    // The component object is one level of the twin document, so its values get one less.
+    const values = parsePropertyUpdate(body, { component: true });
     await this.checkAgainstTemplate(row.template, values, component);
-    const twin = await this.twins.read(deviceId);
-    await this.sendDesired(deviceId, componentDesiredPatch(twin, component, values, replace));
+    await this.sendDesired(deviceId, (twin) => componentDesiredPatch(twin, component, values, replace));
     return desiredEcho(values);
   }
 
   /**
    * Values of the wrong type for the device's template are refused before anything is stored;
-   * with `component`, against that component's properties.
+   * with `component`, against that component's properties, and a component the template does
+   * not declare is refused (a typo would otherwise reach the device, or merge into a root
+   * property of that name).
    */
   private async checkAgainstTemplate(
     template: string | null,
@@ -586,14 +593,20 @@ export class HubService implements HubApi {
     component?: string,
   ): Promise<void> {
     if (template === null || !this.templates?.properties) return;
-    const properties = await this.templates.properties(template);
-    if (!properties) return;
+    const found = await this.templates.properties(template);
+    if (!found) return;
     if (component === undefined) {
-      checkPropertyValues(values, properties);
+      checkPropertyValues(values, found.properties);
       return;
     }
+    if (!found.components.includes(component)) {
+      throw hubError(
+        'ERR_COMPONENT_NOT_FOUND',
+        `The device's template '${template}' has no component '${component}'${found.components.length > 0 ? `; its components are ${found.components.join(', ')}` : ''}.`,
+      );
+    }
     // The component's properties, read as root ones: their names are the body's names.
-    const own = properties
+    const own = found.properties
       .filter((p) => p.component === component)
       .map(({ component: _component, ...p }) => p);
     checkPropertyValues(values, own);
@@ -604,7 +617,10 @@ export class HubService implements HubApi {
    * in the body (§3.5). Sent even without the desired subscription in the current set: the
    * SDK does not re-subscribe it after a reconnect (§3.9) and ignores unknown topics.
    */
-  async sendDesired(deviceId: string, patch: TwinDocument): Promise<number> {
+  async sendDesired(
+    deviceId: string,
+    patch: TwinDocument | ((twin: TwinState) => TwinDocument),
+  ): Promise<number> {
     const { version, patch: applied } = await this.twins.patchDesired(deviceId, patch);
     const live = this.registry.get(deviceId);
     if (live) {

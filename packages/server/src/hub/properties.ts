@@ -79,13 +79,20 @@ export function propertiesView(twin: TwinState): Record<string, unknown> {
 }
 
 /** Validates a PUT/PATCH body: an object of names to values; `$metadata` (echoed back) is dropped. */
-export function parsePropertyUpdate(body: unknown): TwinDocument {
+export function parsePropertyUpdate(body: unknown, options: { component?: boolean } = {}): TwinDocument {
   if (!isPlainObject(body)) {
     throw hubError('ERR_PROPERTIES_INVALID', 'The properties body must be a JSON object of names to values.');
   }
   const values: TwinDocument = {};
   for (const [name, value] of Object.entries(body)) {
     if (name === '$metadata') continue;
+    // In a component, `__t` is the component marker (component-properties.ts), not a property.
+    if (options.component && name === '__t') {
+      throw hubError(
+        'ERR_PROPERTIES_INVALID',
+        "'__t' is the component marker, set by the server: it is not a property of the component.",
+      );
+    }
     if (name === '' || name.startsWith('$')) {
       throw hubError(
         'ERR_PROPERTIES_INVALID',
@@ -94,11 +101,13 @@ export function parsePropertyUpdate(body: unknown): TwinDocument {
     }
     values[name] = value;
   }
-  const deep = Object.entries(values).find(([, value]) => nestsDeeperThan(value, MAX_TWIN_DEPTH - 1));
+  // The document is one level; a component's object another.
+  const levels = MAX_TWIN_DEPTH - (options.component ? 2 : 1);
+  const deep = Object.entries(values).find(([, value]) => nestsDeeperThan(value, levels));
   if (deep) {
     throw hubError(
       'ERR_PROPERTIES_INVALID',
-      `Property '${clip(deep[0])}' nests deeper than the ${MAX_TWIN_DEPTH} levels a twin document may have (IoT Hub's limit, the document counting as one).`,
+      `Property '${clip(deep[0])}' nests deeper than the ${MAX_TWIN_DEPTH} levels a twin document may have (IoT Hub's limit, the document counting as one${options.component ? ', and the component as another' : ''}).`,
     );
   }
   return values;

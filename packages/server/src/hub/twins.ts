@@ -68,7 +68,8 @@ function cleanPatch(patch: Record<string, unknown>): TwinDocument {
     if (key === '$version' || key === '$metadata') continue;
     if (key.startsWith('$')) throw new TwinPatchError(`property name '${key}' may not start with '$'`);
     // Checked before the assignment below, which would treat a `__proto__` key as the prototype.
-    const problem = key === '__proto__' ? patchProblem(patch, 1) : patchProblem(value, MAX_TWIN_DEPTH - 1);
+    if (key === '__proto__') throw new TwinPatchError("property name '__proto__' is not allowed");
+    const problem = patchProblem(value, MAX_TWIN_DEPTH - 1);
     if (problem !== undefined) throw new TwinPatchError(problem);
     result[key] = value;
   }
@@ -144,13 +145,18 @@ export class TwinService {
   }
 
   /** Applies a desired patch (from REST); the caller pushes `{...patch, $version}` to the device. */
+  /**
+   * Applies a desired patch. `patch` may be a function of the current twin (a PUT's removals),
+   * computed under the device's lock so a concurrent write cannot make it stale.
+   */
   async patchDesired(
     deviceId: string,
-    patch: TwinDocument,
+    patch: TwinDocument | ((twin: TwinState) => TwinDocument),
   ): Promise<{ version: number; patch: TwinDocument }> {
-    const clean = cleanPatch(patch);
+    const early = typeof patch === 'function' ? undefined : cleanPatch(patch);
     return this.mutex.run(deviceId, async () => {
       const twin = await this.read(deviceId);
+      const clean = early ?? cleanPatch((patch as (twin: TwinState) => TwinDocument)(twin));
       const time = this.now().toISOString();
       const next: TwinState = {
         ...twin,
@@ -161,14 +167,6 @@ export class TwinService {
       await this.write(deviceId, next, time);
       return { version: next.desiredVersion, patch: clean };
     });
-  }
-
-  /** The patch that turns the current desired document into `values` (absent names → null). */
-  async replacementPatch(deviceId: string, values: TwinDocument): Promise<TwinDocument> {
-    const twin = await this.read(deviceId);
-    const patch: TwinDocument = {};
-    for (const key of Object.keys(twin.desired)) if (!Object.hasOwn(values, key)) patch[key] = null;
-    return { ...patch, ...values };
   }
 
   async delete(deviceId: string): Promise<void> {
@@ -213,4 +211,11 @@ function toState(row: Selectable<TwinsTable>): TwinState {
     reportedVersion: row.reported_version,
     reportedUpdated: parseObject(row.reported_updated) as Record<string, string>,
   };
+}
+
+/** The patch that turns the twin's desired document into `values` (absent names → null). */
+export function replacementPatch(twin: TwinState, values: TwinDocument): TwinDocument {
+  const patch: TwinDocument = {};
+  for (const key of Object.keys(twin.desired)) if (!Object.hasOwn(values, key)) patch[key] = null;
+  return { ...patch, ...values };
 }
