@@ -6,7 +6,7 @@ export const COMMON_ERRORS = {
   ERR_QUERY_INVALID: {
     status: 400,
     summary:
-      'A list option is malformed: `$filter`, `$orderby`, `$top`/`maxpagesize` or `$skiptoken`; the message names the position and what was expected.',
+      'A list option is malformed: `$filter` (the message names the position and what was expected), `$orderby` (an unknown or repeated field, a direction other than asc/desc), `$top`/`maxpagesize` (not 1–100) or `$skiptoken` (not from a nextLink).',
   },
   ERR_INVALID_ID: {
     status: 400,

@@ -58,6 +58,19 @@ describe('OData $filter', () => {
     ["displayName gt 'L'", ['b', 'd']],
     ["not (id eq 'a' or id eq 'b')", ['c', 'd']],
     ["  id  eq  'b'  ", ['b']],
+    // Keywords and operators are case-insensitive; field names are not.
+    ["id EQ 'a' OR id Eq 'b'", ['a', 'b']],
+    ['NOT enabled AND n GT 0', ['b']],
+    ['enabled eq TRUE', ['a', 'c']],
+    ['displayName EQ NULL', ['c']],
+    ["INDEXOF(displayName,'Kit') eq 0", ['a']],
+    ['not(enabled)', ['b', 'd']],
+    // A function of a null field is unknown, and so is its negation: c never matches.
+    ["not contains(displayName,'x')", ['a', 'b', 'd']],
+    ["not startswith(displayName,'K') and not enabled", ['b', 'd']],
+    ["contains(displayName,'x') or enabled", ['a', 'c']],
+    // not binds tighter than a comparison: (not enabled) eq false.
+    ['not enabled eq false', ['a', 'c']],
   ];
   for (const [filter, ids] of cases) {
     it(`${filter} → ${ids.join(',')}`, () => {
@@ -89,6 +102,13 @@ describe('OData $filter', () => {
     ["id eq 'a' ; drop", "unexpected ';' at position 11"],
     ['id eq - 1', "unexpected '-' at position 7"],
     ['n eq 1 and id', 'must be a condition'],
+    // OData asks for white space around binary operators.
+    ['n eq 1and enabled', "'and' at position 7 needs a space before it"],
+    ["id eq 'a'or enabled", "'or' at position 10 needs a space before it"],
+    ['n eq 1 and(enabled)', "'and' at position 8 needs a space after it"],
+    ["id eq'a'", "'eq' at position 4 needs a space after it"],
+    ['notenabled', "unknown field 'notenabled'"],
+    ['not-1 eq 1', "'not' at position 1 needs a space or '(' after it"],
     ['x'.repeat(MAX_FILTER_LENGTH + 1), `longer than ${MAX_FILTER_LENGTH} characters`],
     ['('.repeat(MAX_FILTER_DEPTH + 1) + 'enabled' + ')'.repeat(MAX_FILTER_DEPTH + 1), 'nested deeper than'],
     ['not '.repeat(MAX_FILTER_DEPTH + 1) + 'enabled', 'nested deeper than'],
@@ -146,7 +166,7 @@ describe('list options over REST', () => {
   it('orders the devices with $orderby', async () => {
     const res = await h.call('GET', `/api/devices?$orderby=${encodeURIComponent('displayName desc')}`);
     assert.deepEqual(ids(res.json()), ['dev-4', 'dev-0', 'dev-1', 'dev-3', 'dev-2']);
-    const two = await h.call('GET', `/api/devices?orderby=${encodeURIComponent('enabled, displayName asc')}`);
+    const two = await h.call('GET', `/api/devices?orderby=${encodeURIComponent('enabled, displayName ASC')}`);
     assert.deepEqual(ids(two.json()), ['dev-1', 'dev-2', 'dev-3', 'dev-0', 'dev-4']);
   });
 
@@ -168,6 +188,12 @@ describe('list options over REST', () => {
     }
     assert.equal(pages, 3);
     assert.deepEqual(seen, ['dev-2', 'dev-3', 'dev-1', 'dev-0', 'dev-4']);
+    // The link names this server's configured host, never the Host header a client sent.
+    const forged = await h.call('GET', '/api/devices?$top=2', undefined, undefined, {
+      host: 'attacker.example',
+    });
+    const link = forged.json<{ nextLink?: string }>().nextLink ?? '';
+    assert.match(link, /^http:\/\/gatehouse\.test:3000\/api\/devices\?/, link);
     const last = await h.call('GET', '/api/devices?maxpagesize=5');
     assert.equal(last.json<{ nextLink?: string }>().nextLink, undefined, 'no nextLink when all fit');
   });
@@ -193,6 +219,8 @@ describe('list options over REST', () => {
     [`$filter=${encodeURIComponent('colour eq 1')}`, "unknown field 'colour'"],
     ['$orderby=colour', "unknown field 'colour'"],
     [`$orderby=${encodeURIComponent('displayName sideways')}`, "is not 'field', 'field asc' or 'field desc'"],
+    [`$orderby=${encodeURIComponent('enabled,enabled')}`, "'enabled' is given more than once"],
+    [`$orderby=${'enabled,'.repeat(300)}id`, 'longer than 2048 characters'],
     ['$top=0', '$top must be a whole number from 1 to 100'],
     ['$top=101', '$top must be a whole number from 1 to 100'],
     ['$top=ten', '$top must be a whole number'],

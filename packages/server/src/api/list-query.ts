@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { commonError } from '../validation.js';
-import { parseFilter, type FieldTable } from './odata-filter.js';
+import type { ApplicationInfo } from './deps.js';
+import { MAX_FILTER_LENGTH, parseFilter, type FieldTable } from './odata-filter.js';
 
 /**
  * The query options of IoT Central's list calls (CENTRAL_API.md §1.1–§1.2): `$filter`,
@@ -47,18 +48,24 @@ function one(query: Record<string, unknown>, a: string, b?: string): string | un
 }
 
 function orderBy<T>(text: string, fields: FieldTable<T>): (x: T, y: T) => number {
+  // Each key costs a comparison per pair sorted: as many keys as fields, each once, is all a
+  // sort can use, and stops a long list of repeats from holding the event loop.
+  if (text.length > MAX_FILTER_LENGTH)
+    throw invalid(`$orderby is longer than ${MAX_FILTER_LENGTH} characters.`);
+  const seen = new Set<string>();
   const keys = text.split(',').map((part) => {
     const words = part.trim().split(/\s+/);
-    const [name, direction = 'asc', ...rest] = words;
-    const field = name !== undefined && Object.hasOwn(fields, name) ? fields[name] : undefined;
+    const [name = '', given = 'asc', ...rest] = words;
+    const direction = given.toLowerCase();
+    const field = Object.hasOwn(fields, name) ? fields[name] : undefined;
     if (!field) {
-      throw invalid(
-        `$orderby: unknown field '${name ?? ''}'; the fields are ${Object.keys(fields).join(', ')}.`,
-      );
+      throw invalid(`$orderby: unknown field '${name}'; the fields are ${Object.keys(fields).join(', ')}.`);
     }
     if (rest.length > 0 || (direction !== 'asc' && direction !== 'desc')) {
       throw invalid(`$orderby: '${part.trim()}' is not 'field', 'field asc' or 'field desc'.`);
     }
+    if (seen.has(name)) throw invalid(`$orderby: '${name}' is given more than once.`);
+    seen.add(name);
     return { get: field.get, sign: direction === 'desc' ? -1 : 1 };
   });
   return (x, y) => {
@@ -96,15 +103,32 @@ function offset(token: string | undefined): number {
 }
 
 /**
+ * Where `nextLink` points: the configured host name and HTTP port, or the port the request came
+ * in on when it was chosen at listen time. Never the request's Host header or an absolute-form
+ * request target, which a client controls: a link built from them would send the next request,
+ * with its token, wherever the client (or an attacker in front of it) said.
+ */
+function linkOrigin(
+  request: FastifyRequest,
+  application: Pick<ApplicationInfo, 'hostName' | 'httpPort'>,
+): string {
+  const port = application.httpPort > 0 ? application.httpPort : request.socket?.localPort;
+  return `http://${application.hostName}${port !== undefined ? `:${port}` : ''}`;
+}
+
+/**
  * Apply the request's list options to `items` and shape the collection answer.
  *
  * @example
- * app.get('/api/devices', async (request) => listAnswer(request, await hub.listDevices(), DEVICE_FIELDS));
+ * app.get('/api/devices', async (request) =>
+ *   listAnswer(request, await hub.listDevices(), DEVICE_FIELDS, deps.application),
+ * );
  */
 export function listAnswer<T>(
   request: FastifyRequest,
   items: readonly T[],
   fields: FieldTable<T>,
+  application: Pick<ApplicationInfo, 'hostName' | 'httpPort'>,
 ): { value: T[]; nextLink?: string } {
   const query = (request.query ?? {}) as Record<string, unknown>;
   const filter = one(query, '$filter', 'filter');
@@ -117,7 +141,9 @@ export function listAnswer<T>(
   if (top === undefined) return { value: start === 0 ? list : list.slice(start) };
   const value = list.slice(start, start + top);
   if (start + top >= list.length) return { value };
-  const url = new URL(request.url, `${request.protocol}://${request.host}`);
+  // Only the path and query of the request are kept (an absolute-form target's host is dropped).
+  const target = new URL(request.url, 'http://unused.invalid');
+  const url = new URL(target.pathname + target.search, linkOrigin(request, application));
   url.searchParams.set('$skiptoken', Buffer.from(JSON.stringify({ o: start + top })).toString('base64url'));
   return { value, nextLink: url.toString() };
 }

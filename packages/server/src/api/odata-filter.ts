@@ -131,6 +131,7 @@ class Parser<T> {
   private depth = 0;
 
   constructor(
+    private readonly text: string,
     private readonly tokens: Token[],
     private readonly fields: FieldTable<T>,
   ) {}
@@ -139,7 +140,9 @@ class Parser<T> {
     const expr = this.or();
     const t = this.peek();
     if (t.kind !== 'end') throw invalid(`expected 'and', 'or' or the end, found ${describe(t)}`);
-    return this.predicate(expr);
+    const e = this.condition(expr);
+    // Null (unknown) is not a match, as in OData.
+    return (item) => e(item) === true;
   }
 
   private peek(): Token {
@@ -150,13 +153,27 @@ class Parser<T> {
     return this.tokens[this.pos++]!;
   }
 
-  private keyword(word: string): boolean {
+  /** Keywords and operators are case-insensitive (OData 4.01 §5.1.1). */
+  private isWord(t: Token, words: readonly string[]): t is Token & { kind: 'name' } {
+    return t.kind === 'name' && words.includes(t.text.toLowerCase());
+  }
+
+  /**
+   * Takes a binary operator (`and`, `or`, `eq` …) if one is next. OData asks for white space
+   * on both sides (`RWS "and" RWS`): `1and x` or `'a'or x` is refused, not guessed at.
+   */
+  private operator(words: readonly string[]): string | undefined {
     const t = this.peek();
-    if (t.kind === 'name' && t.text === word) {
-      this.pos++;
-      return true;
-    }
-    return false;
+    if (!this.isWord(t, words)) return undefined;
+    const before = this.text[t.at - 1];
+    const after = this.text[t.at + t.text.length];
+    if (before !== ' ' && before !== '\t')
+      throw invalid(`'${t.text}' at position ${t.at + 1} needs a space before it`);
+    // At the very end, the missing operand is the clearer message (below).
+    if (after !== undefined && after !== ' ' && after !== '\t')
+      throw invalid(`'${t.text}' at position ${t.at + 1} needs a space after it`);
+    this.pos++;
+    return t.text.toLowerCase();
   }
 
   private expectPunct(text: '(' | ')' | ','): void {
@@ -164,10 +181,14 @@ class Parser<T> {
     if (t.kind !== 'punct' || t.text !== text) throw invalid(`expected '${text}', found ${describe(t)}`);
   }
 
-  private predicate(e: Expr<T>): (item: T) => boolean {
+  /** A boolean expression's evaluator: true, false, or null (unknown, e.g. a function of a null field). */
+  private condition(e: Expr<T>): (item: T) => boolean | null {
     if (e.type !== 'boolean')
       throw invalid('the filter must be a condition (a comparison or a boolean field)');
-    return (item) => e.eval(item) === true;
+    return (item) => {
+      const v = e.eval(item);
+      return typeof v === 'boolean' ? v : null;
+    };
   }
 
   private nest<R>(f: () => R): R {
@@ -179,48 +200,77 @@ class Parser<T> {
     }
   }
 
+  // Precedence, lowest first (OData 4.01 §5.1.1.1): or, and, comparisons, not.
   private or(): Expr<T> {
     let left = this.and();
-    while (this.keyword('or')) {
-      const a = this.predicate(left);
-      const b = this.predicate(this.and());
-      left = { type: 'boolean', eval: (item) => a(item) || b(item) };
+    while (this.operator(['or'])) {
+      const a = this.condition(left);
+      const b = this.condition(this.and());
+      // Three-valued: true wins, then unknown.
+      left = {
+        type: 'boolean',
+        eval: (item) => {
+          const x = a(item);
+          const y = b(item);
+          return x === true || y === true ? true : x === null || y === null ? null : false;
+        },
+      };
     }
     return left;
   }
 
   private and(): Expr<T> {
-    let left = this.unary();
-    while (this.keyword('and')) {
-      const a = this.predicate(left);
-      const b = this.predicate(this.unary());
-      left = { type: 'boolean', eval: (item) => a(item) && b(item) };
+    let left = this.comparison();
+    while (this.operator(['and'])) {
+      const a = this.condition(left);
+      const b = this.condition(this.comparison());
+      // Three-valued: false wins, then unknown.
+      left = {
+        type: 'boolean',
+        eval: (item) => {
+          const x = a(item);
+          const y = b(item);
+          return x === false || y === false ? false : x === null || y === null ? null : true;
+        },
+      };
     }
     return left;
   }
 
-  private unary(): Expr<T> {
-    if (this.keyword('not')) {
-      const inner = this.nest(() => this.predicate(this.unary()));
-      return { type: 'boolean', eval: (item) => !inner(item) };
-    }
-    return this.comparison();
-  }
-
   private comparison(): Expr<T> {
-    const left = this.operand();
-    const t = this.peek();
-    if (t.kind !== 'name' || !(COMPARISONS as readonly string[]).includes(t.text)) return left;
-    this.pos++;
-    const op = t.text as Comparison;
-    const right = this.operand();
+    const left = this.unary();
+    const at = this.peek();
+    const op = this.operator(COMPARISONS) as Comparison | undefined;
+    if (op === undefined) return left;
+    const right = this.unary();
     if (left.type !== 'null' && right.type !== 'null' && left.type !== right.type) {
-      throw invalid(`${describe(t)} compares a ${left.type} with a ${right.type}`);
+      throw invalid(`${describe(at)} compares a ${left.type} with a ${right.type}`);
     }
     if ((left.type === 'null' || right.type === 'null') && op !== 'eq' && op !== 'ne') {
-      throw invalid(`${describe(t)}: null can only be compared with eq or ne`);
+      throw invalid(`${describe(at)}: null can only be compared with eq or ne`);
     }
     return { type: 'boolean', eval: (item) => compare(op, left.eval(item), right.eval(item)) };
+  }
+
+  /** `not` binds tighter than a comparison; `not` of unknown stays unknown. */
+  private unary(): Expr<T> {
+    const t = this.peek();
+    if (this.isWord(t, ['not']) && this.tokens[this.pos + 1]?.kind !== 'end') {
+      const after = this.text[t.at + t.text.length];
+      if (after !== ' ' && after !== '\t' && after !== '(') {
+        throw invalid(`'${t.text}' at position ${t.at + 1} needs a space or '(' after it`);
+      }
+      this.pos++;
+      const inner = this.nest(() => this.condition(this.unary()));
+      return {
+        type: 'boolean',
+        eval: (item) => {
+          const v = inner(item);
+          return v === null ? null : !v;
+        },
+      };
+    }
+    return this.operand();
   }
 
   private operand(): Expr<T> {
@@ -237,11 +287,12 @@ class Parser<T> {
         return inner;
       }
       case 'name': {
-        if (t.text === 'true' || t.text === 'false') {
-          const v = t.text === 'true';
+        const word = t.text.toLowerCase();
+        if (word === 'true' || word === 'false') {
+          const v = word === 'true';
           return { type: 'boolean', eval: () => v };
         }
-        if (t.text === 'null') return { type: 'null', eval: () => null };
+        if (word === 'null') return { type: 'null', eval: () => null };
         const fn = STRING_FUNCTIONS[t.text.toLowerCase()];
         if (fn && this.peek().kind === 'punct') return this.call(t.text, fn);
         const field = Object.hasOwn(this.fields, t.text) ? this.fields[t.text] : undefined;
@@ -298,5 +349,5 @@ class Parser<T> {
 export function parseFilter<T>(text: string, fields: FieldTable<T>): (item: T) => boolean {
   if (text.length > MAX_FILTER_LENGTH) throw invalid(`longer than ${MAX_FILTER_LENGTH} characters`);
   if (text.trim() === '') throw invalid('empty');
-  return new Parser(tokenize(text), fields).parse();
+  return new Parser(text, tokenize(text), fields).parse();
 }

@@ -21,7 +21,10 @@ export const TEMPLATE_FIELDS: FieldTable<DeviceTemplate> = {
  * answer adds our read-only `builtIn`, `devices` (how many use it) and `summary` (the flattened
  * telemetry, properties and commands).
  */
-export function deviceTemplateRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'templates'>): void {
+export function deviceTemplateRoutes(
+  app: FastifyInstance,
+  deps: Pick<ApiDeps, 'templates' | 'application'>,
+): void {
   const { templates } = deps;
   const tag = 'Device templates';
   const template = { params: { id: TEMPLATE_ID } };
@@ -33,7 +36,7 @@ export function deviceTemplateRoutes(app: FastifyInstance, deps: Pick<ApiDeps, '
         query: listQueryDoc(TEMPLATE_FIELDS),
       }),
     },
-    async (request) => listAnswer(request, await templates.list(), TEMPLATE_FIELDS),
+    async (request) => listAnswer(request, await templates.list(), TEMPLATE_FIELDS, deps.application),
   );
   app.get<TemplateParams>(
     '/api/deviceTemplates/:id',

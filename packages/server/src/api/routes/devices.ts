@@ -23,7 +23,10 @@ export const DEVICE_FIELDS: FieldTable<Device> = {
  * `/api/devices`: the devices themselves (served by the hub, with their live status),
  * individual enrollments (`attestation`) and credentials (CENTRAL_API.md §1.2 Devices, §3).
  */
-export function deviceRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'hub' | 'individual'>): void {
+export function deviceRoutes(
+  app: FastifyInstance,
+  deps: Pick<ApiDeps, 'hub' | 'individual' | 'application'>,
+): void {
   const { hub, individual } = deps;
   const tag = 'Devices';
   const device = { params: { id: DEVICE_ID } };
@@ -31,7 +34,7 @@ export function deviceRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'hub' | '
   app.get(
     '/api/devices',
     { schema: doc(tag, 'List the devices, with their live status', { query: listQueryDoc(DEVICE_FIELDS) }) },
-    async (request) => listAnswer(request, await hub.listDevices(), DEVICE_FIELDS),
+    async (request) => listAnswer(request, await hub.listDevices(), DEVICE_FIELDS, deps.application),
   );
   app.get<DeviceParams>('/api/devices/:id', { schema: doc(tag, 'Get a device', device) }, async (request) =>
     hub.getDevice(request.params.id),

@@ -30,8 +30,7 @@ export function queryText(query: Record<string, unknown>, name: string): string 
 
 /**
  * The route config of what IoT Central lets an Operator do: run commands, write properties
- * and (our extension) send cloud-to-device messages. For now it is the `write` permission
- * (Builder, Administrator): the permission model (app/roles.ts) has no Operator action yet.
- * When it gains one (e.g. `operate`), change it here only.
+ * (root and component) and (our extension) send cloud-to-device messages: the `operate`
+ * permission of app/roles.ts (Operator, Builder, Administrator).
  */
 export const OPERATOR_ACTION = { permission: 'operate' } as const satisfies FastifyContextConfig;
