@@ -14,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { isDeepStrictEqual } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { runAzureProvision } from './helpers/azure-device.js';
@@ -373,8 +374,10 @@ describe(
         const desired = device.next(
           (e) =>
             e.event === 'desired' &&
-            JSON.stringify((e['delta'] as Record<string, unknown>)['thermostat1']) ===
-              JSON.stringify({ __t: 'c', targetTemperature: 22.5 }),
+            isDeepStrictEqual((e['delta'] as Record<string, unknown>)['thermostat1'], {
+              __t: 'c',
+              targetTemperature: 22.5,
+            }),
           20_000,
           'thermostat1.targetTemperature 22.5 at the device',
         );
