@@ -14,3 +14,19 @@ export function newEtag(): string {
 export function randomHex(n: number): string {
   return randomBytes(n).toString('hex').toUpperCase();
 }
+
+/**
+ * The length of a text as a person counts characters: Unicode code points. `String.length`
+ * counts UTF-16 code units, two for each emoji or other character outside the Basic
+ * Multilingual Plane.
+ *
+ * @example
+ * ```ts
+ * characterCount('🔑🔑🔑'); // 3 ('🔑🔑🔑'.length is 6)
+ * ```
+ */
+export function characterCount(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}

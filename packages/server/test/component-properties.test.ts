@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import { componentTwin } from '../src/hub/component-properties.js';
+import { emptyTwin } from '../src/hub/twins.js';
 import { apiHubHarness, type ApiHubHarness } from './helpers/api-hub-harness.js';
 import { twinPatchReported } from './helpers/hub-device.js';
 import { expectError } from './helpers/api-harness.js';
@@ -284,14 +285,7 @@ describe('componentTwin', () => {
       reportedVersion: 7,
       reportedUpdated: { b: '2026-01-02T00:00:00.000Z', c: '2026-01-02T00:00:00.000Z' },
     });
-    const empty = {
-      desired: {},
-      desiredVersion: 1,
-      desiredUpdated: {},
-      reported: {},
-      reportedVersion: 1,
-      reportedUpdated: {},
-    };
+    const empty = emptyTwin();
     assert.deepEqual(componentTwin({ ...empty, reported: { t2: 'x' } }, 't2').reported, {});
     assert.deepEqual(componentTwin(empty, 'constructor').reported, {});
   });

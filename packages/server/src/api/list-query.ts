@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { commonError } from '../validation.js';
 import type { ApplicationInfo } from './deps.js';
 import { MAX_FILTER_LENGTH, parseFilter, type FieldTable } from './odata-filter.js';
+import { queryText } from './routes/params.js';
 
 /**
  * The query options of IoT Central's list calls (CENTRAL_API.md §1.1–§1.2): `$filter`,
@@ -34,15 +35,10 @@ function invalid(message: string): Error {
   return commonError('ERR_QUERY_INVALID', message);
 }
 
+/** One option under either of its spellings (a repeated one is refused by {@link queryText}). */
 function one(query: Record<string, unknown>, a: string, b?: string): string | undefined {
-  const pick = (name: string): string | undefined => {
-    const v = query[name];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string') throw invalid(`${name} is given more than once.`);
-    return v;
-  };
-  const first = pick(a);
-  const second = b === undefined ? undefined : pick(b);
+  const first = queryText(query, a);
+  const second = b === undefined ? undefined : queryText(query, b);
   if (first !== undefined && second !== undefined) throw invalid(`give ${a} or ${b}, not both.`);
   return first ?? second;
 }

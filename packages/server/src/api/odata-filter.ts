@@ -202,35 +202,28 @@ class Parser<T> {
 
   // Precedence, lowest first (OData 4.01 §5.1.1.1): or, and, comparisons, not.
   private or(): Expr<T> {
-    let left = this.and();
-    while (this.operator(['or'])) {
-      const a = this.condition(left);
-      const b = this.condition(this.and());
-      // Three-valued: true wins, then unknown.
-      left = {
-        type: 'boolean',
-        eval: (item) => {
-          const x = a(item);
-          const y = b(item);
-          return x === true || y === true ? true : x === null || y === null ? null : false;
-        },
-      };
-    }
-    return left;
+    return this.logical('or', () => this.and(), true);
   }
 
   private and(): Expr<T> {
-    let left = this.comparison();
-    while (this.operator(['and'])) {
+    return this.logical('and', () => this.comparison(), false);
+  }
+
+  /**
+   * `and` or `or` over operands read by `operand`, in three-valued logic: `decisive` (false for
+   * and, true for or) wins, then unknown (null), then the other value.
+   */
+  private logical(word: 'and' | 'or', operand: () => Expr<T>, decisive: boolean): Expr<T> {
+    let left = operand();
+    while (this.operator([word])) {
       const a = this.condition(left);
-      const b = this.condition(this.comparison());
-      // Three-valued: false wins, then unknown.
+      const b = this.condition(operand());
       left = {
         type: 'boolean',
         eval: (item) => {
           const x = a(item);
           const y = b(item);
-          return x === false || y === false ? false : x === null || y === null ? null : true;
+          return x === decisive || y === decisive ? decisive : x === null || y === null ? null : !decisive;
         },
       };
     }

@@ -19,22 +19,6 @@ export const MIN_PASSWORD_LENGTH = 8;
 /** scrypt takes any length, but a megabyte "password" is an attack, not a password. */
 export const MAX_PASSWORD_LENGTH = 1024;
 
-/**
- * The length the password rules measure: Unicode code points, what a person counts as
- * characters. `String.length` counts UTF-16 code units, two for each emoji or other
- * character outside the Basic Multilingual Plane.
- *
- * @example
- * ```ts
- * passwordLength('🔑🔑🔑'); // 3 ('🔑🔑🔑'.length is 6)
- * ```
- */
-export function passwordLength(password: string): number {
-  let count = 0;
-  for (const _ of password) count++;
-  return count;
-}
-
 function derive(
   password: string,
   salt: Buffer,

@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, UsersTable } from '../store/schema.js';
-import { nowIso } from '../util.js';
+import { characterCount, nowIso } from '../util.js';
 import { checkId, commonError, isObject } from '../validation.js';
 import { parseRoles, type RoleAssignment } from './api-tokens.js';
 import { appError } from './errors.js';
@@ -9,7 +9,6 @@ import {
   hashPassword,
   MAX_PASSWORD_LENGTH,
   MIN_PASSWORD_LENGTH,
-  passwordLength,
   verifyPassword,
 } from './passwords.js';
 import type { ApiPrincipal } from './principal.js';
@@ -356,7 +355,7 @@ function checkType(value: unknown, required: boolean): void {
 
 function parseEmail(value: unknown): string {
   if (typeof value === 'string') checkVisible('email', value);
-  if (typeof value !== 'string' || [...value].length > MAX_NAME_LENGTH || !EMAIL.test(value)) {
+  if (typeof value !== 'string' || characterCount(value) > MAX_NAME_LENGTH || !EMAIL.test(value)) {
     throw commonError(
       'ERR_VALIDATION',
       `'email' is required: an e-mail address such as ada@example.com, at most ${MAX_NAME_LENGTH} characters.`,
@@ -381,7 +380,7 @@ function parseUsername(value: unknown): string {
   if (
     typeof value !== 'string' ||
     value.length === 0 ||
-    [...value].length > MAX_NAME_LENGTH ||
+    characterCount(value) > MAX_NAME_LENGTH ||
     !USERNAME.test(value)
   ) {
     throw commonError(
@@ -401,7 +400,7 @@ function parsePassword(value: unknown): string | undefined {
 
 /** ≥ 8 characters (Unicode code points), ≤ 1024. */
 export function checkPasswordRules(password: string, what = 'The password'): void {
-  const length = passwordLength(password);
+  const length = characterCount(password);
   if (length < MIN_PASSWORD_LENGTH) {
     throw appError(
       'ERR_PASSWORD_WEAK',

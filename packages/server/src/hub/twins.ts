@@ -191,7 +191,8 @@ export class TwinService {
   }
 }
 
-function emptyTwin(): TwinState {
+/** The twin of a device nothing has been set on yet: both documents empty, at version 1. */
+export function emptyTwin(): TwinState {
   return {
     desired: {},
     desiredVersion: 1,

@@ -3,18 +3,7 @@
  * the UI contract A/B): devices, templates' summaries, telemetry messages, commands, refused
  * provisioning attempts, dashboards and stats.
  */
-import type {
-  CommandInfo,
-  Device,
-  DeviceCommand,
-  Kpi,
-  PayloadInfo,
-  PropertyInfo,
-  TelemetryInfo,
-  TemplateSummary,
-  Tile,
-  TileType,
-} from '@gatehouse/server/rest-types';
+import type { Device, TemplateSummary, Tile } from '@gatehouse/server/rest-types';
 
 /** Devices, their commands, template summaries and dashboard tiles as the REST API answers them: the server's own types. */
 export type {
@@ -27,7 +16,7 @@ export type {
   TelemetryInfo,
   Tile,
   TileType,
-};
+} from '@gatehouse/server/rest-types';
 
 export interface DeviceTemplate {
   '@id': string;
