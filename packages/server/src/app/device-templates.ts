@@ -6,7 +6,7 @@
  */
 import type { Kysely, Selectable } from 'kysely';
 import { GatehouseError } from '../errors.js';
-import { KeyedMutex } from '../hub/keyed-mutex.js';
+import { KeyedMutex } from '../keyed-mutex.js';
 import type { Database, DeviceTemplatesTable } from '../store/schema.js';
 import { newEtag } from '../util.js';
 import { commonError, isObject } from '../validation.js';

@@ -6,8 +6,9 @@
  * `{value, status, desiredVersion}` of the 2020 tutorial.
  */
 import { hubError } from './errors.js';
+import { clip } from './property-schema.js';
 import { isPlainObject } from './message-body.js';
-import { MAX_TWIN_DEPTH, type TwinDocument, type TwinState } from './twins.js';
+import { MAX_TWIN_DEPTH, valueProblem, type TwinDocument, type TwinState } from './twins.js';
 
 export interface PropertyMetadata {
   desiredValue?: unknown;
@@ -103,7 +104,7 @@ export function parsePropertyUpdate(body: unknown, options: { component?: boolea
   }
   // The document is one level; a component's object another.
   const levels = MAX_TWIN_DEPTH - (options.component ? 2 : 1);
-  const deep = Object.entries(values).find(([, value]) => nestsDeeperThan(value, levels));
+  const deep = Object.entries(values).find(([, value]) => valueProblem(value, levels) === 'depth');
   if (deep) {
     throw hubError(
       'ERR_PROPERTIES_INVALID',
@@ -111,27 +112,6 @@ export function parsePropertyUpdate(body: unknown, options: { component?: boolea
     );
   }
   return values;
-}
-
-/** A name from the body as a message shows it: names are not bounded but messages are. */
-function clip(name: string): string {
-  return name.length > 64 ? `${name.slice(0, 61)}...` : name;
-}
-
-/**
- * Whether `value` has more than `limit` levels of objects and arrays, found without recursion
- * and without looking past the limit: a body nested thousands deep overflows the stack of any
- * recursive walk (the twin's own depth check, JSON.stringify), and a RangeError answers 500.
- */
-function nestsDeeperThan(value: unknown, limit: number): boolean {
-  const pending: Array<{ value: unknown; level: number }> = [{ value, level: 1 }];
-  while (pending.length > 0) {
-    const { value: v, level } = pending.pop()!;
-    if (!isPlainObject(v) && !Array.isArray(v)) continue;
-    if (level > limit) return true;
-    for (const item of Object.values(v)) pending.push({ value: item, level: level + 1 });
-  }
-  return false;
 }
 
 /** The 202 echo: the values sent, with `$metadata.<name>.desiredValue`. */

@@ -147,8 +147,8 @@ const SHOWN_LEVELS = 4;
 /** Enum values a message lists. */
 const SHOWN_ENUM_VALUES = 10;
 
-/** A map key in a path: keys come from the body and are not bounded, messages are. */
-function clip(key: string): string {
+/** A name or map key as a message shows it: they come from the body and are not bounded, messages are. */
+export function clip(key: string): string {
   return key.length > SHOWN_CHARS ? `${key.slice(0, SHOWN_CHARS - 3)}...` : key;
 }
 

@@ -7,7 +7,7 @@
 import type { Kysely, Selectable } from 'kysely';
 
 import type { Database, TwinsTable } from '../store/schema.js';
-import { KeyedMutex } from './keyed-mutex.js';
+import { KeyedMutex } from '../keyed-mutex.js';
 import { isPlainObject } from './message-body.js';
 
 /** IoT Hub limits twin documents to 10 levels of nesting. */
@@ -46,17 +46,22 @@ export function mergePatch(target: TwinDocument, patch: TwinDocument): TwinDocum
 }
 
 /**
- * Why a patch cannot be stored: nested deeper than `max` levels (checked without descending
- * further, so a document nested thousands deep costs no more than one `max` levels deep), or a
- * `__proto__` key, which an assignment would turn into the object's prototype. undefined if fine.
+ * Why a value cannot go into a twin document: `'depth'` when it has more than `limit` levels of
+ * objects and arrays (the value itself is level 1), `'proto'` when an object in it has a
+ * `__proto__` key, which an assignment in {@link mergePatch} would turn into the prototype.
+ * Found without recursion and without looking past the limit, so a value nested thousands deep
+ * costs no more than one `limit` levels deep (a recursive walk would overflow the stack: 500).
  */
-function patchProblem(value: unknown, max: number): string | undefined {
-  if (!isPlainObject(value) && !Array.isArray(value)) return undefined;
-  if (max === 0) return `the patch nests deeper than ${MAX_TWIN_DEPTH} levels`;
-  for (const [key, v] of Object.entries(value)) {
-    if (key === '__proto__') return "property name '__proto__' is not allowed";
-    const problem = patchProblem(v, max - 1);
-    if (problem !== undefined) return problem;
+export function valueProblem(value: unknown, limit: number): 'depth' | 'proto' | undefined {
+  const pending: Array<{ value: unknown; level: number }> = [{ value, level: 1 }];
+  while (pending.length > 0) {
+    const { value: v, level } = pending.pop()!;
+    if (!isPlainObject(v) && !Array.isArray(v)) continue;
+    if (level > limit) return 'depth';
+    for (const [key, item] of Object.entries(v)) {
+      if (key === '__proto__' && !Array.isArray(v)) return 'proto';
+      pending.push({ value: item, level: level + 1 });
+    }
   }
   return undefined;
 }
@@ -68,9 +73,9 @@ function cleanPatch(patch: Record<string, unknown>): TwinDocument {
     if (key === '$version' || key === '$metadata') continue;
     if (key.startsWith('$')) throw new TwinPatchError(`property name '${key}' may not start with '$'`);
     // Checked before the assignment below, which would treat a `__proto__` key as the prototype.
-    if (key === '__proto__') throw new TwinPatchError("property name '__proto__' is not allowed");
-    const problem = patchProblem(value, MAX_TWIN_DEPTH - 1);
-    if (problem !== undefined) throw new TwinPatchError(problem);
+    const problem = key === '__proto__' ? 'proto' : valueProblem(value, MAX_TWIN_DEPTH - 1);
+    if (problem === 'proto') throw new TwinPatchError("property name '__proto__' is not allowed");
+    if (problem === 'depth') throw new TwinPatchError(`the patch nests deeper than ${MAX_TWIN_DEPTH} levels`);
     result[key] = value;
   }
   return result;

@@ -1,5 +1,5 @@
 /**
- * Serializes async work per key (one device's twin read-modify-write), without holding a
+ * Serializes async work per key (one device's twin read-modify-write, one template's writes), without holding a
  * database transaction open across awaits (the telemetry writer shares the connection).
  */
 export class KeyedMutex {
