@@ -15,7 +15,7 @@ import {
 import { urnToDtmi } from '../src/app/dtdl-legacy.js';
 import { compatibilityProblems, summarize } from '../src/app/dtdl-summary.js';
 import { parseTemplateBody } from '../src/app/dtdl-template.js';
-import type { Json } from '../src/app/dtdl.js';
+import type { Json } from '../src/app/dtdl-elements.js';
 import { GatehouseError } from '../src/errors.js';
 
 const ID = 'dtmi:test:Template;1';

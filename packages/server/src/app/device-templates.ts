@@ -11,7 +11,7 @@ import type { Database, DeviceTemplatesTable } from '../store/schema.js';
 import { newEtag } from '../util.js';
 import { commonError, isObject } from '../validation.js';
 import { BUILT_IN_TEMPLATES } from './device-templates-builtin.js';
-import { LOOSE_DTMI, type Json } from './dtdl.js';
+import { LOOSE_DTMI, type Json } from './dtdl-elements.js';
 import { compatibilityProblems, summarize, type TemplateSummary } from './dtdl-summary.js';
 import { parseTemplateBody, type TemplateDocument } from './dtdl-template.js';
 import { appError, APP_ERRORS } from './errors.js';

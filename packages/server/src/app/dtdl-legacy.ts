@@ -15,19 +15,9 @@
  * - the context becomes `["dtmi:iotcentral:context;2", "dtmi:dtdl:context;2"]`.
  */
 import { isObject } from '../validation.js';
-import {
-  asSet,
-  DTDL_CONTEXT,
-  dtdlError,
-  IOTC_CONTEXT,
-  MAX_CONTENTS,
-  MAX_INTERFACE_ID_LENGTH,
-  MAX_SCHEMA_DEPTH,
-  NUMERIC_SCHEMAS,
-  typesOf,
-  USER_DTMI,
-  type Json,
-} from './dtdl.js';
+import { DTDL_CONTEXT, IOTC_CONTEXT, MAX_CONTENTS } from './dtdl.js';
+import { asSet, dtdlError, MAX_INTERFACE_ID_LENGTH, typesOf, USER_DTMI, type Json } from './dtdl-elements.js';
+import { MAX_SCHEMA_DEPTH, NUMERIC_SCHEMAS } from './dtdl-schema.js';
 import { ALL_UNITS, isSemanticType, SEMANTIC_TYPES, unitsOf, type SemanticType } from './dtdl-units.js';
 
 /** v1 unit names that differ from v2 (the rest keep their name). */

@@ -6,15 +6,9 @@
  * a replacement model under the same DTMI is compatible (CENTRAL_API.md §6 Versioning).
  */
 import { isObject } from '../validation.js';
-import {
-  allContents,
-  asSet,
-  MAX_SCHEMA_DEPTH,
-  MAX_SCHEMA_ELEMENTS,
-  plainText,
-  typesOf,
-  type Json,
-} from './dtdl.js';
+import { allContents } from './dtdl.js';
+import { asSet, plainText, typesOf, type Json } from './dtdl-elements.js';
+import { MAX_SCHEMA_DEPTH, MAX_SCHEMA_ELEMENTS } from './dtdl-schema.js';
 import { isSemanticType } from './dtdl-units.js';
 
 /** A primitive schema name, or a complex schema as its DTDL object. */

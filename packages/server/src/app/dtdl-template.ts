@@ -12,7 +12,8 @@
  * the stored capability model is self-contained; then the whole is validated (dtdl.ts).
  */
 import { isObject } from '../validation.js';
-import { asSet, dtdlError, plainText, typesOf, validateInterface, type Json } from './dtdl.js';
+import { validateInterface } from './dtdl.js';
+import { asSet, dtdlError, plainText, typesOf, type Json } from './dtdl-elements.js';
 import { convertCapabilityModel, isLegacyCapabilityModel } from './dtdl-legacy.js';
 
 export const TEMPLATE_TYPES = ['ModelDefinition', 'DeviceModel'] as const;
