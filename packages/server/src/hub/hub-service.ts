@@ -5,7 +5,7 @@
  * cloud-to-device messages and the event bus.
  */
 import type BetterSqlite3 from 'better-sqlite3';
-import { desiredPatchTopic, twinResponseTopic, type PropertyBag } from '@gatehouse/protocol';
+import { twinResponseTopic, type PropertyBag } from '@gatehouse/protocol';
 import type { Kysely } from 'kysely';
 import type { IConnectPacket, IPublishPacket } from 'mqtt-packet';
 import type { Logger } from 'pino';
@@ -39,13 +39,12 @@ import type {
 } from './hub-api.js';
 import { HubSession, type HubSessionHandlers } from './hub-session.js';
 import { decodeBody, isPlainObject } from './message-body.js';
-import { desiredEcho, parsePropertyUpdate, propertiesView } from './properties.js';
-import { checkPropertyValues, type TemplateProperty } from './property-schema.js';
-import { componentDesiredPatch, componentTwin } from './component-properties.js';
+import { DesiredProperties } from './desired-properties.js';
+import type { TemplateProperty } from './property-schema.js';
 import { SessionStore } from './sessions.js';
 import { TelemetryIngest } from './telemetry-ingest.js';
 import { SqliteTelemetryStore, type TelemetryInput, type TelemetryStore } from './telemetry-store.js';
-import { replacementPatch, TwinPatchError, TwinService, type TwinDocument, type TwinState } from './twins.js';
+import { TwinPatchError, TwinService, type TwinDocument, type TwinState } from './twins.js';
 import { HubHttpDevices } from './hub-http-devices.js';
 
 const HOUR_MS = 3_600_000;
@@ -102,6 +101,7 @@ export class HubService implements HubApi {
   /** The hub over HTTPS (PROTOCOL.md §4), for the device HTTPS listener. */
   readonly http: HubHttpDevices;
   readonly devices: DeviceRegistry;
+  private readonly properties: DesiredProperties;
 
   private readonly db: Kysely<Database>;
   private readonly logger: Logger;
@@ -188,6 +188,14 @@ export class HubService implements HubApi {
       this.now,
       options.templates ? (id) => options.templates!.check(id) : undefined,
     );
+    this.properties = new DesiredProperties({
+      devices: this.devices,
+      twins: this.twins,
+      registry: this.registry,
+      events: this.events,
+      templates: options.templates,
+      now: this.now,
+    });
   }
 
   /** Starts background work: telemetry retention (now, then hourly). */
@@ -525,117 +533,41 @@ export class HubService implements HubApi {
     }));
   }
 
-  async getProperties(deviceId: string): Promise<Record<string, unknown>> {
-    await this.devices.row(deviceId);
-    return propertiesView(await this.twins.read(deviceId));
+  getProperties(deviceId: string): Promise<Record<string, unknown>> {
+    return this.properties.get(deviceId);
   }
 
-  async putProperties(deviceId: string, body: unknown): Promise<Record<string, unknown>> {
-    const row = await this.devices.row(deviceId);
-    const values = parsePropertyUpdate(body);
-    await this.checkAgainstTemplate(row.template, values);
-    await this.sendDesired(deviceId, (twin) => replacementPatch(twin, values));
-    return desiredEcho(values);
+  putProperties(deviceId: string, body: unknown): Promise<Record<string, unknown>> {
+    return this.properties.set(deviceId, body, { replace: true });
   }
 
-  async patchProperties(deviceId: string, body: unknown): Promise<Record<string, unknown>> {
-    const row = await this.devices.row(deviceId);
-    const values = parsePropertyUpdate(body);
-    await this.checkAgainstTemplate(row.template, values);
-    await this.sendDesired(deviceId, values);
-    return desiredEcho(values);
+  patchProperties(deviceId: string, body: unknown): Promise<Record<string, unknown>> {
+    return this.properties.set(deviceId, body, { replace: false });
   }
 
-  async getComponentProperties(deviceId: string, component: string): Promise<Record<string, unknown>> {
-    await this.devices.row(deviceId);
-    return propertiesView(componentTwin(await this.twins.read(deviceId), component));
+  getComponentProperties(deviceId: string, component: string): Promise<Record<string, unknown>> {
+    return this.properties.get(deviceId, component);
   }
 
-  async putComponentProperties(
+  putComponentProperties(
     deviceId: string,
     component: string,
     body: unknown,
   ): Promise<Record<string, unknown>> {
-    return this.setComponentProperties(deviceId, component, body, true);
+    return this.properties.set(deviceId, body, { component, replace: true });
   }
 
-  async patchComponentProperties(
+  patchComponentProperties(
     deviceId: string,
     component: string,
     body: unknown,
   ): Promise<Record<string, unknown>> {
-    return this.setComponentProperties(deviceId, component, body, false);
+    return this.properties.set(deviceId, body, { component, replace: false });
   }
 
-  private async setComponentProperties(
-    deviceId: string,
-    component: string,
-    body: unknown,
-    replace: boolean,
-  ): Promise<Record<string, unknown>> {
-    const row = await this.devices.row(deviceId);
-    // The component object is one level of the twin document, so its values get one less.
-    const values = parsePropertyUpdate(body, { component: true });
-    await this.checkAgainstTemplate(row.template, values, component);
-    await this.sendDesired(deviceId, (twin) => componentDesiredPatch(twin, component, values, replace));
-    return desiredEcho(values);
-  }
-
-  /**
-   * Values of the wrong type for the device's template are refused before anything is stored;
-   * with `component`, against that component's properties, and a component the template does
-   * not declare is refused (a typo would otherwise reach the device, or merge into a root
-   * property of that name).
-   */
-  private async checkAgainstTemplate(
-    template: string | null,
-    values: TwinDocument,
-    component?: string,
-  ): Promise<void> {
-    if (template === null || !this.templates?.properties) return;
-    const found = await this.templates.properties(template);
-    if (!found) return;
-    if (component === undefined) {
-      checkPropertyValues(values, found.properties);
-      return;
-    }
-    if (!found.components.includes(component)) {
-      throw hubError(
-        'ERR_COMPONENT_NOT_FOUND',
-        `The device's template '${template}' has no component '${component}'${found.components.length > 0 ? `; its components are ${found.components.join(', ')}` : ''}.`,
-      );
-    }
-    // The component's properties, read as root ones: their names are the body's names.
-    const own = found.properties
-      .filter((p) => p.component === component)
-      .map(({ component: _component, ...p }) => p);
-    checkPropertyValues(values, own);
-  }
-
-  /**
-   * Stores a desired patch and pushes it to the device (QoS 0) if connected, with `$version`
-   * in the body (§3.5). Sent even without the desired subscription in the current set: the
-   * SDK does not re-subscribe it after a reconnect (§3.9) and ignores unknown topics.
-   */
-  async sendDesired(
-    deviceId: string,
-    patch: TwinDocument | ((twin: TwinState) => TwinDocument),
-  ): Promise<number> {
-    const { version, patch: applied } = await this.twins.patchDesired(deviceId, patch);
-    const live = this.registry.get(deviceId);
-    if (live) {
-      live
-        .publish(desiredPatchTopic(version), JSON.stringify({ ...applied, $version: version }), 0)
-        .catch((err: unknown) => live.log.debug({ err }, 'desired patch not sent: connection closed'));
-    }
-    this.events.emit({
-      type: 'desiredProperties',
-      deviceId,
-      time: this.now().toISOString(),
-      patch: applied,
-      version,
-    });
-    return version;
+  /** Stores a desired patch and pushes it to the device if connected (desired-properties.ts). */
+  sendDesired(deviceId: string, patch: TwinDocument | ((twin: TwinState) => TwinDocument)): Promise<number> {
+    return this.properties.send(deviceId, patch);
   }
 
   async runCommand(deviceId: string, name: string, body: unknown): Promise<DeviceCommand> {
