@@ -195,6 +195,23 @@ export class ApiClient {
    * Resolves to the parsed JSON body, or `undefined` for 204. A REST error becomes a CliError with
    * the server's code and message.
    */
+  /**
+   * Every item of a collection (CENTRAL_API.md §1.1 `{ value, nextLink? }`), following `nextLink`
+   * page by page. Only the link's path and query are used: the next request goes to this
+   * client's server with its credentials, whatever host the link names.
+   */
+  async requestAll<T>(path: string): Promise<T[]> {
+    const items: T[] = [];
+    let next: string | undefined = path;
+    while (next !== undefined) {
+      const page: { value: T[]; nextLink?: string } = await this.request('GET', next);
+      items.push(...page.value);
+      const link = page.nextLink === undefined ? undefined : new URL(page.nextLink);
+      next = link === undefined ? undefined : link.pathname.slice(1) + link.search;
+    }
+    return items;
+  }
+
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const url = new URL(path, this.baseUrl);
     const origin = this.baseUrl.href;

@@ -91,18 +91,9 @@ export function registerDeviceCommands(program: Command): void {
       ),
   ).action(async (flags: ListFlags) => {
     const client = ApiClient.fromFlags(flags);
-    const value: Device[] = [];
-    // Pages of 100, following nextLink, so a large fleet never comes in one answer.
-    let path: string | undefined =
-      `api/devices?$top=100${flags.filter !== undefined ? `&$filter=${encodeURIComponent(flags.filter)}` : ''}`;
-    while (path !== undefined) {
-      const page: { value: Device[]; nextLink?: string } = await client.request('GET', path);
-      value.push(...page.value);
-      path =
-        page.nextLink === undefined
-          ? undefined
-          : new URL(page.nextLink).pathname.slice(1) + new URL(page.nextLink).search;
-    }
+    // Pages of 100, so a large fleet never comes in one answer.
+    const filter = flags.filter !== undefined ? `&$filter=${encodeURIComponent(flags.filter)}` : '';
+    const value = await client.requestAll<Device>(`api/devices?$top=100${filter}`);
     print(flags.json, { value }, () =>
       value.length === 0
         ? [
