@@ -6,7 +6,7 @@
  *
  *   IOTHUB_DEVICE_MQTT_PORT  optional MQTT/TLS port for provisioning and the hub (default 8883);
  *                            the Azure SDK can't do this, ours can.
- *   IOTHUB_DEVICE_CA         optional server CA file; without it Node's store is used, which
+ *   IOTHUB_DEVICE_CA         optional server CA file (or GATEHOUSE_CA); without it Node's store is used, which
  *                            NODE_EXTRA_CA_CERTS extends, exactly as for the Azure SDK.
  */
 import { HubClient, ProvisioningClient } from '@gatehouse/device';
@@ -19,7 +19,7 @@ const keyFile = process.env.IOTHUB_DEVICE_X509_KEY;
 const symmetricKey = process.env.IOTHUB_DEVICE_DPS_DEVICE_KEY;
 const seconds = Number(process.env.SENSOR_SECONDS || 0);
 const port = process.env.IOTHUB_DEVICE_MQTT_PORT ? Number(process.env.IOTHUB_DEVICE_MQTT_PORT) : undefined;
-const ca = process.env.IOTHUB_DEVICE_CA || undefined;
+const ca = process.env.IOTHUB_DEVICE_CA || process.env.GATEHOUSE_CA || undefined;
 
 function required(name) {
   const value = process.env[name];

@@ -10,7 +10,9 @@
  * scope and the MQTT endpoint. With IOTHUB_DEVICE_X509_CERT + IOTHUB_DEVICE_X509_KEY it uses
  * X.509; with IOTHUB_DEVICE_DPS_DEVICE_KEY that SAS key; otherwise it derives the device key from
  * the SAS-IoT-Devices group key, like IoT Central's Connect dialog. Then it starts the sensor
- * with NODE_EXTRA_CA_CERTS pointing at the server CA.
+ * with NODE_EXTRA_CA_CERTS pointing at the server CA: GATEHOUSE_CA when set, else
+ * <data>/server-ca.pem when GATEHOUSE_DATA is set or the file exists, else NODE_EXTRA_CA_CERTS
+ * as the shell has it.
  */
 import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -30,6 +32,7 @@ const USAGE = `usage: node examples/environmental-sensor/run.mjs [--sdk azure|ga
   --seconds    stop after this many seconds (default: run until Ctrl+C)
 
 environment: GATEHOUSE_DATA (./gatehouse-data), GATEHOUSE_URL (http://localhost:3000),
+GATEHOUSE_CA or NODE_EXTRA_CA_CERTS (default: <data>/server-ca.pem),
 GATEHOUSE_ADMIN_TOKEN (default: <data>/admin-token), IOTHUB_DEVICE_X509_CERT + IOTHUB_DEVICE_X509_KEY
 or IOTHUB_DEVICE_DPS_DEVICE_KEY (default: derived from the SAS-IoT-Devices group key),
 IOTHUB_DEVICE_DPS_ENDPOINT (default: the server's host name)`;
@@ -61,8 +64,23 @@ if (args.seconds !== undefined && !(Number(args.seconds) > 0)) fail('--seconds m
 
 const dataDir = resolve(process.env.GATEHOUSE_DATA || 'gatehouse-data');
 const baseUrl = (process.env.GATEHOUSE_URL || 'http://localhost:3000').replace(/\/+$/, '');
-const caPath = join(dataDir, 'server-ca.pem');
-if (!existsSync(caPath)) fail(`${caPath} not found: start Gatehouse (npm start) or set GATEHOUSE_DATA`);
+// The CA the sensor trusts (NODE_EXTRA_CA_CERTS of the child): GATEHOUSE_CA, else the data
+// folder's server-ca.pem when GATEHOUSE_DATA is set or ./gatehouse-data has one, else
+// NODE_EXTRA_CA_CERTS as the shell has it (a server with a CA of its own).
+const localCa = join(dataDir, 'server-ca.pem');
+const caSource = process.env.GATEHOUSE_CA
+  ? 'GATEHOUSE_CA'
+  : process.env.GATEHOUSE_DATA || existsSync(localCa) || !process.env.NODE_EXTRA_CA_CERTS
+    ? 'data'
+    : 'NODE_EXTRA_CA_CERTS';
+const caPath = caSource === 'data' ? localCa : resolve(process.env[caSource]);
+if (!existsSync(caPath)) {
+  fail(
+    caSource === 'data'
+      ? `${caPath} not found: start Gatehouse (npm start), or set GATEHOUSE_DATA, GATEHOUSE_CA or NODE_EXTRA_CA_CERTS`
+      : `${caPath} (${caSource}) not found`,
+  );
+}
 const tokenPath = join(dataDir, 'admin-token');
 const token =
   process.env.GATEHOUSE_ADMIN_TOKEN ||

@@ -8,8 +8,8 @@
  * the server package's SDK tests (packages/server/test/helpers/port-lock.ts).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -122,10 +122,21 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
  * Runs the example for `seconds`, and while it runs checks what an operator sees: the reported
  * state, a blink command, a writable `name` acknowledged with ac/av, and stored telemetry.
  */
-async function runExample(s: Serve, deviceId: string, extra: string[]): Promise<void> {
+async function runExample(
+  s: Serve,
+  deviceId: string,
+  extra: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<void> {
   const child = spawn(process.execPath, [RUN, '--seconds', '5', '--device-id', deviceId, ...extra], {
     cwd: ROOT,
-    env: { ...process.env, GATEHOUSE_DATA: s.dataDir, GATEHOUSE_URL: s.url, GATEHOUSE_ADMIN_TOKEN: '' },
+    env: {
+      ...process.env,
+      GATEHOUSE_DATA: s.dataDir,
+      GATEHOUSE_URL: s.url,
+      GATEHOUSE_ADMIN_TOKEN: '',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -204,6 +215,38 @@ describe('examples/environmental-sensor', { concurrency: false }, () => {
     const s = await startServe(0);
     try {
       await runExample(s, 'sensor-gatehouse', ['--sdk', 'gatehouse']);
+    } finally {
+      await stop(s);
+    }
+  });
+
+  it('trusts GATEHOUSE_CA when the data folder has no server-ca.pem, and refuses a CA file that is missing', async () => {
+    const s = await startServe(0);
+    try {
+      // A folder with the token only: the CA comes from GATEHOUSE_CA.
+      const tokenOnly = mkdtempSync(join(tmpdir(), 'gatehouse-example-token-'));
+      dirs.push(tokenOnly);
+      copyFileSync(join(s.dataDir, 'admin-token'), join(tokenOnly, 'admin-token'));
+      await runExample(s, 'sensor-ghca', ['--sdk', 'gatehouse'], {
+        GATEHOUSE_DATA: tokenOnly,
+        GATEHOUSE_CA: join(s.dataDir, 'server-ca.pem'),
+      });
+      for (const variable of ['GATEHOUSE_CA', 'NODE_EXTRA_CA_CERTS']) {
+        const missing = spawnSync(process.execPath, [RUN, '--seconds', '1', '--sdk', 'gatehouse'], {
+          cwd: tokenOnly,
+          encoding: 'utf8',
+          env: {
+            ...process.env,
+            GATEHOUSE_DATA: '',
+            GATEHOUSE_URL: s.url,
+            GATEHOUSE_ADMIN_TOKEN: TOKEN,
+            GATEHOUSE_CA: '',
+            [variable]: join(tokenOnly, 'no-such-ca.pem'),
+          },
+        });
+        assert.equal(missing.status, 2, missing.stderr);
+        assert.match(missing.stderr, new RegExp(`run\\.mjs: .*no-such-ca\\.pem \\(${variable}\\) not found`));
+      }
     } finally {
       await stop(s);
     }

@@ -33,11 +33,12 @@ const EXPECTED: Array<[string, string]> = [
   ['device-api', 'run'],
   ['live-events', 'run-until'],
   ['individual-enrollment', 'run'],
+  ['individual-devices', 'run'],
   ['sas-keys', 'run'],
 ];
 
 /** The devices the journey runs, and what they must have sent. */
-const DEVICES = ['mytestdevice', 'my-sensor'];
+const DEVICES = ['mytestdevice', 'my-sensor', 'mytestprimarycert'];
 
 describe('README journey: the extractor', () => {
   it('finds the journey steps of README.md, in order, with their modes', () => {
@@ -218,6 +219,15 @@ describe('README journey: the commands', { concurrency: false }, () => {
       );
       const attestation = await get('/api/devices/mytestprimarycert/attestation');
       assert.equal((attestation.body as { type?: string }).type, 'x509');
+      // The how-to's secondary, issued by the self-signed primary, and both provisioning.
+      const certOutput = journey.steps.find((s) => s.name === 'individual-enrollment')?.output ?? '';
+      assert.match(certOutput, /Note: "mytestprimarycert" is a self-signed device certificate, not a CA/);
+      const devicesOutput = journey.steps.find((s) => s.name === 'individual-devices')?.output ?? '';
+      assert.equal(
+        devicesOutput.match(/Registration succeeded: assigned hub \S+, device ID mytestprimarycert/g)?.length,
+        2,
+        devicesOutput,
+      );
     } finally {
       await journey.stop();
     }

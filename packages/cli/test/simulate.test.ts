@@ -316,6 +316,60 @@ describe('gatehouse simulate', () => {
     assert.match(stdout, /connected\s+2\/2/);
   });
 
+  it('trusts the server the way Node programs do: NODE_EXTRA_CA_CERTS or GATEHOUSE_CA, no --ca or --data needed', async () => {
+    const group = await api<{ attestation: { symmetricKey: { primaryKey: string } } }>(
+      'GET',
+      'api/enrollmentGroups/SAS-IoT-Devices',
+    );
+    const key = group.body.attestation.symmetricKey.primaryKey;
+    // `work` has no gatehouse-data folder: only the environment says whom to trust.
+    const args = (prefix: string): string[] => [
+      '--devices',
+      '1',
+      '--group-key',
+      key,
+      '--prefix',
+      prefix,
+      '--interval',
+      '200ms',
+      '--duration',
+      '1s',
+      '--json',
+      '--mqtt-port',
+      String(server.mqttPort),
+      '--id-scope',
+      server.idScope,
+    ];
+    for (const [variable, prefix] of [
+      ['NODE_EXTRA_CA_CERTS', 'extra'],
+      ['GATEHOUSE_CA', 'ghca'],
+    ] as const) {
+      const run = await simulate(work, args(prefix), { [variable]: server.caPath });
+      assert.equal(run.status, 0, `${variable}: ${run.stderr}`);
+      const summary = parseSummary(run);
+      assert.equal(summary.connected, 1, `${variable}: ${run.stdout}`);
+      assert.equal(summary.errors, 0, `${variable}: ${run.stdout}`);
+    }
+
+    // Named but unreadable: refused before connecting, naming the variable.
+    for (const variable of ['NODE_EXTRA_CA_CERTS', 'GATEHOUSE_CA']) {
+      const missing = await simulate(work, args('missing'), { [variable]: join(work, 'no-such-ca.pem') });
+      assert.equal(missing.status, 1);
+      // Node itself only warns about a missing NODE_EXTRA_CA_CERTS file; the error is the last line.
+      const last = missing.stderr.trim().split('\n').at(-1) ?? '';
+      const { error } = JSON.parse(last) as { error: { code: string; message: string } };
+      assert.equal(error.code, 'ERR_CLI_READ_FILE');
+      assert.match(error.message, new RegExp(`^Cannot read .*${variable}.* \\(ENOENT\\)`));
+    }
+
+    // Nothing to trust but Node's own store: the TLS refusal says what was trusted.
+    const untrusted = await simulate(work, args('untrusted'), { NODE_EXTRA_CA_CERTS: '' });
+    assert.equal(untrusted.status, 1);
+    const summary = parseSummary(untrusted);
+    assert.equal(summary.connected, 0);
+    assert.match(JSON.stringify(summary), /trusted: Node's CA store/);
+  });
+
   it('refuses bad input before connecting', async () => {
     const neither = await simulate(work, ['--devices', '2', ...common()]);
     assert.equal(neither.status, 1);

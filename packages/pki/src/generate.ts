@@ -66,8 +66,21 @@ function checkCommonName(commonName: string): void {
   }
 }
 
-/** Issuing refuses an issuer whose key does not match, that is not a CA or that has expired. */
-function checkIssuer(issuer: Issuer): void {
+/**
+ * A self-signed certificate that is not a CA: subject equals issuer and its own key verifies its
+ * signature. create_test_cert.js signs `device <name> <parent>` with any parent, and Azure's
+ * individual-enrollment how-to issues its secondary certificate from the self-signed primary.
+ */
+function isSelfSignedLeaf(certificate: Certificate): boolean {
+  return !certificate.isCA && certificate.isSelfIssued && certificate.isSignedBy(certificate);
+}
+
+/**
+ * Issuing refuses an issuer whose key does not match, that is not a CA or that has expired.
+ * `selfSignedLeafIssues` lets a self-signed non-CA certificate issue (device certificates only);
+ * a non-CA issued by someone else is refused all the same.
+ */
+function checkIssuer(issuer: Issuer, selfSignedLeafIssues = false): void {
   const { certificate, privateKey } = issuer;
   const name = displayName(certificate);
   if (!certificate.matchesKey(privateKey)) {
@@ -77,7 +90,7 @@ function checkIssuer(issuer: Issuer): void {
       { certificate: name, sha256Thumbprint: certificate.sha256Thumbprint },
     );
   }
-  if (!certificate.isCA) {
+  if (!certificate.isCA && !(selfSignedLeafIssues && isSelfSignedLeaf(certificate))) {
     throw new PkiError(
       'ERR_PKI_NOT_A_CA',
       `The certificate "${name}" is not a CA certificate (basicConstraints CA:TRUE is missing), so it cannot issue certificates.`,
@@ -88,7 +101,7 @@ function checkIssuer(issuer: Issuer): void {
   if (certificate.notAfter.getTime() < now.getTime()) {
     throw new PkiError(
       'ERR_PKI_EXPIRED',
-      `The CA certificate "${name}" expired on ${certificate.notAfter.toISOString()}.`,
+      `The ${certificate.isCA ? 'CA ' : ''}certificate "${name}" expired on ${certificate.notAfter.toISOString()}.`,
       { certificate: name, notAfter: certificate.notAfter.toISOString(), time: now.toISOString() },
     );
   }
@@ -101,6 +114,8 @@ interface IssueInput {
   defaultDays: number;
   issuer?: Issuer;
   issuerChain?: Certificate[];
+  /** The issuer may be a self-signed non-CA certificate (see {@link checkIssuer}). */
+  selfSignedLeafIssues?: boolean;
   pathLen?: number;
   dnsNames?: string[];
   ipAddresses?: string[];
@@ -128,7 +143,7 @@ function parentChain(issuer: Issuer, issuerChain: Certificate[] | undefined): Ce
 
 async function issue(input: IssueInput): Promise<Issued> {
   const { options, issuer } = input;
-  if (issuer) checkIssuer(issuer);
+  if (issuer) checkIssuer(issuer, input.selfSignedLeafIssues === true);
   const privateKey = options.key ?? (await PrivateKey.generate(options.keySpec));
   const signer = issuer?.privateKey ?? privateKey;
   const subjectPublicKey = spki(privateKey);
@@ -214,18 +229,29 @@ export async function createIntermediateCa(
 /**
  * Creates a device (TLS client) certificate whose CN is the device/registration ID: EKU
  * clientAuth, keyUsage digitalSignature; signed by `issuer`, or self-signed when there is none.
- * Valid 1 year by default.
+ * Valid 1 year by default. With `allowSelfSignedIssuer`, the issuer may also be a self-signed
+ * device certificate, as create_test_cert.js allows (Azure's how-to issues its individual
+ * enrollment's secondary certificate from the self-signed primary); a non-CA issuer that is not
+ * self-signed is refused either way.
  *
  * @throws PkiError `ERR_PKI_KEY_MISMATCH`, `ERR_PKI_NOT_A_CA`, `ERR_PKI_EXPIRED` for a bad issuer.
  *
  * @example
  * ```ts
  * const device = await createDeviceCertificate({ commonName: 'mytestdevice', issuer: intermediate, issuerChain: intermediate.chain });
- * const selfSigned = await createDeviceCertificate({ commonName: 'mytestprimarycert' });
+ * const primary = await createDeviceCertificate({ commonName: 'mytestprimarycert' });
+ * const secondary = await createDeviceCertificate({
+ *   commonName: 'mytestsecondarycert', issuer: primary, allowSelfSignedIssuer: true,
+ * });
  * ```
  */
 export async function createDeviceCertificate(
-  o: CommonOptions & { commonName: string; issuer?: Issuer; issuerChain?: Certificate[] },
+  o: CommonOptions & {
+    commonName: string;
+    issuer?: Issuer;
+    issuerChain?: Certificate[];
+    allowSelfSignedIssuer?: boolean;
+  },
 ): Promise<Issued> {
   checkCommonName(o.commonName);
   return issue({
@@ -235,6 +261,7 @@ export async function createDeviceCertificate(
     defaultDays: 365,
     ...(o.issuer ? { issuer: o.issuer } : {}),
     ...(o.issuerChain ? { issuerChain: o.issuerChain } : {}),
+    ...(o.allowSelfSignedIssuer ? { selfSignedLeafIssues: true } : {}),
   });
 }
 

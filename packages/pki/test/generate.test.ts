@@ -293,6 +293,69 @@ test('issuing refuses a bad issuer: key mismatch, not a CA, expired', async () =
   }
 });
 
+test('a self-signed device certificate issues a device certificate only when allowed, as create_test_cert.js does', async () => {
+  const root = await createRootCa({ commonName: 'root' });
+  const primary = await createDeviceCertificate({ commonName: 'mytestprimarycert' });
+  const secondary = await createDeviceCertificate({
+    commonName: 'mytestsecondarycert',
+    issuer: primary,
+    allowSelfSignedIssuer: true,
+  });
+  assert.equal(secondary.certificate.issuer, 'CN=mytestprimarycert');
+  assert.equal(secondary.certificate.isCA, false);
+  assert.ok(secondary.certificate.isSignedBy(primary.certificate));
+  assert.deepEqual(
+    secondary.chain.map((c) => c.subject),
+    ['CN=mytestsecondarycert', 'CN=mytestprimarycert'],
+  );
+  const leaf = await createDeviceCertificate({ commonName: 'leaf', issuer: root });
+  const expiredPrimary = await createDeviceCertificate({
+    commonName: 'old primary',
+    notBefore: new Date('2001-01-01T00:00:00Z'),
+    days: 1,
+  });
+  const refusals: [string, () => Promise<unknown>, string][] = [
+    [
+      'a self-signed device without the option',
+      () => createDeviceCertificate({ commonName: 'x', issuer: primary }),
+      'ERR_PKI_NOT_A_CA',
+    ],
+    [
+      'a device issued by a CA, even with the option',
+      () => createDeviceCertificate({ commonName: 'x', issuer: leaf, allowSelfSignedIssuer: true }),
+      'ERR_PKI_NOT_A_CA',
+    ],
+    [
+      'a self-signed device issuing an intermediate',
+      () => createIntermediateCa({ commonName: 'x', issuer: primary }),
+      'ERR_PKI_NOT_A_CA',
+    ],
+    [
+      'a self-signed device issuing a verification certificate',
+      () => createVerificationCertificate({ nonce: 'ABC', ca: primary }),
+      'ERR_PKI_NOT_A_CA',
+    ],
+    [
+      'a self-signed device with the wrong key',
+      () =>
+        createDeviceCertificate({
+          commonName: 'x',
+          issuer: { certificate: primary.certificate, privateKey: leaf.privateKey },
+          allowSelfSignedIssuer: true,
+        }),
+      'ERR_PKI_KEY_MISMATCH',
+    ],
+    [
+      'an expired self-signed device',
+      () => createDeviceCertificate({ commonName: 'x', issuer: expiredPrimary, allowSelfSignedIssuer: true }),
+      'ERR_PKI_EXPIRED',
+    ],
+  ];
+  for (const [name, run, code] of refusals) {
+    await assert.rejects(run, (err: unknown) => err instanceof PkiError && err.code === code, name);
+  }
+});
+
 test('generators refuse nonsensical options with RangeError', async () => {
   const root = await createRootCa({ commonName: 'root' });
   await assert.rejects(createRootCa({ commonName: '' }), RangeError);

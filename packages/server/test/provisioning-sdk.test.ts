@@ -214,8 +214,8 @@ describe('provisioning with the real Azure SDK over MQTT/TLS on 8883', { concurr
       const primary = await createDeviceCertificate({ commonName: 'mytestprimarycert' });
       const pFiles = await writeIssued(dir, 'mytestprimarycert', primary);
       // A certificate signed by a non-CA self-signed certificate, as create_test_cert.js
-      // makes it for `device mytestsecondarycert mytestprimarycert`; our CLI refuses a
-      // non-CA parent, so openssl makes this one.
+      // makes it for `device mytestsecondarycert mytestprimarycert` (openssl, no key
+      // identifiers); `gatehouse cert device` makes the same pair (cert-individual.test.ts).
       const secKey = await PrivateKey.generate();
       const secKeyFile = join(dir, 'mytestsecondarycert_key.pem');
       await writeFile(secKeyFile, secKey.toPem(), { mode: 0o600 });

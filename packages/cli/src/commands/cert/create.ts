@@ -46,7 +46,13 @@ function shown(run: PreparedRun, file: string): string {
 export function finish(
   run: PreparedRun,
   issued: Issued,
-  report: { command: string; title: string; next: (show: (file: string) => string) => string },
+  report: {
+    command: string;
+    title: string;
+    /** One line printed before "Next:", e.g. why an unusual parent was accepted. */
+    note?: string;
+    next: (show: (file: string) => string) => string;
+  },
 ): void {
   const { certificate, privateKey, chain } = issued;
   const outputs: OutputFile[] = [
@@ -74,6 +80,7 @@ export function finish(
       sha256Thumbprint: certificate.sha256Thumbprint,
       chain: chain.map((c) => c.subject),
       files: { cert, key, ...(fullchain ? { fullchain } : {}) },
+      ...(report.note ? { note: report.note } : {}),
       next,
     };
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
@@ -91,6 +98,7 @@ export function finish(
   const lines = [
     `${report.title} (${certificate.keyType}, valid until ${certificate.notAfter.toISOString().slice(0, 10)}):`,
     ...outputs.map((o) => `  ${shown(run, o.name).padEnd(width)}  ${role[o.name] ?? ''}`),
+    ...(report.note ? [`Note: ${report.note}`] : []),
     `Next: ${next}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');

@@ -22,23 +22,37 @@ export function registerDevice(cert: Command): void {
     const parentName = rawParent === undefined ? undefined : checkParentName(rawParent, name);
     const run = prepare(flags, certFiles(name));
     const parent = parentName === undefined ? undefined : loadParent(run.dir, parentName);
+    // create_test_cert.js signs with any parent; Azure's individual-enrollment how-to runs
+    // `device mytestsecondarycert mytestprimarycert`, a self-signed device certificate issuing
+    // the secondary. The pki refuses every other non-CA parent (ERR_PKI_NOT_A_CA).
+    const leafParent = parent !== undefined && !parent.issuer.certificate.isCA;
     const issued = await createDeviceCertificate({
       commonName: name,
-      ...(parent ? { issuer: parent.issuer, issuerChain: parent.chain } : {}),
+      ...(parent ? { issuer: parent.issuer, issuerChain: parent.chain, allowSelfSignedIssuer: true } : {}),
       keySpec: run.options.keySpec,
       days: run.options.days,
     });
+    const thumbprint = `SHA-1 thumbprint ${issued.certificate.sha1Thumbprint}`;
     finish(run, issued, {
       command: 'device',
       title: parentName
         ? `Created device certificate "${name}" signed by "${parentName}"`
         : `Created self-signed device certificate "${name}"`,
+      ...(leafParent
+        ? {
+            note:
+              `"${parentName}" is a self-signed device certificate, not a CA; it signed "${name}" ` +
+              `as create_test_cert.js does (the how-to's secondary certificate).`,
+          }
+        : {}),
       next: (show) =>
-        parentName
-          ? `the device "${name}" connects with ${show(run.files.key)} and ${show(run.files.fullchain ?? '')} ` +
-            `through an enrollment group whose certificate is "${parentName}" or one of its parents`
-          : `create an individual enrollment for "${name}" with ${show(run.files.cert)} ` +
-            `(SHA-1 thumbprint ${issued.certificate.sha1Thumbprint})`,
+        leafParent
+          ? `upload ${show(run.files.cert)} as the secondary certificate of the individual enrollment ` +
+            `whose primary is "${parentName}" (${thumbprint})`
+          : parentName
+            ? `the device "${name}" connects with ${show(run.files.key)} and ${show(run.files.fullchain ?? '')} ` +
+              `through an enrollment group whose certificate is "${parentName}" or one of its parents`
+            : `create an individual enrollment for "${name}" with ${show(run.files.cert)} (${thumbprint})`,
     });
   });
 }

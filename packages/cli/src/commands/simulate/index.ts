@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { addConnectionOptions, ApiClient, type ConnectionFlags } from '../../api-client.js';
 import { CliError } from '../../output.js';
 import { SERVER_DEFAULTS } from '../../server-defaults.js';
+import { serverTrust } from '../../server-trust.js';
 import { loadParent } from '../cert/parent.js';
 import { simulate, summaryLines, type SimCredential, type SimulationOptions } from './run.js';
 import { TEMPLATES, type TemplateName } from './templates.js';
@@ -22,6 +22,8 @@ export interface SimulateFlags extends ConnectionFlags {
   root?: string;
   certs?: string;
   groupKey?: string;
+  /** `--data` or GATEHOUSE_DATA was given (not the default): its server-ca.pem is then required. */
+  dataGiven?: boolean;
 }
 
 /** The most devices one run simulates. */
@@ -52,23 +54,6 @@ function parseInteger(text: string, option: string, min: number, max: number): n
     );
   }
   return n;
-}
-
-function readCa(path: string): Buffer {
-  try {
-    const pem = readFileSync(path);
-    if (!pem.toString('utf8').includes('-----BEGIN CERTIFICATE-----')) {
-      throw new CliError('ERR_CLI_READ_FILE', `${path} holds no PEM certificate (--ca).`);
-    }
-    return pem;
-  } catch (err) {
-    if (err instanceof CliError) throw err;
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new CliError(
-      'ERR_CLI_READ_FILE',
-      `Cannot read the server CA ${path} (${reason}): pass --ca, or --data with the folder of \`gatehouse serve\`.`,
-    );
-  }
 }
 
 function credentialFrom(flags: SimulateFlags): SimCredential {
@@ -137,7 +122,7 @@ export async function simulationOptions(flags: SimulateFlags): Promise<Simulatio
   const host = flags.host.trim();
   if (host === '') throw new CliError('ERR_CLI_INVALID_OPTION', '--host must not be empty.');
   const credential = credentialFrom(flags);
-  const ca = readCa(resolve(flags.ca ?? join(flags.data ?? SERVER_DEFAULTS.dataDir, 'server-ca.pem')));
+  const trust = serverTrust({ ca: flags.ca, data: flags.dataGiven === true ? flags.data : undefined });
   const idScope = await idScopeFrom(flags);
   return {
     template: flags.template as TemplateName,
@@ -147,7 +132,8 @@ export async function simulationOptions(flags: SimulateFlags): Promise<Simulatio
     idScope,
     host,
     port,
-    ca,
+    ca: trust.ca,
+    trustSource: trust.source,
     prefix,
     json: flags.json === true,
     credential,
@@ -176,13 +162,17 @@ export function registerSimulateCommand(program: Command): void {
       .option('--id-scope <scope>', 'ID scope of the provisioning service (default: asked from the REST API)')
       .option('--host <name>', 'host name of the Gatehouse MQTT endpoint', SERVER_DEFAULTS.hostName)
       .option('--mqtt-port <port>', 'its MQTT/TLS port', String(SERVER_DEFAULTS.mqttPort))
-      .option('--ca <file>', 'CA certificate of the server (default: <data>/server-ca.pem)')
+      .option(
+        '--ca <file>',
+        'CA certificate of the server (default: GATEHOUSE_CA, <data>/server-ca.pem, NODE_EXTRA_CA_CERTS, ./gatehouse-data/server-ca.pem)',
+      )
       .option('--prefix <prefix>', 'device IDs are <prefix>-1 … <prefix>-N', 'sim')
       .option('--root <name>', 'issue device certificates from <name>_cert.pem/<name>_key.pem (X.509 group)')
       .option('--certs <dir>', 'the folder of the --root files (default: the current folder)')
       .option('--group-key <key>', 'primary key of a symmetric-key enrollment group (SAS)'),
-  ).action(async (flags: SimulateFlags) => {
-    const options = await simulationOptions(flags);
+  ).action(async (flags: SimulateFlags, command: Command) => {
+    const source = command.getOptionValueSource('data');
+    const options = await simulationOptions({ ...flags, dataGiven: source === 'cli' || source === 'env' });
     const summary = await simulate(options);
     if (options.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
     else process.stdout.write(summaryLines(summary).join('\n') + '\n');

@@ -18,7 +18,10 @@ export interface SimulationOptions {
   idScope: string;
   host: string;
   port: number;
-  ca: Buffer;
+  /** The server's CA; undefined trusts Node's store (with NODE_EXTRA_CA_CERTS). */
+  ca: Buffer | undefined;
+  /** Where the trust came from (server-trust.ts), named when TLS refuses the server. */
+  trustSource?: string;
   prefix: string;
   json: boolean;
   credential: SimCredential;
@@ -162,10 +165,16 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
 
   const recordError = (err: unknown, deviceId: string): void => {
     summary.errors++;
-    if (!summary.firstError) summary.firstError = describe(err, deviceId);
+    if (!summary.firstError) {
+      summary.firstError = describe(err, deviceId);
+      // A certificate refusal of the server is a trust problem: say what was trusted.
+      if (options.trustSource && /certificate|self[- ]signed/i.test(summary.firstError.message)) {
+        summary.firstError.message += ` (trusted: ${options.trustSource})`;
+      }
+    }
   };
 
-  const ca: PemInput = options.ca;
+  const ca: { ca?: PemInput } = options.ca === undefined ? {} : { ca: options.ca };
   const ids = Array.from({ length: options.devices }, (_, i) => `${options.prefix}-${i + 1}`);
 
   const startDevice = async (id: string): Promise<void> => {
@@ -197,7 +206,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
         port: options.port,
         idScope: options.idScope,
         registrationId: id,
-        ca,
+        ...ca,
         ...credential,
         ...(behaviour.modelId ? { payload: { modelId: behaviour.modelId } } : {}),
       }).register();
@@ -227,7 +236,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
       gatewayHost: options.host,
       port: options.port,
       deviceId,
-      ca,
+      ...ca,
       ...credential,
       ...(behaviour.modelId ? { modelId: behaviour.modelId } : {}),
     });
