@@ -13,6 +13,7 @@ import {
   COMMON_ERRORS,
   GATEWAY_ERRORS,
   PROVISIONING_ERRORS,
+  STORE_ERRORS,
   type ErrorSpec,
 } from '@gatehouse/server';
 import { CLI_ERRORS } from './errors.js';
@@ -99,6 +100,13 @@ ${specTable(APP_ERRORS, all, false)}
 Closing reasons and failures of the MQTT layer; the device sees a closed connection.
 
 ${specTable(GATEWAY_ERRORS, all, false)}
+
+## Database (\`gatehouse serve --database-url\`)
+
+Raised at start when PostgreSQL cannot be used; the server does not start, and the CLI prints
+the code and the fix on one line and exits non-zero.
+
+${specTable(STORE_ERRORS, all, false)}
 
 ## Certificates (\`@gatehouse/pki\`, \`gatehouse cert\`)
 

@@ -23,10 +23,12 @@ import { IndividualEnrollmentService } from './provisioning/individual-enrollmen
 import { ProvisioningStore } from './provisioning/provisioning-store.js';
 import { RegistrationService } from './provisioning/registration.js';
 import type { Database } from './store/schema.js';
-import { openSqliteWithHandle } from './store/sqlite.js';
+import { openStore } from './store/open-store.js';
+import { Settings } from './store/settings.js';
 import { HubService } from './hub/hub-service.js';
 import { SasAuthenticator } from './hub/sas-authenticator.js';
 import { ensureTlsIdentity } from './tls-identity.js';
+import { ensureDatabaseTlsIdentity, watchDatabaseTlsIdentity } from './tls-identity-database.js';
 
 export interface ServerOptions {
   /** Folder for the database, the server CA and keys (created if missing). */
@@ -53,6 +55,11 @@ export interface ServerOptions {
   retentionDays?: number;
   /** Folder of the built web app; default `packages/web/dist/app` of this checkout ('' serves none). */
   webRoot?: string;
+  /**
+   * `postgres://USER@HOST:PORT/DB`: keep everything in PostgreSQL, shared with every node on it
+   * (the identity too: ID scope, server CA and certificate, administrator). Default: SQLite in dataDir.
+   */
+  databaseUrl?: string;
 }
 
 export interface RunningServer {
@@ -101,17 +108,31 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await mkdir(dataDir, { recursive: true });
   const logger = options.logger ?? pino({ level: options.logLevel ?? SERVER_DEFAULTS.logLevel });
   const metrics = new Metrics();
-  const { db, sqlite } = await openSqliteWithHandle({ filename: join(dataDir, 'gatehouse.db') });
-  const closers: Array<() => Promise<void>> = [async () => db.destroy()];
+  const opened = await openStore({
+    dataDir,
+    ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
+  });
+  const { db } = opened;
+  const closers: Array<() => Promise<void>> = [() => opened.close()];
+  // With PostgreSQL the first node creates the identity and defaults; the others wait, then read them.
+  const releaseStartup = await opened.lock('startup');
+  closers.unshift(releaseStartup);
   try {
     const store = new ProvisioningStore(db);
     const idScope = await ensureIdScope(store);
-    const tls = await ensureTlsIdentity({
-      dataDir,
-      hostNames: [options.hostName],
-      ...(options.tlsCertFile ? { tlsCertFile: options.tlsCertFile } : {}),
-      ...(options.tlsKeyFile ? { tlsKeyFile: options.tlsKeyFile } : {}),
-    });
+    const sharedTls = opened.dialect === 'postgres' && !options.tlsCertFile && !options.tlsKeyFile;
+    const tls = sharedTls
+      ? await ensureDatabaseTlsIdentity({
+          dataDir,
+          hostNames: [options.hostName],
+          settings: new Settings(db),
+        })
+      : await ensureTlsIdentity({
+          dataDir,
+          hostNames: [options.hostName],
+          ...(options.tlsCertFile ? { tlsCertFile: options.tlsCertFile } : {}),
+          ...(options.tlsKeyFile ? { tlsKeyFile: options.tlsKeyFile } : {}),
+        });
 
     const templates = new DeviceTemplateService(db);
     await templates.ensureBuiltIns();
@@ -162,10 +183,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     const dashboards = new DashboardService(db);
     await dashboards.ensureDefault();
+    await releaseStartup();
 
     const hub = new HubService({
       db,
-      sqlite,
+      telemetryStore: opened.telemetry,
       hostName: options.hostName,
       logger: logger.child({ context: 'hub' }),
       metrics,
@@ -208,6 +230,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // fixed port). When it cannot be bound the rest keeps running; the reason is one line.
     let https: AddressInfo | undefined;
     let httpsError: string | undefined;
+    let deviceHttpsListener: { setCertificate(key: string, cert: string): void } | undefined;
     try {
       const deviceHttps = await startDeviceHttpsListener({
         host: options.bindHost,
@@ -222,9 +245,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       });
       closers.unshift(() => deviceHttps.close());
       https = deviceHttps.address();
+      deviceHttpsListener = deviceHttps;
     } catch (err) {
       httpsError = (err as Error).message;
       logger.warn({ code: (err as { code?: string }).code }, httpsError);
+    }
+
+    if (sharedTls) {
+      // Another node may reissue the shared certificate (a new host name): serve it too.
+      const stopWatch = watchDatabaseTlsIdentity({
+        settings: new Settings(db),
+        current: tls.cert,
+        onChange: (key, cert) => {
+          mqtt.setCertificate(key, cert);
+          deviceHttpsListener?.setCertificate(key, cert);
+          logger.info('server certificate reissued by another node: serving it');
+        },
+        onError: (err) => logger.warn({ err }, 'reading the shared server certificate failed'),
+      });
+      closers.unshift(async () => stopWatch());
     }
 
     const application = {

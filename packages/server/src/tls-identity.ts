@@ -28,7 +28,8 @@ export interface TlsIdentityOptions {
   tlsKeyFile?: string;
 }
 
-const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
+/** A server certificate that expires within this is reissued at start. */
+export const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
 
 /**
  * The server's TLS identity. A user-supplied certificate and key win; else a
@@ -67,17 +68,13 @@ export async function ensureTlsIdentity(options: TlsIdentityOptions): Promise<Tl
     await writeFile(caPath, issued.certificate.pem);
   }
 
-  const dnsNames = new Set<string>(['localhost']);
-  const ipAddresses = new Set<string>(['127.0.0.1', '::1']);
-  for (const h of options.hostNames) (isIP(h) ? ipAddresses : dnsNames).add(h);
+  const { dnsNames, ipAddresses } = subjectNames(options.hostNames);
 
   if (existsSync(certPath) && existsSync(keyPath)) {
     const cert = await readFile(certPath, 'utf8');
     const key = await readFile(keyPath, 'utf8');
     const certificate = readCertificate(cert);
-    const fresh = certificate.notAfter.getTime() - Date.now() > RENEW_BEFORE_MS;
-    const covers = [...dnsNames, ...ipAddresses].every((n) => coversName(certificate, n));
-    if (fresh && covers && certificate.isSignedBy(ca.certificate)) {
+    if (stillGood(certificate, options.hostNames, ca.certificate)) {
       return { cert: cert + ca.certificate.pem, key, caPath, certificate, generated: false };
     }
   }
@@ -96,6 +93,25 @@ export async function ensureTlsIdentity(options: TlsIdentityOptions): Promise<Tl
     certificate: server.certificate,
     generated: true,
   };
+}
+
+/** The SANs of the server certificate: loopback names and addresses, and every host name. */
+export function subjectNames(hostNames: readonly string[]): {
+  dnsNames: Set<string>;
+  ipAddresses: Set<string>;
+} {
+  const dnsNames = new Set<string>(['localhost']);
+  const ipAddresses = new Set<string>(['127.0.0.1', '::1']);
+  for (const h of hostNames) (isIP(h) ? ipAddresses : dnsNames).add(h);
+  return { dnsNames, ipAddresses };
+}
+
+/** Whether a stored server certificate may be served: not near expiry, every name in it, issued by `ca`. */
+export function stillGood(certificate: Certificate, hostNames: readonly string[], ca: Certificate): boolean {
+  const { dnsNames, ipAddresses } = subjectNames(hostNames);
+  const fresh = certificate.notAfter.getTime() - Date.now() > RENEW_BEFORE_MS;
+  const covers = [...dnsNames, ...ipAddresses].every((n) => coversName(certificate, n));
+  return fresh && covers && certificate.isSignedBy(ca);
 }
 
 /** Whether the certificate's subject alternative names include `name` (node's X509Certificate reads the SAN). */

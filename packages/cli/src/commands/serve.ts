@@ -23,6 +23,7 @@ interface ServeFlags {
   logLevel: string;
   dpsRetryAfter: number;
   retentionDays: number;
+  databaseUrl?: string;
 }
 
 /** The lines a user needs after start: where things listen, the ID scope, how devices trust us. */
@@ -131,6 +132,12 @@ export function registerServeCommand(program: Command): void {
           return n;
         }),
     )
+    .addOption(
+      new Option(
+        '--database-url <url>',
+        'PostgreSQL (postgres://USER@HOST:PORT/DB) shared by every node, instead of SQLite in --data',
+      ).env('GATEHOUSE_DATABASE_URL'),
+    )
     .action(async (flags: ServeFlags) => {
       // Loaded on demand: `gatehouse cert …` should not pay for the whole server.
       const { startServer } = await import('@gatehouse/server');
@@ -144,6 +151,7 @@ export function registerServeCommand(program: Command): void {
         logLevel: flags.logLevel,
         dpsRetryAfterSeconds: flags.dpsRetryAfter,
         retentionDays: flags.retentionDays,
+        ...(flags.databaseUrl ? { databaseUrl: flags.databaseUrl } : {}),
         ...(flags.tlsCert ? { tlsCertFile: flags.tlsCert } : {}),
         ...(flags.tlsKey ? { tlsKeyFile: flags.tlsKey } : {}),
         ...(process.env['GATEHOUSE_ADMIN_TOKEN'] ? { adminToken: process.env['GATEHOUSE_ADMIN_TOKEN'] } : {}),

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, UsersTable } from '../store/schema.js';
+import { isUniqueViolation, serializable } from '../store/transactions.js';
 import { characterCount, nowIso } from '../util.js';
 import { checkId, commonError, isObject } from '../validation.js';
 import { parseRoles, type RoleAssignment } from './api-tokens.js';
@@ -123,7 +124,7 @@ export class UserService {
         `You are signed in as '${existing.username}' and cannot delete your own account: ask another administrator.`,
       );
     }
-    await this.db.transaction().execute(async (trx) => {
+    await serializable(this.db, async (trx) => {
       // Checked and deleted in one transaction: two concurrent deletions (or a deletion and a
       // demotion) of the last two administrators cannot both see "another one is left".
       const current = await userRow(trx, id);
@@ -208,10 +209,10 @@ export class UserService {
 
   /**
    * The write of PUT and PATCH. The password is hashed first; then the checks (user name
-   * free, another administrator left) and the write are one transaction that awaits
-   * nothing but the database. The SQLite driver runs one transaction at a time, so
-   * concurrent requests see each other's writes instead of all passing the same check
-   * (two demotions leaving no administrator, two creations of one user name).
+   * free, another administrator left) and the write are one serializable transaction that
+   * awaits nothing but the database (store/transactions.ts), so concurrent requests, on this
+   * node or another, see each other's writes instead of all passing the same check (two
+   * demotions leaving no administrator, two creations of one user name).
    */
   private async save(
     id: string,
@@ -233,7 +234,7 @@ export class UserService {
       ...(hash !== undefined ? { password_hash: hash } : {}),
     };
     try {
-      await this.db.transaction().execute(async (trx) => {
+      await serializable(this.db, async (trx) => {
         const holder = await trx
           .selectFrom('users')
           .select('id')
@@ -263,7 +264,7 @@ export class UserService {
     } catch (err) {
       // The checks above make this unreachable through this service; another writer of the
       // same database (a second process) could still win the race for the user name.
-      if (isUniqueViolation(err, 'users.username_key')) throw usernameTaken(change.username, err);
+      if (isUniqueViolation(err, 'users', 'username_key')) throw usernameTaken(change.username, err);
       throw err;
     }
     return this.get(id);
@@ -303,16 +304,6 @@ async function requireAnotherAdministrator(db: Kysely<Database>, exceptId: strin
 
 function usernameTaken(username: string, cause?: unknown): Error {
   return appError('ERR_USERNAME_TAKEN', `The user name '${username}' belongs to another user.`, { cause });
-}
-
-/** A SQLite UNIQUE (or primary key) violation on `column` (`table.column`, as SQLite names it). */
-function isUniqueViolation(err: unknown, column: string): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return (
-    (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') &&
-    err instanceof Error &&
-    err.message.includes(column)
-  );
 }
 
 /** Sign-in and uniqueness ignore case (and Unicode compatibility forms). */

@@ -54,7 +54,8 @@ export interface DeviceHttpsListener {
   /** Live MQTT-over-WebSocket connections. */
   readonly webSocketCount: number;
   /** Stops accepting, ends WebSocket sessions and idle keep-alive connections, resolves once all are closed. */
-  close(): Promise<void>;
+  close(): Promise<void>; /** Serves another certificate to new connections from now on (the shared identity was reissued). */
+  setCertificate(key: string, cert: string): void;
 }
 
 /** The one-line reason a port could not be bound, with the fix (printed as is by the CLI). */
@@ -200,6 +201,7 @@ export async function startDeviceHttpsListener(
   let closing: Promise<void> | undefined;
   return {
     address: () => address,
+    setCertificate: (key, cert) => server.setSecureContext({ key, cert, minVersion: 'TLSv1.2' }),
     get webSocketCount() {
       return ws.connectionCount;
     },

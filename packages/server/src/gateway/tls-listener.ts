@@ -32,7 +32,8 @@ export interface MqttListener {
   /** Live MQTT connections (after the TLS handshake). */
   readonly connectionCount: number;
   /** Stops accepting, ends every connection, resolves once all sockets are closed. */
-  close(): Promise<void>;
+  close(): Promise<void>; /** Serves another certificate to new connections from now on (the shared identity was reissued). */
+  setCertificate(key: string, cert: string): void;
 }
 
 export async function startMqttTlsListener(options: MqttTlsListenerOptions): Promise<MqttListener> {
@@ -92,6 +93,7 @@ export async function startMqttTlsListener(options: MqttTlsListenerOptions): Pro
   let closing: Promise<void> | undefined;
   return {
     address: () => address,
+    setCertificate: (key, cert) => server.setSecureContext({ key, cert, minVersion: 'TLSv1.2' }),
     get connectionCount() {
       return live.size;
     },

@@ -4,7 +4,6 @@
  * the connection registry, persistent sessions, telemetry ingest, twins, direct methods,
  * cloud-to-device messages and the event bus.
  */
-import type BetterSqlite3 from 'better-sqlite3';
 import { twinResponseTopic, type PropertyBag } from '@gatehouse/protocol';
 import type { Kysely } from 'kysely';
 import type { IConnectPacket, IPublishPacket } from 'mqtt-packet';
@@ -43,7 +42,7 @@ import { DesiredProperties } from './desired-properties.js';
 import type { TemplateProperty } from './property-schema.js';
 import { SessionStore } from './sessions.js';
 import { TelemetryIngest } from './telemetry-ingest.js';
-import { SqliteTelemetryStore, type TelemetryInput, type TelemetryStore } from './telemetry-store.js';
+import type { TelemetryInput, TelemetryStore } from './telemetry-store.js';
 import { TwinPatchError, TwinService, type TwinDocument, type TwinState } from './twins.js';
 import { HubHttpDevices } from './hub-http-devices.js';
 
@@ -54,10 +53,11 @@ const HISTORY_LIMIT = { default: 1000, max: 10_000 } as const;
 
 export interface HubServiceOptions {
   db: Kysely<Database>;
-  /** The raw handle of the same SQLite database: the telemetry writer's prepared statements. */
-  sqlite?: BetterSqlite3.Database;
-  /** Another telemetry store (e.g. PostgreSQL); required when `sqlite` is absent. */
-  telemetryStore?: TelemetryStore;
+  /**
+   * Where telemetry is kept (SQLite or PostgreSQL): chosen where the server is wired
+   * (store/open-store.ts), never here.
+   */
+  telemetryStore: TelemetryStore;
   /** The hub's host name (the `HostName` devices connect with). */
   hostName: string;
   logger: Logger;
@@ -134,9 +134,7 @@ export class HubService implements HubApi {
     this.templates = options.templates;
     this.metrics = options.metrics ? hubMetrics(options.metrics) : undefined;
     this.events = new EventBus(this.logger);
-    const telemetry =
-      options.telemetryStore ?? (options.sqlite ? new SqliteTelemetryStore(options.sqlite) : undefined);
-    if (!telemetry) throw new Error('HubService needs `sqlite` (the raw handle) or a `telemetryStore`');
+    const telemetry = options.telemetryStore;
     this.telemetry = telemetry;
     this.sessions = new SessionStore(this.db);
     this.authentication = new DeviceAuthentication(this.db, [

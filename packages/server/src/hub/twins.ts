@@ -14,6 +14,8 @@ import { isPlainObject } from './message-body.js';
 export const MAX_TWIN_DEPTH = 10;
 /** The errorCode IoT Hub uses for a malformed twin request (§3.5). */
 export const TWIN_BAD_REQUEST_CODE = 400027;
+/** Writes retried when another node changed the twin in between (each retry reads it again). */
+const MAX_WRITE_ATTEMPTS = 50;
 
 export type TwinDocument = Record<string, unknown>;
 
@@ -135,17 +137,14 @@ export class TwinService {
     if (!isPlainObject(parsed))
       throw new TwinPatchError('the reported properties patch must be a JSON object');
     const patch = cleanPatch(parsed);
-    return this.mutex.run(deviceId, async () => {
-      const twin = await this.read(deviceId);
-      const time = this.now().toISOString();
+    return this.update(deviceId, (twin, time) => {
       const next: TwinState = {
         ...twin,
         reported: mergePatch(twin.reported, patch),
         reportedVersion: twin.reportedVersion + 1,
         reportedUpdated: touched(twin.reportedUpdated, patch, time),
       };
-      await this.write(deviceId, next, time);
-      return { version: next.reportedVersion, patch };
+      return { next, result: { version: next.reportedVersion, patch } };
     });
   }
 
@@ -159,18 +158,15 @@ export class TwinService {
     patch: TwinDocument | ((twin: TwinState) => TwinDocument),
   ): Promise<{ version: number; patch: TwinDocument }> {
     const early = typeof patch === 'function' ? undefined : cleanPatch(patch);
-    return this.mutex.run(deviceId, async () => {
-      const twin = await this.read(deviceId);
+    return this.update(deviceId, (twin, time) => {
       const clean = early ?? cleanPatch((patch as (twin: TwinState) => TwinDocument)(twin));
-      const time = this.now().toISOString();
       const next: TwinState = {
         ...twin,
         desired: mergePatch(twin.desired, clean),
         desiredVersion: twin.desiredVersion + 1,
         desiredUpdated: touched(twin.desiredUpdated, clean, time),
       };
-      await this.write(deviceId, next, time);
-      return { version: next.desiredVersion, patch: clean };
+      return { next, result: { version: next.desiredVersion, patch: clean } };
     });
   }
 
@@ -178,7 +174,39 @@ export class TwinService {
     await this.db.deleteFrom('twins').where('device_id', '=', deviceId).execute();
   }
 
-  private async write(deviceId: string, twin: TwinState, time: string): Promise<void> {
+  /**
+   * Read, change, write, with the device's lock in this process and a version check in the
+   * database: the write lands only if both versions are still those that were read, so a
+   * write by another node in between makes this one read again instead of overwriting it.
+   */
+  private update<T>(
+    deviceId: string,
+    change: (twin: TwinState, time: string) => { next: TwinState; result: T },
+  ): Promise<T> {
+    return this.mutex.run(deviceId, async () => {
+      for (let attempt = 1; ; attempt++) {
+        const row = await this.db
+          .selectFrom('twins')
+          .selectAll()
+          .where('device_id', '=', deviceId)
+          .executeTakeFirst();
+        const twin = row ? toState(row) : emptyTwin();
+        const time = this.now().toISOString();
+        const { next, result } = change(twin, time);
+        if (await this.write(deviceId, next, time, row ? twin : undefined)) return result;
+        if (attempt >= MAX_WRITE_ATTEMPTS)
+          throw new Error(`twin of '${deviceId}' changed under ${attempt} attempts to write it`);
+      }
+    });
+  }
+
+  /** Writes `twin` if the stored one is still `read` (undefined: still absent); false if not. */
+  private async write(
+    deviceId: string,
+    twin: TwinState,
+    time: string,
+    read: TwinState | undefined,
+  ): Promise<boolean> {
     const row = {
       desired: JSON.stringify(twin.desired),
       desired_version: twin.desiredVersion,
@@ -188,11 +216,22 @@ export class TwinService {
       reported_updated: JSON.stringify(twin.reportedUpdated),
       updated_at: time,
     };
-    await this.db
-      .insertInto('twins')
-      .values({ device_id: deviceId, ...row })
-      .onConflict((oc) => oc.column('device_id').doUpdateSet(row))
-      .execute();
+    if (!read) {
+      const r = await this.db
+        .insertInto('twins')
+        .values({ device_id: deviceId, ...row })
+        .onConflict((oc) => oc.column('device_id').doNothing())
+        .executeTakeFirst();
+      return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+    }
+    const r = await this.db
+      .updateTable('twins')
+      .set(row)
+      .where('device_id', '=', deviceId)
+      .where('desired_version', '=', read.desiredVersion)
+      .where('reported_version', '=', read.reportedVersion)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
   }
 }
 

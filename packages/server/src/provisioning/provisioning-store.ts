@@ -1,4 +1,5 @@
 import type { Kysely, Selectable, Insertable, Updateable } from 'kysely';
+import { serializable } from '../store/transactions.js';
 import { newEtag } from '../util.js';
 import type {
   Database,
@@ -112,7 +113,8 @@ export class ProvisioningStore {
   }
 
   async upsertGroupCertificate(row: Insertable<GroupCertificatesTable>): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    // Serializable: two uploads to one entry at once (two nodes) replace it one after the other.
+    await serializable(this.db, async (trx) => {
       await trx
         .deleteFrom('group_certificates')
         .where('group_id', '=', row.group_id)

@@ -16,6 +16,7 @@ import { EnrollmentGroupService } from '../../src/provisioning/enrollment-groups
 import { IndividualEnrollmentService } from '../../src/provisioning/individual-enrollments.js';
 import { ProvisioningStore } from '../../src/provisioning/provisioning-store.js';
 import type { Database } from '../../src/store/schema.js';
+import { SqliteTelemetryStore } from '../../src/hub/telemetry-store.js';
 import { openSqliteWithHandle, type SqliteStore } from '../../src/store/sqlite.js';
 
 export const ADMIN_SECRET = 'api-test-admin-secret-0123456789';
@@ -69,7 +70,14 @@ export async function apiHarness(
   await tokens.ensureBootstrapToken(ADMIN_SECRET);
   const users = new UserService(db, { now });
   const hub =
-    overrides.hub ?? new HubService({ db, sqlite: sqlite.sqlite, hostName: 'gatehouse.test', logger, now });
+    overrides.hub ??
+    new HubService({
+      db,
+      telemetryStore: new SqliteTelemetryStore(sqlite.sqlite),
+      hostName: 'gatehouse.test',
+      logger,
+      now,
+    });
   const deps: ApiDeps = {
     logger,
     metrics: new Metrics(),

@@ -14,6 +14,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { startMqttTlsListener, type MqttListener } from '../../src/gateway/index.js';
 import { HubService, type HubServiceOptions } from '../../src/hub/hub-service.js';
 import { Metrics } from '../../src/metrics.js';
+import { SqliteTelemetryStore } from '../../src/hub/telemetry-store.js';
 import { openSqliteWithHandle, type SqliteStore } from '../../src/store/sqlite.js';
 import { newEtag } from '../../src/util.js';
 import { captureLogger, FakeDpsHandler, type CapturedLogger } from './gateway-harness.js';
@@ -60,7 +61,7 @@ export async function startHub(
   const metrics = new Metrics();
   const hub = new HubService({
     db: store.db,
-    sqlite: store.sqlite,
+    telemetryStore: new SqliteTelemetryStore(store.sqlite),
     hostName: HUB_HOST,
     logger: log.logger,
     metrics,

@@ -1,0 +1,239 @@
+/**
+ * The PostgreSQL `TelemetryStore` (CLUSTER.md §3, §6.4). A batch is one statement on one
+ * dedicated connection: `INSERT … SELECT FROM unnest($1::text[], …)` for the messages and, in
+ * the same statement (a data-modifying CTE), the upsert of the latest values. One prepared
+ * statement serves every batch size, and a single statement commits atomically by itself.
+ * The connection runs with `synchronous_commit = on`, so when `appendBatch` resolves the
+ * batch is in the WAL on disk and the hub may PUBACK it (PG15 `wal-async-commit.html`: async
+ * commit would lose "a short time window" of acknowledged rows on a crash).
+ *
+ * Telemetry lives in daily partitions (store/postgres-telemetry-schema.ts); retention drops
+ * whole days. Queries other than the batch use the shared pool.
+ */
+import type pg from 'pg';
+
+import {
+  daysAhead,
+  dayOf,
+  dropTelemetryPartitionsBefore,
+  ensureTelemetryPartitions,
+} from '../store/postgres-telemetry-schema.js';
+import { isPlainObject } from './message-body.js';
+import type {
+  StoredTelemetry,
+  TelemetryHistoryFilter,
+  TelemetryInput,
+  TelemetryStore,
+} from './telemetry-store.js';
+
+export interface PostgresTelemetryStoreOptions {
+  /** The pool for reads, retention and device deletion. */
+  pool: pg.Pool;
+  /** Opens the dedicated connection of the batch writer (again after it broke). */
+  connect(): Promise<pg.Client>;
+  now?: () => Date;
+}
+
+const APPEND = `WITH messages AS (
+  INSERT INTO telemetry (device_id, enqueued_at, component, body, content_type, system_properties, properties, field_names)
+  SELECT d, e, c, b, ct, sp, p, f::jsonb
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[], $7::text[], $8::text[])
+    AS m(d, e, c, b, ct, sp, p, f)
+)
+INSERT INTO telemetry_latest (device_id, component, name, value, enqueued_at)
+SELECT * FROM unnest($9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+ON CONFLICT (device_id, component, name) DO UPDATE SET value = excluded.value, enqueued_at = excluded.enqueued_at
+WHERE excluded.enqueued_at >= telemetry_latest.enqueued_at`;
+
+/** SQLSTATE check_violation: raised when no partition takes a row's `enqueued_at`. */
+const NO_PARTITION = '23514';
+
+interface TelemetryRow {
+  id: number;
+  device_id: string;
+  enqueued_at: string;
+  component: string | null;
+  body: Buffer;
+  content_type: string | null;
+  system_properties: string;
+  properties: string;
+}
+
+export class PostgresTelemetryStore implements TelemetryStore {
+  private writer: Promise<pg.Client> | undefined;
+  private readonly now: () => Date;
+
+  constructor(private readonly options: PostgresTelemetryStoreOptions) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** Creates today's partition and the next days'; the server calls it once at start. */
+  async prepare(): Promise<void> {
+    await this.withClient((c) => ensureTelemetryPartitions(c, daysAhead(this.now())));
+  }
+
+  async appendBatch(messages: readonly TelemetryInput[]): Promise<void> {
+    if (messages.length === 0) return;
+    const values = batchValues(messages);
+    const client = await this.client();
+    try {
+      await client.query({ name: 'gatehouse_telemetry_append', text: APPEND, values });
+    } catch (err) {
+      if ((err as { code?: string }).code !== NO_PARTITION) {
+        this.dropWriter(client);
+        throw err;
+      }
+      // A day nobody prepared (a clock jump, a job that did not run): make it, then once more.
+      const days = new Set(messages.map((m) => dayOf(m.enqueuedAt)));
+      await this.withClient((c) => ensureTelemetryPartitions(c, days));
+      await client.query({ name: 'gatehouse_telemetry_append', text: APPEND, values });
+    }
+  }
+
+  async latest(
+    deviceId: string,
+    name: string,
+    component: string,
+  ): Promise<{ value: unknown; enqueuedAt: string } | undefined> {
+    const r = await this.options.pool.query<{ value: string; enqueued_at: string }>(
+      'SELECT value, enqueued_at FROM telemetry_latest WHERE device_id = $1 AND component = $2 AND name = $3',
+      [deviceId, component, name],
+    );
+    const row = r.rows[0];
+    return row ? { value: JSON.parse(row.value) as unknown, enqueuedAt: row.enqueued_at } : undefined;
+  }
+
+  async history(deviceId: string, filter: TelemetryHistoryFilter): Promise<StoredTelemetry[]> {
+    const args: unknown[] = [deviceId];
+    const where = ['device_id = $1'];
+    const arg = (value: unknown) => `$${args.push(value)}`;
+    if (filter.from !== undefined) where.push(`enqueued_at >= ${arg(filter.from)}`);
+    if (filter.to !== undefined) where.push(`enqueued_at < ${arg(filter.to)}`);
+    if (filter.component !== undefined) {
+      where.push(filter.component === '' ? 'component IS NULL' : `component = ${arg(filter.component)}`);
+    }
+    if (filter.name !== undefined) where.push(`field_names ? ${arg(filter.name)}`);
+    const r = await this.options.pool.query<TelemetryRow>(
+      `SELECT id, device_id, enqueued_at, component, body, content_type, system_properties, properties
+       FROM telemetry WHERE ${where.join(' AND ')}
+       ORDER BY enqueued_at DESC, id DESC LIMIT ${arg(filter.limit)}`,
+      args,
+    );
+    return r.rows.reverse().map(toStored);
+  }
+
+  /**
+   * Retention: drops the partitions whose whole day is older than `time`, and creates the
+   * days ahead (this runs hourly on every node; the partition lock makes one node do it).
+   */
+  async deleteOlderThan(time: string): Promise<number> {
+    return this.withClient(async (c) => {
+      await ensureTelemetryPartitions(c, daysAhead(this.now()));
+      return dropTelemetryPartitionsBefore(c, time);
+    });
+  }
+
+  async deleteDevice(deviceId: string): Promise<void> {
+    await this.withClient(async (client) => {
+      await client.query('BEGIN');
+      try {
+        await client.query('DELETE FROM telemetry WHERE device_id = $1', [deviceId]);
+        await client.query('DELETE FROM telemetry_latest WHERE device_id = $1', [deviceId]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  /** A pooled connection for work that spans statements (a transaction). */
+  private async withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.options.pool.connect();
+    try {
+      return await work(client);
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    const writer = this.writer;
+    this.writer = undefined;
+    if (writer) await (await writer.catch(() => undefined))?.end().catch(() => undefined);
+  }
+
+  private client(): Promise<pg.Client> {
+    if (!this.writer) {
+      const opening = this.options.connect().then(async (client) => {
+        // The default, set anyway: a server configured for async commit must not make us ack early.
+        await client.query('SET synchronous_commit = on');
+        return client;
+      });
+      opening.catch(() => {
+        if (this.writer === opening) this.writer = undefined;
+      });
+      this.writer = opening;
+    }
+    return this.writer;
+  }
+
+  /** After an error the connection may be gone: the next batch opens a new one. */
+  private dropWriter(client: pg.Client): void {
+    this.writer = undefined;
+    void client.end().catch(() => undefined);
+  }
+}
+
+/** The 13 column arrays of {@link APPEND}: one entry per message, then one per latest value. */
+function batchValues(messages: readonly TelemetryInput[]): unknown[] {
+  const cols: unknown[][] = Array.from({ length: 8 }, () => []);
+  // Only the newest value of each (device, component, field) in the batch: ON CONFLICT may
+  // not touch one row twice in one statement.
+  const latest = new Map<string, [string, string, string, string, string]>();
+  for (const m of messages) {
+    const names = m.fields ? Object.keys(m.fields) : undefined;
+    const row = [
+      m.deviceId,
+      m.enqueuedAt,
+      m.component,
+      m.body,
+      m.contentType,
+      JSON.stringify(m.systemProperties),
+      JSON.stringify(m.properties),
+      names ? JSON.stringify(names) : null,
+    ];
+    row.forEach((v, i) => cols[i]!.push(v));
+    if (!m.fields) continue;
+    const component = m.component ?? '';
+    for (const name in m.fields) {
+      const value = m.fields[name];
+      if (value === undefined) continue;
+      const key = `${m.deviceId}\u0000${component}\u0000${name}`;
+      const seen = latest.get(key);
+      if (!seen || seen[4] <= m.enqueuedAt)
+        latest.set(key, [m.deviceId, component, name, JSON.stringify(value), m.enqueuedAt]);
+    }
+  }
+  const latestCols: string[][] = Array.from({ length: 5 }, () => []);
+  for (const entry of latest.values()) entry.forEach((v, i) => latestCols[i]!.push(v));
+  return [...cols, ...latestCols];
+}
+
+function toStored(row: TelemetryRow): StoredTelemetry {
+  return {
+    id: row.id,
+    deviceId: row.device_id,
+    enqueuedAt: row.enqueued_at,
+    component: row.component,
+    body: row.body,
+    contentType: row.content_type,
+    systemProperties: parseRecord(row.system_properties),
+    properties: parseRecord(row.properties),
+  };
+}
+
+function parseRecord(text: string): Record<string, string> {
+  const value = JSON.parse(text) as unknown;
+  return isPlainObject(value) ? (value as Record<string, string>) : {};
+}

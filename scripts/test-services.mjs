@@ -1,0 +1,212 @@
+#!/usr/bin/env node
+// Throwaway PostgreSQL and Redis for the cluster tests, on free loopback ports.
+//
+//   eval "$(node scripts/test-services.mjs start)"   # prints `export` lines
+//   node scripts/test-services.mjs stop                # uses GATEHOUSE_TEST_SERVICES_DIR
+//
+// PostgreSQL: a fresh cluster (initdb) in a temp folder, listening on 127.0.0.1 only, trust
+// authentication (loopback, throwaway), fsync and synchronous_commit on (the durability tests
+// rely on a committed row surviving). PostgreSQL refuses to run as root, so as root the server
+// runs as the `postgres` user. Redis: no persistence (`--save ''`, no AOF), 127.0.0.1 only.
+// A missing binary is a one-line note on stderr and no export line, unless
+// GATEHOUSE_REQUIRE_POSTGRES / GATEHOUSE_REQUIRE_REDIS is 1: then it is a failure.
+import { spawnSync } from 'node:child_process';
+import {
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const mode = process.argv[2] ?? 'start';
+
+function fail(message) {
+  console.error(`test-services: ${message}`);
+  process.exit(1);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The newest /usr/lib/postgresql/<v>/bin, or GATEHOUSE_PG_BIN, or the PATH. */
+function postgresBin() {
+  if (process.env.GATEHOUSE_PG_BIN) return process.env.GATEHOUSE_PG_BIN;
+  const base = '/usr/lib/postgresql';
+  if (existsSync(base)) {
+    const versions = readdirSync(base)
+      .filter((v) => existsSync(join(base, v, 'bin', 'pg_ctl')))
+      .sort((a, b) => Number(b) - Number(a));
+    if (versions[0]) return join(base, versions[0], 'bin');
+  }
+  const which = spawnSync('sh', ['-c', 'command -v pg_ctl'], { encoding: 'utf8' });
+  return which.status === 0 ? join(which.stdout.trim(), '..') : undefined;
+}
+
+function hasCommand(name) {
+  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+}
+
+const asRoot = process.getuid?.() === 0;
+
+/** Runs a PostgreSQL binary, as `postgres` when we are root. */
+function runPg(bin, args) {
+  const [cmd, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
+  const r = spawnSync(cmd, argv, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${bin} ${args[0] ?? ''} failed: ${(r.stderr || r.stdout).trim()}`);
+  return r;
+}
+
+function ownForPostgres(path) {
+  if (!asRoot) return;
+  const id = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
+  const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
+  if (id.status !== 0) throw new Error('running as root needs a `postgres` user (PostgreSQL refuses root)');
+  chownSync(path, Number(id.stdout), Number(gid.stdout));
+}
+
+async function startPostgres(dir) {
+  const bin = postgresBin();
+  if (!bin || !existsSync(join(bin, 'initdb')))
+    return { skipped: 'PostgreSQL binaries not found (apt-get install postgresql)' };
+  const data = join(dir, 'pg');
+  const port = await freePort();
+  ownForPostgres(dir);
+  // C locale: text sorts by bytes, like SQLite's default collation.
+  runPg(join(bin, 'initdb'), [
+    '-D',
+    data,
+    '-U',
+    'postgres',
+    '--auth-local=trust',
+    '--auth-host=trust',
+    '-E',
+    'UTF8',
+    '--locale=C',
+  ]);
+  const conf = [
+    "listen_addresses = '127.0.0.1'",
+    `port = ${port}`,
+    `unix_socket_directories = '${dir}'`,
+    'fsync = on',
+    'synchronous_commit = on',
+    'max_connections = 200',
+  ].join('\n');
+  writeFileSync(join(data, 'postgresql.auto.conf'), conf + '\n');
+  ownForPostgres(join(data, 'postgresql.auto.conf'));
+  runPg(join(bin, 'pg_ctl'), ['start', '-w', '-t', '60', '-D', data, '-l', join(dir, 'postgres.log')]);
+  writeFileSync(join(dir, 'pg-bin'), bin);
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres` };
+}
+
+function ping(port) {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('error', () => resolve(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (d) => {
+      socket.destroy();
+      resolve(d.toString().startsWith('+PONG'));
+    });
+  });
+}
+
+async function startRedis(dir) {
+  if (!hasCommand('redis-server'))
+    return { skipped: 'redis-server not found (apt-get install redis-server)' };
+  const port = await freePort();
+  const pidfile = join(dir, 'redis.pid');
+  const r = spawnSync(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'yes',
+      '--pidfile',
+      pidfile,
+      '--dir',
+      dir,
+      '--logfile',
+      join(dir, 'redis.log'),
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`redis-server failed: ${(r.stderr || r.stdout).trim()}`);
+  for (let i = 0; i < 100; i++) {
+    if (await ping(port)) return { url: `redis://127.0.0.1:${port}` };
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new Error(`redis-server did not answer PING on port ${port} (see ${join(dir, 'redis.log')})`);
+}
+
+function stop(dir) {
+  if (!dir || !existsSync(dir)) return;
+  const redisPid = join(dir, 'redis.pid');
+  if (existsSync(redisPid)) {
+    const pid = Number(readFileSync(redisPid, 'utf8').trim());
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  const binFile = join(dir, 'pg-bin');
+  if (existsSync(binFile) && existsSync(join(dir, 'pg', 'postmaster.pid'))) {
+    try {
+      runPg(join(readFileSync(binFile, 'utf8'), 'pg_ctl'), [
+        'stop',
+        '-w',
+        '-m',
+        'fast',
+        '-D',
+        join(dir, 'pg'),
+      ]);
+    } catch (err) {
+      console.error(`test-services: ${err.message}`);
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+if (mode === 'stop') {
+  stop(process.argv[3] ?? process.env.GATEHOUSE_TEST_SERVICES_DIR);
+} else if (mode === 'start') {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-services-'));
+  const lines = [`export GATEHOUSE_TEST_SERVICES_DIR='${dir}'`];
+  try {
+    const pg = await startPostgres(dir);
+    if (pg.url) lines.push(`export GATEHOUSE_TEST_DATABASE_URL='${pg.url}'`);
+    else if (process.env.GATEHOUSE_REQUIRE_POSTGRES === '1') throw new Error(pg.skipped);
+    else console.error(`test-services: ${pg.skipped}; PostgreSQL tests will be skipped`);
+    const redis = await startRedis(dir);
+    if (redis.url) lines.push(`export GATEHOUSE_TEST_REDIS_URL='${redis.url}'`);
+    else if (process.env.GATEHOUSE_REQUIRE_REDIS === '1') throw new Error(redis.skipped);
+    else console.error(`test-services: ${redis.skipped}; Redis tests will be skipped`);
+  } catch (err) {
+    stop(dir);
+    fail(err.message);
+  }
+  console.log(lines.join('\n'));
+} else {
+  fail(`unknown mode '${mode}' (start | stop)`);
+}
