@@ -6,6 +6,7 @@ import { registerAdminCommands } from './commands/admin/index.js';
 import { registerKeysCommands } from './commands/keys.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerSimulateCommand } from './commands/simulate/index.js';
+import { registerStoreCommands } from './commands/store.js';
 import { runMain } from './output.js';
 
 const program = new Command();
@@ -20,5 +21,6 @@ registerKeysCommands(program);
 registerServeCommand(program);
 registerAdminCommands(program);
 registerSimulateCommand(program);
+registerStoreCommands(program);
 
 await runMain(program, process.argv);

@@ -8,3 +8,4 @@ export { HUB_ERRORS } from './hub/errors.js';
 export type { HubApi } from './hub/hub-api.js';
 export { DEVICE_HTTP_ERRORS } from './device-http/errors.js';
 export { STORE_ERRORS } from './store/errors.js';
+export { copyStore, COPY_ORDER, type CopyOptions, type CopyProgress, type CopyReport } from './store/copy.js';

@@ -14,7 +14,8 @@ import { createRootCa, createServerCertificate, readCertificate, readPrivateKey 
 import type { Settings } from './store/settings.js';
 import { stillGood, subjectNames, type TlsIdentity } from './tls-identity.js';
 
-const KEYS = {
+/** The `settings` keys of the identity (`gatehouse store copy` writes them from a data folder). */
+export const TLS_SETTINGS_KEYS = {
   caCert: 'tls.serverCa.cert',
   caKey: 'tls.serverCa.key',
   cert: 'tls.server.cert',
@@ -30,21 +31,21 @@ export interface DatabaseTlsIdentityOptions {
 
 export async function ensureDatabaseTlsIdentity(options: DatabaseTlsIdentityOptions): Promise<TlsIdentity> {
   const { settings } = options;
-  let caCert = await settings.get(KEYS.caCert);
-  let caKey = await settings.get(KEYS.caKey);
+  let caCert = await settings.get(TLS_SETTINGS_KEYS.caCert);
+  let caKey = await settings.get(TLS_SETTINGS_KEYS.caKey);
   if (caCert === undefined || caKey === undefined) {
     const issued = await createRootCa({ commonName: 'Gatehouse local server CA' });
     caCert = issued.certificate.pem;
     caKey = issued.privateKey.toPem();
-    await settings.set(KEYS.caKey, caKey);
-    await settings.set(KEYS.caCert, caCert);
+    await settings.set(TLS_SETTINGS_KEYS.caKey, caKey);
+    await settings.set(TLS_SETTINGS_KEYS.caCert, caCert);
   }
   const ca = { certificate: readCertificate(caCert), privateKey: readPrivateKey(caKey) };
 
-  const known = parseNames(await settings.get(KEYS.hostNames));
+  const known = parseNames(await settings.get(TLS_SETTINGS_KEYS.hostNames));
   const hostNames = [...new Set([...known, ...options.hostNames])];
-  let cert = await settings.get(KEYS.cert);
-  let key = await settings.get(KEYS.key);
+  let cert = await settings.get(TLS_SETTINGS_KEYS.cert);
+  let key = await settings.get(TLS_SETTINGS_KEYS.key);
   let certificate = cert !== undefined ? readCertificate(cert) : undefined;
   let generated = false;
   if (!certificate || key === undefined || !stillGood(certificate, hostNames, ca.certificate)) {
@@ -58,11 +59,11 @@ export async function ensureDatabaseTlsIdentity(options: DatabaseTlsIdentityOpti
     certificate = server.certificate;
     cert = server.certificate.pem;
     key = server.privateKey.toPem();
-    await settings.set(KEYS.key, key);
-    await settings.set(KEYS.cert, cert);
+    await settings.set(TLS_SETTINGS_KEYS.key, key);
+    await settings.set(TLS_SETTINGS_KEYS.cert, cert);
     generated = true;
   }
-  if (hostNames.length !== known.length) await settings.set(KEYS.hostNames, JSON.stringify(hostNames));
+  if (hostNames.length !== known.length) await settings.set(TLS_SETTINGS_KEYS.hostNames, JSON.stringify(hostNames));
 
   await mkdir(options.dataDir, { recursive: true });
   const caPath = join(options.dataDir, 'server-ca.pem');
@@ -95,9 +96,9 @@ export function watchDatabaseTlsIdentity(options: {
   let current = options.current;
   const timer = setInterval(() => {
     void (async () => {
-      const cert = await options.settings.get(KEYS.cert);
-      const key = await options.settings.get(KEYS.key);
-      const caCert = await options.settings.get(KEYS.caCert);
+      const cert = await options.settings.get(TLS_SETTINGS_KEYS.cert);
+      const key = await options.settings.get(TLS_SETTINGS_KEYS.key);
+      const caCert = await options.settings.get(TLS_SETTINGS_KEYS.caCert);
       if (cert === undefined || key === undefined || caCert === undefined) return;
       const chain = cert + caCert;
       if (chain === current) return;
