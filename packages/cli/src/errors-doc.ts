@@ -8,6 +8,7 @@ import { PROTOCOL_ERROR_CODES } from '@gatehouse/protocol';
 import { DEVICE_ERROR_CODES } from '@gatehouse/device';
 import {
   APP_ERRORS,
+  BUS_ERRORS,
   DEVICE_HTTP_ERRORS,
   HUB_ERRORS,
   COMMON_ERRORS,
@@ -99,6 +100,14 @@ ${specTable(APP_ERRORS, all, false)}
 Closing reasons and failures of the MQTT layer; the device sees a closed connection.
 
 ${specTable(GATEWAY_ERRORS, all, false)}
+
+## Cluster message bus (Redis)
+
+With \`--redis-url\`, nodes reach each other over Redis pub/sub (commands, wake-ups, live
+events). Nothing stored depends on it; while Redis is down, calls that need another node
+answer 503.
+
+${specTable(BUS_ERRORS, all, false)}
 
 ## Certificates (\`@gatehouse/pki\`, \`gatehouse cert\`)
 

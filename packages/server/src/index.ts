@@ -7,3 +7,4 @@ export { APP_ERRORS } from './app/errors.js';
 export { HUB_ERRORS } from './hub/errors.js';
 export type { HubApi } from './hub/hub-api.js';
 export { DEVICE_HTTP_ERRORS } from './device-http/errors.js';
+export { BUS_ERRORS } from './events/errors.js';
