@@ -8,6 +8,7 @@ import { PROTOCOL_ERROR_CODES } from '@gatehouse/protocol';
 import { DEVICE_ERROR_CODES } from '@gatehouse/device';
 import {
   APP_ERRORS,
+  BUS_ERRORS,
   DEVICE_HTTP_ERRORS,
   HUB_ERRORS,
   COMMON_ERRORS,
@@ -107,6 +108,14 @@ Raised at start when PostgreSQL cannot be used; the server does not start, and t
 the code and the fix on one line and exits non-zero.
 
 ${specTable(STORE_ERRORS, all, false)}
+
+## Cluster message bus (Redis)
+
+With \`--redis-url\`, nodes reach each other over Redis pub/sub (commands, wake-ups, live
+events). Nothing stored depends on it; while Redis is down, calls that need another node
+answer 503.
+
+${specTable(BUS_ERRORS, all, false)}
 
 ## Certificates (\`@gatehouse/pki\`, \`gatehouse cert\`)
 

@@ -9,3 +9,4 @@ export type { HubApi } from './hub/hub-api.js';
 export { DEVICE_HTTP_ERRORS } from './device-http/errors.js';
 export { STORE_ERRORS } from './store/errors.js';
 export { copyStore, COPY_ORDER, type CopyOptions, type CopyProgress, type CopyReport } from './store/copy.js';
+export { BUS_ERRORS } from './events/errors.js';

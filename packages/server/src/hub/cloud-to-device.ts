@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import type { C2dMessagesTable, Database } from '../store/schema.js';
 import { isObject } from '../validation.js';
 import type { ConnectionRegistry } from './connection-registry.js';
+import type { DeviceRouter } from './device-router.js';
 import { hubError } from './errors.js';
 import type { CloudToDeviceMessage } from './hub-api.js';
 
@@ -26,6 +27,8 @@ export interface CloudToDeviceOptions {
   registry: ConnectionRegistry;
   logger: Logger;
   now?: () => Date;
+  /** Wakes the node that holds the device's connection (a cluster). */
+  router?: DeviceRouter | undefined;
 }
 
 interface StoredProperties {
@@ -93,7 +96,10 @@ export class CloudToDevice {
     // The bag must fit in a topic: encode once now so a bad one fails the request, not delivery.
     c2dTopic(deviceId, properties);
     await this.options.db.insertInto('c2d_messages').values(row).execute();
-    this.deliver(deviceId);
+    // Committed first, then the wake-up (CLUSTER.md §6.3): a lost wake-up costs nothing, the
+    // next CONNECT or subscription change delivers the queue.
+    if (this.options.registry.isConnected(deviceId) || !this.options.router) this.deliver(deviceId);
+    else void this.options.router.notify(deviceId, 'c2dWake', {});
     return toMessage(row);
   }
 

@@ -16,6 +16,21 @@ export interface LiveDevice {
   publish(topic: string, payload: Buffer | string, qos: 0 | 1): Promise<void>;
   /** Closes the connection; `reason` is logged. */
   close(reason: string): void;
+  /**
+   * The session's fencing token (CLUSTER.md §6.2), when the store hands one out: a kick from
+   * another node carrying a lower epoch is older than this connection and leaves it open.
+   */
+  readonly epoch?: number;
+}
+
+/**
+ * Told when this node starts or stops holding a device's connection (the device router
+ * subscribes the device's bus channel meanwhile, so other nodes reach the device).
+ */
+export interface OwnershipListener {
+  /** Resolves once other nodes can reach the device here. */
+  owned(deviceId: string): Promise<void>;
+  released(deviceId: string): void;
 }
 
 type Waiter = { ready: (live: LiveDevice) => boolean; resolve: (live: LiveDevice | undefined) => void };
@@ -23,21 +38,42 @@ type Waiter = { ready: (live: LiveDevice) => boolean; resolve: (live: LiveDevice
 export class ConnectionRegistry<T extends LiveDevice = LiveDevice> {
   private readonly live = new Map<string, T>();
   private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly announced = new Map<string, Promise<void>>();
+
+  constructor(private readonly ownership?: OwnershipListener) {}
 
   /** Registers `device` as its device's connection; returns (after closing it) the one it replaces. */
   add(device: T): T | undefined {
     const previous = this.live.get(device.deviceId);
     this.live.set(device.deviceId, device);
     if (previous && previous !== device) previous.close('replaced by a new connection of the same device');
+    else if (!previous && this.ownership) {
+      this.announced.set(device.deviceId, this.ownership.owned(device.deviceId));
+    }
     this.changed(device.deviceId);
     return previous;
+  }
+
+  /**
+   * Resolves once other nodes can reach the device's connection here (its bus channel is
+   * subscribed); at once without a cluster. CONNACK waits for it (CLUSTER.md §6.2 step 3).
+   */
+  reachable(deviceId: string): Promise<void> {
+    return this.announced.get(deviceId) ?? Promise.resolve();
   }
 
   /** Forgets `device` if it is still the current connection of its device; true if it was. */
   remove(device: T): boolean {
     if (this.live.get(device.deviceId) !== device) return false;
     this.live.delete(device.deviceId);
+    this.release(device.deviceId);
     return true;
+  }
+
+  private release(deviceId: string): void {
+    if (!this.ownership) return;
+    this.announced.delete(deviceId);
+    this.ownership.released(deviceId);
   }
 
   get(deviceId: string): T | undefined {
@@ -61,6 +97,7 @@ export class ConnectionRegistry<T extends LiveDevice = LiveDevice> {
     const device = this.live.get(deviceId);
     if (!device) return false;
     this.live.delete(deviceId);
+    this.release(deviceId);
     device.close(reason);
     return true;
   }
@@ -106,6 +143,9 @@ export class ConnectionRegistry<T extends LiveDevice = LiveDevice> {
   closeAll(reason: string): void {
     const all = [...this.live.values()];
     this.live.clear();
-    for (const device of all) device.close(reason);
+    for (const device of all) {
+      this.release(device.deviceId);
+      device.close(reason);
+    }
   }
 }

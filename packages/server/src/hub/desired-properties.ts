@@ -2,6 +2,7 @@ import { desiredPatchTopic } from '@gatehouse/protocol';
 import type { EventBus } from '../events/event-bus.js';
 import { componentDesiredPatch, componentTwin } from './component-properties.js';
 import type { ConnectionRegistry } from './connection-registry.js';
+import type { DeviceRouter } from './device-router.js';
 import type { DeviceRegistry } from './devices.js';
 import { hubError } from './errors.js';
 import type { TemplateLookup } from './hub-service.js';
@@ -17,6 +18,8 @@ export interface DesiredPropertiesOptions {
   events: EventBus;
   templates: TemplateLookup | undefined;
   now: () => Date;
+  /** Pushes to a device connected to another node (a cluster). */
+  router?: DeviceRouter | undefined;
 }
 
 /**
@@ -68,11 +71,12 @@ export class DesiredProperties {
   async send(deviceId: string, patch: TwinDocument | ((twin: TwinState) => TwinDocument)): Promise<number> {
     const { version, patch: applied } = await this.o.twins.patchDesired(deviceId, patch);
     const live = this.o.registry.get(deviceId);
+    const body = JSON.stringify({ ...applied, $version: version });
     if (live) {
       live
-        .publish(desiredPatchTopic(version), JSON.stringify({ ...applied, $version: version }), 0)
+        .publish(desiredPatchTopic(version), body, 0)
         .catch((err: unknown) => live.log.debug({ err }, 'desired patch not sent: connection closed'));
-    }
+    } else void this.o.router?.notify(deviceId, 'desired', { version, body });
     this.o.events.emit({
       type: 'desiredProperties',
       deviceId,

@@ -14,6 +14,8 @@ import type { Logger } from 'pino';
 import type { CommandsTable, Database } from '../store/schema.js';
 import { isObject } from '../validation.js';
 import type { ConnectionRegistry, LiveDevice } from './connection-registry.js';
+import type { MethodOutcome } from './device-requests.js';
+import type { DeviceRouter } from './device-router.js';
 import { hubError } from './errors.js';
 import type { CommandRequest, DeviceCommand } from './hub-api.js';
 import { decodeBody } from './message-body.js';
@@ -21,6 +23,12 @@ import { decodeBody } from './message-body.js';
 /** CENTRAL_API.md §1.2: connectionTimeout 0–30 s (default 0), responseTimeout 5–30 s (default 30). */
 export const CONNECTION_TIMEOUT = { min: 0, max: 30, default: 0 } as const;
 export const RESPONSE_TIMEOUT = { min: 5, max: 30, default: 30 } as const;
+/** Extra wait for a routed command's reply beyond its timeouts: two bus hops and the owner's work. */
+const ROUTE_GRACE_MS = 2000;
+/** While a command waits for its device to connect, how often other nodes are asked again. */
+const CLUSTER_RETRY_MS = 250;
+
+const subscribedToMethods = (d: LiveDevice) => d.isSubscribed(METHODS_REQUEST_FILTER);
 
 export interface DirectMethodsOptions {
   db: Kysely<Database>;
@@ -30,6 +38,8 @@ export interface DirectMethodsOptions {
   /** Milliseconds per timeout second; 1000 except in tests that must not wait 5 s. */
   secondMs?: number;
   onCompleted?: (deviceId: string, command: DeviceCommand) => void;
+  /** Reaches devices connected to other nodes (a cluster); without it, only this node's. */
+  router?: DeviceRouter;
 }
 
 type Pending = { deviceId: string; resolve: (answer: { status: number; payload: Buffer }) => void };
@@ -108,38 +118,23 @@ export class DirectMethods {
       ...(request === undefined ? {} : { request }),
     };
 
-    const live = await this.options.registry.waitFor(
+    const outcome = await this.deliver(
       deviceId,
+      name,
+      payload,
       connectionTimeout * this.secondMs,
-      (d: LiveDevice) => d.isSubscribed(METHODS_REQUEST_FILTER),
+      responseTimeout * this.secondMs,
     );
-    if (!live) {
+    if (outcome.outcome === 'offline' || outcome.outcome === 'notSubscribed') {
       const command: DeviceCommand = { ...base, status: 'deviceOffline' };
       await this.record(deviceId, command);
       throw hubError(
         'ERR_DEVICE_OFFLINE',
-        `Device '${deviceId}' is not connected${this.options.registry.isConnected(deviceId) ? ' to direct methods' : ''}${connectionTimeout > 0 ? ` within ${connectionTimeout} s` : ''}.`,
+        `Device '${deviceId}' is not connected${outcome.outcome === 'notSubscribed' ? ' to direct methods' : ''}${connectionTimeout > 0 ? ` within ${connectionTimeout} s` : ''}.`,
         { detail: { command } },
       );
     }
-
-    const rid = randomUUID().replace(/-/g, '').slice(0, 16);
-    let timer: NodeJS.Timeout | undefined;
-    const answer = new Promise<{ status: number; payload: Buffer } | undefined>((resolve) => {
-      this.pending.set(rid, { deviceId, resolve });
-      timer = setTimeout(() => resolve(undefined), responseTimeout * this.secondMs);
-      timer.unref();
-    });
-    try {
-      await live.publish(methodRequestTopic(name, rid), payload, 0);
-    } catch (err) {
-      this.options.logger.info({ deviceId, err }, 'method request not sent: connection closed');
-    }
-    const result = await answer;
-    clearTimeout(timer);
-    this.pending.delete(rid);
-
-    if (!result) {
+    if (outcome.outcome === 'timeout') {
       const command: DeviceCommand = { ...base, status: 'timeout' };
       await this.record(deviceId, command);
       throw hubError(
@@ -150,10 +145,103 @@ export class DirectMethods {
         },
       );
     }
-    const command: DeviceCommand = { ...base, status: 'completed', responseCode: result.status };
-    if (result.payload.length > 0) command.response = decodeBody(result.payload).body;
+    const command: DeviceCommand = { ...base, status: 'completed', responseCode: outcome.status };
+    if (outcome.payload.length > 0) command.response = decodeBody(outcome.payload).body;
     await this.record(deviceId, command);
     return command;
+  }
+
+  /**
+   * Gets the request to the device, here or (with a router) on the node that holds its
+   * connection, waiting up to `connectWaitMs` for it to be connected with the method
+   * subscription (CLUSTER.md §6.3).
+   */
+  private async deliver(
+    deviceId: string,
+    name: string,
+    payload: string,
+    connectWaitMs: number,
+    responseTimeoutMs: number,
+  ): Promise<MethodOutcome> {
+    const { registry, router } = this.options;
+    if (!router) return this.callHere(deviceId, name, payload, connectWaitMs, responseTimeoutMs);
+    const deadline = Date.now() + connectWaitMs;
+    for (;;) {
+      const remaining = Math.max(0, deadline - Date.now());
+      if (registry.isConnected(deviceId)) {
+        return this.callHere(deviceId, name, payload, remaining, responseTimeoutMs);
+      }
+      const routed = await router.invoke(
+        deviceId,
+        'method',
+        { name, payload, connectWaitMs: remaining, responseTimeoutMs },
+        remaining + responseTimeoutMs + ROUTE_GRACE_MS,
+      );
+      switch (routed.status) {
+        case 'ok':
+          // 'offline': the connection left while the request travelled; it may be back elsewhere.
+          if (routed.reply.outcome !== 'offline') return routed.reply;
+          break;
+        case 'timeout':
+          // The owning node did not answer at all (it died or stalled): the caller sees a timeout.
+          return { outcome: 'timeout' };
+        case 'unavailable':
+          throw routed.error;
+        case 'failed':
+          throw new Error(`the device's node could not run the command: ${routed.error}`);
+        case 'offline':
+          break;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) return { outcome: 'offline' };
+      // Connected nowhere yet: wait for a local connection, or look again across the cluster.
+      await registry.waitFor(deviceId, Math.min(left, CLUSTER_RETRY_MS), subscribedToMethods);
+    }
+  }
+
+  /**
+   * The device's connection on this node, once it has the method subscription (also for
+   * requests routed from other nodes, device-owner.ts).
+   */
+  async callHere(
+    deviceId: string,
+    name: string,
+    payload: string,
+    connectWaitMs: number,
+    responseTimeoutMs: number,
+  ): Promise<MethodOutcome> {
+    const live = await this.options.registry.waitFor(deviceId, connectWaitMs, subscribedToMethods);
+    if (!live) {
+      return { outcome: this.options.registry.isConnected(deviceId) ? 'notSubscribed' : 'offline' };
+    }
+    return this.call(live, name, payload, responseTimeoutMs);
+  }
+
+  /** Publishes the request to a live connection and waits for the device's answer. */
+  private async call(
+    live: LiveDevice,
+    name: string,
+    payload: string,
+    responseTimeoutMs: number,
+  ): Promise<MethodOutcome> {
+    const deviceId = live.deviceId;
+    const rid = randomUUID().replace(/-/g, '').slice(0, 16);
+    let timer: NodeJS.Timeout | undefined;
+    const answer = new Promise<{ status: number; payload: Buffer } | undefined>((resolve) => {
+      this.pending.set(rid, { deviceId, resolve });
+      timer = setTimeout(() => resolve(undefined), responseTimeoutMs);
+      timer.unref();
+    });
+    try {
+      await live.publish(methodRequestTopic(name, rid), payload, 0);
+    } catch (err) {
+      this.options.logger.info({ deviceId, err }, 'method request not sent: connection closed');
+    }
+    const result = await answer;
+    clearTimeout(timer);
+    this.pending.delete(rid);
+    if (!result) return { outcome: 'timeout' };
+    return { outcome: 'completed', status: result.status, payload: result.payload };
   }
 
   /** A `$iothub/methods/res/<status>/?$rid=` from `deviceId`. Unknown or foreign rids are ignored. */

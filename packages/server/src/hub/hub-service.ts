@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely';
 import type { IConnectPacket, IPublishPacket } from 'mqtt-packet';
 import type { Logger } from 'pino';
 
+import type { Bus } from '../events/bus.js';
 import { EventBus } from '../events/event-bus.js';
 import { CONNACK } from '../gateway/connack-codes.js';
 import type { HubConnectHandler, HubConnectIdentity } from '../gateway/gateway-options.js';
@@ -18,6 +19,8 @@ import type { Database } from '../store/schema.js';
 import { checkId } from '../validation.js';
 import { CloudToDevice } from './cloud-to-device.js';
 import { ConnectionRegistry } from './connection-registry.js';
+import { HubDeviceOwner } from './device-owner.js';
+import { DeviceRouter } from './device-router.js';
 import {
   DeviceAuthentication,
   X509Authenticator,
@@ -75,6 +78,13 @@ export interface HubServiceOptions {
    * `resolve` maps an IoT Plug and Play model ID to a template ID.
    */
   templates?: TemplateLookup;
+  /**
+   * The bus to the other nodes of a cluster (CLUSTER.md §6.1): live events and requests for
+   * devices connected elsewhere travel on it. Without it the hub serves this process only.
+   */
+  bus?: Bus;
+  /** This node's name on the bus (required with `bus`). */
+  nodeId?: string;
 }
 
 /** See {@link HubServiceOptions.templates}. */
@@ -93,7 +103,9 @@ export interface TemplateLookup {
 export class HubService implements HubApi {
   readonly hostName: string;
   readonly events: EventBus;
-  readonly registry = new ConnectionRegistry<HubSession>();
+  readonly registry: ConnectionRegistry<HubSession>;
+  /** Reaches devices connected to other nodes; undefined without a bus (one process). */
+  readonly router: DeviceRouter | undefined;
   readonly ingest: TelemetryIngest;
   readonly twins: TwinService;
   readonly methods: DirectMethods;
@@ -133,7 +145,20 @@ export class HubService implements HubApi {
     this.retentionDays = options.retentionDays ?? 30;
     this.templates = options.templates;
     this.metrics = options.metrics ? hubMetrics(options.metrics) : undefined;
-    this.events = new EventBus(this.logger);
+    const cluster = options.bus ? { bus: options.bus, nodeId: options.nodeId ?? 'node' } : undefined;
+    this.events = new EventBus(this.logger, cluster);
+    this.router = cluster
+      ? new DeviceRouter({
+          ...cluster,
+          logger: this.logger,
+          owner: new HubDeviceOwner(() => ({
+            registry: this.registry,
+            methods: this.methods,
+            c2d: this.c2d,
+          })),
+        })
+      : undefined;
+    this.registry = new ConnectionRegistry<HubSession>(this.router);
     const telemetry = options.telemetryStore;
     this.telemetry = telemetry;
     this.sessions = new SessionStore(this.db);
@@ -153,6 +178,7 @@ export class HubService implements HubApi {
       logger: this.logger,
       now: this.now,
       ...(options.commandSecondMs !== undefined ? { secondMs: options.commandSecondMs } : {}),
+      ...(this.router ? { router: this.router } : {}),
       onCompleted: (deviceId, command) =>
         this.events.emit({ type: 'commandCompleted', deviceId, time: this.now().toISOString(), command }),
     });
@@ -161,6 +187,7 @@ export class HubService implements HubApi {
       registry: this.registry,
       logger: this.logger,
       now: this.now,
+      router: this.router,
     });
     this.http = new HubHttpDevices({
       db: this.db,
@@ -193,6 +220,7 @@ export class HubService implements HubApi {
       events: this.events,
       templates: options.templates,
       now: this.now,
+      router: this.router,
     });
   }
 
@@ -212,6 +240,8 @@ export class HubService implements HubApi {
     const live = [...this.registry.all()];
     this.registry.closeAll('server shutdown');
     await Promise.all(live.map((s) => this.saveActivity(s)));
+    await this.router?.close();
+    await this.events.close();
     await this.ingest.flush();
     await this.telemetry.close?.();
   }
@@ -268,6 +298,15 @@ export class HubService implements HubApi {
     const time = this.now().toISOString();
     // One connection per device (§3.7): registering closes the previous one.
     this.registry.add(session);
+    if (this.router) {
+      // CONNACK only once other nodes can reach the device (CLUSTER.md §6.2 step 3).
+      await this.registry.reachable(deviceId);
+      if (conn.isClosing) {
+        // Never accepted, so the connection will not report its close: forget it here.
+        this.registry.remove(session);
+        return;
+      }
+    }
     conn.accept(session, 'hub', restored.present);
     conn.log.info(
       {
@@ -473,7 +512,7 @@ export class HubService implements HubApi {
 
   async deleteDevice(id: string): Promise<void> {
     await this.devices.delete(id);
-    this.registry.disconnect(id, 'device deleted');
+    this.disconnectEverywhere(id, 'device deleted');
     await Promise.all([
       this.twins.delete(id),
       this.sessions.drop(id),
@@ -600,11 +639,21 @@ export class HubService implements HubApi {
 
   /** Closes the device's live connection (e.g. its credentials changed); true if there was one. */
   disconnect(deviceId: string, reason: string): boolean {
-    return this.registry.disconnect(deviceId, reason);
+    return this.disconnectEverywhere(deviceId, reason);
+  }
+
+  /**
+   * Closes the device's connection here, or asks the node that holds it (a kick newer than any
+   * session); true if it was here.
+   */
+  private disconnectEverywhere(deviceId: string, reason: string): boolean {
+    if (this.registry.disconnect(deviceId, reason)) return true;
+    void this.router?.notify(deviceId, 'kick', { epoch: Number.MAX_SAFE_INTEGER, reason });
+    return false;
   }
 
   private afterDeviceChange(device: Device, change: 'created' | 'updated'): void {
-    if (!device.enabled && this.registry.disconnect(device.id, 'device disabled')) {
+    if (!device.enabled && this.disconnectEverywhere(device.id, 'device disabled')) {
       this.logger.info({ deviceId: device.id }, 'disabled device disconnected');
     }
     this.events.emit({ type: 'deviceChanged', deviceId: device.id, time: this.now().toISOString(), change });
