@@ -10,6 +10,7 @@ import { SessionService } from './app/sessions.js';
 import { StatsService } from './app/stats.js';
 import { UserService } from './app/users.js';
 import { startMqttTlsListener } from './gateway/index.js';
+import { proxyProtocolSettings } from './gateway/proxy-trust.js';
 import { startDeviceHttpsListener } from './device-http/index.js';
 import { Metrics } from './metrics.js';
 import { DeviceTemplateService } from './app/device-templates.js';
@@ -53,6 +54,10 @@ export interface ServerOptions {
   retentionDays?: number;
   /** Folder of the built web app; default `packages/web/dist/app` of this checkout ('' serves none). */
   webRoot?: string;
+  /** `--proxy-protocol v2`: device ports read a PROXY v2 header before TLS (gateway/device-port.ts). */
+  proxyProtocol?: 'v2';
+  /** `--proxy-trusted`: CIDRs of the load balancers allowed to send it (required with `proxyProtocol`). */
+  proxyTrusted?: string[];
 }
 
 export interface RunningServer {
@@ -98,6 +103,7 @@ export const SERVER_DEFAULTS = {
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const dataDir = resolve(options.dataDir);
+  const proxyProtocol = proxyProtocolSettings(options.proxyProtocol, options.proxyTrusted);
   await mkdir(dataDir, { recursive: true });
   const logger = options.logger ?? pino({ level: options.logLevel ?? SERVER_DEFAULTS.logLevel });
   const metrics = new Metrics();
@@ -201,6 +207,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       key: tls.key,
       cert: tls.cert,
       ...gateway,
+      ...(proxyProtocol ? { proxyProtocol } : {}),
     });
     closers.unshift(() => mqtt.close());
 
@@ -219,6 +226,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         hubHttp: hub.http,
         logger: logger.child({ context: 'device-https' }),
         metrics,
+        ...(proxyProtocol ? { proxyProtocol } : {}),
       });
       closers.unshift(() => deviceHttps.close());
       https = deviceHttps.address();

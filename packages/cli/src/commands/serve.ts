@@ -23,6 +23,8 @@ interface ServeFlags {
   logLevel: string;
   dpsRetryAfter: number;
   retentionDays: number;
+  proxyProtocol?: 'v2';
+  proxyTrusted?: string[];
 }
 
 /** The lines a user needs after start: where things listen, the ID scope, how devices trust us. */
@@ -131,6 +133,22 @@ export function registerServeCommand(program: Command): void {
           return n;
         }),
     )
+    .addOption(
+      new Option(
+        '--proxy-protocol <version>',
+        'device ports (MQTT/TLS, HTTPS/WSS) expect a PROXY header before TLS from --proxy-trusted peers (HAProxy send-proxy-v2)',
+      )
+        .env('GATEHOUSE_PROXY_PROTOCOL')
+        .choices(['v2']),
+    )
+    .addOption(
+      new Option(
+        '--proxy-trusted <cidr>',
+        'load balancer addresses allowed to send the PROXY header (repeatable or comma-separated)',
+      )
+        .env('GATEHOUSE_PROXY_TRUSTED')
+        .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
+    )
     .action(async (flags: ServeFlags) => {
       // Loaded on demand: `gatehouse cert …` should not pay for the whole server.
       const { startServer } = await import('@gatehouse/server');
@@ -144,6 +162,8 @@ export function registerServeCommand(program: Command): void {
         logLevel: flags.logLevel,
         dpsRetryAfterSeconds: flags.dpsRetryAfter,
         retentionDays: flags.retentionDays,
+        ...(flags.proxyProtocol ? { proxyProtocol: flags.proxyProtocol } : {}),
+        ...(flags.proxyTrusted ? { proxyTrusted: flags.proxyTrusted } : {}),
         ...(flags.tlsCert ? { tlsCertFile: flags.tlsCert } : {}),
         ...(flags.tlsKey ? { tlsKeyFile: flags.tlsKey } : {}),
         ...(process.env['GATEHOUSE_ADMIN_TOKEN'] ? { adminToken: process.env['GATEHOUSE_ADMIN_TOKEN'] } : {}),

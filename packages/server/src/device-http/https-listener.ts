@@ -13,6 +13,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Certificate } from '@gatehouse/pki';
 import type { Logger } from 'pino';
 
+import { listenDevicePort, type DevicePort, type ProxyProtocolOptions } from '../gateway/device-port.js';
 import type { GatewayOptions } from '../gateway/gateway-options.js';
 import { peerCertificates } from '../gateway/peer-certificates.js';
 import { createMqttWsEndpoint } from '../gateway/wss-listener.js';
@@ -47,6 +48,8 @@ export interface DeviceHttpsListenerOptions {
   handshakeTimeoutMs?: number;
   /** How long `close()` lets connections end before destroying them; default 2 s. */
   closeGraceMs?: number;
+  /** `--proxy-protocol v2`: read a PROXY v2 header before TLS (gateway/device-port.ts). */
+  proxyProtocol?: ProxyProtocolOptions;
 }
 
 export interface DeviceHttpsListener {
@@ -93,8 +96,12 @@ export async function startDeviceHttpsListener(
   const log = options.logger.child({ listener: 'https' });
   const metrics = deviceHttpMetrics(options.metrics);
   const gatewayMetrics = options.gateway.metrics ?? options.metrics;
+  // Bound below; until then no connection exists to ask about.
+  let port: DevicePort | undefined = undefined;
+  const clientAddress = (socket: Socket) => (port ? port.clientAddress(socket) : socket.remoteAddress);
   const ws = createMqttWsEndpoint(
     gatewayMetrics ? { ...options.gateway, metrics: gatewayMetrics } : options.gateway,
+    clientAddress,
   );
   const sockets = new Set<Socket>();
   // Parsed once per TLS connection: keep-alive clients send many requests on one.
@@ -107,7 +114,7 @@ export async function startDeviceHttpsListener(
         chain = peerCertificates(socket);
       } catch (err) {
         log.warn(
-          { err, remoteAddress: socket.remoteAddress },
+          { err, remoteAddress: clientAddress(socket) },
           'client certificate chain could not be parsed; ignored',
         );
         chain = [];
@@ -123,6 +130,7 @@ export async function startDeviceHttpsListener(
     let served: Served;
     try {
       const url = new URL(req.url ?? '/', 'https://device.invalid');
+      const remoteAddress = clientAddress(socket);
       const request: DeviceRequest = {
         req,
         res,
@@ -130,7 +138,7 @@ export async function startDeviceHttpsListener(
         query: url.searchParams,
         clientCertificates: chainOf(socket),
         log,
-        ...(socket.remoteAddress !== undefined ? { remoteAddress: socket.remoteAddress } : {}),
+        ...(remoteAddress !== undefined ? { remoteAddress } : {}),
       };
       if (url.pathname.startsWith('/devices/')) {
         service = 'hub';
@@ -171,7 +179,7 @@ export async function startDeviceHttpsListener(
     socket.once('close', () => sockets.delete(socket));
   });
   server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
-    log.debug({ err: err.message, remoteAddress: socket.remoteAddress }, 'tls handshake failed');
+    log.debug({ err: err.message, remoteAddress: clientAddress(socket) }, 'tls handshake failed');
   });
   server.on('clientError', (err: Error, socket: Duplex) => {
     log.debug({ err: err.message }, 'malformed http request');
@@ -182,16 +190,19 @@ export async function startDeviceHttpsListener(
     ws.handleUpgrade(req, socket, head),
   );
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => reject(listenError(err, options.host, options.port));
-    server.once('error', onError);
-    server.listen(options.port, options.host, () => {
-      server.off('error', onError);
-      resolve();
-    });
+  const bound = await listenDevicePort(server, {
+    port: options.port,
+    ...(options.host !== undefined ? { host: options.host } : {}),
+    ...(options.proxyProtocol ? { proxyProtocol: options.proxyProtocol } : {}),
+    logger: options.logger,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    name: 'https',
+  }).catch((err: NodeJS.ErrnoException) => {
+    throw listenError(err, options.host, options.port);
   });
+  port = bound;
   server.on('error', (err) => log.error({ err }, 'device https listener error'));
-  const address = server.address() as AddressInfo;
+  const address = bound.address();
   log.info(
     { host: address.address, port: address.port },
     'device https listening (DPS, hub, MQTT over WebSockets)',
@@ -205,7 +216,7 @@ export async function startDeviceHttpsListener(
     },
     close() {
       closing ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const closed = bound.close();
         server.closeIdleConnections();
         const grace = options.closeGraceMs ?? 2_000;
         await ws.close(grace);

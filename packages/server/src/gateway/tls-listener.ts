@@ -7,6 +7,7 @@ import { createServer, type TLSSocket } from 'node:tls';
 
 import type { Certificate } from '@gatehouse/pki';
 
+import { listenDevicePort, type ProxyProtocolOptions } from './device-port.js';
 import type { GatewayOptions } from './gateway-options.js';
 import type { MqttConnection } from './mqtt-connection.js';
 import { handleMqttStream } from './mqtt-stream.js';
@@ -25,6 +26,8 @@ export interface MqttTlsListenerOptions extends GatewayOptions {
   handshakeTimeoutMs?: number;
   /** How long `close()` lets connections end before destroying them; default 2 s. */
   closeGraceMs?: number;
+  /** `--proxy-protocol v2`: read a PROXY v2 header before TLS (device-port.ts). */
+  proxyProtocol?: ProxyProtocolOptions;
 }
 
 export interface MqttListener {
@@ -56,7 +59,7 @@ export async function startMqttTlsListener(options: MqttTlsListenerOptions): Pro
     socket.once('close', () => sockets.delete(socket));
   });
   server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
-    log.debug({ err: err.message, remoteAddress: socket.remoteAddress }, 'tls handshake failed');
+    log.debug({ err: err.message, remoteAddress: port.clientAddress(socket) }, 'tls handshake failed');
   });
   server.on('secureConnection', (socket: TLSSocket) => {
     socket.setNoDelay(true);
@@ -65,28 +68,29 @@ export async function startMqttTlsListener(options: MqttTlsListenerOptions): Pro
       certificates = peerCertificates(socket);
     } catch (err) {
       log.warn(
-        { err, remoteAddress: socket.remoteAddress },
+        { err, remoteAddress: port.clientAddress(socket) },
         'client certificate chain could not be parsed; ignored',
       );
     }
     const conn = handleMqttStream(
       socket,
-      { peerCertificates: certificates, remoteAddress: socket.remoteAddress, transport: 'mqtt' },
+      { peerCertificates: certificates, remoteAddress: port.clientAddress(socket), transport: 'mqtt' },
       options,
     );
     live.add(conn);
     void conn.closed.then(() => live.delete(conn));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
+  const port = await listenDevicePort(server, {
+    port: options.port,
+    ...(options.host !== undefined ? { host: options.host } : {}),
+    ...(options.proxyProtocol ? { proxyProtocol: options.proxyProtocol } : {}),
+    logger: options.logger,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    name: 'mqtts',
   });
   server.on('error', (err) => log.error({ err }, 'mqtts listener error'));
-  const address = server.address() as AddressInfo;
+  const address = port.address();
   log.info({ host: address.address, port: address.port }, 'mqtts listening');
 
   let closing: Promise<void> | undefined;
@@ -97,7 +101,7 @@ export async function startMqttTlsListener(options: MqttTlsListenerOptions): Pro
     },
     close() {
       closing ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const closed = port.close();
         for (const conn of live) conn.close('server-shutdown');
         const grace = options.closeGraceMs ?? 2_000;
         let timer: NodeJS.Timeout | undefined;
