@@ -11,6 +11,9 @@ import { StatsService } from './app/stats.js';
 import { UserService } from './app/users.js';
 import { startMqttTlsListener } from './gateway/index.js';
 import { proxyProtocolSettings } from './gateway/proxy-trust.js';
+import { DEFAULT_DRAIN_RATE, drainDevices } from './lifecycle/drain.js';
+import { Readiness } from './lifecycle/readiness.js';
+import { watchReadiness } from './lifecycle/readiness-watchdog.js';
 import { startDeviceHttpsListener } from './device-http/index.js';
 import { Metrics } from './metrics.js';
 import { DeviceTemplateService } from './app/device-templates.js';
@@ -58,6 +61,12 @@ export interface ServerOptions {
   proxyProtocol?: 'v2';
   /** `--proxy-trusted`: CIDRs of the load balancers allowed to send it (required with `proxyProtocol`). */
   proxyTrusted?: string[];
+  /** `--drain-rate`: devices `drain()` disconnects per second (default 500). */
+  drainRatePerSecond?: number;
+  /** Readiness checks failing this long close the device connections (default 10 s; lifecycle/). */
+  readinessFailAfterMs?: number;
+  /** How often the readiness checks run (default 1 s). */
+  readinessIntervalMs?: number;
 }
 
 export interface RunningServer {
@@ -82,6 +91,10 @@ export interface RunningServer {
   hub: HubService;
   logger: Logger;
   metrics: Metrics;
+  /** `GET /readyz`: the composition root registers its checks here (`readiness.register`). */
+  readiness: Readiness;
+  /** SIGTERM: fail `/readyz`, stop accepting, disconnect devices at the drain rate, then `close()`. */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -107,6 +120,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await mkdir(dataDir, { recursive: true });
   const logger = options.logger ?? pino({ level: options.logLevel ?? SERVER_DEFAULTS.logLevel });
   const metrics = new Metrics();
+  const readiness = new Readiness();
+  // Device listeners, told to stop accepting when the node drains.
+  const stopAccepting: Array<() => void> = [];
   const { db, sqlite } = await openSqliteWithHandle({ filename: join(dataDir, 'gatehouse.db') });
   const closers: Array<() => Promise<void>> = [async () => db.destroy()];
   try {
@@ -210,6 +226,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(proxyProtocol ? { proxyProtocol } : {}),
     });
     closers.unshift(() => mqtt.close());
+    stopAccepting.push(() => mqtt.stopAccepting());
 
     // HTTPS device APIs and MQTT over WebSockets share one listener on 443 (the SDKs'
     // fixed port). When it cannot be bound the rest keeps running; the reason is one line.
@@ -229,6 +246,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         ...(proxyProtocol ? { proxyProtocol } : {}),
       });
       closers.unshift(() => deviceHttps.close());
+      stopAccepting.push(() => deviceHttps.stopAccepting());
       https = deviceHttps.address();
     } catch (err) {
       httpsError = (err as Error).message;
@@ -258,6 +276,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       certificates: new CertificateInventory(db, { logger: logger.child({ context: 'api' }) }),
       stats: new StatsService(db, { connectedDevices: () => hub.registry.size }),
       hub,
+      readiness,
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot || undefined,
     });
     await api.listen({ host: options.bindHost, port: options.httpPort });
@@ -266,7 +285,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // With port 0 the real port is known only now.
     application.httpPort = httpAddress.port;
 
+    // A node that stays unready closes its device sessions (MQTT and WSS; HTTPS is per request).
+    const watchdog = watchReadiness({
+      readiness,
+      closeDeviceSessions: (reason) => hub.registry.closeAll(reason),
+      logger: logger.child({ context: 'readiness' }),
+      ...(options.readinessFailAfterMs !== undefined ? { failAfterMs: options.readinessFailAfterMs } : {}),
+      ...(options.readinessIntervalMs !== undefined ? { intervalMs: options.readinessIntervalMs } : {}),
+    });
+    closers.unshift(async () => watchdog.stop());
+
     let closed = false;
+    const close = async () => {
+      if (closed) return;
+      closed = true;
+      for (const c of closers) await c();
+    };
     return {
       idScope,
       hostName: options.hostName,
@@ -284,11 +318,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       hub,
       logger,
       metrics,
-      async close() {
+      readiness,
+      async drain() {
         if (closed) return;
-        closed = true;
-        for (const c of closers) await c();
+        await drainDevices({
+          readiness,
+          stopAccepting: () => stopAccepting.forEach((stop) => stop()),
+          devices: () => hub.registry.all(),
+          ratePerSecond: options.drainRatePerSecond ?? DEFAULT_DRAIN_RATE,
+          logger: logger.child({ context: 'drain' }),
+        });
+        await close();
       },
+      close,
     };
   } catch (err) {
     for (const c of closers) await c().catch(() => undefined);

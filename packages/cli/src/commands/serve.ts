@@ -25,6 +25,7 @@ interface ServeFlags {
   retentionDays: number;
   proxyProtocol?: 'v2';
   proxyTrusted?: string[];
+  drainRate: number;
 }
 
 /** The lines a user needs after start: where things listen, the ID scope, how devices trust us. */
@@ -149,6 +150,20 @@ export function registerServeCommand(program: Command): void {
         .env('GATEHOUSE_PROXY_TRUSTED')
         .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
     )
+    .addOption(
+      new Option('--drain-rate <n>', 'on SIGTERM, devices disconnected per second while draining')
+        .env('GATEHOUSE_DRAIN_RATE')
+        .default(500)
+        .argParser((v) => {
+          const n = Number(v);
+          if (!Number.isInteger(n) || n < 1)
+            throw new CliError(
+              'ERR_CLI_INVALID_OPTION',
+              `'${v}' is not a positive whole number of devices per second.`,
+            );
+          return n;
+        }),
+    )
     .action(async (flags: ServeFlags) => {
       // Loaded on demand: `gatehouse cert …` should not pay for the whole server.
       const { startServer } = await import('@gatehouse/server');
@@ -162,6 +177,7 @@ export function registerServeCommand(program: Command): void {
         logLevel: flags.logLevel,
         dpsRetryAfterSeconds: flags.dpsRetryAfter,
         retentionDays: flags.retentionDays,
+        drainRatePerSecond: flags.drainRate,
         ...(flags.proxyProtocol ? { proxyProtocol: flags.proxyProtocol } : {}),
         ...(flags.proxyTrusted ? { proxyTrusted: flags.proxyTrusted } : {}),
         ...(flags.tlsCert ? { tlsCertFile: flags.tlsCert } : {}),
@@ -187,7 +203,9 @@ export function registerServeCommand(program: Command): void {
           if (stopping) return;
           stopping = true;
           server.logger.info({ signal }, 'stopping: closing listeners and finishing in-flight work');
-          server.close().then(
+          // SIGTERM (an orchestrator, a rolling restart) drains: /readyz fails, devices leave
+          // at --drain-rate. Ctrl-C stops at once.
+          (signal === 'SIGTERM' ? server.drain() : server.close()).then(
             () => resolveStop(),
             (err: unknown) => {
               server.logger.error({ err }, 'error while stopping');

@@ -56,6 +56,8 @@ export interface DeviceHttpsListener {
   address(): AddressInfo;
   /** Live MQTT-over-WebSocket connections. */
   readonly webSocketCount: number;
+  /** Stops accepting new connections; live WebSocket sessions and requests stay. */
+  stopAccepting(): void;
   /** Stops accepting, ends WebSocket sessions and idle keep-alive connections, resolves once all are closed. */
   close(): Promise<void>;
 }
@@ -209,14 +211,20 @@ export async function startDeviceHttpsListener(
   );
 
   let closing: Promise<void> | undefined;
+  // Resolves once every connection accepted on the port has closed.
+  let stopped: Promise<void> | undefined;
+  const stopAccepting = () => (stopped ??= bound.close());
   return {
     address: () => address,
     get webSocketCount() {
       return ws.connectionCount;
     },
+    stopAccepting() {
+      void stopAccepting();
+    },
     close() {
       closing ??= (async () => {
-        const closed = bound.close();
+        const closed = stopAccepting();
         server.closeIdleConnections();
         const grace = options.closeGraceMs ?? 2_000;
         await ws.close(grace);

@@ -34,6 +34,8 @@ export interface MqttListener {
   address(): AddressInfo;
   /** Live MQTT connections (after the TLS handshake). */
   readonly connectionCount: number;
+  /** Stops accepting new connections; the live ones stay (a drain closes them at its pace). */
+  stopAccepting(): void;
   /** Stops accepting, ends every connection, resolves once all sockets are closed. */
   close(): Promise<void>;
 }
@@ -94,14 +96,20 @@ export async function startMqttTlsListener(options: MqttTlsListenerOptions): Pro
   log.info({ host: address.address, port: address.port }, 'mqtts listening');
 
   let closing: Promise<void> | undefined;
+  // Resolves once every connection accepted on the port has closed.
+  let stopped: Promise<void> | undefined;
+  const stopAccepting = () => (stopped ??= port.close());
   return {
     address: () => address,
     get connectionCount() {
       return live.size;
     },
+    stopAccepting() {
+      void stopAccepting();
+    },
     close() {
       closing ??= (async () => {
-        const closed = port.close();
+        const closed = stopAccepting();
         for (const conn of live) conn.close('server-shutdown');
         const grace = options.closeGraceMs ?? 2_000;
         let timer: NodeJS.Timeout | undefined;
