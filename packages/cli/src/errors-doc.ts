@@ -12,6 +12,7 @@ import {
   HUB_ERRORS,
   COMMON_ERRORS,
   GATEWAY_ERRORS,
+  LIFECYCLE_ERRORS,
   PROVISIONING_ERRORS,
   type ErrorSpec,
 } from '@gatehouse/server';
@@ -99,6 +100,12 @@ ${specTable(APP_ERRORS, all, false)}
 Closing reasons and failures of the MQTT layer; the device sees a closed connection.
 
 ${specTable(GATEWAY_ERRORS, all, false)}
+
+## Server start and shutdown
+
+Printed by \`gatehouse serve\` as \`<code>: <message>\`; the process exits non-zero.
+
+${specTable(LIFECYCLE_ERRORS, all, false)}
 
 ## Certificates (\`@gatehouse/pki\`, \`gatehouse cert\`)
 

@@ -11,6 +11,7 @@ import { StatsService } from './app/stats.js';
 import { UserService } from './app/users.js';
 import { startMqttTlsListener } from './gateway/index.js';
 import { proxyProtocolSettings } from './gateway/proxy-trust.js';
+import { acquireDataDirLock } from './lifecycle/data-dir-lock.js';
 import { DEFAULT_DRAIN_RATE, drainDevices } from './lifecycle/drain.js';
 import { Readiness } from './lifecycle/readiness.js';
 import { watchReadiness } from './lifecycle/readiness-watchdog.js';
@@ -123,8 +124,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const readiness = new Readiness();
   // Device listeners, told to stop accepting when the node drains.
   const stopAccepting: Array<() => void> = [];
-  const { db, sqlite } = await openSqliteWithHandle({ filename: join(dataDir, 'gatehouse.db') });
-  const closers: Array<() => Promise<void>> = [async () => db.destroy()];
+  // One server per data folder: a second `gatehouse serve` is refused, naming the first's pid.
+  const lock = await acquireDataDirLock(dataDir, logger);
+  const { db, sqlite } = await openSqliteWithHandle({ filename: join(dataDir, 'gatehouse.db') }).catch(
+    async (err: unknown) => {
+      await lock.release();
+      throw err;
+    },
+  );
+  const closers: Array<() => Promise<void>> = [async () => db.destroy(), () => lock.release()];
   try {
     const store = new ProvisioningStore(db);
     const idScope = await ensureIdScope(store);
