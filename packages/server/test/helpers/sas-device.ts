@@ -21,18 +21,23 @@ export interface SasFleet {
 
 const now = () => Math.floor(Date.now() / 1000);
 
-/** `groupKey`: the primary key of `SAS-IoT-Devices` (`GET /api/enrollmentGroups/SAS-IoT-Devices`). */
+/**
+ * `groupKey`: the primary key of `SAS-IoT-Devices` (`GET /api/enrollmentGroups/SAS-IoT-Devices`);
+ * `via`: another address to connect to (a load balancer) and client options for every connection.
+ */
 export function sasFleet(
   server: Pick<RunningServer, 'serverCaPath' | 'idScope' | 'hostName'> & { mqtt: { port: number } },
   groupKey: string,
-  url = () => `mqtts://127.0.0.1:${server.mqtt.port}`,
+  via: { url?: string; options?: Partial<IClientOptions> } = {},
 ): SasFleet {
+  const url = () => via.url ?? `mqtts://127.0.0.1:${server.mqtt.port}`;
   const provisioned = new Set<string>();
   const tls = () => ({
     protocolVersion: 4 as const,
     reconnectPeriod: 0,
     ca: readFileSync(server.serverCaPath!),
     servername: 'localhost',
+    ...via.options,
   });
   async function provision(id: string): Promise<void> {
     const client = await mqtt.connectAsync(url(), {
