@@ -13,6 +13,7 @@ import {
   HUB_ERRORS,
   COMMON_ERRORS,
   GATEWAY_ERRORS,
+  LIFECYCLE_ERRORS,
   PROVISIONING_ERRORS,
   STORE_ERRORS,
   type ErrorSpec,
@@ -116,6 +117,12 @@ events). Nothing stored depends on it; while Redis is down, calls that need anot
 answer 503.
 
 ${specTable(BUS_ERRORS, all, false)}
+
+## Server start and shutdown
+
+Printed by \`gatehouse serve\` as \`<code>: <message>\`; the process exits non-zero.
+
+${specTable(LIFECYCLE_ERRORS, all, false)}
 
 ## Certificates (\`@gatehouse/pki\`, \`gatehouse cert\`)
 

@@ -9,7 +9,7 @@ export const CLI_ERRORS = {
   ERR_CLI_INVALID_NAME:
     'A certificate name must be 1–64 lower-case letters, digits or hyphens (a parent name may use upper case, for files create_test_cert.js made).',
   ERR_CLI_INVALID_OPTION:
-    'An option has a bad value (`--key-type`, `--curve`, `--bits`, `--days`, a port, `--limit`, `--url`, a key, the `--devices`/`--interval`/`--duration`/`--prefix`/`--group-key` of simulate), or options contradict each other.',
+    'An option has a bad value (`--key-type`, `--curve`, `--bits`, `--days`, a port, `--drain-rate`, `--limit`, `--url`, a key, the `--devices`/`--interval`/`--duration`/`--prefix`/`--group-key` of simulate), or options contradict each other.',
   ERR_CLI_MISSING_OPTION:
     'A required option is missing (`cert verification` needs `--ca`, `--key` and `--nonce`; `cert verify` needs `--ca`; `group create` needs `--x509` or `--sas`; `device attest` needs `--primary` or `--sas`; `simulate` needs `--root` or `--group-key`, and `--id-scope` when the REST API cannot provide it).',
   ERR_CLI_PARENT_NOT_FOUND: '`<parent>_cert.pem` or `<parent>_key.pem` is not in the output folder.',

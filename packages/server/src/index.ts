@@ -10,3 +10,5 @@ export { DEVICE_HTTP_ERRORS } from './device-http/errors.js';
 export { STORE_ERRORS } from './store/errors.js';
 export { copyStore, COPY_ORDER, type CopyOptions, type CopyProgress, type CopyReport } from './store/copy.js';
 export { BUS_ERRORS } from './events/errors.js';
+export { LIFECYCLE_ERRORS } from './lifecycle/errors.js';
+export { Readiness, type ReadinessCheck, type ReadinessReport } from './lifecycle/readiness.js';

@@ -10,6 +10,11 @@ import { SessionService } from './app/sessions.js';
 import { StatsService } from './app/stats.js';
 import { UserService } from './app/users.js';
 import { startMqttTlsListener } from './gateway/index.js';
+import { proxyProtocolSettings } from './gateway/proxy-trust.js';
+import { acquireDataDirLock } from './lifecycle/data-dir-lock.js';
+import { DEFAULT_DRAIN_RATE, drainDevices } from './lifecycle/drain.js';
+import { Readiness } from './lifecycle/readiness.js';
+import { watchReadiness } from './lifecycle/readiness-watchdog.js';
 import { startDeviceHttpsListener } from './device-http/index.js';
 import { Metrics } from './metrics.js';
 import { DeviceTemplateService } from './app/device-templates.js';
@@ -60,6 +65,16 @@ export interface ServerOptions {
    * (the identity too: ID scope, server CA and certificate, administrator). Default: SQLite in dataDir.
    */
   databaseUrl?: string;
+  /** `--proxy-protocol v2`: device ports read a PROXY v2 header before TLS (gateway/device-port.ts). */
+  proxyProtocol?: 'v2';
+  /** `--proxy-trusted`: CIDRs of the load balancers allowed to send it (required with `proxyProtocol`). */
+  proxyTrusted?: string[];
+  /** `--drain-rate`: devices `drain()` disconnects per second (default 500). */
+  drainRatePerSecond?: number;
+  /** Readiness checks failing this long close the device connections (default 10 s; lifecycle/). */
+  readinessFailAfterMs?: number;
+  /** How often the readiness checks run (default 1 s). */
+  readinessIntervalMs?: number;
 }
 
 export interface RunningServer {
@@ -84,6 +99,10 @@ export interface RunningServer {
   hub: HubService;
   logger: Logger;
   metrics: Metrics;
+  /** `GET /readyz`: the composition root registers its checks here (`readiness.register`). */
+  readiness: Readiness;
+  /** SIGTERM: fail `/readyz`, stop accepting, disconnect devices at the drain rate, then `close()`. */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -105,15 +124,24 @@ export const SERVER_DEFAULTS = {
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const dataDir = resolve(options.dataDir);
+  const proxyProtocol = proxyProtocolSettings(options.proxyProtocol, options.proxyTrusted);
   await mkdir(dataDir, { recursive: true });
   const logger = options.logger ?? pino({ level: options.logLevel ?? SERVER_DEFAULTS.logLevel });
   const metrics = new Metrics();
+  const readiness = new Readiness();
+  // Device listeners, told to stop accepting when the node drains.
+  const stopAccepting: Array<() => void> = [];
+  // One server per data folder: a second `gatehouse serve` is refused, naming the first's pid.
+  const lock = await acquireDataDirLock(dataDir, logger);
   const opened = await openStore({
     dataDir,
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
+  }).catch(async (err: unknown) => {
+    await lock.release();
+    throw err;
   });
   const { db } = opened;
-  const closers: Array<() => Promise<void>> = [() => opened.close()];
+  const closers: Array<() => Promise<void>> = [() => opened.close(), () => lock.release()];
   // With PostgreSQL the first node creates the identity and defaults; the others wait, then read them.
   const releaseStartup = await opened.lock('startup');
   closers.unshift(releaseStartup);
@@ -223,8 +251,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       key: tls.key,
       cert: tls.cert,
       ...gateway,
+      ...(proxyProtocol ? { proxyProtocol } : {}),
     });
     closers.unshift(() => mqtt.close());
+    stopAccepting.push(() => mqtt.stopAccepting());
 
     // HTTPS device APIs and MQTT over WebSockets share one listener on 443 (the SDKs'
     // fixed port). When it cannot be bound the rest keeps running; the reason is one line.
@@ -242,8 +272,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         hubHttp: hub.http,
         logger: logger.child({ context: 'device-https' }),
         metrics,
+        ...(proxyProtocol ? { proxyProtocol } : {}),
       });
       closers.unshift(() => deviceHttps.close());
+      stopAccepting.push(() => deviceHttps.stopAccepting());
       https = deviceHttps.address();
       deviceHttpsListener = deviceHttps;
     } catch (err) {
@@ -289,6 +321,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       certificates: new CertificateInventory(db, { logger: logger.child({ context: 'api' }) }),
       stats: new StatsService(db, { connectedDevices: () => hub.registry.size }),
       hub,
+      readiness,
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot || undefined,
     });
     await api.listen({ host: options.bindHost, port: options.httpPort });
@@ -297,7 +330,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // With port 0 the real port is known only now.
     application.httpPort = httpAddress.port;
 
+    // A node that stays unready closes its device sessions (MQTT and WSS; HTTPS is per request).
+    const watchdog = watchReadiness({
+      readiness,
+      closeDeviceSessions: (reason) => hub.registry.closeAll(reason),
+      logger: logger.child({ context: 'readiness' }),
+      ...(options.readinessFailAfterMs !== undefined ? { failAfterMs: options.readinessFailAfterMs } : {}),
+      ...(options.readinessIntervalMs !== undefined ? { intervalMs: options.readinessIntervalMs } : {}),
+    });
+    closers.unshift(async () => watchdog.stop());
+
     let closed = false;
+    const close = async () => {
+      if (closed) return;
+      closed = true;
+      for (const c of closers) await c();
+    };
     return {
       idScope,
       hostName: options.hostName,
@@ -315,11 +363,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       hub,
       logger,
       metrics,
-      async close() {
+      readiness,
+      async drain() {
         if (closed) return;
-        closed = true;
-        for (const c of closers) await c();
+        await drainDevices({
+          readiness,
+          stopAccepting: () => stopAccepting.forEach((stop) => stop()),
+          devices: () => hub.registry.all(),
+          ratePerSecond: options.drainRatePerSecond ?? DEFAULT_DRAIN_RATE,
+          logger: logger.child({ context: 'drain' }),
+        });
+        await close();
       },
+      close,
     };
   } catch (err) {
     for (const c of closers) await c().catch(() => undefined);

@@ -310,8 +310,8 @@ describe('authentication', () => {
     expectError(await h.call('GET', '/api/nothing-here'), 404, 'ERR_NOT_FOUND');
   });
 
-  it('/healthz, /metrics and /api/openapi.json are open', async () => {
-    for (const url of ['/healthz', '/metrics', '/api/openapi.json']) {
+  it('/healthz, /readyz, /metrics and /api/openapi.json are open', async () => {
+    for (const url of ['/healthz', '/readyz', '/metrics', '/api/openapi.json']) {
       assert.equal((await h.call('GET', url, undefined, null)).statusCode, 200, url);
     }
   });

@@ -155,6 +155,7 @@ describe('REST API over HTTP', () => {
       ['/api/events', ['get']],
       ['/api/provisioning/attempts', ['get']],
       ['/healthz', ['get']],
+      ['/readyz', ['get']],
       ['/metrics', ['get']],
       ['/api/openapi.json', ['get']],
       ['/api/session', ['get', 'post', 'delete']],

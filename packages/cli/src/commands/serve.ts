@@ -24,6 +24,9 @@ interface ServeFlags {
   dpsRetryAfter: number;
   retentionDays: number;
   databaseUrl?: string;
+  proxyProtocol?: 'v2';
+  proxyTrusted?: string[];
+  drainRate: number;
 }
 
 /** The lines a user needs after start: where things listen, the ID scope, how devices trust us. */
@@ -138,6 +141,36 @@ export function registerServeCommand(program: Command): void {
         'PostgreSQL (postgres://USER@HOST:PORT/DB) shared by every node, instead of SQLite in --data',
       ).env('GATEHOUSE_DATABASE_URL'),
     )
+    .addOption(
+      new Option(
+        '--proxy-protocol <version>',
+        'device ports (MQTT/TLS, HTTPS/WSS) expect a PROXY header before TLS from --proxy-trusted peers (HAProxy send-proxy-v2)',
+      )
+        .env('GATEHOUSE_PROXY_PROTOCOL')
+        .choices(['v2']),
+    )
+    .addOption(
+      new Option(
+        '--proxy-trusted <cidr>',
+        'load balancer addresses allowed to send the PROXY header (repeatable or comma-separated)',
+      )
+        .env('GATEHOUSE_PROXY_TRUSTED')
+        .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
+    )
+    .addOption(
+      new Option('--drain-rate <n>', 'on SIGTERM, devices disconnected per second while draining')
+        .env('GATEHOUSE_DRAIN_RATE')
+        .default(500)
+        .argParser((v) => {
+          const n = Number(v);
+          if (!Number.isInteger(n) || n < 1)
+            throw new CliError(
+              'ERR_CLI_INVALID_OPTION',
+              `'${v}' is not a positive whole number of devices per second.`,
+            );
+          return n;
+        }),
+    )
     .action(async (flags: ServeFlags) => {
       // Loaded on demand: `gatehouse cert …` should not pay for the whole server.
       const { startServer } = await import('@gatehouse/server');
@@ -152,6 +185,9 @@ export function registerServeCommand(program: Command): void {
         dpsRetryAfterSeconds: flags.dpsRetryAfter,
         retentionDays: flags.retentionDays,
         ...(flags.databaseUrl ? { databaseUrl: flags.databaseUrl } : {}),
+        drainRatePerSecond: flags.drainRate,
+        ...(flags.proxyProtocol ? { proxyProtocol: flags.proxyProtocol } : {}),
+        ...(flags.proxyTrusted ? { proxyTrusted: flags.proxyTrusted } : {}),
         ...(flags.tlsCert ? { tlsCertFile: flags.tlsCert } : {}),
         ...(flags.tlsKey ? { tlsKeyFile: flags.tlsKey } : {}),
         ...(process.env['GATEHOUSE_ADMIN_TOKEN'] ? { adminToken: process.env['GATEHOUSE_ADMIN_TOKEN'] } : {}),
@@ -175,7 +211,9 @@ export function registerServeCommand(program: Command): void {
           if (stopping) return;
           stopping = true;
           server.logger.info({ signal }, 'stopping: closing listeners and finishing in-flight work');
-          server.close().then(
+          // SIGTERM (an orchestrator, a rolling restart) drains: /readyz fails, devices leave
+          // at --drain-rate. Ctrl-C stops at once.
+          (signal === 'SIGTERM' ? server.drain() : server.close()).then(
             () => resolveStop(),
             (err: unknown) => {
               server.logger.error({ err }, 'error while stopping');

@@ -7,6 +7,7 @@ import type { SessionService } from '../app/sessions.js';
 import type { StatsService } from '../app/stats.js';
 import type { UserService } from '../app/users.js';
 import type { HubApi } from '../hub/hub-api.js';
+import type { Readiness } from '../lifecycle/readiness.js';
 import type { Metrics } from '../metrics.js';
 import type { ProvisioningAttempts } from '../provisioning/attempts.js';
 import type { CertificateInventory } from '../provisioning/certificate-inventory.js';
@@ -54,4 +55,6 @@ export interface ApiDeps {
   webRoot?: string;
   /** Extra fields for `GET /healthz` (e.g. store and listener checks); a throw answers 503. */
   health?: () => Promise<Record<string, unknown>>;
+  /** `GET /readyz`; without it the node is always ready. */
+  readiness?: Readiness;
 }

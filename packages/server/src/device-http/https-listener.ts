@@ -13,6 +13,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Certificate } from '@gatehouse/pki';
 import type { Logger } from 'pino';
 
+import { listenDevicePort, type DevicePort, type ProxyProtocolOptions } from '../gateway/device-port.js';
 import type { GatewayOptions } from '../gateway/gateway-options.js';
 import { peerCertificates } from '../gateway/peer-certificates.js';
 import { createMqttWsEndpoint } from '../gateway/wss-listener.js';
@@ -47,12 +48,16 @@ export interface DeviceHttpsListenerOptions {
   handshakeTimeoutMs?: number;
   /** How long `close()` lets connections end before destroying them; default 2 s. */
   closeGraceMs?: number;
+  /** `--proxy-protocol v2`: read a PROXY v2 header before TLS (gateway/device-port.ts). */
+  proxyProtocol?: ProxyProtocolOptions;
 }
 
 export interface DeviceHttpsListener {
   address(): AddressInfo;
   /** Live MQTT-over-WebSocket connections. */
   readonly webSocketCount: number;
+  /** Stops accepting new connections; live WebSocket sessions and requests stay. */
+  stopAccepting(): void;
   /** Stops accepting, ends WebSocket sessions and idle keep-alive connections, resolves once all are closed. */
   close(): Promise<void>; /** Serves another certificate to new connections from now on (the shared identity was reissued). */
   setCertificate(key: string, cert: string): void;
@@ -94,8 +99,12 @@ export async function startDeviceHttpsListener(
   const log = options.logger.child({ listener: 'https' });
   const metrics = deviceHttpMetrics(options.metrics);
   const gatewayMetrics = options.gateway.metrics ?? options.metrics;
+  // Bound below; until then no connection exists to ask about.
+  let port: DevicePort | undefined = undefined;
+  const clientAddress = (socket: Socket) => (port ? port.clientAddress(socket) : socket.remoteAddress);
   const ws = createMqttWsEndpoint(
     gatewayMetrics ? { ...options.gateway, metrics: gatewayMetrics } : options.gateway,
+    clientAddress,
   );
   const sockets = new Set<Socket>();
   // Parsed once per TLS connection: keep-alive clients send many requests on one.
@@ -108,7 +117,7 @@ export async function startDeviceHttpsListener(
         chain = peerCertificates(socket);
       } catch (err) {
         log.warn(
-          { err, remoteAddress: socket.remoteAddress },
+          { err, remoteAddress: clientAddress(socket) },
           'client certificate chain could not be parsed; ignored',
         );
         chain = [];
@@ -124,6 +133,7 @@ export async function startDeviceHttpsListener(
     let served: Served;
     try {
       const url = new URL(req.url ?? '/', 'https://device.invalid');
+      const remoteAddress = clientAddress(socket);
       const request: DeviceRequest = {
         req,
         res,
@@ -131,7 +141,7 @@ export async function startDeviceHttpsListener(
         query: url.searchParams,
         clientCertificates: chainOf(socket),
         log,
-        ...(socket.remoteAddress !== undefined ? { remoteAddress: socket.remoteAddress } : {}),
+        ...(remoteAddress !== undefined ? { remoteAddress } : {}),
       };
       if (url.pathname.startsWith('/devices/')) {
         service = 'hub';
@@ -172,7 +182,7 @@ export async function startDeviceHttpsListener(
     socket.once('close', () => sockets.delete(socket));
   });
   server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
-    log.debug({ err: err.message, remoteAddress: socket.remoteAddress }, 'tls handshake failed');
+    log.debug({ err: err.message, remoteAddress: clientAddress(socket) }, 'tls handshake failed');
   });
   server.on('clientError', (err: Error, socket: Duplex) => {
     log.debug({ err: err.message }, 'malformed http request');
@@ -183,31 +193,40 @@ export async function startDeviceHttpsListener(
     ws.handleUpgrade(req, socket, head),
   );
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => reject(listenError(err, options.host, options.port));
-    server.once('error', onError);
-    server.listen(options.port, options.host, () => {
-      server.off('error', onError);
-      resolve();
-    });
+  const bound = await listenDevicePort(server, {
+    port: options.port,
+    ...(options.host !== undefined ? { host: options.host } : {}),
+    ...(options.proxyProtocol ? { proxyProtocol: options.proxyProtocol } : {}),
+    logger: options.logger,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    name: 'https',
+  }).catch((err: NodeJS.ErrnoException) => {
+    throw listenError(err, options.host, options.port);
   });
+  port = bound;
   server.on('error', (err) => log.error({ err }, 'device https listener error'));
-  const address = server.address() as AddressInfo;
+  const address = bound.address();
   log.info(
     { host: address.address, port: address.port },
     'device https listening (DPS, hub, MQTT over WebSockets)',
   );
 
   let closing: Promise<void> | undefined;
+  // Resolves once every connection accepted on the port has closed.
+  let stopped: Promise<void> | undefined;
+  const stopAccepting = () => (stopped ??= bound.close());
   return {
     address: () => address,
     setCertificate: (key, cert) => server.setSecureContext({ key, cert, minVersion: 'TLSv1.2' }),
     get webSocketCount() {
       return ws.connectionCount;
     },
+    stopAccepting() {
+      void stopAccepting();
+    },
     close() {
       closing ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const closed = stopAccepting();
         server.closeIdleConnections();
         const grace = options.closeGraceMs ?? 2_000;
         await ws.close(grace);

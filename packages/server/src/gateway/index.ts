@@ -1,4 +1,10 @@
 export { CONNACK, type ConnackCode } from './connack-codes.js';
+export {
+  listenDevicePort,
+  type DevicePort,
+  type DevicePortOptions,
+  type ProxyProtocolOptions,
+} from './device-port.js';
 export { dispatchConnect } from './dispatcher.js';
 export { encodeDpsReply, internalErrorReply, type EncodedDpsReply } from './dps-reply.js';
 export { DpsSession, type DpsSessionOptions } from './dps-session.js';
@@ -13,6 +19,14 @@ export {
   type MqttConnectionOptions,
   type MqttSession,
 } from './mqtt-connection.js';
+export {
+  encodeProxyV2,
+  parseProxyV2,
+  PROXY_V2_SIGNATURE,
+  type ProxyHeaderV2,
+  type ProxyParseResult,
+} from './proxy-protocol.js';
+export { TrustedProxies } from './proxy-trust.js';
 export { handleMqttStream } from './mqtt-stream.js';
 export { peerCertificateDers, peerCertificates } from './peer-certificates.js';
 export { startMqttTlsListener, type MqttListener, type MqttTlsListenerOptions } from './tls-listener.js';

@@ -7,6 +7,7 @@ import { createServer, type TLSSocket } from 'node:tls';
 
 import type { Certificate } from '@gatehouse/pki';
 
+import { listenDevicePort, type ProxyProtocolOptions } from './device-port.js';
 import type { GatewayOptions } from './gateway-options.js';
 import type { MqttConnection } from './mqtt-connection.js';
 import { handleMqttStream } from './mqtt-stream.js';
@@ -25,12 +26,16 @@ export interface MqttTlsListenerOptions extends GatewayOptions {
   handshakeTimeoutMs?: number;
   /** How long `close()` lets connections end before destroying them; default 2 s. */
   closeGraceMs?: number;
+  /** `--proxy-protocol v2`: read a PROXY v2 header before TLS (device-port.ts). */
+  proxyProtocol?: ProxyProtocolOptions;
 }
 
 export interface MqttListener {
   address(): AddressInfo;
   /** Live MQTT connections (after the TLS handshake). */
   readonly connectionCount: number;
+  /** Stops accepting new connections; the live ones stay (a drain closes them at its pace). */
+  stopAccepting(): void;
   /** Stops accepting, ends every connection, resolves once all sockets are closed. */
   close(): Promise<void>; /** Serves another certificate to new connections from now on (the shared identity was reissued). */
   setCertificate(key: string, cert: string): void;
@@ -57,7 +62,7 @@ export async function startMqttTlsListener(options: MqttTlsListenerOptions): Pro
     socket.once('close', () => sockets.delete(socket));
   });
   server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
-    log.debug({ err: err.message, remoteAddress: socket.remoteAddress }, 'tls handshake failed');
+    log.debug({ err: err.message, remoteAddress: port.clientAddress(socket) }, 'tls handshake failed');
   });
   server.on('secureConnection', (socket: TLSSocket) => {
     socket.setNoDelay(true);
@@ -66,40 +71,47 @@ export async function startMqttTlsListener(options: MqttTlsListenerOptions): Pro
       certificates = peerCertificates(socket);
     } catch (err) {
       log.warn(
-        { err, remoteAddress: socket.remoteAddress },
+        { err, remoteAddress: port.clientAddress(socket) },
         'client certificate chain could not be parsed; ignored',
       );
     }
     const conn = handleMqttStream(
       socket,
-      { peerCertificates: certificates, remoteAddress: socket.remoteAddress, transport: 'mqtt' },
+      { peerCertificates: certificates, remoteAddress: port.clientAddress(socket), transport: 'mqtt' },
       options,
     );
     live.add(conn);
     void conn.closed.then(() => live.delete(conn));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
+  const port = await listenDevicePort(server, {
+    port: options.port,
+    ...(options.host !== undefined ? { host: options.host } : {}),
+    ...(options.proxyProtocol ? { proxyProtocol: options.proxyProtocol } : {}),
+    logger: options.logger,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    name: 'mqtts',
   });
   server.on('error', (err) => log.error({ err }, 'mqtts listener error'));
-  const address = server.address() as AddressInfo;
+  const address = port.address();
   log.info({ host: address.address, port: address.port }, 'mqtts listening');
 
   let closing: Promise<void> | undefined;
+  // Resolves once every connection accepted on the port has closed.
+  let stopped: Promise<void> | undefined;
+  const stopAccepting = () => (stopped ??= port.close());
   return {
     address: () => address,
     setCertificate: (key, cert) => server.setSecureContext({ key, cert, minVersion: 'TLSv1.2' }),
     get connectionCount() {
       return live.size;
     },
+    stopAccepting() {
+      void stopAccepting();
+    },
     close() {
       closing ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const closed = stopAccepting();
         for (const conn of live) conn.close('server-shutdown');
         const grace = options.closeGraceMs ?? 2_000;
         let timer: NodeJS.Timeout | undefined;

@@ -6,6 +6,7 @@
  * sessions, topic rules and limits are the same on both transports.
  */
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 
@@ -76,7 +77,14 @@ function refuseUpgrade(socket: Duplex, status: number, hubCode: string, text: st
   socket.once('close', () => clearTimeout(timer));
 }
 
-export function createMqttWsEndpoint(options: GatewayOptions): MqttWsEndpoint {
+/**
+ * @param clientAddress the device's address for a TLS socket (the PROXY v2 source behind a
+ * load balancer, gateway/device-port.ts); default the peer address.
+ */
+export function createMqttWsEndpoint(
+  options: GatewayOptions,
+  clientAddress: (socket: Socket) => string | undefined = (socket) => socket.remoteAddress,
+): MqttWsEndpoint {
   const log = options.logger.child({ listener: 'wss' });
   const upgrades = options.metrics?.counter(
     'gatehouse_wss_upgrades_total',
@@ -98,7 +106,7 @@ export function createMqttWsEndpoint(options: GatewayOptions): MqttWsEndpoint {
   });
   wss.on('wsClientError', (err: Error, socket: Duplex, req: IncomingMessage) => {
     count('bad-handshake');
-    log.info({ err: err.message, remoteAddress: req.socket.remoteAddress }, 'websocket handshake refused');
+    log.info({ err: err.message, remoteAddress: clientAddress(req.socket) }, 'websocket handshake refused');
     refuseUpgrade(socket, 400, 'ArgumentInvalid', err.message);
   });
 
@@ -109,7 +117,7 @@ export function createMqttWsEndpoint(options: GatewayOptions): MqttWsEndpoint {
       certificates = peerCertificates(socket);
     } catch (err) {
       log.warn(
-        { err, remoteAddress: socket.remoteAddress },
+        { err, remoteAddress: clientAddress(socket) },
         'client certificate chain could not be parsed; ignored',
       );
     }
@@ -117,7 +125,7 @@ export function createMqttWsEndpoint(options: GatewayOptions): MqttWsEndpoint {
     const stream = createWebSocketStream(ws);
     const conn = handleMqttStream(
       stream,
-      { peerCertificates: certificates, remoteAddress: socket.remoteAddress, transport: 'mqtt-ws' },
+      { peerCertificates: certificates, remoteAddress: clientAddress(socket), transport: 'mqtt-ws' },
       options,
     );
     live.add(conn);
@@ -126,7 +134,7 @@ export function createMqttWsEndpoint(options: GatewayOptions): MqttWsEndpoint {
 
   return {
     handleUpgrade(req, socket, head) {
-      const remoteAddress = req.socket.remoteAddress;
+      const remoteAddress = clientAddress(req.socket);
       if (closing) {
         count('shutting-down');
         refuseUpgrade(socket, 503, 'ServiceUnavailable', 'The server is shutting down.');

@@ -2,8 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../deps.js';
 import { doc } from './schema.js';
 
-/** `GET /healthz` and `GET /metrics`: open, for load balancers and Prometheus. */
-export function healthRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'metrics' | 'health'>): void {
+/**
+ * `GET /healthz` (liveness), `GET /readyz` (readiness, lifecycle/readiness.ts) and `GET /metrics`:
+ * open, for load balancers and Prometheus.
+ */
+export function healthRoutes(
+  app: FastifyInstance,
+  deps: Pick<ApiDeps, 'metrics' | 'health' | 'readiness'>,
+): void {
   const config = { public: true };
   app.get(
     '/healthz',
@@ -16,6 +22,24 @@ export function healthRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'metrics'
         request.log.warn({ err }, 'health check failed');
         return reply.code(503).send({ status: 'unavailable' });
       }
+    },
+  );
+  app.get(
+    '/readyz',
+    {
+      config,
+      schema: doc('Operations', 'Readiness: may this node take device connections?', {
+        description:
+          "200 `{status:'ready'}` when every registered check passes; 503 `{status:'unready', failing:[…]}` naming the failing checks, or 503 `{status:'draining'}` while the node shuts down. Poll it from the load balancer (HAProxy `option httpchk GET /readyz`).",
+      }),
+    },
+    async (request, reply) => {
+      if (!deps.readiness) return { status: 'ready', checks: {} };
+      const report = await deps.readiness.evaluate();
+      if (report.status === 'ready') return { status: 'ready', checks: report.checks };
+      if (report.status === 'unready')
+        request.log.warn({ failing: report.failing, checks: report.checks }, 'not ready');
+      return reply.code(503).send(report.status === 'draining' ? { status: 'draining' } : report);
     },
   );
   app.get(
