@@ -41,6 +41,9 @@ export const COPY_ORDER = [
   'c2d_messages',
   'device_status',
   'dashboards',
+  'device_sessions',
+  'cluster_nodes',
+  'singleton_runs',
   'telemetry_latest',
   'telemetry',
 ] as const;

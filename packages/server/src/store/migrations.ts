@@ -296,6 +296,38 @@ function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0005_cluster_sessions': {
+      async up(db: Kysely<unknown>) {
+        // One connection per device, cluster-wide (CLUSTER.md §6.2): the node that holds it and
+        // the epoch that fences every later write of that node. The row stays when the device
+        // disconnects (node_id NULL), so epochs only ever grow.
+        await db.schema
+          .createTable('device_sessions')
+          .addColumn('device_id', t.text, (c) => c.primaryKey())
+          .addColumn('node_id', t.text)
+          .addColumn('epoch', t.big, (c) => c.notNull())
+          .addColumn('connected_at', t.text)
+          .addColumn('client_ip', t.text)
+          .execute();
+        await db.schema.createIndex('device_sessions_node').on('device_sessions').column('node_id').execute();
+        // Liveness of the nodes sharing the database (§6.5): a heartbeat every 2 s.
+        await db.schema
+          .createTable('cluster_nodes')
+          .addColumn('node_id', t.text, (c) => c.primaryKey())
+          .addColumn('started_at', t.text, (c) => c.notNull())
+          .addColumn('heartbeat_at', t.text, (c) => c.notNull())
+          .execute();
+        // Singleton work: one row per job and period, taken by the one node that runs it.
+        await db.schema
+          .createTable('singleton_runs')
+          .addColumn('job', t.text, (c) => c.notNull())
+          .addColumn('period', t.text, (c) => c.notNull())
+          .addColumn('node_id', t.text, (c) => c.notNull())
+          .addColumn('started_at', t.text, (c) => c.notNull())
+          .addPrimaryKeyConstraint('singleton_runs_pk', ['job', 'period'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -225,6 +225,30 @@ export interface DashboardsTable {
   updated_at: string;
 }
 
+export interface DeviceSessionsTable {
+  device_id: string;
+  /** The node holding the device's connection; null while it is connected nowhere. */
+  node_id: string | null;
+  /** Grows by one at every connection of the device (CLUSTER.md §6.2 fencing). */
+  epoch: number;
+  connected_at: string | null;
+  client_ip: string | null;
+}
+
+export interface ClusterNodesTable {
+  node_id: string;
+  started_at: string;
+  heartbeat_at: string;
+}
+
+export interface SingletonRunsTable {
+  job: string;
+  /** The period's start, ISO-8601. */
+  period: string;
+  node_id: string;
+  started_at: string;
+}
+
 export interface Database {
   settings: SettingsTable;
   api_tokens: ApiTokensTable;
@@ -245,4 +269,7 @@ export interface Database {
   users: UsersTable;
   user_sessions: UserSessionsTable;
   dashboards: DashboardsTable;
+  device_sessions: DeviceSessionsTable;
+  cluster_nodes: ClusterNodesTable;
+  singleton_runs: SingletonRunsTable;
 }
