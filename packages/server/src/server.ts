@@ -27,6 +27,8 @@ import { openSqliteWithHandle } from './store/sqlite.js';
 import { HubService } from './hub/hub-service.js';
 import { SasAuthenticator } from './hub/sas-authenticator.js';
 import { ensureTlsIdentity } from './tls-identity.js';
+import { defaultNodeId, type Bus } from './events/bus.js';
+import { RedisBus } from './events/redis-bus.js';
 
 export interface ServerOptions {
   /** Folder for the database, the server CA and keys (created if missing). */
@@ -53,6 +55,18 @@ export interface ServerOptions {
   retentionDays?: number;
   /** Folder of the built web app; default `packages/web/dist/app` of this checkout ('' serves none). */
   webRoot?: string;
+  /**
+   * GATEHOUSE_DATABASE_URL: the PostgreSQL store shared by the nodes of a cluster. Declared here
+   * so `serve` can check it goes with `redisUrl`; the PostgreSQL store reads it.
+   */
+  databaseUrl?: string;
+  /**
+   * GATEHOUSE_REDIS_URL: the bus between the nodes of a cluster (CLUSTER.md §6.1). Without it the
+   * server is one process. Redis unreachable at start → ERR_BUS_UNREACHABLE.
+   */
+  redisUrl?: string;
+  /** This node's name on the bus; default host name and process ID. */
+  nodeId?: string;
 }
 
 export interface RunningServer {
@@ -77,6 +91,10 @@ export interface RunningServer {
   hub: HubService;
   logger: Logger;
   metrics: Metrics;
+  /** This node's name on the bus. */
+  nodeId: string;
+  /** The bus to the other nodes (with `redisUrl`): `check()` answers a readiness probe. */
+  bus: Bus | undefined;
   close(): Promise<void>;
 }
 
@@ -101,8 +119,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await mkdir(dataDir, { recursive: true });
   const logger = options.logger ?? pino({ level: options.logLevel ?? SERVER_DEFAULTS.logLevel });
   const metrics = new Metrics();
-  const { db, sqlite } = await openSqliteWithHandle({ filename: join(dataDir, 'gatehouse.db') });
-  const closers: Array<() => Promise<void>> = [async () => db.destroy()];
+  // The cluster bus first: a node that cannot reach Redis stops before it touches its data.
+  const nodeId = options.nodeId ?? defaultNodeId();
+  const bus = options.redisUrl
+    ? await RedisBus.connect({
+        url: options.redisUrl,
+        nodeId,
+        logger: logger.child({ context: 'bus', nodeId }),
+      })
+    : undefined;
+  const { db, sqlite } = await openSqliteWithHandle({ filename: join(dataDir, 'gatehouse.db') }).catch(
+    async (err: unknown) => {
+      await bus?.close();
+      throw err;
+    },
+  );
+  // Closed in this order; the bus last, once the hub has dropped its subscriptions.
+  const closers: Array<() => Promise<void>> = [async () => db.destroy(), async () => bus?.close()];
   try {
     const store = new ProvisioningStore(db);
     const idScope = await ensureIdScope(store);
@@ -170,6 +203,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger: logger.child({ context: 'hub' }),
       metrics,
       authenticators: [new SasAuthenticator()],
+      ...(bus ? { bus, nodeId } : {}),
       templates: {
         check: (id) => templates.checkAssignable(id),
         resolve: resolveTemplate,
@@ -276,6 +310,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       hub,
       logger,
       metrics,
+      nodeId,
+      bus,
       async close() {
         if (closed) return;
         closed = true;
