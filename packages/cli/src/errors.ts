@@ -20,6 +20,8 @@ export const CLI_ERRORS = {
     'The output folder does not exist, is a file, or is not writable (it is never created).',
   ERR_CLI_FILE_EXISTS: 'An output file already exists; pass `--force` to overwrite.',
   ERR_CLI_WRITE_FILE: 'Writing the output files failed; nothing of this run is left behind.',
+  ERR_CLI_REDIS_WITHOUT_DATABASE:
+    '`gatehouse serve --redis-url` (GATEHOUSE_REDIS_URL) without `--database-url` (GATEHOUSE_DATABASE_URL): the nodes of a cluster must share one PostgreSQL database.',
   ERR_CLI_LISTEN:
     '`gatehouse serve` cannot listen on a port: another process holds it, or it needs privileges.',
   ERR_CLI_SERVER_UNREACHABLE:

@@ -34,6 +34,8 @@ import { HubService } from './hub/hub-service.js';
 import { SasAuthenticator } from './hub/sas-authenticator.js';
 import { ensureTlsIdentity } from './tls-identity.js';
 import { ensureDatabaseTlsIdentity, watchDatabaseTlsIdentity } from './tls-identity-database.js';
+import { defaultNodeId, type Bus } from './events/bus.js';
+import { RedisBus } from './events/redis-bus.js';
 
 export interface ServerOptions {
   /** Folder for the database, the server CA and keys (created if missing). */
@@ -75,6 +77,13 @@ export interface ServerOptions {
   readinessFailAfterMs?: number;
   /** How often the readiness checks run (default 1 s). */
   readinessIntervalMs?: number;
+  /**
+   * GATEHOUSE_REDIS_URL: the bus between the nodes of a cluster (CLUSTER.md §6.1). Without it the
+   * server is one process. Redis unreachable at start → ERR_BUS_UNREACHABLE.
+   */
+  redisUrl?: string;
+  /** This node's name on the bus; default host name and process ID. */
+  nodeId?: string;
 }
 
 export interface RunningServer {
@@ -103,6 +112,10 @@ export interface RunningServer {
   readiness: Readiness;
   /** SIGTERM: fail `/readyz`, stop accepting, disconnect devices at the drain rate, then `close()`. */
   drain(): Promise<void>;
+  /** This node's name on the bus. */
+  nodeId: string;
+  /** The bus to the other nodes (with `redisUrl`): `check()` answers a readiness probe. */
+  bus: Bus | undefined;
   close(): Promise<void>;
 }
 
@@ -128,20 +141,38 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await mkdir(dataDir, { recursive: true });
   const logger = options.logger ?? pino({ level: options.logLevel ?? SERVER_DEFAULTS.logLevel });
   const metrics = new Metrics();
+  // The cluster bus first: a node that cannot reach Redis stops before it touches its data.
+  const nodeId = options.nodeId ?? defaultNodeId();
+  const bus = options.redisUrl
+    ? await RedisBus.connect({
+        url: options.redisUrl,
+        nodeId,
+        logger: logger.child({ context: 'bus', nodeId }),
+      })
+    : undefined;
   const readiness = new Readiness();
   // Device listeners, told to stop accepting when the node drains.
   const stopAccepting: Array<() => void> = [];
   // One server per data folder: a second `gatehouse serve` is refused, naming the first's pid.
-  const lock = await acquireDataDirLock(dataDir, logger);
+  const lock = await acquireDataDirLock(dataDir, logger).catch(async (err: unknown) => {
+    await bus?.close();
+    throw err;
+  });
   const opened = await openStore({
     dataDir,
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
   }).catch(async (err: unknown) => {
     await lock.release();
+    await bus?.close();
     throw err;
   });
   const { db } = opened;
-  const closers: Array<() => Promise<void>> = [() => opened.close(), () => lock.release()];
+  // Closed in this order; the bus last, once the hub has dropped its subscriptions.
+  const closers: Array<() => Promise<void>> = [
+    () => opened.close(),
+    () => lock.release(),
+    async () => bus?.close(),
+  ];
   // With PostgreSQL the first node creates the identity and defaults; the others wait, then read them.
   const releaseStartup = await opened.lock('startup');
   closers.unshift(releaseStartup);
@@ -220,6 +251,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger: logger.child({ context: 'hub' }),
       metrics,
       authenticators: [new SasAuthenticator()],
+      ...(bus ? { bus, nodeId } : {}),
       templates: {
         check: (id) => templates.checkAssignable(id),
         resolve: resolveTemplate,
@@ -364,6 +396,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger,
       metrics,
       readiness,
+      nodeId,
+      bus,
       async drain() {
         if (closed) return;
         await drainDevices({

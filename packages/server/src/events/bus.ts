@@ -6,6 +6,8 @@
  * default) and redis-bus.ts (a cluster).
  */
 
+import { hostname } from 'node:os';
+
 /** Receives one message; `channel` is the channel it came on. Must not throw (it is logged). */
 export type BusHandler = (message: Buffer, channel: string) => void;
 
@@ -68,3 +70,8 @@ export const channels = {
   /** Coarse fleet-wide events. */
   fleet: 'gh:ev:fleet',
 } as const;
+
+/** A node's default name on the bus: host name and process ID, unique among live processes. */
+export function defaultNodeId(): string {
+  return `${hostname()}-${process.pid}`;
+}
