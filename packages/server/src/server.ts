@@ -36,6 +36,8 @@ import { ensureTlsIdentity } from './tls-identity.js';
 import { ensureDatabaseTlsIdentity, watchDatabaseTlsIdentity } from './tls-identity-database.js';
 import { defaultNodeId, type Bus } from './events/bus.js';
 import { RedisBus } from './events/redis-bus.js';
+import { ClusterMembership } from './cluster/membership.js';
+import { SingletonScheduler } from './cluster/singleton.js';
 
 export interface ServerOptions {
   /** Folder for the database, the server CA and keys (created if missing). */
@@ -118,6 +120,9 @@ export interface RunningServer {
   bus: Bus | undefined;
   close(): Promise<void>;
 }
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 
 export const SERVER_DEFAULTS = {
   dataDir: './gatehouse-data',
@@ -266,9 +271,53 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       },
       ...(options.retentionDays !== undefined ? { retentionDays: options.retentionDays } : {}),
     });
-    hub.start();
-    // Closed after the listeners (api → mqtt → hub → db): in-flight telemetry is flushed first.
+    hub.start({ retention: false });
+    // The nodes sharing the database: heartbeats, and the sessions of nodes that died.
+    const membership = new ClusterMembership({
+      db,
+      nodeId,
+      sessions: hub.deviceSessions,
+      logger: logger.child({ context: 'cluster', nodeId }),
+      onReleased: (deviceIds, reason) => {
+        const time = new Date().toISOString();
+        for (const deviceId of deviceIds) hub.events.emit({ type: 'disconnected', deviceId, time, reason });
+      },
+    });
+    await membership.start();
+    // Work one node does per period, whichever gets there first (CLUSTER.md §6.5).
+    const singletons = new SingletonScheduler(
+      db,
+      nodeId,
+      [
+        { name: 'reap-dead-nodes', periodMs: 5000, run: async () => void (await membership.reap()) },
+        {
+          name: 'telemetry-retention',
+          periodMs: HOUR_MS,
+          run: async () => void (await hub.applyRetention()),
+        },
+        {
+          name: 'singleton-runs-prune',
+          periodMs: DAY_MS,
+          run: () => SingletonScheduler.prune(db, new Date(Date.now() - DAY_MS)),
+        },
+      ],
+      logger.child({ context: 'singleton' }),
+    );
+    singletons.start();
+    // Closed after the listeners (api → mqtt → hub → db): in-flight telemetry is flushed first,
+    // then the node leaves the cluster.
+    closers.unshift(async () => {
+      singletons.stop();
+      await membership.stop();
+    });
     closers.unshift(() => hub.stop());
+    if (opened.dialect === 'postgres') {
+      // A node that cannot write its heartbeat for 10 s is not ready: its devices go elsewhere.
+      // Heartbeats every 2 s: two missed ones mean PostgreSQL is out of reach; after 10 s of
+      // that, lifecycle/ closes the device connections (they reconnect to a healthy node).
+      readiness.register('postgresql', () => Promise.resolve(membership.sinceLastBeat() < 5000));
+    }
+    if (bus) readiness.register('redis', () => Promise.resolve(bus.isHealthy()));
 
     // One gateway configuration for every device transport: MQTT/TLS, MQTT/WSS.
     const gateway = {

@@ -86,7 +86,11 @@ export class ClusterMembership {
     if (!this.postgres) return [];
     const { db, sessions } = this.o;
     const cutoff = new Date(this.now().getTime() - this.staleMs).toISOString();
-    const live = await db.selectFrom('cluster_nodes').select('node_id').where('heartbeat_at', '>=', cutoff).execute();
+    const live = await db
+      .selectFrom('cluster_nodes')
+      .select('node_id')
+      .where('heartbeat_at', '>=', cutoff)
+      .execute();
     // Sessions of a node that is stale or unknown (a copied database, a node gone for good).
     const released = await sessions.releaseAllBut(live.map((n) => n.node_id));
     await db.deleteFrom('cluster_nodes').where('heartbeat_at', '<', cutoff).execute();

@@ -93,9 +93,9 @@ export class SingletonScheduler {
     if (!this.postgres) return job.run();
     // A session lock on one pool connection for the run; hashtext gives the job's key.
     await this.db.connection().execute(async (conn) => {
-      const got = await sql<{ ok: boolean }>`SELECT pg_try_advisory_lock(hashtext(${`gatehouse:${job.name}`})) AS ok`.execute(
-        conn,
-      );
+      const got = await sql<{
+        ok: boolean;
+      }>`SELECT pg_try_advisory_lock(hashtext(${`gatehouse:${job.name}`})) AS ok`.execute(conn);
       if (!got.rows[0]?.ok) return;
       try {
         await job.run();

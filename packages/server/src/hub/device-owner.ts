@@ -48,8 +48,9 @@ export class HubDeviceOwner implements DeviceOwner {
     const { registry } = this.services();
     const live = registry.get(deviceId);
     if (!live) return Promise.resolve({ outcome: 'gone' });
-    // Fencing (CLUSTER.md §6.2): a kick older than this connection must not close it.
-    if (live.epoch !== undefined && live.epoch > request.epoch) return Promise.resolve({ outcome: 'newer' });
+    // Fencing (CLUSTER.md §6.2): a kick closes the connections older than the epoch it
+    // carries; the connection that sent it (the same epoch) and newer ones stay.
+    if (live.epoch !== undefined && live.epoch >= request.epoch) return Promise.resolve({ outcome: 'newer' });
     registry.disconnect(deviceId, request.reason);
     return Promise.resolve({ outcome: 'closed' });
   }

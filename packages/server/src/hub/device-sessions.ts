@@ -131,7 +131,10 @@ export class DeviceSessions {
 
   /** Releases the sessions of every node but the live ones (held by a node that is gone). */
   async releaseAllBut(liveNodeIds: readonly string[]): Promise<string[]> {
-    let query = this.db.updateTable('device_sessions').set({ node_id: null }).where('node_id', 'is not', null);
+    let query = this.db
+      .updateTable('device_sessions')
+      .set({ node_id: null })
+      .where('node_id', 'is not', null);
     if (liveNodeIds.length > 0) query = query.where('node_id', 'not in', liveNodeIds);
     const rows = await query.returning('device_id').execute();
     return rows.map((r) => r.device_id);

@@ -15,12 +15,17 @@ import type { Device } from './hub-api.js';
 /** CENTRAL_API.md §1.1: a display name may be up to 148 characters. */
 export const MAX_DISPLAY_NAME_LENGTH = 148;
 
+/** What the store knows of a device's connection. */
+export interface StoredStatus {
+  last_connected: string | null;
+  last_activity: string | null;
+  /** The node of the cluster that holds its connection (device_sessions), if any. */
+  heldBy?: string;
+}
+
 export interface DeviceStatusSource {
   /** Live status of one device: connected now, last activity, last connection. */
-  status(
-    id: string,
-    stored: { last_connected: string | null; last_activity: string | null } | undefined,
-  ): Device['status'];
+  status(id: string, stored: StoredStatus | undefined): Device['status'];
 }
 
 interface WritableFields {
@@ -43,8 +48,24 @@ export class DeviceRegistry {
   async list(): Promise<Device[]> {
     const rows = await this.db.selectFrom('devices').selectAll().orderBy('id').execute();
     const statuses = await this.db.selectFrom('device_status').selectAll().execute();
+    const held = new Map(
+      (
+        await this.db
+          .selectFrom('device_sessions')
+          .select(['device_id', 'node_id'])
+          .where('node_id', 'is not', null)
+          .execute()
+      ).map((r) => [r.device_id, r.node_id ?? '']),
+    );
     const byId = new Map(statuses.map((s) => [s.device_id, s]));
-    return rows.map((row) => this.toApi(row, byId.get(row.id)));
+    return rows.map((row) => {
+      const status = byId.get(row.id);
+      const heldBy = held.get(row.id);
+      return this.toApi(
+        row,
+        heldBy !== undefined ? { last_connected: null, last_activity: null, ...status, heldBy } : status,
+      );
+    });
   }
 
   async get(id: string): Promise<Device> {
@@ -142,13 +163,21 @@ export class DeviceRegistry {
       .selectAll()
       .where('device_id', '=', row.id)
       .executeTakeFirst();
-    return this.toApi(row, status);
+    const session = await this.db
+      .selectFrom('device_sessions')
+      .select('node_id')
+      .where('device_id', '=', row.id)
+      .where('node_id', 'is not', null)
+      .executeTakeFirst();
+    return this.toApi(
+      row,
+      session?.node_id
+        ? { last_connected: null, last_activity: null, ...status, heldBy: session.node_id }
+        : status,
+    );
   }
 
-  private toApi(
-    row: Selectable<DevicesTable>,
-    status: { last_connected: string | null; last_activity: string | null } | undefined,
-  ): Device {
+  private toApi(row: Selectable<DevicesTable>, status: StoredStatus | undefined): Device {
     return {
       id: row.id,
       etag: row.etag,

@@ -44,6 +44,7 @@ import { decodeBody, isPlainObject } from './message-body.js';
 import { DesiredProperties } from './desired-properties.js';
 import type { TemplateProperty } from './property-schema.js';
 import { SessionStore } from './sessions.js';
+import { DeviceSessions } from './device-sessions.js';
 import { TelemetryIngest } from './telemetry-ingest.js';
 import type { TelemetryInput, TelemetryStore } from './telemetry-store.js';
 import { TwinPatchError, TwinService, type TwinDocument, type TwinState } from './twins.js';
@@ -51,6 +52,8 @@ import { HubHttpDevices } from './hub-http-devices.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
+/** How long a takeover waits for the old node to close the device's connection (CLUSTER.md §6.2). */
+const KICK_WAIT_MS = 2000;
 /** Default and largest number of messages a history query returns. */
 const HISTORY_LIMIT = { default: 1000, max: 10_000 } as const;
 
@@ -113,6 +116,9 @@ export class HubService implements HubApi {
   /** The hub over HTTPS (PROTOCOL.md §4), for the device HTTPS listener. */
   readonly http: HubHttpDevices;
   readonly devices: DeviceRegistry;
+  /** Which node holds each device's connection, with its epoch (device-sessions.ts). */
+  readonly deviceSessions: DeviceSessions;
+  readonly nodeId: string;
   private readonly properties: DesiredProperties;
 
   private readonly db: Kysely<Database>;
@@ -125,6 +131,8 @@ export class HubService implements HubApi {
   private readonly templates: TemplateLookup | undefined;
   private readonly metrics: ReturnType<typeof hubMetrics> | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
+  /** Session releases under way: stop() waits for them before the store closes. */
+  private readonly releasing = new Set<Promise<void>>();
   private stopping = false;
   /** What every device session calls into. */
   private readonly handlers: HubSessionHandlers = {
@@ -145,7 +153,9 @@ export class HubService implements HubApi {
     this.retentionDays = options.retentionDays ?? 30;
     this.templates = options.templates;
     this.metrics = options.metrics ? hubMetrics(options.metrics) : undefined;
-    const cluster = options.bus ? { bus: options.bus, nodeId: options.nodeId ?? 'node' } : undefined;
+    this.nodeId = options.nodeId ?? 'node';
+    this.deviceSessions = new DeviceSessions(this.db, this.nodeId, this.now);
+    const cluster = options.bus ? { bus: options.bus, nodeId: this.nodeId } : undefined;
     this.events = new EventBus(this.logger, cluster);
     this.router = cluster
       ? new DeviceRouter({
@@ -204,7 +214,9 @@ export class HubService implements HubApi {
         status: (id, stored) => {
           const live = this.registry.get(id);
           return {
-            connected: live !== undefined,
+            // Here, or on another node of the cluster (its session row names that node; for
+            // this node the registry is the truth, the row is released a moment after a close).
+            connected: live !== undefined || (stored?.heldBy !== undefined && stored.heldBy !== this.nodeId),
             lastActivity: live ? live.lastActivity.toISOString() : (stored?.last_activity ?? null),
             lastConnected: stored?.last_connected ?? null,
           };
@@ -225,8 +237,9 @@ export class HubService implements HubApi {
   }
 
   /** Starts background work: telemetry retention (now, then hourly). */
-  start(): void {
-    if (this.retentionTimer) return;
+  start(options: { retention?: boolean } = {}): void {
+    // In a server, retention is a singleton job of the cluster (server.ts) instead.
+    if (this.retentionTimer || options.retention === false) return;
     void this.applyRetention();
     this.retentionTimer = setInterval(() => void this.applyRetention(), HOUR_MS);
     this.retentionTimer.unref();
@@ -240,6 +253,7 @@ export class HubService implements HubApi {
     const live = [...this.registry.all()];
     this.registry.closeAll('server shutdown');
     await Promise.all(live.map((s) => this.saveActivity(s)));
+    await Promise.all([...this.releasing]);
     await this.router?.close();
     await this.events.close();
     await this.ingest.flush();
@@ -284,8 +298,29 @@ export class HubService implements HubApi {
       return;
     }
     const clean = connect.clean !== false;
+    // One connection per device in the whole cluster (CLUSTER.md §6.2): take the session row,
+    // then tell the node that held it to close its connection, before this one is announced.
+    const claim = await this.deviceSessions.claim(deviceId, conn.remoteAddress);
+    if (claim.previous && claim.previous.nodeId !== this.nodeId && this.router) {
+      const kicked = await this.router.invoke(
+        deviceId,
+        'kick',
+        {
+          epoch: claim.epoch,
+          reason: `replaced by a new connection of the same device on node ${this.nodeId}`,
+        },
+        KICK_WAIT_MS,
+      );
+      conn.log.info(
+        { deviceId, previousNode: claim.previous.nodeId, epoch: claim.epoch, kick: kicked.status },
+        'took the device over from another node',
+      );
+    }
     const restored = await this.sessions.open(deviceId, clean);
-    if (conn.isClosing) return;
+    if (conn.isClosing) {
+      void this.releaseSession(deviceId, claim.epoch);
+      return;
+    }
     const session = new HubSession({
       conn,
       deviceId,
@@ -294,6 +329,7 @@ export class HubService implements HubApi {
       sessions: this.sessions,
       handlers: this.handlers,
       now: this.now,
+      epoch: claim.epoch,
     });
     const time = this.now().toISOString();
     // One connection per device (§3.7): registering closes the previous one.
@@ -304,6 +340,7 @@ export class HubService implements HubApi {
       if (conn.isClosing) {
         // Never accepted, so the connection will not report its close: forget it here.
         this.registry.remove(session);
+        void this.releaseSession(deviceId, claim.epoch);
         return;
       }
     }
@@ -421,6 +458,8 @@ export class HubService implements HubApi {
     const current = this.registry.remove(session);
     this.metrics?.connected.set({}, this.registry.size);
     void this.saveActivity(session);
+    // Fenced by the epoch: a newer connection (here or on another node) keeps its row.
+    if (session.epoch !== undefined) void this.releaseSession(session.deviceId, session.epoch);
     // A connection replaced by a newer one of the same device is not a disconnection.
     if (!current) return;
     this.events.emit({
@@ -458,6 +497,19 @@ export class HubService implements HubApi {
       twinResponseTopic(500, rid),
       JSON.stringify({ errorCode: 500001, message: 'internal error, try again' }),
     );
+  }
+
+  private releaseSession(deviceId: string, epoch: number): Promise<void> {
+    const release = this.deviceSessions.release(deviceId, epoch).then(
+      () => undefined,
+      (err: unknown) => {
+        // The reaper releases it once this node stops heartbeating; until then it reads connected.
+        this.logger.warn({ err, deviceId, epoch }, 'device session not released');
+      },
+    );
+    this.releasing.add(release);
+    void release.finally(() => this.releasing.delete(release));
+    return release;
   }
 
   private async saveActivity(session: HubSession): Promise<void> {
@@ -516,6 +568,7 @@ export class HubService implements HubApi {
     await Promise.all([
       this.twins.delete(id),
       this.sessions.drop(id),
+      this.deviceSessions.forget(id),
       this.c2d.deleteDevice(id),
       this.methods.deleteDevice(id),
       this.telemetry.deleteDevice(id),

@@ -39,6 +39,8 @@ export interface HubSessionOptions {
   now?: () => Date;
   /** Unacknowledged telemetry per connection before reading pauses; default 512. */
   maxInflightTelemetry?: number;
+  /** The fencing token of this connection (device-sessions.ts). */
+  epoch?: number;
 }
 
 export class HubSession implements MqttSession, LiveDevice {
@@ -47,6 +49,8 @@ export class HubSession implements MqttSession, LiveDevice {
   lastActivity: Date;
   readonly conn: MqttConnection;
   readonly clean: boolean;
+  /** This connection's epoch in `device_sessions` (CLUSTER.md §6.2). */
+  readonly epoch: number | undefined;
 
   private readonly subscriptions: Map<string, 0 | 1>;
   private readonly sessions: SessionStore;
@@ -60,6 +64,7 @@ export class HubSession implements MqttSession, LiveDevice {
     this.conn = options.conn;
     this.deviceId = options.deviceId;
     this.clean = options.clean;
+    this.epoch = options.epoch;
     this.subscriptions = options.subscriptions;
     this.sessions = options.sessions;
     this.handlers = options.handlers;
