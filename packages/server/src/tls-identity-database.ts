@@ -63,7 +63,8 @@ export async function ensureDatabaseTlsIdentity(options: DatabaseTlsIdentityOpti
     await settings.set(TLS_SETTINGS_KEYS.cert, cert);
     generated = true;
   }
-  if (hostNames.length !== known.length) await settings.set(TLS_SETTINGS_KEYS.hostNames, JSON.stringify(hostNames));
+  if (hostNames.length !== known.length)
+    await settings.set(TLS_SETTINGS_KEYS.hostNames, JSON.stringify(hostNames));
 
   await mkdir(options.dataDir, { recursive: true });
   const caPath = join(options.dataDir, 'server-ca.pem');

@@ -34,22 +34,26 @@ export const STORE_ERRORS = {
   },
   ERR_STORE_COPY_SOURCE_MISSING: {
     status: 400,
-    summary: '`gatehouse store copy --from` names a folder without gatehouse.db: not the data folder of an SQLite Gatehouse.',
+    summary:
+      '`gatehouse store copy --from` names a folder without gatehouse.db: not the data folder of an SQLite Gatehouse.',
     fix: 'Point --from at the folder `gatehouse serve` used (default ./gatehouse-data), the one that holds gatehouse.db.',
   },
   ERR_STORE_COPY_TARGET_NOT_EMPTY: {
     status: 409,
-    summary: 'The PostgreSQL database `gatehouse store copy` should fill already holds data; nothing was copied.',
+    summary:
+      'The PostgreSQL database `gatehouse store copy` should fill already holds data; nothing was copied.',
     fix: 'Copy into a new, empty database before any node starts on it, or add --force to replace everything the target holds.',
   },
   ERR_STORE_COPY_SCHEMA_MISMATCH: {
     status: 500,
-    summary: 'The target database lacks a table or column of the source: the two were made by different Gatehouse versions.',
+    summary:
+      'The target database lacks a table or column of the source: the two were made by different Gatehouse versions.',
     fix: 'Run `gatehouse store copy` with the Gatehouse version the nodes will run; it brings both databases to its schema first.',
   },
   ERR_STORE_COPY_COUNT_MISMATCH: {
     status: 500,
-    summary: 'After the copy a table of the target did not hold the rows of the source, so the copy was rolled back.',
+    summary:
+      'After the copy a table of the target did not hold the rows of the source, so the copy was rolled back.',
     fix: 'Make sure no server writes to either database during the copy (stop `gatehouse serve`), then copy again.',
   },
 } as const satisfies Record<string, ErrorSpec>;
