@@ -71,6 +71,47 @@ describe('REST live events (server-sent events)', () => {
     await s.next((f) => f.event === 'disconnected' && (f.data as HubEvent).deviceId === 'sse-1');
   });
 
+  it('a stream reopened with Last-Event-ID replays the stored telemetry it missed, once, then goes on live', async () => {
+    const client = await h.connect('sse-resume');
+    const first = await open('/api/devices/sse-resume/events');
+    await client.publishAsync('devices/sse-resume/messages/events/', JSON.stringify({ n: 1 }), { qos: 1 });
+    const one = await first.next((f) => f.event === 'telemetry');
+    assert.match(one.id ?? '', /^\d{4}-\d{2}-\d{2}T[\d:.]+Z\/\d+$/);
+    assert.equal(one.id?.split('/')[1], String((one.data as { id?: number }).id));
+    first.close();
+    // Sent while nobody watched: only the store has them.
+    for (const n of [2, 3]) {
+      await client.publishAsync('devices/sse-resume/messages/events/', JSON.stringify({ n }), { qos: 1 });
+    }
+    const resumed = await open('/api/devices/sse-resume/events', { ...ADMIN, 'last-event-id': one.id! });
+    await resumed.until(() => resumed.frames.filter((f) => f.event === 'telemetry').length === 2);
+    await client.publishAsync('devices/sse-resume/messages/events/', JSON.stringify({ n: 4 }), { qos: 1 });
+    await resumed.until(() => resumed.frames.filter((f) => f.event === 'telemetry').length === 3);
+    await delay(100);
+    const telemetry = resumed.frames.filter((f) => f.event === 'telemetry');
+    assert.deepEqual(
+      telemetry.map((f) => (f.data as { body: unknown }).body),
+      [{ n: 2 }, { n: 3 }, { n: 4 }],
+      'the missed messages in order, the one already seen not again, then live',
+    );
+    const ids = telemetry.map((f) => Number(f.id?.split('/')[1]));
+    assert.ok(
+      ids.every((id, i) => i === 0 || id > ids[i - 1]!),
+      `ids grow: ${ids.join(',')}`,
+    );
+
+    // A Last-Event-ID this server did not write is a fresh stream: nothing replayed.
+    const fresh = await open('/api/devices/sse-resume/events', { ...ADMIN, 'last-event-id': 'not-ours' });
+    await client.publishAsync('devices/sse-resume/messages/events/', JSON.stringify({ n: 5 }), { qos: 1 });
+    await fresh.until(() => fresh.frames.some((f) => f.event === 'telemetry'));
+    await delay(100);
+    assert.deepEqual(
+      fresh.frames.filter((f) => f.event === 'telemetry').map((f) => (f.data as { body: unknown }).body),
+      [{ n: 5 }],
+    );
+    await client.endAsync();
+  });
+
   it('sends a comment heartbeat', async () => {
     const s = await open('/api/events');
     await s.until(() => s.comments.filter((c) => c === 'heartbeat').length >= 2, 2000);

@@ -29,7 +29,16 @@ export function useLiveEvents(onEvent: (event: LiveEvent) => void, deviceId?: st
     const base =
       deviceId === undefined ? '/api/events' : `/api/devices/${encodeURIComponent(deviceId)}/events`;
     const source = new EventSource(`${base}?access_token=${encodeURIComponent(token)}`);
+    // After a reconnect the server replays stored telemetry from a little before the last
+    // event seen (Last-Event-ID); an id already handled is skipped. Only telemetry has ids
+    // (EventSource repeats the last id on later events without one, so others are not checked).
+    const seen = new Set<string>();
     const listener = (e: MessageEvent<string>) => {
+      if (e.type === 'telemetry' && e.lastEventId !== '') {
+        if (seen.has(e.lastEventId)) return;
+        seen.add(e.lastEventId);
+        if (seen.size > 5000) seen.delete(seen.values().next().value as string);
+      }
       try {
         handler.current(JSON.parse(e.data) as LiveEvent);
       } catch {

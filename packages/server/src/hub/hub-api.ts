@@ -101,6 +101,8 @@ export type HubEvent =
       enqueuedTime: string;
       body: unknown;
       properties: Record<string, string>;
+      /** The stored row's id: with `enqueuedTime`, what an event stream resumes from. */
+      id?: number;
     }
   | { type: 'connected' | 'disconnected'; deviceId: string; time: string; reason?: string }
   | {
@@ -159,4 +161,9 @@ export interface HubApi {
 
   // Live events; returns an unsubscribe function. `deviceId` undefined = the whole application.
   subscribe(listener: (event: HubEvent) => void, deviceId?: string): () => void;
+  /**
+   * Stored telemetry of one device (or all) enqueued at or after `from`, as live events, oldest
+   * first, at most `limit` (the most recent): what a resuming event stream missed.
+   */
+  telemetryEventsSince(deviceId: string | undefined, from: string, limit: number): Promise<HubEvent[]>;
 }

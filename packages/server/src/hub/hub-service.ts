@@ -536,8 +536,25 @@ export class HubService implements HubApi {
         enqueuedTime: m.enqueuedAt,
         body: m.fields ?? decodeBody(m.body).body,
         properties: m.properties,
+        ...(m.id !== undefined ? { id: m.id } : {}),
       });
     }
+  }
+
+  async telemetryEventsSince(deviceId: string | undefined, from: string, limit: number): Promise<HubEvent[]> {
+    const rows = await this.telemetry.history(deviceId, { from, limit });
+    return rows.map((r) => {
+      const decoded = decodeBody(r.body);
+      return {
+        type: 'telemetry' as const,
+        deviceId: r.deviceId,
+        component: r.component,
+        enqueuedTime: r.enqueuedAt,
+        body: decoded.body,
+        properties: r.properties,
+        id: r.id,
+      };
+    });
   }
 
   // ---------------------------------------------------------------- REST (HubApi)

@@ -34,16 +34,21 @@ export interface PostgresTelemetryStoreOptions {
   now?: () => Date;
 }
 
+// The row ids come back (for the live events' ids, which SSE clients resume from): sequence
+// values are taken in the order unnest yields the rows, so sorted they follow the batch.
 const APPEND = `WITH messages AS (
   INSERT INTO telemetry (device_id, enqueued_at, component, body, content_type, system_properties, properties, field_names)
   SELECT d, e, c, b, ct, sp, p, f::jsonb
   FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[], $7::text[], $8::text[])
     AS m(d, e, c, b, ct, sp, p, f)
+  RETURNING id
+), latest AS (
+  INSERT INTO telemetry_latest (device_id, component, name, value, enqueued_at)
+  SELECT * FROM unnest($9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+  ON CONFLICT (device_id, component, name) DO UPDATE SET value = excluded.value, enqueued_at = excluded.enqueued_at
+  WHERE excluded.enqueued_at >= telemetry_latest.enqueued_at
 )
-INSERT INTO telemetry_latest (device_id, component, name, value, enqueued_at)
-SELECT * FROM unnest($9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
-ON CONFLICT (device_id, component, name) DO UPDATE SET value = excluded.value, enqueued_at = excluded.enqueued_at
-WHERE excluded.enqueued_at >= telemetry_latest.enqueued_at`;
+SELECT id FROM messages ORDER BY id`;
 
 /** SQLSTATE check_violation: raised when no partition takes a row's `enqueued_at`. */
 const NO_PARTITION = '23514';
@@ -76,8 +81,10 @@ export class PostgresTelemetryStore implements TelemetryStore {
     if (messages.length === 0) return;
     const values = batchValues(messages);
     const client = await this.client();
+    let ids: Array<{ id: number }>;
     try {
-      await client.query({ name: 'gatehouse_telemetry_append', text: APPEND, values });
+      ids = (await client.query<{ id: number }>({ name: 'gatehouse_telemetry_append', text: APPEND, values }))
+        .rows;
     } catch (err) {
       if ((err as { code?: string }).code !== NO_PARTITION) {
         this.dropWriter(client);
@@ -86,8 +93,10 @@ export class PostgresTelemetryStore implements TelemetryStore {
       // A day nobody prepared (a clock jump, a job that did not run): make it, then once more.
       const days = new Set(messages.map((m) => dayOf(m.enqueuedAt)));
       await this.withClient((c) => ensureTelemetryPartitions(c, days));
-      await client.query({ name: 'gatehouse_telemetry_append', text: APPEND, values });
+      ids = (await client.query<{ id: number }>({ name: 'gatehouse_telemetry_append', text: APPEND, values }))
+        .rows;
     }
+    messages.forEach((m, i) => (m.id = ids[i]?.id));
   }
 
   async latest(
@@ -103,10 +112,11 @@ export class PostgresTelemetryStore implements TelemetryStore {
     return row ? { value: JSON.parse(row.value) as unknown, enqueuedAt: row.enqueued_at } : undefined;
   }
 
-  async history(deviceId: string, filter: TelemetryHistoryFilter): Promise<StoredTelemetry[]> {
-    const args: unknown[] = [deviceId];
-    const where = ['device_id = $1'];
+  async history(deviceId: string | undefined, filter: TelemetryHistoryFilter): Promise<StoredTelemetry[]> {
+    const args: unknown[] = [];
+    const where: string[] = [];
     const arg = (value: unknown) => `$${args.push(value)}`;
+    if (deviceId !== undefined) where.push(`device_id = ${arg(deviceId)}`);
     if (filter.from !== undefined) where.push(`enqueued_at >= ${arg(filter.from)}`);
     if (filter.to !== undefined) where.push(`enqueued_at < ${arg(filter.to)}`);
     if (filter.component !== undefined) {
@@ -115,7 +125,7 @@ export class PostgresTelemetryStore implements TelemetryStore {
     if (filter.name !== undefined) where.push(`field_names ? ${arg(filter.name)}`);
     const r = await this.options.pool.query<TelemetryRow>(
       `SELECT id, device_id, enqueued_at, component, body, content_type, system_properties, properties
-       FROM telemetry WHERE ${where.join(' AND ')}
+       FROM telemetry ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY enqueued_at DESC, id DESC LIMIT ${arg(filter.limit)}`,
       args,
     );

@@ -25,6 +25,8 @@ export interface TelemetryInput {
   properties: Record<string, string>;
   /** The body parsed as a JSON object, when it is one: its top-level fields become latest values. */
   fields?: Record<string, unknown>;
+  /** The stored row's id, set by `appendBatch` (the live event's id, SSE resumes from it). */
+  id?: number;
 }
 
 export interface StoredTelemetry {
@@ -59,8 +61,8 @@ export interface TelemetryStore {
     name: string,
     component: string,
   ): Promise<{ value: unknown; enqueuedAt: string } | undefined>;
-  /** The most recent `limit` matching messages, oldest first. */
-  history(deviceId: string, filter: TelemetryHistoryFilter): Promise<StoredTelemetry[]>;
+  /** The most recent `limit` matching messages (of one device, or of all), oldest first. */
+  history(deviceId: string | undefined, filter: TelemetryHistoryFilter): Promise<StoredTelemetry[]>;
   /** Deletes messages enqueued before `time` (ISO-8601); returns how many. */
   deleteOlderThan(time: string): Promise<number>;
   /** Deletes everything of one device (device deleted). */
@@ -104,14 +106,16 @@ export class SqliteTelemetryStore implements TelemetryStore {
       // telemetry_latest: one upsert per field per batch instead of one per message.
       const latest = new Map<string, [string, string, string, unknown, string]>();
       for (const m of messages) {
-        this.insertMessage.run(
-          m.deviceId,
-          m.enqueuedAt,
-          m.component,
-          m.body,
-          m.contentType,
-          JSON.stringify(m.systemProperties),
-          JSON.stringify(m.properties),
+        m.id = Number(
+          this.insertMessage.run(
+            m.deviceId,
+            m.enqueuedAt,
+            m.component,
+            m.body,
+            m.contentType,
+            JSON.stringify(m.systemProperties),
+            JSON.stringify(m.properties),
+          ).lastInsertRowid,
         );
         if (!m.fields) continue;
         const component = m.component ?? '';
@@ -150,9 +154,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
     return row ? { value: JSON.parse(row.value) as unknown, enqueuedAt: row.enqueued_at } : undefined;
   }
 
-  async history(deviceId: string, filter: TelemetryHistoryFilter): Promise<StoredTelemetry[]> {
-    const where = ['device_id = ?'];
-    const args: unknown[] = [deviceId];
+  async history(deviceId: string | undefined, filter: TelemetryHistoryFilter): Promise<StoredTelemetry[]> {
+    const where = deviceId === undefined ? ['1 = 1'] : ['device_id = ?'];
+    const args: unknown[] = deviceId === undefined ? [] : [deviceId];
     if (filter.from !== undefined) {
       where.push('enqueued_at >= ?');
       args.push(filter.from);

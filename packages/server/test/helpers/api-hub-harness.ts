@@ -87,6 +87,8 @@ export async function apiHubHarness(overrides: Partial<ApiDeps> = {}): Promise<A
 export interface SseFrame {
   event: string;
   data: unknown;
+  /** The frame's `id:` line, if it had one. */
+  id?: string;
 }
 
 /** A client of a `text/event-stream` response, parsing frames as they arrive. */
@@ -138,13 +140,20 @@ export function openSse(
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
           let event = 'message';
+          let id: string | undefined;
           const data: string[] = [];
           for (const line of block.split('\n')) {
             if (line.startsWith(':')) comments.push(line.slice(1).trim());
             else if (line.startsWith('event: ')) event = line.slice(7);
+            else if (line.startsWith('id: ')) id = line.slice(4);
             else if (line.startsWith('data: ')) data.push(line.slice(6));
           }
-          if (data.length > 0) frames.push({ event, data: JSON.parse(data.join('\n')) as unknown });
+          if (data.length > 0)
+            frames.push({
+              event,
+              data: JSON.parse(data.join('\n')) as unknown,
+              ...(id !== undefined ? { id } : {}),
+            });
         }
         for (const w of [...waiters]) w();
       });

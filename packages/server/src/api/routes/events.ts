@@ -13,7 +13,7 @@ export const SSE_HEARTBEAT_MS = 15_000;
 export const SSE_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
 const TOKEN_NOTE = `Server-sent events; browsers' EventSource cannot set headers, so this route also takes the API token as the \`${ACCESS_TOKEN}\` query parameter (the Bearer secret or the whole SharedAccessSignature text)`;
-const DESCRIPTION = `\`Content-Type: text/event-stream\`. Each HubEvent is sent as \`event: <type>\` (telemetry, connected, disconnected, reportedProperties, desiredProperties, deviceChanged, commandCompleted) and \`data: <the event as JSON>\`; a comment line is sent every 15 s, after the credentials are checked again: the stream ends when they no longer authenticate (signed out, session expired, token revoked, user deleted). The Authorization header, when present, wins over \`${ACCESS_TOKEN}\`; the token is redacted from the logs. No other route accepts \`${ACCESS_TOKEN}\`.`;
+const DESCRIPTION = `\`Content-Type: text/event-stream\`. Each HubEvent is sent as \`event: <type>\` (telemetry, connected, disconnected, reportedProperties, desiredProperties, deviceChanged, commandCompleted) and \`data: <the event as JSON>\`; telemetry events carry an SSE \`id\` (enqueued time and row id): a client that reconnects with \`Last-Event-ID\` first gets the stored telemetry it missed (from 5 s before that event, at most 1,000 messages; some may repeat, with the same id), then the live events. A comment line is sent every 15 s, after the credentials are checked again: the stream ends when they no longer authenticate (signed out, session expired, token revoked, user deleted). The Authorization header, when present, wins over \`${ACCESS_TOKEN}\`; the token is redacted from the logs. No other route accepts \`${ACCESS_TOKEN}\`.`;
 
 /**
  * The live event streams (server-sent events): the whole application or one device. Each
@@ -66,9 +66,33 @@ export function eventRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'hub' | 's
   );
 }
 
-/** One SSE frame: an `event:` line with the type and one `data:` line (JSON has no raw newlines). */
+/** How far before the last event a resumed stream looks again (telemetry of other nodes may commit late). */
+export const SSE_RESUME_OVERLAP_MS = 5000;
+/** The most stored telemetry a resumed stream replays. */
+export const SSE_RESUME_LIMIT = 1000;
+
+/**
+ * The SSE id of a telemetry event: its enqueued time and row id. A browser that reconnects
+ * sends it back as `Last-Event-ID`; the stream then replays the stored telemetry it missed.
+ */
+export function sseEventId(event: HubEvent): string | undefined {
+  return event.type === 'telemetry' && event.id !== undefined
+    ? `${event.enqueuedTime}/${event.id}`
+    : undefined;
+}
+
+/** `Last-Event-ID` as this server writes it; anything else is ignored (a fresh stream). */
+export function parseLastEventId(value: unknown): { time: string; id: string } | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z)\/(\d{1,18})$/.exec(value);
+  if (!match || Number.isNaN(Date.parse(match[1]!))) return undefined;
+  return { time: match[1]!, id: value };
+}
+
+/** One SSE frame: an `id:` line for stored telemetry, an `event:` line with the type and one `data:` line (JSON has no raw newlines). */
 export function sseFrame(event: HubEvent): string {
-  return `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+  const id = sseEventId(event);
+  return `${id !== undefined ? `id: ${id}\n` : ''}event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
 }
 
 function stream(
@@ -89,7 +113,44 @@ function stream(
     }
     out.write(text);
   };
-  const unsubscribe = hub.subscribe((event) => write(sseFrame(event)), deviceId);
+  // Resuming (CLUSTER.md §6.4): subscribe first and hold live events back, replay the stored
+  // telemetry since a little before the last event the client saw, then release the held
+  // events without what the replay already sent. Pub/sub between nodes is at most once; the
+  // store is not, so a reconnect (to this node or another) leaves no gap. Replayed events
+  // may repeat ones the client has (the overlap): their ids are the same, so it can tell.
+  const resume = parseLastEventId(request.headers['last-event-id']);
+  let held: HubEvent[] | undefined = resume ? [] : undefined;
+  const unsubscribe = hub.subscribe((event) => {
+    if (held) held.push(event);
+    else write(sseFrame(event));
+  }, deviceId);
+  if (resume) {
+    const from = new Date(Date.parse(resume.time) - SSE_RESUME_OVERLAP_MS).toISOString();
+    void hub
+      .telemetryEventsSince(deviceId, from, SSE_RESUME_LIMIT)
+      .then(
+        (missed) => missed,
+        (err: unknown) => {
+          request.log.warn({ err, deviceId }, 'event stream: stored telemetry not replayed');
+          return [] as HubEvent[];
+        },
+      )
+      .then((missed) => {
+        const sent = new Set<string>([resume.id]);
+        for (const event of missed) {
+          const id = sseEventId(event);
+          if (id !== undefined && sent.has(id)) continue;
+          if (id !== undefined) sent.add(id);
+          write(sseFrame(event));
+        }
+        const live = held ?? [];
+        held = undefined;
+        for (const event of live) {
+          const id = sseEventId(event);
+          if (id === undefined || !sent.has(id)) write(sseFrame(event));
+        }
+      });
+  }
   // The credentials were checked when the stream opened; a stream lives for hours, so each
   // heartbeat checks them again: sign-out, session expiry, a revoked token or a deleted user
   // ends the stream within one interval (the client's reconnect then gets the 401).
