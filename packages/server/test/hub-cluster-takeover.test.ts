@@ -110,6 +110,35 @@ function suite(name: string, open: () => Promise<[Bus, Bus]>, skip: string | fal
       client.end(true);
     });
 
+    it('a C2D message whose wake-up was lost on the bus is delivered by the sweep of the node holding the device', async () => {
+      const { id, cert } = await device('sweep');
+      const client = await connectDevice(b, pki, id, { identity: cert });
+      clients.push(client);
+      await client.subscribeAsync(`devices/${id}/messages/devicebound/#`, { qos: 1 });
+      const got: string[] = [];
+      client.on('message', (topic, payload) => {
+        if (topic.startsWith(`devices/${id}/messages/devicebound/`)) got.push(payload.toString());
+      });
+      // Fault injection: the wake-up from A never reaches B (Redis restarting, say).
+      const router = a.hub.router!;
+      const notify = router.notify.bind(router);
+      router.notify = () => Promise.resolve(false);
+      try {
+        await a.hub.sendMessage(id, { body: 'kept in the store' });
+      } finally {
+        router.notify = notify;
+      }
+      await sleep(300);
+      assert.deepEqual(got, [], 'no wake-up, no delivery yet');
+      assert.deepEqual(await b.hub.c2d.sweep(), [id]);
+      await eventually(() => got.length === 1);
+      assert.deepEqual(got, ['kept in the store']);
+      await eventually(async () => (await a.hub.listMessages(id))[0]?.state === 'delivered');
+      // Nothing queued any more: the next sweep finds nothing to do.
+      assert.deepEqual(await b.hub.c2d.sweep(), []);
+      client.end(true);
+    });
+
     it('racing connections of one device on both nodes end with exactly one live, epochs strictly growing', async () => {
       const { id, cert } = await device('race');
       let lastEpoch = 0;

@@ -171,6 +171,31 @@ export class CloudToDevice {
     return ids;
   }
 
+  /**
+   * Delivers what is queued for the devices connected here (CLUSTER.md §6.3): a message sent
+   * through another node wakes this one over the bus, and a wake-up lost there (Redis
+   * restarting, a takeover in between) is repaired by this sweep, every 10 s, not lost.
+   * Returns the devices it found messages for.
+   */
+  async sweep(): Promise<string[]> {
+    const connected = [...this.options.registry.all()].map((live) => live.deviceId);
+    const found: string[] = [];
+    for (let i = 0; i < connected.length; i += 500) {
+      const rows = await this.options.db
+        .selectFrom('c2d_messages')
+        .select('device_id')
+        .distinct()
+        .where('state', '=', 'queued')
+        .where('device_id', 'in', connected.slice(i, i + 500))
+        .execute();
+      for (const { device_id } of rows) {
+        found.push(device_id);
+        this.deliver(device_id);
+      }
+    }
+    return found;
+  }
+
   /** Sends the device's queued messages in order, if it is connected with the C2D subscription. */
   deliver(deviceId: string): void {
     const running = this.pumping.get(deviceId);

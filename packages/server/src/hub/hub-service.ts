@@ -54,6 +54,8 @@ const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 /** How long a takeover waits for the old node to close the device's connection (CLUSTER.md §6.2). */
 const KICK_WAIT_MS = 2000;
+/** How often queued C2D messages of the devices connected here are looked for (lost wake-ups). */
+const C2D_SWEEP_MS = 10_000;
 /** Default and largest number of messages a history query returns. */
 const HISTORY_LIMIT = { default: 1000, max: 10_000 } as const;
 
@@ -131,6 +133,7 @@ export class HubService implements HubApi {
   private readonly templates: TemplateLookup | undefined;
   private readonly metrics: ReturnType<typeof hubMetrics> | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
+  private c2dSweepTimer: NodeJS.Timeout | undefined;
   /** Session releases under way: stop() waits for them before the store closes. */
   private readonly releasing = new Set<Promise<void>>();
   private stopping = false;
@@ -238,6 +241,12 @@ export class HubService implements HubApi {
 
   /** Starts background work: telemetry retention (now, then hourly). */
   start(options: { retention?: boolean } = {}): void {
+    if (!this.c2dSweepTimer) {
+      this.c2dSweepTimer = setInterval(() => {
+        this.c2d.sweep().catch((err: unknown) => this.logger.warn({ err }, 'C2D sweep failed'));
+      }, C2D_SWEEP_MS);
+      this.c2dSweepTimer.unref();
+    }
     // In a server, retention is a singleton job of the cluster (server.ts) instead.
     if (this.retentionTimer || options.retention === false) return;
     void this.applyRetention();
@@ -249,6 +258,8 @@ export class HubService implements HubApi {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.retentionTimer);
+    clearInterval(this.c2dSweepTimer);
+    this.c2dSweepTimer = undefined;
     this.retentionTimer = undefined;
     const live = [...this.registry.all()];
     this.registry.closeAll('server shutdown');
