@@ -140,6 +140,10 @@ export async function openPostgres(options: OpenPostgresOptions): Promise<Postgr
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     types,
     application_name: 'gatehouse',
+    // A dead peer (host or network lost) is noticed by TCP keepalive, and a session that
+    // idles inside a transaction (a stuck node) gives its row locks back after a minute.
+    keepAlive: true,
+    options: '-c idle_in_transaction_session_timeout=60000',
   };
   const connect = async (): Promise<pg.Client> => {
     const client = new pg.Client(config);
