@@ -123,7 +123,7 @@ async function migrateLocked(db: Kysely<Database>, lockClient: pg.Client): Promi
       const failed = results?.find((r) => r.status === 'Error');
       throw storeError(
         'ERR_DATABASE_MIGRATION_FAILED',
-        `Database migration ${failed?.migrationName ?? ''} failed on PostgreSQL: ${String((error as Error).message ?? error)}`,
+        `The database schema could not be migrated${failed ? ` (${failed.migrationName})` : ''} on PostgreSQL: ${String((error as Error).message ?? error)}. The role of the URL must be allowed to create tables in the database (its owner, on PostgreSQL 15).`,
         { cause: error },
       );
     }
