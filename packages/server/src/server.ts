@@ -178,10 +178,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     () => lock.release(),
     async () => bus?.close(),
   ];
-  // With PostgreSQL the first node creates the identity and defaults; the others wait, then read them.
-  const releaseStartup = await opened.lock('startup');
-  closers.unshift(releaseStartup);
   try {
+    // With PostgreSQL the first node creates the identity and defaults; the others wait, then read them.
+    const releaseStartup = await opened.lock('startup');
+    closers.unshift(releaseStartup);
     const store = new ProvisioningStore(db);
     const idScope = await ensureIdScope(store);
     const sharedTls = opened.dialect === 'postgres' && !options.tlsCertFile && !options.tlsKeyFile;

@@ -103,6 +103,20 @@ describe('PostgreSQL store', { skip: postgresSkipReason() }, () => {
       code: 'ERR_DATABASE_NOT_FOUND',
       message: /createdb/,
     });
+    // PostgreSQL 15 lets only the database owner create tables in `public`: a role that may
+    // connect but not create gets the migration error, not a half-made schema.
+    const reader = `gh_reader_${Date.now()}`;
+    await pg.query(`CREATE ROLE ${reader} LOGIN`);
+    try {
+      const asReader = new URL(await pg.fresh());
+      asReader.username = reader;
+      await assert.rejects(openPostgres({ url: asReader.toString() }), {
+        code: 'ERR_DATABASE_MIGRATION_FAILED',
+        message: /permission denied/,
+      });
+    } finally {
+      await pg.query(`DROP ROLE ${reader}`);
+    }
     const stranger = new URL(pg.url);
     stranger.username = 'gh_no_such_role';
     await assert.rejects(openPostgres({ url: stranger.toString() }), { code: 'ERR_DATABASE_AUTH_FAILED' });

@@ -378,12 +378,14 @@ export class HubService implements HubApi {
     } catch (err) {
       conn.log.warn({ err }, 'connection time not saved');
     }
+    // The model the device announced names its template even if it has gone again already
+    // (a round trip to PostgreSQL is long enough for a quick connect-and-leave).
+    const modelId = identity.username.modelId;
+    if (modelId !== undefined && modelId !== '') await this.assignTemplate(conn, deviceId, modelId);
     // Closed or replaced meanwhile: its close already told listeners (or the newer one will).
     if (this.registry.get(deviceId) !== session) return;
     this.events.emit({ type: 'connected', deviceId, time });
     this.c2d.deliver(deviceId);
-    const modelId = identity.username.modelId;
-    if (modelId !== undefined && modelId !== '') await this.assignTemplate(conn, deviceId, modelId);
   }
 
   /**

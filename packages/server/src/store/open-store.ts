@@ -75,6 +75,10 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
         await client.end().catch(() => undefined);
       };
     },
-    close: () => pg.close(),
+    async close() {
+      // The hub closes the writer first when it stops (flushing its queue); this is the backstop.
+      await telemetry.close();
+      await pg.close();
+    },
   };
 }

@@ -123,7 +123,7 @@ async function migrateLocked(db: Kysely<Database>, lockClient: pg.Client): Promi
       const failed = results?.find((r) => r.status === 'Error');
       throw storeError(
         'ERR_DATABASE_MIGRATION_FAILED',
-        `Database migration ${failed?.migrationName ?? ''} failed on PostgreSQL: ${String((error as Error).message ?? error)}`,
+        `The database schema could not be migrated${failed ? ` (${failed.migrationName})` : ''} on PostgreSQL: ${String((error as Error).message ?? error)}. The role of the URL must be allowed to create tables in the database (its owner, on PostgreSQL 15).`,
         { cause: error },
       );
     }
@@ -140,6 +140,10 @@ export async function openPostgres(options: OpenPostgresOptions): Promise<Postgr
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     types,
     application_name: 'gatehouse',
+    // A dead peer (host or network lost) is noticed by TCP keepalive, and a session that
+    // idles inside a transaction (a stuck node) gives its row locks back after a minute.
+    keepAlive: true,
+    options: '-c idle_in_transaction_session_timeout=60000',
   };
   const connect = async (): Promise<pg.Client> => {
     const client = new pg.Client(config);

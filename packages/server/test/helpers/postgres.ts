@@ -11,7 +11,7 @@
  * Without the variable the suite is skipped with a one-line reason, unless
  * GATEHOUSE_REQUIRE_POSTGRES=1 (`.ci/run`): then a missing database is a failure.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before } from 'node:test';
 import pg from 'pg';
 
@@ -53,6 +53,20 @@ export function databaseUrl(name: string): string {
 export async function createTestDatabase(): Promise<{ name: string; url: string }> {
   const name = `gh_test_${randomBytes(6).toString('hex')}`;
   await admin(`CREATE DATABASE ${name}`);
+  return { name, url: databaseUrl(name) };
+}
+
+/**
+ * The database that belongs to a data folder (created on first use, kept): a test that
+ * restarts a server on the same folder finds its state again, as with SQLite.
+ */
+export async function testDatabaseFor(dataDir: string): Promise<{ name: string; url: string }> {
+  const name = `gh_test_dir_${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`;
+  try {
+    await admin(`CREATE DATABASE ${name}`);
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42P04') throw err; // duplicate_database: made before
+  }
   return { name, url: databaseUrl(name) };
 }
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/index.js';
+import { dropTestDatabase, testDatabaseFor } from './postgres.js';
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
@@ -23,6 +24,13 @@ export interface TestServer extends RunningServer {
  */
 export async function startTestServer(overrides: Partial<ServerOptions> = {}): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? (await mkdtemp(join(tmpdir(), 'gatehouse-test-')));
+  // GATEHOUSE_TEST_SERVER_STORE=postgres runs every real-server test on PostgreSQL (from
+  // GATEHOUSE_TEST_DATABASE_URL): the same tests prove the queries portable. The database
+  // belongs to the data folder, so a test that restarts a server on its folder finds its state.
+  const ownDatabase =
+    overrides.databaseUrl === undefined && process.env['GATEHOUSE_TEST_SERVER_STORE'] === 'postgres'
+      ? await testDatabaseFor(dataDir)
+      : undefined;
   const server = await startServer({
     dataDir,
     hostName: 'localhost',
@@ -33,6 +41,7 @@ export async function startTestServer(overrides: Partial<ServerOptions> = {}): P
     adminToken: TEST_ADMIN_TOKEN,
     logger: pino({ level: process.env['GATEHOUSE_TEST_LOG'] ?? 'silent' }),
     dpsRetryAfterSeconds: 0.1,
+    ...(ownDatabase ? { databaseUrl: ownDatabase.url } : {}),
     ...overrides,
   });
   const baseUrl = `http://127.0.0.1:${server.http.port}`;
@@ -60,6 +69,8 @@ export async function startTestServer(overrides: Partial<ServerOptions> = {}): P
     async stop() {
       await server.close();
       if (!overrides.dataDir) await rm(dataDir, { recursive: true, force: true });
+      // With the folder it made goes the folder's database.
+      if (ownDatabase && !overrides.dataDir) await dropTestDatabase(ownDatabase.name);
     },
   };
 }
