@@ -223,6 +223,8 @@ export async function startDeviceHttpsListener(
     },
     stopAccepting() {
       void stopAccepting();
+      // A kept-alive HTTPS connection could still ask for a WebSocket upgrade.
+      ws.stopAccepting();
     },
     disconnectAll(detail) {
       server.closeIdleConnections();

@@ -199,7 +199,9 @@ export async function listenDevicePort(tls: TlsServer, options: DevicePortOption
     socket.on('error', onError);
   }
 
-  const front = createServer({ allowHalfOpen: false }, onConnection);
+  // noDelay as the HTTPS server would set on the sockets it accepts itself: device requests and
+  // MQTT packets are small, Nagle would delay them.
+  const front = createServer({ allowHalfOpen: false, noDelay: true }, onConnection);
   await listen(front, options.port, options.host);
   front.on('error', (err) => log.error({ err }, 'listener error'));
   const address = front.address() as AddressInfo;

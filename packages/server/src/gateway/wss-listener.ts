@@ -32,6 +32,8 @@ export interface MqttWsEndpoint {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Live MQTT-over-WebSocket connections. */
   readonly connectionCount: number;
+  /** Refuses new upgrades (503, like a closing endpoint); live connections stay (a drain). */
+  stopAccepting(): void;
   /** Closes every live connection (the node is unready); returns how many. */
   disconnectAll(detail: string): number;
   /** Refuses new upgrades, ends every connection (`graceMs`, default 2 s), then terminates the rest. */
@@ -171,6 +173,9 @@ export function createMqttWsEndpoint(
     },
     get connectionCount() {
       return live.size;
+    },
+    stopAccepting() {
+      closing = true;
     },
     disconnectAll(detail) {
       const all = [...live];
