@@ -8,4 +8,5 @@ export { HUB_ERRORS } from './hub/errors.js';
 export type { HubApi } from './hub/hub-api.js';
 export { DEVICE_HTTP_ERRORS } from './device-http/errors.js';
 export { LIFECYCLE_ERRORS } from './lifecycle/errors.js';
+export { encodeProxyV2, parseProxyV2, type ProxyHeaderV2 } from './gateway/proxy-protocol.js';
 export { Readiness, type ReadinessCheck, type ReadinessReport } from './lifecycle/readiness.js';
