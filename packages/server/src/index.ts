@@ -11,4 +11,5 @@ export { STORE_ERRORS } from './store/errors.js';
 export { copyStore, COPY_ORDER, type CopyOptions, type CopyProgress, type CopyReport } from './store/copy.js';
 export { BUS_ERRORS } from './events/errors.js';
 export { LIFECYCLE_ERRORS } from './lifecycle/errors.js';
+export { encodeProxyV2, parseProxyV2, type ProxyHeaderV2 } from './gateway/proxy-protocol.js';
 export { Readiness, type ReadinessCheck, type ReadinessReport } from './lifecycle/readiness.js';

@@ -156,8 +156,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       })
     : undefined;
   const readiness = new Readiness();
-  // Device listeners, told to stop accepting when the node drains.
+  // Device listeners, told to stop accepting when the node drains, or to let go of their
+  // devices when it stays unready.
   const stopAccepting: Array<() => void> = [];
+  const disconnectAll: Array<(reason: string) => void> = [];
   // One server per data folder: a second `gatehouse serve` is refused, naming the first's pid.
   const lock = await acquireDataDirLock(dataDir, logger).catch(async (err: unknown) => {
     await bus?.close();
@@ -336,6 +338,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     closers.unshift(() => mqtt.close());
     stopAccepting.push(() => mqtt.stopAccepting());
+    disconnectAll.push((reason) => mqtt.disconnectAll(reason));
 
     // HTTPS device APIs and MQTT over WebSockets share one listener on 443 (the SDKs'
     // fixed port). When it cannot be bound the rest keeps running; the reason is one line.
@@ -357,6 +360,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       });
       closers.unshift(() => deviceHttps.close());
       stopAccepting.push(() => deviceHttps.stopAccepting());
+      disconnectAll.push((reason) => deviceHttps.disconnectAll(reason));
       https = deviceHttps.address();
       deviceHttpsListener = deviceHttps;
     } catch (err) {
@@ -411,10 +415,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // With port 0 the real port is known only now.
     application.httpPort = httpAddress.port;
 
-    // A node that stays unready closes its device sessions (MQTT and WSS; HTTPS is per request).
+    // A node that stays unready closes its device sessions: the hub's first (it logs why), then
+    // whatever the listeners still hold (DPS, MQTT over WebSockets, idle HTTPS keep-alives).
     const watchdog = watchReadiness({
       readiness,
-      closeDeviceSessions: (reason) => hub.registry.closeAll(reason),
+      closeDeviceSessions: (reason) => {
+        hub.registry.closeAll(reason);
+        for (const disconnect of disconnectAll) disconnect(reason);
+      },
       logger: logger.child({ context: 'readiness' }),
       ...(options.readinessFailAfterMs !== undefined ? { failAfterMs: options.readinessFailAfterMs } : {}),
       ...(options.readinessIntervalMs !== undefined ? { intervalMs: options.readinessIntervalMs } : {}),

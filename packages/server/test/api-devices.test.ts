@@ -187,6 +187,7 @@ describe('provisioning attempts over REST', () => {
       registrationId,
       transport: 'mqtt',
       clientCertificates: withCert ? [device.certificate] : [],
+      ...(withCert ? { remoteAddress: '198.51.100.20' } : {}),
     });
     await h.deps.attempts.record(ctx('dev-a', true), { code: 'ERR_DPS_CA_NOT_VERIFIED', message: 'first' });
     await h.deps.attempts.record(ctx('dev-b', false), { code: 'ERR_DPS_NO_CREDENTIALS', message: 'second' });
@@ -199,6 +200,7 @@ describe('provisioning attempts over REST', () => {
     registrationId: string;
     idScope: string;
     transport: string;
+    clientAddress?: string;
     reason: { code: string; message: string };
     certificate?: { subject: string; sha1Thumbprint: string };
   }
@@ -220,7 +222,9 @@ describe('provisioning attempts over REST', () => {
     assert.equal(third?.idScope, ID_SCOPE);
     assert.equal(third?.transport, 'mqtt');
     assert.equal(third?.certificate?.subject, 'CN=dev-a');
+    assert.equal(third?.clientAddress, '198.51.100.20');
     assert.equal(second?.certificate, undefined);
+    assert.equal(second?.clientAddress, undefined, 'no address known, none shown');
   });
 
   it('filters by registration ID and limits', async () => {

@@ -230,6 +230,18 @@ describe('gateway: PROXY protocol v2 before TLS', () => {
       code: 'ERR_PROXY_UNTRUSTED_PEER',
     },
   ];
+  it('a connection that closes before sending a byte (a TCP check) is not counted as refused', async () => {
+    const before = metrics.render().match(/gatehouse_proxy_protocol_refusals_total\{[^}]*\} \d+/g) ?? [];
+    const socket = rawConnection(mqtts.address().port, Buffer.alloc(0));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.end();
+    await closedByServer(socket);
+    assert.deepEqual(
+      metrics.render().match(/gatehouse_proxy_protocol_refusals_total\{[^}]*\} \d+/g) ?? [],
+      before,
+    );
+  });
+
   for (const listener of ['mqtts', 'https'] as const) {
     for (const r of refusals) {
       it(`${listener}: ${r.name} → closed, ${r.code} logged and counted`, async () => {

@@ -25,6 +25,7 @@ describe('HAProxy (mode tcp, send-proxy-v2) in front of Gatehouse', { skip: hapr
   let fleet: SasFleet;
   let log: CapturedLogger;
   let storeUp = true;
+  let via: () => Parameters<typeof sasFleet>[2];
   const clients: MqttClient[] = [];
 
   before(async () => {
@@ -45,6 +46,7 @@ describe('HAProxy (mode tcp, send-proxy-v2) in front of Gatehouse', { skip: hapr
         '  timeout connect 2s',
         '  timeout client 330s',
         '  timeout server 330s',
+        '  timeout check 2s',
         '  retries 3',
         '  option redispatch',
         'frontend devices',
@@ -53,7 +55,7 @@ describe('HAProxy (mode tcp, send-proxy-v2) in front of Gatehouse', { skip: hapr
         'backend nodes',
         '  balance leastconn',
         '  option httpchk GET /readyz',
-        `  server n1 127.0.0.1:${server.mqtt.port} send-proxy-v2 source ${PROXY_ADDRESS} check port ${server.http.port} inter 200 fall 1 rise 1 on-marked-down shutdown-sessions`,
+        `  server n1 127.0.0.1:${server.mqtt.port} send-proxy-v2 source ${PROXY_ADDRESS} check port ${server.http.port} inter 200 fall 2 rise 1 on-marked-down shutdown-sessions`,
         '',
       ].join('\n'),
       frontPort,
@@ -62,10 +64,12 @@ describe('HAProxy (mode tcp, send-proxy-v2) in front of Gatehouse', { skip: hapr
       'GET',
       '/api/enrollmentGroups/SAS-IoT-Devices',
     );
-    fleet = sasFleet(server, group.body.attestation.symmetricKey.primaryKey, {
+    via = () => ({
       url: `mqtts://127.0.0.1:${frontPort}`,
+      // Passed on to net.connect by MQTT.js's TLS transport: the device's source address.
       options: { localAddress: DEVICE_ADDRESS } as never,
     });
+    fleet = sasFleet(server, group.body.attestation.symmetricKey.primaryKey, via());
   });
   after(async () => {
     for (const c of clients) c.end(true);
@@ -87,13 +91,24 @@ describe('HAProxy (mode tcp, send-proxy-v2) in front of Gatehouse', { skip: hapr
     assert.ok(!log.lines.some((l) => String(l['code'] ?? '').startsWith('ERR_PROXY_')), 'no refusal');
   });
 
+  it('a refused provisioning attempt through HAProxy is recorded with the device address', async () => {
+    const impostor = sasFleet(server, Buffer.from('not the group key').toString('base64'), via());
+    await assert.rejects(impostor.connect('impostor'), /res\/401\//);
+    const attempts = await server.api<{ value: Array<{ clientAddress?: string; reason: { code: string } }> }>(
+      'GET',
+      '/api/provisioning/attempts?registrationId=impostor',
+    );
+    assert.equal(attempts.body.value[0]?.reason.code, 'ERR_DPS_SAS_BAD_SIGNATURE');
+    assert.equal(attempts.body.value[0]?.clientAddress, DEVICE_ADDRESS);
+  });
+
   it('a failing readiness check takes the node out: HAProxy ends its sessions and sends no new one', async () => {
     const device = await fleet.connect('marked-down');
     clients.push(device);
     const closed = new Promise<void>((resolve) => device.once('close', () => resolve()));
     storeUp = false;
     try {
-      // HAProxy polls /readyz every 200 ms; one 503 marks the server down (fall 1).
+      // HAProxy polls /readyz every 200 ms; two 503 answers mark the server down (fall 2).
       await closed;
       await assert.rejects(fleet.connect('while-down'));
     } finally {

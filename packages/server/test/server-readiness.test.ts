@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import type { MqttClient } from 'mqtt';
+import { readFileSync } from 'node:fs';
+
+import mqtt, { type MqttClient } from 'mqtt';
 
 import { Readiness } from '../src/lifecycle/readiness.js';
 import { sasFleet, type SasFleet } from './helpers/sas-device.js';
@@ -39,6 +41,7 @@ function closedWithin(client: MqttClient, ms: number): Promise<boolean> {
 describe('readiness: /readyz and the watchdog on a real server', () => {
   let server: TestServer;
   let fleet: SasFleet;
+  let wssFleet: SasFleet;
   let storeUp = true;
   const clients: MqttClient[] = [];
 
@@ -49,6 +52,9 @@ describe('readiness: /readyz and the watchdog on a real server', () => {
       '/api/enrollmentGroups/SAS-IoT-Devices',
     );
     fleet = sasFleet(server, group.body.attestation.symmetricKey.primaryKey);
+    wssFleet = sasFleet(server, group.body.attestation.symmetricKey.primaryKey, {
+      url: `wss://127.0.0.1:${server.https!.port}/$iothub/websocket`,
+    });
     // Stands for the PostgreSQL check another part of the server registers.
     server.readiness.register('fake-store', async () => {
       if (!storeUp) throw new Error('connection refused');
@@ -89,13 +95,23 @@ describe('readiness: /readyz and the watchdog on a real server', () => {
   it(`failing for ${FAIL_AFTER_MS} ms closes every device connection; ready again afterwards`, async () => {
     const a = await fleet.connect('ready-a');
     const b = await fleet.connect('ready-b');
-    clients.push(a, b);
-    assert.equal(server.hub.registry.size >= 2, true);
+    const overWss = await wssFleet.connect('ready-wss');
+    // A provisioning connection that has not registered yet: not a hub session, closed too.
+    const dps = await mqtt.connectAsync(`mqtts://127.0.0.1:${server.mqtt.port}`, {
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      ca: readFileSync(server.serverCaPath!),
+      servername: 'localhost',
+      clientId: 'ready-dps',
+      username: `${server.idScope}/registrations/ready-dps/api-version=2019-03-31`,
+    });
+    clients.push(a, b, overWss, dps);
+    assert.equal(server.hub.registry.size >= 3, true);
     const started = Date.now();
     storeUp = false;
     try {
-      const [aClosed, bClosed] = await Promise.all([closedWithin(a, 5_000), closedWithin(b, 5_000)]);
-      assert.ok(aClosed && bClosed, 'both devices were disconnected');
+      const closedAll = await Promise.all([a, b, overWss, dps].map((c) => closedWithin(c, 5_000)));
+      assert.deepEqual(closedAll, [true, true, true, true], 'MQTT, WSS and DPS connections were closed');
       assert.ok(Date.now() - started >= FAIL_AFTER_MS - 150, 'not before the limit');
       assert.equal(server.hub.registry.size, 0);
     } finally {

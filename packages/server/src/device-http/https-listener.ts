@@ -58,6 +58,8 @@ export interface DeviceHttpsListener {
   readonly webSocketCount: number;
   /** Stops accepting new connections; live WebSocket sessions and requests stay. */
   stopAccepting(): void;
+  /** Closes every MQTT-over-WebSocket session and idle keep-alive connection; returns the sessions closed. */
+  disconnectAll(detail: string): number;
   /** Stops accepting, ends WebSocket sessions and idle keep-alive connections, resolves once all are closed. */
   close(): Promise<void>; /** Serves another certificate to new connections from now on (the shared identity was reissued). */
   setCertificate(key: string, cert: string): void;
@@ -223,6 +225,12 @@ export async function startDeviceHttpsListener(
     },
     stopAccepting() {
       void stopAccepting();
+      // A kept-alive HTTPS connection could still ask for a WebSocket upgrade.
+      ws.stopAccepting();
+    },
+    disconnectAll(detail) {
+      server.closeIdleConnections();
+      return ws.disconnectAll(detail);
     },
     close() {
       closing ??= (async () => {

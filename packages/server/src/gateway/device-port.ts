@@ -146,13 +146,22 @@ export async function listenDevicePort(tls: TlsServer, options: DevicePortOption
         ),
       timeoutMs,
     );
-    const onEnd = () =>
+    const onEnd = () => {
+      if (bytes.length === 0) {
+        // Connected and left without a byte (a TCP health check, a client that gave up):
+        // nothing was refused.
+        done();
+        log.debug({ remoteAddress: socket.remoteAddress }, 'connection closed before any byte');
+        socket.destroy();
+        return;
+      }
       fail(
         gatewayError(
           'ERR_PROXY_HEADER_TRUNCATED',
           `the connection ended after ${bytes.length} bytes, inside the PROXY v2 header`,
         ),
       );
+    };
     const onError = () => {
       done();
       socket.destroy();
@@ -190,7 +199,9 @@ export async function listenDevicePort(tls: TlsServer, options: DevicePortOption
     socket.on('error', onError);
   }
 
-  const front = createServer({ allowHalfOpen: false }, onConnection);
+  // noDelay as the HTTPS server would set on the sockets it accepts itself: device requests and
+  // MQTT packets are small, Nagle would delay them.
+  const front = createServer({ allowHalfOpen: false, noDelay: true }, onConnection);
   await listen(front, options.port, options.host);
   front.on('error', (err) => log.error({ err }, 'listener error'));
   const address = front.address() as AddressInfo;

@@ -36,6 +36,8 @@ export interface MqttListener {
   readonly connectionCount: number;
   /** Stops accepting new connections; the live ones stay (a drain closes them at its pace). */
   stopAccepting(): void;
+  /** Closes every live connection, DPS and hub alike (the node is unready); returns how many. */
+  disconnectAll(detail: string): number;
   /** Stops accepting, ends every connection, resolves once all sockets are closed. */
   close(): Promise<void>; /** Serves another certificate to new connections from now on (the shared identity was reissued). */
   setCertificate(key: string, cert: string): void;
@@ -108,6 +110,11 @@ export async function startMqttTlsListener(options: MqttTlsListenerOptions): Pro
     },
     stopAccepting() {
       void stopAccepting();
+    },
+    disconnectAll(detail) {
+      const all = [...live];
+      for (const conn of all) conn.close('server-shutdown', detail);
+      return all.length;
     },
     close() {
       closing ??= (async () => {

@@ -32,6 +32,10 @@ export interface MqttWsEndpoint {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Live MQTT-over-WebSocket connections. */
   readonly connectionCount: number;
+  /** Refuses new upgrades (503, like a closing endpoint); live connections stay (a drain). */
+  stopAccepting(): void;
+  /** Closes every live connection (the node is unready); returns how many. */
+  disconnectAll(detail: string): number;
   /** Refuses new upgrades, ends every connection (`graceMs`, default 2 s), then terminates the rest. */
   close(graceMs?: number): Promise<void>;
 }
@@ -169,6 +173,14 @@ export function createMqttWsEndpoint(
     },
     get connectionCount() {
       return live.size;
+    },
+    stopAccepting() {
+      closing = true;
+    },
+    disconnectAll(detail) {
+      const all = [...live];
+      for (const conn of all) conn.close('server-shutdown', detail);
+      return all.length;
     },
     async close(graceMs = 2_000) {
       closing = true;

@@ -11,6 +11,8 @@ export interface ProvisioningAttempt {
   registrationId: string;
   idScope: string;
   transport: string;
+  /** Where the device connected from (behind a PROXY v2 load balancer: the device, not the balancer). */
+  clientAddress?: string;
   certificate?: {
     subject: string | null;
     issuer: string | null;
@@ -45,6 +47,7 @@ export class ProvisioningAttempts {
       issuer: leaf?.issuer ?? null,
       reason_code: error.code,
       message: error.message,
+      client_address: ctx.remoteAddress ?? null,
     });
   }
 
@@ -64,6 +67,7 @@ function toApi(r: AttemptRow): ProvisioningAttempt {
     registrationId: r.registration_id,
     idScope: r.id_scope,
     transport: r.transport,
+    ...(r.client_address !== null ? { clientAddress: r.client_address } : {}),
     reason: { code: r.reason_code, message: r.message, ...fixOf(r.reason_code) },
   };
   if (r.sha256)

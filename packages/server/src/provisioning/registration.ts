@@ -250,6 +250,7 @@ export class RegistrationService implements DpsHandler {
         deviceId: outcome.deviceId,
         enrollment: outcome.enrollment,
         transport: ctx.transport,
+        remoteAddress: ctx.remoteAddress,
         existed: existingDevice !== undefined,
         ...(template !== undefined ? { template } : {}),
       },
@@ -286,6 +287,7 @@ export class RegistrationService implements DpsHandler {
           trackingId,
           reason: err.message,
           transport: ctx.transport,
+          remoteAddress: ctx.remoteAddress,
         },
         'provisioning refused',
       );

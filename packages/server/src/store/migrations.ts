@@ -328,6 +328,13 @@ function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0005_attempt_client_address': {
+      // Where a refused device connected from: with --proxy-protocol v2 the PROXY header's
+      // source, not the load balancer's address.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('provisioning_attempts').addColumn('client_address', t.text).execute();
+      },
+    },
   };
 }
 

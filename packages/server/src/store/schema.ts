@@ -110,6 +110,8 @@ export interface ProvisioningAttemptsTable {
   issuer: string | null;
   reason_code: string;
   message: string;
+  /** The device's address (behind a PROXY v2 load balancer: the header's source); 0005. */
+  client_address: string | null;
 }
 
 export interface HubSessionsTable {
