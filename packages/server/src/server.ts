@@ -12,6 +12,8 @@ import { UserService } from './app/users.js';
 import { startMqttTlsListener } from './gateway/index.js';
 import { startDeviceHttpsListener } from './device-http/index.js';
 import { Metrics } from './metrics.js';
+import { defaultNodeId, type Bus } from './events/bus.js';
+import { RedisBus } from './events/redis-bus.js';
 import { DeviceTemplateService } from './app/device-templates.js';
 import { ProvisioningAttempts } from './provisioning/attempts.js';
 import { CertificateInventory } from './provisioning/certificate-inventory.js';
@@ -27,8 +29,6 @@ import { openSqliteWithHandle } from './store/sqlite.js';
 import { HubService } from './hub/hub-service.js';
 import { SasAuthenticator } from './hub/sas-authenticator.js';
 import { ensureTlsIdentity } from './tls-identity.js';
-import { defaultNodeId, type Bus } from './events/bus.js';
-import { RedisBus } from './events/redis-bus.js';
 
 export interface ServerOptions {
   /** Folder for the database, the server CA and keys (created if missing). */
@@ -49,24 +49,20 @@ export interface ServerOptions {
   adminPassword?: string;
   logLevel?: string;
   logger?: Logger;
+  /**
+   * GATEHOUSE_REDIS_URL: the bus between the nodes of a cluster (CLUSTER.md §6.1), which share
+   * one PostgreSQL database. Without it the server is one process. Redis unreachable at start →
+   * ERR_BUS_UNREACHABLE.
+   */
+  redisUrl?: string;
+  /** This node's name on the bus; default host name and process ID. */
+  nodeId?: string;
   /** `retry-after` of the DPS 202 answer, in seconds. */
   dpsRetryAfterSeconds?: number;
   /** Days telemetry is kept (default 30). */
   retentionDays?: number;
   /** Folder of the built web app; default `packages/web/dist/app` of this checkout ('' serves none). */
   webRoot?: string;
-  /**
-   * GATEHOUSE_DATABASE_URL: the PostgreSQL store shared by the nodes of a cluster. Declared here
-   * so `serve` can check it goes with `redisUrl`; the PostgreSQL store reads it.
-   */
-  databaseUrl?: string;
-  /**
-   * GATEHOUSE_REDIS_URL: the bus between the nodes of a cluster (CLUSTER.md §6.1). Without it the
-   * server is one process. Redis unreachable at start → ERR_BUS_UNREACHABLE.
-   */
-  redisUrl?: string;
-  /** This node's name on the bus; default host name and process ID. */
-  nodeId?: string;
 }
 
 export interface RunningServer {
