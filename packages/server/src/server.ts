@@ -17,6 +17,8 @@ import { Readiness } from './lifecycle/readiness.js';
 import { watchReadiness } from './lifecycle/readiness-watchdog.js';
 import { startDeviceHttpsListener } from './device-http/index.js';
 import { Metrics } from './metrics.js';
+import { defaultNodeId, type Bus } from './events/bus.js';
+import { RedisBus } from './events/redis-bus.js';
 import { DeviceTemplateService } from './app/device-templates.js';
 import { ProvisioningAttempts } from './provisioning/attempts.js';
 import { CertificateInventory } from './provisioning/certificate-inventory.js';
@@ -34,8 +36,6 @@ import { HubService } from './hub/hub-service.js';
 import { SasAuthenticator } from './hub/sas-authenticator.js';
 import { ensureTlsIdentity } from './tls-identity.js';
 import { ensureDatabaseTlsIdentity, watchDatabaseTlsIdentity } from './tls-identity-database.js';
-import { defaultNodeId, type Bus } from './events/bus.js';
-import { RedisBus } from './events/redis-bus.js';
 import { ClusterMembership } from './cluster/membership.js';
 import { SingletonScheduler } from './cluster/singleton.js';
 
@@ -58,6 +58,14 @@ export interface ServerOptions {
   adminPassword?: string;
   logLevel?: string;
   logger?: Logger;
+  /**
+   * GATEHOUSE_REDIS_URL: the bus between the nodes of a cluster (CLUSTER.md §6.1), which share
+   * one PostgreSQL database. Without it the server is one process. Redis unreachable at start →
+   * ERR_BUS_UNREACHABLE.
+   */
+  redisUrl?: string;
+  /** This node's name on the bus; default host name and process ID. */
+  nodeId?: string;
   /** `retry-after` of the DPS 202 answer, in seconds. */
   dpsRetryAfterSeconds?: number;
   /** Days telemetry is kept (default 30). */
@@ -79,13 +87,6 @@ export interface ServerOptions {
   readinessFailAfterMs?: number;
   /** How often the readiness checks run (default 1 s). */
   readinessIntervalMs?: number;
-  /**
-   * GATEHOUSE_REDIS_URL: the bus between the nodes of a cluster (CLUSTER.md §6.1). Without it the
-   * server is one process. Redis unreachable at start → ERR_BUS_UNREACHABLE.
-   */
-  redisUrl?: string;
-  /** This node's name on the bus; default host name and process ID. */
-  nodeId?: string;
 }
 
 export interface RunningServer {

@@ -96,7 +96,10 @@ function suite(name: string, open: () => Promise<[Bus, Bus]>, skip: string | fal
         assert.deepEqual(result, { status: 'offline' });
       }
       times.sort((x, y) => x - y);
-      assert.ok(times.at(-1)! < 100, `slowest offline answer ${times.at(-1)!.toFixed(1)} ms`);
+      // The median (a loaded machine adds noise); a wait on the 5 s timeout would show in all.
+      const median = times[10]!;
+      assert.ok(median < 100, `offline answers: median ${median.toFixed(1)} ms`);
+      assert.ok(times.at(-1)! < 1000, `slowest offline answer ${times.at(-1)!.toFixed(1)} ms`);
       assert.equal(a.waiting, 0);
     });
 

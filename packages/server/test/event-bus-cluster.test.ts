@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 
 import { channels, type Bus } from '../src/events/bus.js';
-import { EventBus } from '../src/events/event-bus.js';
+import { EventBus, UNWATCHED_RECHECK_MS } from '../src/events/event-bus.js';
 import { MemoryBus } from '../src/events/memory-bus.js';
 import { RedisBus } from '../src/events/redis-bus.js';
 import type { HubEvent } from '../src/hub/hub-api.js';
@@ -135,6 +135,57 @@ function suite(name: string, open: () => Promise<[Bus, Bus]>, skip: string | fal
       offs[1]!();
       await eventually(() => busB.subscriptionCount === base);
       assert.equal(b.listenerCount, 0);
+    });
+
+    it('skips a device nobody watches, and resumes at once when a node starts watching it', async () => {
+      const d6 = id('d6');
+      let clock = 1_000_000;
+      const emitter = new EventBus(logger, { bus: busA, nodeId: 'node-c' }, () => clock);
+      await emitter.settled();
+      assert.equal(emitter.hasListeners(d6), true, 'unknown yet: published');
+      emitter.emit(connected(d6));
+      await eventually(() => !emitter.hasListeners(d6));
+      // The mark expires: published again (and marked again, still nobody).
+      clock += UNWATCHED_RECHECK_MS + 1;
+      assert.equal(emitter.hasListeners(d6), true);
+      emitter.emit(connected(d6));
+      await eventually(() => !emitter.hasListeners(d6));
+      // Node B starts watching: its note reaches the emitter before the recheck.
+      const onDevice: HubEvent[] = [];
+      const off = b.subscribe((e) => onDevice.push(e), d6);
+      await b.settled();
+      await eventually(() => emitter.hasListeners(d6));
+      emitter.emit(connected(d6));
+      await eventually(() => onDevice.length === 1);
+      off();
+      // Someone watching everything: every device is published.
+      await eventually(() => {
+        if (emitter.hasListeners(d6)) emitter.emit(connected(d6));
+        return !emitter.hasListeners(d6);
+      });
+      const offAll = b.subscribe(() => undefined);
+      await b.settled();
+      await eventually(() => emitter.hasListeners(d6));
+      offAll();
+      await emitter.close();
+    });
+
+    it("does not count the emitting node's own subscription as someone watching elsewhere", async () => {
+      const d7 = id('d7');
+      const emitter = new EventBus(logger, { bus: busA, nodeId: 'node-d' });
+      const here: HubEvent[] = [];
+      const off = emitter.subscribe((e) => here.push(e), d7);
+      const offAll = emitter.subscribe(() => undefined);
+      await emitter.settled();
+      await eventually(() => {
+        emitter.emit(connected(d7));
+        return emitter.remoteSubscriptions === 2 && !emitter.watchedByOthers(d7);
+      });
+      assert.ok(here.length >= 1, 'local listeners still get every event');
+      assert.equal(emitter.hasListeners(d7), true);
+      off();
+      offAll();
+      await emitter.close();
     });
 
     it('ignores a malformed message and keeps delivering', async () => {

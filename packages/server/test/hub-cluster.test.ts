@@ -89,13 +89,17 @@ function suite(name: string, open: () => Promise<[Bus, Bus]>, skip: string | fal
     it('answers ERR_DEVICE_OFFLINE at once for a device connected nowhere', async () => {
       const id = `m-nowhere-${randomUUID().slice(0, 6)}`;
       await insertDevice(a, id, { primary: await selfSigned(id) });
-      const t0 = performance.now();
-      await assert.rejects(a.hub.runCommand(id, 'blink', {}), (err: GatehouseError) => {
-        assert.equal(err.code, 'ERR_DEVICE_OFFLINE');
-        return true;
-      });
-      const took = performance.now() - t0;
-      assert.ok(took < 100, `offline after ${took.toFixed(1)} ms`);
+      // The fastest of five (a loaded machine adds noise): a wait on a timeout would slow all.
+      const times: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now();
+        await assert.rejects(a.hub.runCommand(id, 'blink', {}), (err: GatehouseError) => {
+          assert.equal(err.code, 'ERR_DEVICE_OFFLINE');
+          return true;
+        });
+        times.push(performance.now() - t0);
+      }
+      assert.ok(Math.min(...times) < 100, `offline after ${times.map((t) => t.toFixed(1)).join(', ')} ms`);
     });
 
     it('says "not connected to direct methods" for a device on B without the subscription', async () => {

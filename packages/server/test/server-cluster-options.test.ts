@@ -37,15 +37,18 @@ describe('server: cluster options', () => {
           displayName: 'x',
         });
         assert.ok(put.status < 300, JSON.stringify(put.body));
-        const t0 = performance.now();
-        const run = await server.api(
-          'POST',
-          '/api/devices/opt-dev/commands/blink?api-version=2022-07-31',
-          {},
-        );
-        assert.equal(run.status, 404);
-        assert.equal((run.body as { error: { code: string } }).error.code, 'ERR_DEVICE_OFFLINE');
-        assert.ok(performance.now() - t0 < 100);
+        const path = '/api/devices/opt-dev/commands/blink?api-version=2022-07-31';
+        // The fastest of five (the first compiles the route; a loaded machine adds noise): a
+        // wait on a reply timeout would make every one slow.
+        const times: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          const t0 = performance.now();
+          const run = await server.api('POST', path, {});
+          times.push(performance.now() - t0);
+          assert.equal(run.status, 404);
+          assert.equal((run.body as { error: { code: string } }).error.code, 'ERR_DEVICE_OFFLINE');
+        }
+        assert.ok(Math.min(...times) < 100, `404 after ${times.map((t) => t.toFixed(1)).join(', ')} ms`);
       } finally {
         await server.stop();
       }

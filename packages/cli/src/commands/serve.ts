@@ -3,6 +3,13 @@ import { Option } from 'commander';
 import type { RunningServer } from '@gatehouse/server';
 import { SERVER_DEFAULTS } from '../server-defaults.js';
 import { CliError } from '../output.js';
+import {
+  checkClusterOptions,
+  clusterServerOptions,
+  nodeIdOption,
+  redisUrlOption,
+  type ClusterFlags,
+} from './serve-cluster.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -11,7 +18,7 @@ function port(value: string): number {
   return n;
 }
 
-interface ServeFlags {
+interface ServeFlags extends ClusterFlags {
   data: string;
   hostName: string;
   bind: string;
@@ -27,33 +34,6 @@ interface ServeFlags {
   proxyProtocol?: 'v2';
   proxyTrusted?: string[];
   drainRate: number;
-  redisUrl?: string;
-  nodeId?: string;
-}
-
-/** A node name goes into bus channel names: letters, digits and `. _ : -`, as host names have. */
-function nodeId(value: string): string {
-  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(value)) {
-    throw new CliError(
-      'ERR_CLI_INVALID_OPTION',
-      `'${value}' is not a node ID: use 1–128 letters, digits, '.', '_', ':' or '-'.`,
-    );
-  }
-  return value;
-}
-
-/**
- * A cluster's nodes share one PostgreSQL database; with the default SQLite store each node would
- * have data of its own, and Redis would route commands to devices the others do not know.
- */
-function checkClusterOptions(flags: ServeFlags): void {
-  const databaseUrl = flags.databaseUrl ?? process.env['GATEHOUSE_DATABASE_URL'];
-  if (flags.redisUrl && !databaseUrl) {
-    throw new CliError(
-      'ERR_CLI_REDIS_WITHOUT_DATABASE',
-      '--redis-url (GATEHOUSE_REDIS_URL) joins a cluster, whose nodes share one PostgreSQL database: add --database-url postgres://… (GATEHOUSE_DATABASE_URL), or drop --redis-url to run one node.',
-    );
-  }
 }
 
 /** The lines a user needs after start: where things listen, the ID scope, how devices trust us. */
@@ -139,6 +119,8 @@ export function registerServeCommand(program: Command): void {
       ),
     )
     .addOption(new Option('--tls-key <file>', 'the private key of --tls-cert').env('GATEHOUSE_TLS_KEY'))
+    .addOption(redisUrlOption())
+    .addOption(nodeIdOption())
     .addOption(
       new Option('--log-level <level>', 'fatal, error, warn, info, debug or trace')
         .env('GATEHOUSE_LOG_LEVEL')
@@ -198,17 +180,6 @@ export function registerServeCommand(program: Command): void {
           return n;
         }),
     )
-    .addOption(
-      new Option(
-        '--redis-url <url>',
-        'Redis that connects the nodes of a cluster (needs --database-url)',
-      ).env('GATEHOUSE_REDIS_URL'),
-    )
-    .addOption(
-      new Option('--node-id <name>', "this node's name in the cluster (default: host name and process ID)")
-        .env('GATEHOUSE_NODE_ID')
-        .argParser(nodeId),
-    )
     .action(async (flags: ServeFlags) => {
       checkClusterOptions(flags);
       // Loaded on demand: `gatehouse cert …` should not pay for the whole server.
@@ -229,8 +200,7 @@ export function registerServeCommand(program: Command): void {
         ...(flags.proxyTrusted ? { proxyTrusted: flags.proxyTrusted } : {}),
         ...(flags.tlsCert ? { tlsCertFile: flags.tlsCert } : {}),
         ...(flags.tlsKey ? { tlsKeyFile: flags.tlsKey } : {}),
-        ...(flags.redisUrl ? { redisUrl: flags.redisUrl } : {}),
-        ...(flags.nodeId ? { nodeId: flags.nodeId } : {}),
+        ...clusterServerOptions(flags),
         ...(process.env['GATEHOUSE_ADMIN_TOKEN'] ? { adminToken: process.env['GATEHOUSE_ADMIN_TOKEN'] } : {}),
         ...(process.env['GATEHOUSE_ADMIN_PASSWORD']
           ? { adminPassword: process.env['GATEHOUSE_ADMIN_PASSWORD'] }

@@ -69,6 +69,8 @@ export const channels = {
   allDeviceEvents: 'gh:ev:{*}',
   /** Coarse fleet-wide events. */
   fleet: 'gh:ev:fleet',
+  /** "Someone started watching device X (or `*`, every device)": emitters stop skipping it. */
+  watch: 'gh:ev:watch',
 } as const;
 
 /** A node's default name on the bus: host name and process ID, unique among live processes. */
