@@ -123,6 +123,8 @@ export interface RunningServer {
 }
 
 const HOUR_MS = 3_600_000;
+/** Servers started in this process (node IDs stay unique when tests start several). */
+let serversStarted = 0;
 const DAY_MS = 24 * HOUR_MS;
 
 export const SERVER_DEFAULTS = {
@@ -148,7 +150,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const logger = options.logger ?? pino({ level: options.logLevel ?? SERVER_DEFAULTS.logLevel });
   const metrics = new Metrics();
   // The cluster bus first: a node that cannot reach Redis stops before it touches its data.
-  const nodeId = options.nodeId ?? defaultNodeId();
+  // Host name and pid; a second server in the same process (tests) gets a suffix, so that no
+  // two nodes ever share a name in device_sessions.
+  const nodeId = options.nodeId ?? `${defaultNodeId()}${++serversStarted > 1 ? `-${serversStarted}` : ''}`;
   const bus = options.redisUrl
     ? await RedisBus.connect({
         url: options.redisUrl,

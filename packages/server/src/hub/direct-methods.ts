@@ -16,6 +16,9 @@ import { isObject } from '../validation.js';
 import type { ConnectionRegistry, LiveDevice } from './connection-registry.js';
 import type { MethodOutcome } from './device-requests.js';
 import type { DeviceRouter } from './device-router.js';
+
+/** How long to wait before the one more look during a takeover. */
+const TAKEOVER_GAP_MS = 250;
 import { hubError } from './errors.js';
 import type { CommandRequest, DeviceCommand } from './hub-api.js';
 import { decodeBody } from './message-body.js';
@@ -40,6 +43,12 @@ export interface DirectMethodsOptions {
   onCompleted?: (deviceId: string, command: DeviceCommand) => void;
   /** Reaches devices connected to other nodes (a cluster); without it, only this node's. */
   router?: DeviceRouter;
+  /**
+   * Whether a node took the device's session in the last moments (device_sessions): a takeover
+   * leaves a short gap between the old node's unsubscribe and the new one's subscribe, worth
+   * one more look before answering offline (CLUSTER.md §6.3).
+   */
+  justConnected?: (deviceId: string) => Promise<boolean>;
 }
 
 type Pending = { deviceId: string; resolve: (answer: { status: number; payload: Buffer }) => void };
@@ -166,6 +175,7 @@ export class DirectMethods {
     const { registry, router } = this.options;
     if (!router) return this.callHere(deviceId, name, payload, connectWaitMs, responseTimeoutMs);
     const deadline = Date.now() + connectWaitMs;
+    let lookedAgain = false;
     for (;;) {
       const remaining = Math.max(0, deadline - Date.now());
       if (registry.isConnected(deviceId)) {
@@ -193,7 +203,14 @@ export class DirectMethods {
           break;
       }
       const left = deadline - Date.now();
-      if (left <= 0) return { outcome: 'offline' };
+      if (left <= 0) {
+        if (!lookedAgain && (await this.options.justConnected?.(deviceId).catch(() => false))) {
+          lookedAgain = true;
+          await new Promise((resolve) => setTimeout(resolve, TAKEOVER_GAP_MS));
+          continue;
+        }
+        return { outcome: 'offline' };
+      }
       // Connected nowhere yet: wait for a local connection, or look again across the cluster.
       await registry.waitFor(deviceId, Math.min(left, CLUSTER_RETRY_MS), subscribedToMethods);
     }

@@ -54,6 +54,8 @@ const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 /** How long a takeover waits for the old node to close the device's connection (CLUSTER.md §6.2). */
 const KICK_WAIT_MS = 2000;
+/** A session taken this recently may still be subscribing its bus channel (direct-methods.ts). */
+const JUST_CONNECTED_MS = 2000;
 /** How often queued C2D messages of the devices connected here are looked for (lost wake-ups). */
 const C2D_SWEEP_MS = 10_000;
 /** Default and largest number of messages a history query returns. */
@@ -192,6 +194,11 @@ export class HubService implements HubApi {
       now: this.now,
       ...(options.commandSecondMs !== undefined ? { secondMs: options.commandSecondMs } : {}),
       ...(this.router ? { router: this.router } : {}),
+      justConnected: async (deviceId) => {
+        const holder = await this.deviceSessions.holder(deviceId);
+        const at = holder?.connectedAt ? Date.parse(holder.connectedAt) : NaN;
+        return this.now().getTime() - at < JUST_CONNECTED_MS;
+      },
       onCompleted: (deviceId, command) =>
         this.events.emit({ type: 'commandCompleted', deviceId, time: this.now().toISOString(), command }),
     });
