@@ -99,7 +99,9 @@ ${specTable(APP_ERRORS, all, false)}
 
 ## MQTT gateway
 
-Closing reasons and failures of the MQTT layer; the device sees a closed connection.
+Closing reasons and failures of the MQTT layer, and the PROXY v2 refusals of the device ports
+(MQTT/TLS and HTTPS/WSS behind \`--proxy-protocol v2\`, logged with the code and counted in
+\`gatehouse_proxy_protocol_refusals_total\`); the device sees a closed connection.
 
 ${specTable(GATEWAY_ERRORS, all, false)}
 

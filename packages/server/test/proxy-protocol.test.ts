@@ -82,6 +82,16 @@ describe('PROXY v2: accepted headers', () => {
       header: { command: 'proxy', headerBytes: 16, tlvTypes: [] },
     },
     {
+      name: 'PROXY UNSPEC with bytes after the fixed part: ignored, not read as TLVs',
+      bytes: v2(0x21, 0x00, Buffer.from('ffffffffffff', 'hex')),
+      header: { command: 'proxy', headerBytes: 22, tlvTypes: [] },
+    },
+    {
+      name: 'PROXY IPv4 with an UNSPEC transport: the address is ignored',
+      bytes: v2(0x21, 0x10, IPV4_BLOCK),
+      header: { command: 'proxy', headerBytes: 28, tlvTypes: [] },
+    },
+    {
       name: 'PROXY UDP over IPv4: valid, falls back to UNSPEC (§2.2)',
       bytes: v2(0x21, 0x12, IPV4_BLOCK),
       header: { command: 'proxy', headerBytes: 28 },

@@ -43,7 +43,9 @@ export type ProxyParseResult = { complete: false } | { complete: true; header: P
 const FAMILY_INET = 0x1;
 const FAMILY_INET6 = 0x2;
 const FAMILY_UNIX = 0x3;
+const FAMILY_UNSPEC = 0x0;
 /** §2.2: the low nibble of byte 14. */
+const PROTO_UNSPEC = 0x0;
 const PROTO_STREAM = 0x1;
 const PROTO_MAX = 0x2;
 /** §2.2: bytes of the address block per family (2×4+2×2, 2×16+2×2, 2×108). */
@@ -112,6 +114,10 @@ export function parseProxyV2(bytes: Buffer, maxLength = PROXY_V2_DEFAULT_MAX_LEN
   // §2.2 LOCAL: "discard the protocol block including the family which is ignored".
   if (commandBits === 0x0) return { complete: true, header: { command: 'local', headerBytes, tlvTypes: [] } };
 
+  // §2.2 UNSPEC (family or protocol): "The receiver should ignore address information", so
+  // nothing after the fixed part is interpreted, TLVs included.
+  if (family === FAMILY_UNSPEC || protocol === PROTO_UNSPEC)
+    return { complete: true, header: { command: 'proxy', headerBytes, tlvTypes: [] } };
   const addressBytes = ADDRESS_BYTES[family] ?? 0;
   if (length < addressBytes)
     throw proxyProtocolError(

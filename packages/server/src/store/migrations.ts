@@ -328,7 +328,7 @@ function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
           .execute();
       },
     },
-    '0005_attempt_client_address': {
+    '0006_attempt_client_address': {
       // Where a refused device connected from: with --proxy-protocol v2 the PROXY header's
       // source, not the load balancer's address.
       async up(db: Kysely<unknown>) {

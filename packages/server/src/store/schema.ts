@@ -110,7 +110,7 @@ export interface ProvisioningAttemptsTable {
   issuer: string | null;
   reason_code: string;
   message: string;
-  /** The device's address (behind a PROXY v2 load balancer: the header's source); 0005. */
+  /** The device's address (behind a PROXY v2 load balancer: the header's source); migration 0006. */
   client_address: string | null;
 }
 
