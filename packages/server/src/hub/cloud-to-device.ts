@@ -36,6 +36,13 @@ interface StoredProperties {
   application: Record<string, string>;
 }
 
+/**
+ * How often a node of a cluster looks for queued messages of the devices it holds
+ * (CLUSTER.md §6.3): a wake-up lost on the bus (Redis down or restarting) delays a message by
+ * at most this much, never loses it.
+ */
+export const C2D_SWEEP_MS = 10_000;
+
 /** How long a message received over HTTPS stays locked for its device (the hub's default). */
 export const C2D_LOCK_MS = 60_000;
 
@@ -169,6 +176,22 @@ export class CloudToDevice {
       else if (lock.deviceId === deviceId) ids.push(lock.id);
     }
     return ids;
+  }
+
+  /**
+   * Starts delivery for every device connected here that has queued messages: the repair for
+   * wake-ups the bus lost (CLUSTER.md §6.3, T9). One query per sweep, whatever the fleet size.
+   */
+  async sweep(): Promise<void> {
+    if (this.options.registry.size === 0) return;
+    const rows = await this.options.db
+      .selectFrom('c2d_messages')
+      .select('device_id')
+      .distinct()
+      .where('state', '=', 'queued')
+      .execute();
+    for (const { device_id } of rows)
+      if (this.options.registry.isConnected(device_id)) this.deliver(device_id);
   }
 
   /** Sends the device's queued messages in order, if it is connected with the C2D subscription. */

@@ -17,7 +17,7 @@ import type { CloseReason, MqttConnection } from '../gateway/mqtt-connection.js'
 import type { Metrics } from '../metrics.js';
 import type { Database } from '../store/schema.js';
 import { checkId } from '../validation.js';
-import { CloudToDevice } from './cloud-to-device.js';
+import { C2D_SWEEP_MS, CloudToDevice } from './cloud-to-device.js';
 import { ConnectionRegistry } from './connection-registry.js';
 import { HubDeviceOwner } from './device-owner.js';
 import { DeviceRouter } from './device-router.js';
@@ -88,6 +88,8 @@ export interface HubServiceOptions {
   bus?: Bus;
   /** This node's name on the bus (required with `bus`). */
   nodeId?: string;
+  /** With a bus: how often queued C2D messages of devices held here are looked for; default 10 s. */
+  c2dSweepMs?: number;
 }
 
 /** See {@link HubServiceOptions.templates}. */
@@ -131,6 +133,8 @@ export class HubService implements HubApi {
   private readonly templates: TemplateLookup | undefined;
   private readonly metrics: ReturnType<typeof hubMetrics> | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly c2dSweepMs: number;
   /** Session releases under way: stop() waits for them before the store closes. */
   private readonly releasing = new Set<Promise<void>>();
   private stopping = false;
@@ -151,6 +155,7 @@ export class HubService implements HubApi {
     this.logger = options.logger;
     this.now = options.now ?? (() => new Date());
     this.retentionDays = options.retentionDays ?? 30;
+    this.c2dSweepMs = options.c2dSweepMs ?? C2D_SWEEP_MS;
     this.templates = options.templates;
     this.metrics = options.metrics ? hubMetrics(options.metrics) : undefined;
     this.nodeId = options.nodeId ?? 'node';
@@ -236,8 +241,21 @@ export class HubService implements HubApi {
     });
   }
 
-  /** Starts background work: telemetry retention (now, then hourly). */
+  /**
+   * Starts background work: telemetry retention (now, then hourly) and, in a cluster, the C2D
+   * sweep that delivers messages whose wake-up the bus lost.
+   */
   start(options: { retention?: boolean } = {}): void {
+    if (this.router && !this.sweepTimer) {
+      this.sweepTimer = setInterval(
+        () =>
+          void this.c2d
+            .sweep()
+            .catch((err: unknown) => this.logger.warn({ err }, 'C2D sweep failed; next one in a moment')),
+        this.c2dSweepMs,
+      );
+      this.sweepTimer.unref();
+    }
     // In a server, retention is a singleton job of the cluster (server.ts) instead.
     if (this.retentionTimer || options.retention === false) return;
     void this.applyRetention();
@@ -250,6 +268,8 @@ export class HubService implements HubApi {
     this.stopping = true;
     clearInterval(this.retentionTimer);
     this.retentionTimer = undefined;
+    clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
     const live = [...this.registry.all()];
     this.registry.closeAll('server shutdown');
     await Promise.all(live.map((s) => this.saveActivity(s)));
