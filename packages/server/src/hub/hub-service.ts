@@ -357,10 +357,21 @@ export class HubService implements HubApi {
     if (this.router) {
       // CONNACK only once other nodes can reach the device (CLUSTER.md §6.2 step 3).
       await this.registry.reachable(deviceId);
-      if (conn.isClosing) {
+      // A newer claim on another node may have sent its kick before this node listened on the
+      // device's channel, so it reached nobody: the row says who holds the device now. Found
+      // with two real nodes and parallel CONNECTs (T1): both connections stayed open.
+      const superseded = conn.isClosing ? false : !(await this.holdsSession(deviceId, claim.epoch));
+      if (conn.isClosing || superseded) {
         // Never accepted, so the connection will not report its close: forget it here.
         this.registry.remove(session);
         void this.releaseSession(deviceId, claim.epoch);
+        if (superseded) {
+          conn.log.info(
+            { deviceId, epoch: claim.epoch },
+            'a newer connection of the device holds it; refused',
+          );
+          conn.refuse(CONNACK.SERVER_UNAVAILABLE, 'replaced by a newer connection of the same device');
+        }
         return;
       }
     }
@@ -393,6 +404,12 @@ export class HubService implements HubApi {
     this.c2d.deliver(deviceId);
     const modelId = identity.username.modelId;
     if (modelId !== undefined && modelId !== '') await this.assignTemplate(conn, deviceId, modelId);
+  }
+
+  /** Whether this node's connection of `epoch` still holds the device's session row. */
+  private async holdsSession(deviceId: string, epoch: number): Promise<boolean> {
+    const holder = await this.deviceSessions.holder(deviceId);
+    return holder?.nodeId === this.nodeId && holder.epoch === epoch;
   }
 
   /**
