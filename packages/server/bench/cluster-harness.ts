@@ -59,7 +59,7 @@ export interface ClusterOptions {
   /** The HAProxy HTTPS/WSS front port; default free. */
   httpsFrontPort?: number;
   /** Per node database URL (e.g. through a TCP proxy a test can cut); default `databaseUrl`. */
-  nodeDatabaseUrl?: (index: number) => string;
+  nodeDatabaseUrl?: (index: number, databaseUrl: string) => string;
   /** Extra `serve` arguments for every node. */
   extraArgs?: string[];
   logLevel?: string;
@@ -69,6 +69,8 @@ export interface Cluster {
   readonly nodes: ClusterNode[];
   /** The HAProxy front ports. */
   readonly mqttPort: number;
+  /** An HAProxy MQTT front whose only server is node 1 (a one-node baseline, same proxy path). */
+  readonly mqttPortFirstNode: number;
   readonly httpsPort: number;
   /** The server CA (the same on every node: the identity lives in PostgreSQL). */
   readonly caPath: string;
@@ -94,7 +96,7 @@ export interface Cluster {
 /** The HAProxy configuration of CLUSTER.md §6.6 for these nodes. */
 export function haproxyConfig(
   nodes: Array<Pick<ClusterNode, 'index' | 'mqttPort' | 'httpPort' | 'httpsPort'>>,
-  front: { mqtt: number; https: number; stats: string },
+  front: { mqtt: number; https: number; stats: string; firstNode?: number },
 ): string {
   const servers = (port: (n: (typeof nodes)[number]) => number) =>
     nodes.map(
@@ -118,6 +120,16 @@ export function haproxyConfig(
     'frontend https',
     `  bind 127.0.0.1:${front.https}`,
     '  default_backend https_nodes',
+    ...(front.firstNode !== undefined && nodes[0]
+      ? [
+          'frontend mqtt_first_node',
+          `  bind 127.0.0.1:${front.firstNode}`,
+          '  default_backend mqtt_first_node',
+          'backend mqtt_first_node',
+          '  option httpchk GET /readyz',
+          `  server n${nodes[0].index} 127.0.0.1:${nodes[0].mqttPort} send-proxy-v2 check port ${nodes[0].httpPort} inter 500 fall 2 rise 2 on-marked-down shutdown-sessions`,
+        ]
+      : []),
     'backend mqtt_nodes',
     '  balance leastconn',
     '  option httpchk GET /readyz',
@@ -163,7 +175,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       httpsPort: await freeLoopbackPort(),
       child: undefined,
       output: '',
-      databaseUrl: options.nodeDatabaseUrl?.(i) ?? options.databaseUrl,
+      databaseUrl: options.nodeDatabaseUrl?.(i, options.databaseUrl) ?? options.databaseUrl,
     });
   }
   let idScope = '';
@@ -261,8 +273,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     await Promise.all(nodes.map(launch));
     const mqttFront = options.mqttFrontPort ?? (await freeLoopbackPort());
     const httpsFront = options.httpsFrontPort ?? (await freeLoopbackPort());
+    const firstNode = await freeLoopbackPort();
     const file = join(root, 'haproxy.cfg');
-    await writeFile(file, haproxyConfig(nodes, { mqtt: mqttFront, https: httpsFront, stats }));
+    await writeFile(file, haproxyConfig(nodes, { mqtt: mqttFront, https: httpsFront, stats, firstNode }));
     // -db: foreground, no daemon.
     haproxy = spawn(HAPROXY_BINARY, ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     haproxy.stdout!.on('data', (d: Buffer) => (haproxyOut = (haproxyOut + d.toString()).slice(-20_000)));
@@ -277,6 +290,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const cluster: Cluster = {
       nodes,
       mqttPort: mqttFront,
+      mqttPortFirstNode: firstNode,
       httpsPort: httpsFront,
       caPath,
       idScope,
