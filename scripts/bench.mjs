@@ -11,7 +11,15 @@ const available = existsSync(dir)
       .filter(
         (f) =>
           f.endsWith('.js') &&
-          !['util.js', 'tls-echo-server.js', 'lean-client.js', 'mosquitto.js', 'fleet.js'].includes(f) &&
+          ![
+            'util.js',
+            'tls-echo-server.js',
+            'lean-client.js',
+            'mosquitto.js',
+            'fleet.js',
+            'cluster-harness.js',
+            'cluster-fleet.js',
+          ].includes(f) &&
           !f.includes('-worker'),
       )
       .map((f) => f.slice(0, -3))

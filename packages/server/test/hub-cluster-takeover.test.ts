@@ -139,6 +139,29 @@ function suite(name: string, open: () => Promise<[Bus, Bus]>, skip: string | fal
       client.end(true);
     });
 
+    it('a connection superseded before its node listened for kicks is refused, not left open (T1 regression)', async () => {
+      // Two real nodes, parallel CONNECTs: A claimed a newer epoch and sent its kick while B
+      // was not yet subscribed to the device's channel, so the kick reached nobody and both
+      // connections stayed open. Here A's claim lands exactly there (its kick goes nowhere).
+      const { id, cert } = await device('superseded');
+      const registry = b.hub.registry;
+      const reachable = registry.reachable.bind(registry);
+      let newer = 0;
+      registry.reachable = async (deviceId: string) => {
+        newer = (await a.hub.deviceSessions.claim(deviceId)).epoch;
+        return reachable(deviceId);
+      };
+      try {
+        await assert.rejects(connectDevice(b, pki, id, { identity: cert }));
+      } finally {
+        registry.reachable = reachable;
+      }
+      const r = await row(id);
+      assert.equal(r.node_id, a.hub.nodeId);
+      assert.equal(Number(r.epoch), newer);
+      await eventually(() => !b.hub.isConnected(id));
+    });
+
     it('racing connections of one device on both nodes end with exactly one live, epochs strictly growing', async () => {
       const { id, cert } = await device('race');
       let lastEpoch = 0;

@@ -46,10 +46,12 @@ function suite(name: string, open: () => Promise<[Bus, Bus]>, skip: string | fal
     before(async () => {
       pki = await createHubPki();
       buses = await open();
-      a = await startHub(pki, { hub: { commandSecondMs: 50, bus: buses[0], nodeId: `a-${randomUUID()}` } });
+      a = await startHub(pki, {
+        hub: { commandSecondMs: 50, c2dSweepMs: 200, bus: buses[0], nodeId: `a-${randomUUID()}` },
+      });
       b = await startHub(pki, {
         dir: a.dir,
-        hub: { commandSecondMs: 50, bus: buses[1], nodeId: `b-${randomUUID()}` },
+        hub: { commandSecondMs: 50, c2dSweepMs: 200, bus: buses[1], nodeId: `b-${randomUUID()}` },
       });
     });
 
@@ -145,6 +147,24 @@ function suite(name: string, open: () => Promise<[Bus, Bus]>, skip: string | fal
       const received = nextMessage(client, `devices/${id}/messages/devicebound/`);
       await a.hub.sendMessage(id, { body: { hello: 'from A' } });
       assert.deepEqual(JSON.parse((await received).payload.toString()), { hello: 'from A' });
+      await eventually(async () => (await a.hub.listMessages(id))[0]?.state === 'delivered');
+    });
+
+    it('delivers a cloud-to-device message whose wake-up the bus lost, within one sweep of B', async () => {
+      // Regression (T9, a Redis restart): the message was committed on A but its wake-up never
+      // reached B; B's sweep of its devices' queued messages delivers it.
+      const { id, client } = await deviceOn(b, 'c2d-lost-wake', false);
+      await client.subscribeAsync(`devices/${id}/messages/devicebound/#`, { qos: 1 });
+      const received = nextMessage(client, `devices/${id}/messages/devicebound/`);
+      const router = a.hub.router!;
+      const notify = router.notify.bind(router);
+      router.notify = () => Promise.resolve(false);
+      try {
+        await a.hub.sendMessage(id, { body: 'lost wake-up' });
+      } finally {
+        router.notify = notify;
+      }
+      assert.equal((await received).payload.toString(), 'lost wake-up');
       await eventually(async () => (await a.hub.listMessages(id))[0]?.state === 'delivered');
     });
 

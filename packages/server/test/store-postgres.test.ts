@@ -11,6 +11,7 @@ import { TwinService } from '../src/hub/twins.js';
 import { openStore, type Store } from '../src/store/open-store.js';
 import { daysAhead, partitionName } from '../src/store/postgres-telemetry-schema.js';
 import { openPostgres } from '../src/store/postgres.js';
+import { CuttableProxy } from './helpers/cuttable-proxy.js';
 import { postgresSkipReason, withPostgres } from './helpers/postgres.js';
 
 async function closedPort(): Promise<number> {
@@ -85,6 +86,34 @@ describe('PostgreSQL store', { skip: postgresSkipReason() }, () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it('survives the database connection dropping while a pooled client is checked out (regression)', async () => {
+    // Found with three real nodes, one losing its path to PostgreSQL: a client taken from the
+    // pool (a transaction between statements) emitted 'error' with no listener — the pool
+    // listens only to idle clients — and the whole process crashed instead of failing closed.
+    const target = new URL(pg.url);
+    const proxy = new CuttableProxy(await closedPort(), { host: target.hostname, port: Number(target.port) });
+    await proxy.start();
+    const via = new URL(pg.url);
+    via.host = `127.0.0.1:${proxy.port}`;
+    const store = await openPostgres({ url: via.toString() });
+    try {
+      const client = await store.pool.connect();
+      await client.query('SELECT 1');
+      proxy.cut();
+      // Without a listener the 'error' event would be thrown here, outside any promise.
+      await new Promise((r) => setTimeout(r, 300));
+      await assert.rejects(client.query('SELECT 1'));
+      client.release(true);
+      proxy.restore();
+      // The pool opens a new connection once the path is back.
+      const rows = await store.db.selectFrom('settings').selectAll().execute();
+      assert.ok(Array.isArray(rows));
+    } finally {
+      await store.close();
+      await proxy.stop();
     }
   });
 

@@ -36,6 +36,13 @@ interface StoredProperties {
   application: Record<string, string>;
 }
 
+/**
+ * How often a node of a cluster looks for queued messages of the devices it holds
+ * (CLUSTER.md §6.3): a wake-up lost on the bus (Redis down or restarting) delays a message by
+ * at most this much, never loses it.
+ */
+export const C2D_SWEEP_MS = 10_000;
+
 /** How long a message received over HTTPS stays locked for its device (the hub's default). */
 export const C2D_LOCK_MS = 60_000;
 

@@ -17,7 +17,7 @@ import type { CloseReason, MqttConnection } from '../gateway/mqtt-connection.js'
 import type { Metrics } from '../metrics.js';
 import type { Database } from '../store/schema.js';
 import { checkId } from '../validation.js';
-import { CloudToDevice } from './cloud-to-device.js';
+import { C2D_SWEEP_MS, CloudToDevice } from './cloud-to-device.js';
 import { ConnectionRegistry } from './connection-registry.js';
 import { HubDeviceOwner } from './device-owner.js';
 import { DeviceRouter } from './device-router.js';
@@ -56,8 +56,6 @@ const DAY_MS = 24 * HOUR_MS;
 const KICK_WAIT_MS = 2000;
 /** A session taken this recently may still be subscribing its bus channel (direct-methods.ts). */
 const JUST_CONNECTED_MS = 2000;
-/** How often queued C2D messages of the devices connected here are looked for (lost wake-ups). */
-const C2D_SWEEP_MS = 10_000;
 /** Default and largest number of messages a history query returns. */
 const HISTORY_LIMIT = { default: 1000, max: 10_000 } as const;
 
@@ -92,6 +90,8 @@ export interface HubServiceOptions {
   bus?: Bus;
   /** This node's name on the bus (required with `bus`). */
   nodeId?: string;
+  /** With a bus: how often queued C2D messages of devices held here are looked for; default 10 s. */
+  c2dSweepMs?: number;
 }
 
 /** See {@link HubServiceOptions.templates}. */
@@ -135,7 +135,8 @@ export class HubService implements HubApi {
   private readonly templates: TemplateLookup | undefined;
   private readonly metrics: ReturnType<typeof hubMetrics> | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
-  private c2dSweepTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly c2dSweepMs: number;
   /** Session releases under way: stop() waits for them before the store closes. */
   private readonly releasing = new Set<Promise<void>>();
   private stopping = false;
@@ -156,6 +157,7 @@ export class HubService implements HubApi {
     this.logger = options.logger;
     this.now = options.now ?? (() => new Date());
     this.retentionDays = options.retentionDays ?? 30;
+    this.c2dSweepMs = options.c2dSweepMs ?? C2D_SWEEP_MS;
     this.templates = options.templates;
     this.metrics = options.metrics ? hubMetrics(options.metrics) : undefined;
     this.nodeId = options.nodeId ?? 'node';
@@ -246,13 +248,20 @@ export class HubService implements HubApi {
     });
   }
 
-  /** Starts background work: telemetry retention (now, then hourly). */
+  /**
+   * Starts background work: telemetry retention (now, then hourly) and, in a cluster, the C2D
+   * sweep that delivers messages whose wake-up the bus lost.
+   */
   start(options: { retention?: boolean } = {}): void {
-    if (!this.c2dSweepTimer) {
-      this.c2dSweepTimer = setInterval(() => {
-        this.c2d.sweep().catch((err: unknown) => this.logger.warn({ err }, 'C2D sweep failed'));
-      }, C2D_SWEEP_MS);
-      this.c2dSweepTimer.unref();
+    if (this.router && !this.sweepTimer) {
+      this.sweepTimer = setInterval(
+        () =>
+          void this.c2d
+            .sweep()
+            .catch((err: unknown) => this.logger.warn({ err }, 'C2D sweep failed; next one in a moment')),
+        this.c2dSweepMs,
+      );
+      this.sweepTimer.unref();
     }
     // In a server, retention is a singleton job of the cluster (server.ts) instead.
     if (this.retentionTimer || options.retention === false) return;
@@ -265,9 +274,9 @@ export class HubService implements HubApi {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.retentionTimer);
-    clearInterval(this.c2dSweepTimer);
-    this.c2dSweepTimer = undefined;
     this.retentionTimer = undefined;
+    clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
     const live = [...this.registry.all()];
     this.registry.closeAll('server shutdown');
     await Promise.all(live.map((s) => this.saveActivity(s)));
@@ -355,10 +364,21 @@ export class HubService implements HubApi {
     if (this.router) {
       // CONNACK only once other nodes can reach the device (CLUSTER.md §6.2 step 3).
       await this.registry.reachable(deviceId);
-      if (conn.isClosing) {
+      // A newer claim on another node may have sent its kick before this node listened on the
+      // device's channel, so it reached nobody: the row says who holds the device now. Found
+      // with two real nodes and parallel CONNECTs (T1): both connections stayed open.
+      const superseded = conn.isClosing ? false : !(await this.holdsSession(deviceId, claim.epoch));
+      if (conn.isClosing || superseded) {
         // Never accepted, so the connection will not report its close: forget it here.
         this.registry.remove(session);
         void this.releaseSession(deviceId, claim.epoch);
+        if (superseded) {
+          conn.log.info(
+            { deviceId, epoch: claim.epoch },
+            'a newer connection of the device holds it; refused',
+          );
+          conn.refuse(CONNACK.SERVER_UNAVAILABLE, 'replaced by a newer connection of the same device');
+        }
         return;
       }
     }
@@ -393,6 +413,12 @@ export class HubService implements HubApi {
     if (this.registry.get(deviceId) !== session) return;
     this.events.emit({ type: 'connected', deviceId, time });
     this.c2d.deliver(deviceId);
+  }
+
+  /** Whether this node's connection of `epoch` still holds the device's session row. */
+  private async holdsSession(deviceId: string, epoch: number): Promise<boolean> {
+    const holder = await this.deviceSessions.holder(deviceId);
+    return holder?.nodeId === this.nodeId && holder.epoch === epoch;
   }
 
   /**

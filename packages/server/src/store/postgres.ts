@@ -161,6 +161,11 @@ export async function openPostgres(options: OpenPostgresOptions): Promise<Postgr
   }
   const pool = new pg.Pool({ ...config, max: options.poolSize ?? 10 });
   pool.on('error', () => undefined);
+  // The pool listens for 'error' only while a client is idle. A checked-out client whose
+  // connection drops between statements (a transaction awaiting something) would emit it with
+  // nobody listening and crash the process; its next query fails instead, and the pool drops
+  // it when it comes back. A node that loses PostgreSQL must fail closed, not die.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     await migrateLocked(db, first);
