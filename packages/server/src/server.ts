@@ -302,6 +302,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           periodMs: HOUR_MS,
           run: async () => void (await hub.applyRetention()),
         },
+        { name: 'c2d-expiry', periodMs: 60_000, run: async () => void (await hub.c2d.expireAll()) },
         {
           name: 'singleton-runs-prune',
           periodMs: DAY_MS,

@@ -134,6 +134,28 @@ describe('hub: cloud-to-device messages', () => {
     await client.endAsync();
   });
 
+  it('the expiry job marks every device’s queued messages past their expiry, and only those', async () => {
+    await insertDevice(h, 'c2d-expire-a');
+    await insertDevice(h, 'c2d-expire-b');
+    const old = await h.hub.sendMessage('c2d-expire-a', { body: 'old', ttl: 60 });
+    await h.hub.sendMessage('c2d-expire-b', { body: 'current', ttl: 3600 });
+    await h.store.db
+      .updateTable('c2d_messages')
+      .set({ expiry: new Date(Date.now() - 1000).toISOString() })
+      .where('id', '=', old.id)
+      .execute();
+    assert.equal(await h.hub.c2d.expireAll(), 1);
+    assert.deepEqual(
+      (await h.hub.listMessages('c2d-expire-a')).map((m) => m.state),
+      ['expired'],
+    );
+    assert.deepEqual(
+      (await h.hub.listMessages('c2d-expire-b')).map((m) => m.state),
+      ['queued'],
+    );
+    assert.equal(await h.hub.c2d.expireAll(), 0);
+  });
+
   it('validates messages', async () => {
     await insertDevice(h, 'c2d-invalid');
     await assert.rejects(h.hub.sendMessage('c2d-invalid', {}), { code: 'ERR_C2D_INVALID' });

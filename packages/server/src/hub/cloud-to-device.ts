@@ -265,6 +265,20 @@ export class CloudToDevice {
       .execute();
   }
 
+  /**
+   * Marks every queued message past its expiry `expired`, for every device (a singleton job of
+   * the cluster, CLUSTER.md §6.5; sending and delivery also expire a device's own). Returns how many.
+   */
+  async expireAll(): Promise<number> {
+    const r = await this.options.db
+      .updateTable('c2d_messages')
+      .set({ state: 'expired' })
+      .where('state', '=', 'queued')
+      .where('expiry', '<=', this.now().toISOString())
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
   private async expire(deviceId: string, now: Date): Promise<void> {
     await this.options.db
       .updateTable('c2d_messages')
