@@ -254,7 +254,11 @@ export class ApiClient {
             ? ` (the token came from ${this.credentials.source})`
             : '';
         const message = hint ? `${parsed.error.message.replace(/\.$/, '')}${hint}.` : parsed.error.message;
-        throw new CliError(parsed.error.code, message);
+        const error = new CliError(parsed.error.code, message);
+        const details = (parsed.error as { details?: unknown }).details;
+        if (typeof details === 'object' && details !== null)
+          error.details = details as Record<string, unknown>;
+        throw error;
       }
       throw new CliError(
         'ERR_CLI_BAD_RESPONSE',

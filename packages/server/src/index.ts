@@ -7,3 +7,5 @@ export { APP_ERRORS } from './app/errors.js';
 export { HUB_ERRORS } from './hub/errors.js';
 export type { HubApi } from './hub/hub-api.js';
 export { DEVICE_HTTP_ERRORS } from './device-http/errors.js';
+export { IMPORT_ERRORS } from './import/errors.js';
+export type { ImportPlan, PlanItem } from './import/plan.js';

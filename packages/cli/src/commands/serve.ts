@@ -23,6 +23,7 @@ interface ServeFlags {
   logLevel: string;
   dpsRetryAfter: number;
   retentionDays: number;
+  idScope?: string;
 }
 
 /** The lines a user needs after start: where things listen, the ID scope, how devices trust us. */
@@ -131,6 +132,12 @@ export function registerServeCommand(program: Command): void {
           return n;
         }),
     )
+    .addOption(
+      new Option(
+        '--id-scope <scope>',
+        'ID scope of a new database (e.g. your Azure DPS scope, so devices keep it); refused if the database has another',
+      ).env('GATEHOUSE_ID_SCOPE'),
+    )
     .action(async (flags: ServeFlags) => {
       // Loaded on demand: `gatehouse cert …` should not pay for the whole server.
       const { startServer } = await import('@gatehouse/server');
@@ -144,6 +151,7 @@ export function registerServeCommand(program: Command): void {
         logLevel: flags.logLevel,
         dpsRetryAfterSeconds: flags.dpsRetryAfter,
         retentionDays: flags.retentionDays,
+        ...(flags.idScope !== undefined ? { idScope: flags.idScope } : {}),
         ...(flags.tlsCert ? { tlsCertFile: flags.tlsCert } : {}),
         ...(flags.tlsKey ? { tlsKeyFile: flags.tlsKey } : {}),
         ...(process.env['GATEHOUSE_ADMIN_TOKEN'] ? { adminToken: process.env['GATEHOUSE_ADMIN_TOKEN'] } : {}),

@@ -42,6 +42,14 @@ export class ProvisioningStore {
     this.groupCertificates = undefined;
   }
 
+  /**
+   * Runs `fn` in a transaction, or in the caller's when this store was built on one (an import
+   * runs the services on its transaction; kysely cannot nest `transaction()`).
+   */
+  private atomically<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    return this.db.isTransaction ? fn(this.db) : this.db.transaction().execute(fn);
+  }
+
   // Settings
   async getSetting(key: string): Promise<string | undefined> {
     const row = await this.db
@@ -82,7 +90,7 @@ export class ProvisioningStore {
 
   async deleteGroup(id: string): Promise<boolean> {
     this.invalidate();
-    return this.db.transaction().execute(async (trx) => {
+    return this.atomically(async (trx) => {
       await trx.deleteFrom('group_certificates').where('group_id', '=', id).execute();
       const r = await trx.deleteFrom('enrollment_groups').where('id', '=', id).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
@@ -112,7 +120,7 @@ export class ProvisioningStore {
   }
 
   async upsertGroupCertificate(row: Insertable<GroupCertificatesTable>): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await this.atomically(async (trx) => {
       await trx
         .deleteFrom('group_certificates')
         .where('group_id', '=', row.group_id)
@@ -236,7 +244,7 @@ export class ProvisioningStore {
     device: Insertable<DevicesTable>,
     deviceUpdate: Updateable<DevicesTable>,
   ): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await this.atomically(async (trx) => {
       await trx
         .insertInto('devices')
         .values(device)
