@@ -33,6 +33,8 @@ interface ImportFlags extends ConnectionFlags {
 }
 
 const FORMATS = ['hub', 'dps', 'central'];
+/** An import checks every record in one transaction: about 2 ms a record, so allow 10 minutes. */
+const IMPORT_TIMEOUT_MS = 10 * 60_000;
 
 function readImportFile(path: string): { name: string; content: string } {
   try {
