@@ -13,16 +13,20 @@ describe('import: each Azure format', () => {
   let server: TestServer;
   let ca: Issued;
   let device: Issued;
+  let ca2: Issued;
   const certs = () => ({
     CA_CERT: ca.certificate.pem,
     CA_SHA1: ca.certificate.sha1Thumbprint,
     DEVICE_CERT: device.certificate.pem,
+    CA2_B64: Buffer.from(ca2.certificate.pem).toString('base64'),
+    CA2_SHA1: ca2.certificate.sha1Thumbprint,
   });
 
   before(async () => {
     server = await startTestServer();
     ca = await createRootCa({ commonName: 'contoso-root', days: 30 });
     device = await createDeviceCertificate({ commonName: 'valve-0007', days: 30 });
+    ca2 = await createRootCa({ commonName: 'contoso-ca-2', days: 30 });
   });
   after(() => server?.stop());
 
@@ -142,11 +146,16 @@ describe('import: each Azure format', () => {
     const plan = await importTwice({
       format: 'dps',
       verified: true,
-      files: [fixture('dps-enrollment-groups.json', certs()), fixture('dps-enrollments.json', certs())],
+      files: [
+        fixture('dps-enrollment-groups.json', certs()),
+        fixture('dps-enrollments.json', certs()),
+        fixture('dps-certificates.json', certs()),
+      ],
     });
     assert.deepEqual(actions(plan), [
       'device pump-0042 created',
       'device valve-0007 created',
+      'enrollmentGroup contoso-ca-ref created',
       'enrollmentGroup contoso-sas-fleet created',
       'enrollmentGroup contoso-x509-fleet created',
       'individualEnrollment pump-0042 created',
@@ -177,12 +186,24 @@ describe('import: each Azure format', () => {
     assert.deepEqual(await desired('pump-0042'), { flowRate: 12 }, 'initialTwin desired properties');
     const valve = await server.api<{ enabled: boolean }>('GET', '/api/devices/valve-0007');
     assert.equal(valve.body.enabled, false, "provisioningStatus 'disabled'");
+    // caReferences: the certificate comes from the DPS certificate list, verified as Azure says.
+    const referenced = await server.api<{ verified: boolean; info: { sha1Thumbprint: string } }>(
+      'GET',
+      '/api/enrollmentGroups/contoso-ca-ref/certificates/primary',
+    );
+    assert.equal(referenced.status, 200, JSON.stringify(referenced.body));
+    assert.equal(referenced.body.info.sha1Thumbprint, ca2.certificate.sha1Thumbprint);
+    assert.equal(referenced.body.verified, true);
   });
 
   it('dps: without --verified the CA certificate is imported unverified, and the plan says so', async () => {
     const other = await createRootCa({ commonName: 'other-root', days: 30 });
-    const text = fixture('dps-enrollment-groups.json', { CA_CERT: other.certificate.pem, CA_SHA1: '' })
-      .content.replace(/contoso-sas-fleet/g, 'other-sas-fleet')
+    // The SAS and the signing-certificate groups, renamed (not the caReferences one).
+    const groups = JSON.parse(
+      fixture('dps-enrollment-groups.json', { CA_CERT: other.certificate.pem, CA_SHA1: '' }).content,
+    ) as unknown[];
+    const text = JSON.stringify(groups.slice(0, 2), null, 2)
+      .replace(/contoso-sas-fleet/g, 'other-sas-fleet')
       .replace(/contoso-x509-fleet/g, 'other-x509-fleet');
     const plan = await post({ format: 'dps', files: [{ name: 'groups.json', content: text }] });
     assert.equal(plan.status, 200, JSON.stringify(plan.body));

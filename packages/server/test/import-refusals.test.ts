@@ -194,7 +194,7 @@ describe('import: one bad record and nothing is imported', () => {
       lines: [dpsGroup('by-name', { caReferences: { primary: 'my-root' } })],
       badLine: 1,
       code: 'ERR_IMPORT_UNSUPPORTED',
-      reason: /caReferences/,
+      reason: /names the DPS certificate "my-root", which no file of this import holds/,
     },
     {
       name: 'TPM attestation',

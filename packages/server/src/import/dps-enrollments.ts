@@ -5,7 +5,7 @@
  * `iotHubs`, …) and of `az iot dps enrollment list/show` (`registrationId`, `deviceId`,
  * `attestation { type, symmetricKey, x509.clientCertificates }`, …). One file may mix both.
  */
-import { mapJsonRecords } from './json-records.js';
+import { mapJsonRecords, readJsonRecords } from './json-records.js';
 import type {
   CertificateEntryName,
   DeviceRecord,
@@ -27,6 +27,42 @@ import {
 export interface DpsReadOptions {
   /** The CA certificates were trusted (verified) in Azure: import them as verified. */
   verified: boolean;
+  /** DPS's own certificates by name (`az iot dps certificate list`), for `caReferences`. */
+  certificates: ReadonlyMap<string, DpsCertificate>;
+}
+
+/** A certificate uploaded to DPS (`az iot dps certificate list/show`). */
+export interface DpsCertificate {
+  name: string;
+  /** Base64 of the certificate (DER or PEM), as `properties.certificate` holds it. */
+  certificate: string;
+  /** `properties.isVerified`: proof of possession was done in Azure. */
+  isVerified: boolean;
+}
+
+/** A DPS certificate object: `{ name, properties: { certificate, isVerified, subject, thumbprint, … } }`. */
+function asDpsCertificate(r: Record<string, unknown>): DpsCertificate | undefined {
+  const props = r['properties'];
+  if (typeof r['name'] !== 'string' || !isObject(props) || typeof props['certificate'] !== 'string')
+    return undefined;
+  return { name: r['name'], certificate: props['certificate'], isVerified: props['isVerified'] === true };
+}
+
+/**
+ * The DPS certificates in a set of files (the first pass of a DPS import, so a group may name a
+ * certificate of another file). Unreadable files are reported by the records pass.
+ */
+export function collectDpsCertificates(
+  files: Array<{ name: string; content: string }>,
+): Map<string, DpsCertificate> {
+  const out = new Map<string, DpsCertificate>();
+  for (const file of files) {
+    for (const { value } of readJsonRecords(file.name, file.content).values) {
+      const c = isObject(value) ? asDpsCertificate(value) : undefined;
+      if (c && !out.has(c.name)) out.set(c.name, c);
+    }
+  }
+  return out;
 }
 
 const NO_KEYS_HINT =
@@ -45,9 +81,11 @@ function toRecords(
 ): ImportRecord[] {
   if (r['enrollmentGroupId'] !== undefined) return [group(r, source, options)];
   if (r['registrationId'] !== undefined) return individual(r, source);
+  // A certificate of `az iot dps certificate list`: only there for caReferences (collected first).
+  if (asDpsCertificate(r)) return [];
   throw new RecordProblem(
     'ERR_IMPORT_UNKNOWN_RECORD',
-    'A DPS enrollment has an enrollmentGroupId (group) or a registrationId (individual enrollment); this record has neither.',
+    'A DPS record is an enrollment group (enrollmentGroupId), an individual enrollment (registrationId) or a certificate (name, properties.certificate); this record is none of them.',
   );
 }
 
@@ -108,12 +146,7 @@ function group(
     );
   } else if (type === 'x509') {
     const x509 = isObject(a['x509']) ? a['x509'] : {};
-    if (isObject(x509['caReferences'])) {
-      throw new RecordProblem(
-        'ERR_IMPORT_UNSUPPORTED',
-        "'attestation.x509.caReferences' names certificates kept in DPS, not in this file; put the CA certificate (PEM) into 'attestation.x509.signingCertificates.primary.certificate' instead.",
-      );
-    }
+    const references = isObject(x509['caReferences']) ? x509['caReferences'] : undefined;
     const signing = isObject(x509['signingCertificates']) ? x509['signingCertificates'] : {};
     for (const entry of ENTRIES) {
       const c = signing[entry];
@@ -126,6 +159,24 @@ function group(
         );
       }
       record.certificates[entry] = { certificate, verified: options.verified };
+    }
+    for (const entry of ENTRIES) {
+      const name = references?.[entry];
+      if (name === undefined || name === null || record.certificates[entry] !== undefined) continue;
+      const held = typeof name === 'string' ? options.certificates.get(name) : undefined;
+      if (!held) {
+        throw new RecordProblem(
+          'ERR_IMPORT_UNSUPPORTED',
+          `'attestation.x509.caReferences.${entry}' names the DPS certificate ${JSON.stringify(name)}, which no file of this import holds: add the output of \`az iot dps certificate list\` to the import, or put the CA certificate (PEM) into 'attestation.x509.signingCertificates.${entry}.certificate'.`,
+        );
+      }
+      // Verified only where Azure says it was (isVerified) and the import is told to trust that.
+      record.certificates[entry] = {
+        certificate: held.certificate,
+        verified: options.verified && held.isVerified,
+      };
+      if (!held.isVerified)
+        notes.push(`the DPS certificate '${held.name}' was not verified in Azure: prove possession`);
     }
     if (record.certificates.primary === undefined && record.certificates.secondary === undefined) {
       notes.push('no signing certificate: upload the CA certificate to the group');

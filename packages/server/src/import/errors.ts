@@ -72,8 +72,8 @@ export const IMPORT_ERRORS = {
   ERR_IMPORT_UNSUPPORTED: {
     status: 422,
     summary:
-      'The record uses something Gatehouse does not import: module identities, deletion import modes, TPM, certificates referenced by name (`caReferences`).',
-    fix: 'Remove the record, or see docs/migrate-from-azure.md for what to do instead (e.g. put the CA certificate into the group).',
+      'The record uses something Gatehouse does not import: module identities, deletion import modes, TPM, `caReferences` naming a DPS certificate no file of the import holds (or on an individual enrollment).',
+    fix: 'Remove the record, add `az iot dps certificate list` output to the import, or see docs/migrate-from-azure.md (e.g. put the CA certificate into the group).',
   },
   ERR_ID_SCOPE_INVALID: {
     status: 400,

@@ -23,7 +23,7 @@ import type { Database, DevicesTable } from '../store/schema.js';
 import { newEtag } from '../util.js';
 import { isObject } from '../validation.js';
 import { readCentralObjects } from './central-app.js';
-import { readDpsEnrollments } from './dps-enrollments.js';
+import { collectDpsCertificates, readDpsEnrollments, type DpsCertificate } from './dps-enrollments.js';
 import { importError } from './errors.js';
 import { readHubIdentities } from './hub-identities.js';
 import {
@@ -129,13 +129,14 @@ export class ImportService {
   async run(request: ImportRequest): Promise<ImportPlan> {
     const items: PlanItem[] = [];
     const records: ImportRecord[] = [];
+    const certificates = request.format === 'dps' ? collectDpsCertificates(request.files) : new Map();
     for (const file of request.files) {
-      const read = this.read(request, file);
+      const read = this.read(request, file, certificates);
       records.push(...read.records);
       for (const r of read.refusals) {
-        items.push(
-          planItem('refused', r.kind ?? 'device', r.id, r.source, { code: r.code, reason: r.message }),
-        );
+        // A line read too little to tell its kind: in a hub file every record is a device.
+        const kind = r.kind ?? (request.format === 'hub' ? 'device' : 'record');
+        items.push(planItem('refused', kind, r.id, r.source, { code: r.code, reason: r.message }));
       }
     }
     const unique = refuseDuplicates(records, items);
@@ -191,12 +192,16 @@ export class ImportService {
     };
   }
 
-  private read(request: ImportRequest, file: ImportFile): ReadResult {
+  private read(
+    request: ImportRequest,
+    file: ImportFile,
+    certificates: ReadonlyMap<string, DpsCertificate>,
+  ): ReadResult {
     switch (request.format) {
       case 'hub':
         return readHubIdentities(file.name, file.content);
       case 'dps':
-        return readDpsEnrollments(file.name, file.content, { verified: request.verified });
+        return readDpsEnrollments(file.name, file.content, { verified: request.verified, certificates });
       case 'central':
         return readCentralObjects(file.name, file.content);
     }

@@ -8,7 +8,8 @@ export type PlanAction = 'created' | 'updated' | 'unchanged' | 'refused';
 
 export interface PlanItem {
   action: PlanAction;
-  kind: RecordKind | 'idScope';
+  /** `record`: a refused line whose kind could not be told (e.g. not valid JSON). */
+  kind: RecordKind | 'idScope' | 'record';
   /** The record's ID; absent when a line could not be read far enough to have one. */
   id?: string;
   file?: string;
