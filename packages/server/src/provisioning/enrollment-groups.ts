@@ -1,4 +1,3 @@
-import { currentIdScope, type IdScopeSource } from './id-scope.js';
 import { checkProofOfPossession, PkiError, readCertificates } from '@gatehouse/pki';
 import { generateSymmetricKey } from '@gatehouse/protocol';
 import { commonError, checkId, field, isObject } from '../validation.js';
@@ -8,6 +7,7 @@ import { parseUploadedCertificate } from './certificate-input.js';
 import type { GroupCertificateRow, GroupRow, ProvisioningStore } from './provisioning-store.js';
 
 import type { CertificateEntry, EnrollmentGroup, SigningX509Certificate } from './rest-shapes.js';
+import { currentIdScope, type IdScopeSource } from './id-scope.js';
 
 export type { CertificateEntry, EnrollmentGroup, SigningX509Certificate };
 export const CERTIFICATE_ENTRIES: readonly CertificateEntry[] = ['primary', 'secondary'];

@@ -1,4 +1,3 @@
-import { currentIdScope, type IdScopeSource } from './id-scope.js';
 import { readCertificate, type Certificate } from '@gatehouse/pki';
 import { deriveDeviceKey, generateSymmetricKey } from '@gatehouse/protocol';
 import { commonError, checkId, isObject } from '../validation.js';
@@ -7,6 +6,7 @@ import { newEtag, nowIso } from '../util.js';
 import { provisioningError } from './errors.js';
 import { parseUploadedCertificate } from './certificate-input.js';
 import type { IndividualEnrollmentRow, ProvisioningStore } from './provisioning-store.js';
+import { currentIdScope, type IdScopeSource } from './id-scope.js';
 
 interface X509CertificateInfo {
   info: { sha1Thumbprint: string; sha256Thumbprint: string; subject: string; notAfter: string };

@@ -1,4 +1,3 @@
-import { currentIdScope, type IdScopeSource } from './id-scope.js';
 import { randomUUID } from 'node:crypto';
 import { dpsErrorBody, isValidRegistrationId, parseRegisterRequest } from '@gatehouse/protocol';
 import type { Logger } from 'pino';
@@ -10,6 +9,7 @@ import type { ProvisioningAttempts } from './attempts.js';
 import type { DpsHandler, DpsReply, DpsRequestContext } from './dps-handler.js';
 import { provisioningError } from './errors.js';
 import type { ProvisioningStore, RegistrationRow } from './provisioning-store.js';
+import { currentIdScope, type IdScopeSource } from './id-scope.js';
 
 export interface RegistrationServiceOptions {
   store: ProvisioningStore;

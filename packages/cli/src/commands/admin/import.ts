@@ -116,6 +116,7 @@ export function registerImportCommand(program: Command): void {
         'POST',
         `api/imports${flags.dryRun ? '?dryRun=true' : ''}`,
         body,
+        IMPORT_TIMEOUT_MS,
       );
     } catch (err) {
       // A refused import: show every refusal (file:line and reason), then the error.
