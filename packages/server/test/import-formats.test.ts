@@ -97,6 +97,8 @@ describe('import: each Azure format', () => {
     assert.equal(thermostat.file, 'hub-export.jsonl');
     assert.equal(thermostat.line, 1);
     assert.match(thermostat.notes!.join(), /tags are not kept/);
+    const gatewayItem = plan.items.find((i) => i.id === 'gateway-12')!;
+    assert.match(gatewayItem.notes!.join(), /needs a verified CA certificate/);
     const rows = await server.db
       .selectFrom('devices')
       .selectAll()

@@ -397,6 +397,11 @@ class ApplyStep {
       await this.registry.patch(r.id, r.fields);
       changed = true;
     }
+    if (r.authentication?.type === 'certificateAuthority' && !(await this.hasVerifiedCa())) {
+      r.notes.push(
+        'CA authentication needs a verified CA certificate in an X.509 enrollment group: there is none yet',
+      );
+    }
     if (r.authentication) {
       const columns = authColumns(r.authentication);
       const current =
@@ -422,6 +427,16 @@ class ApplyStep {
       }
     }
     return !before ? 'created' : changed ? 'updated' : 'unchanged';
+  }
+
+  /** Whether any X.509 group holds a verified CA (what hub CA authentication chains to). */
+  private async hasVerifiedCa(): Promise<boolean> {
+    const row = await this.trx
+      .selectFrom('group_certificates')
+      .select('group_id')
+      .where('verified', '=', 1)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   private fieldsDiffer(
