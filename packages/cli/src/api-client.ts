@@ -212,7 +212,13 @@ export class ApiClient {
     return items;
   }
 
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    /** Longer than the default 30 s for requests that do a lot of work (an import). */
+    timeoutMs = REQUEST_TIMEOUT_MS,
+  ): Promise<T> {
     const url = new URL(path, this.baseUrl);
     const origin = this.baseUrl.href;
     let response: Response;
@@ -225,13 +231,13 @@ export class ApiClient {
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
         },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
       const code = networkCode(err);
       const reason =
         err instanceof Error && err.name === 'TimeoutError'
-          ? `no answer within ${REQUEST_TIMEOUT_MS / 1000} s`
+          ? `no answer within ${timeoutMs / 1000} s`
           : ((code && NETWORK_REASONS[code]) ?? code ?? causeMessage(err));
       throw new CliError(
         'ERR_CLI_SERVER_UNREACHABLE',
@@ -254,7 +260,11 @@ export class ApiClient {
             ? ` (the token came from ${this.credentials.source})`
             : '';
         const message = hint ? `${parsed.error.message.replace(/\.$/, '')}${hint}.` : parsed.error.message;
-        throw new CliError(parsed.error.code, message);
+        const error = new CliError(parsed.error.code, message);
+        const details = (parsed.error as { details?: unknown }).details;
+        if (typeof details === 'object' && details !== null)
+          error.details = details as Record<string, unknown>;
+        throw error;
       }
       throw new CliError(
         'ERR_CLI_BAD_RESPONSE',

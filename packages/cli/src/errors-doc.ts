@@ -12,6 +12,7 @@ import {
   DEVICE_HTTP_ERRORS,
   HUB_ERRORS,
   COMMON_ERRORS,
+  IMPORT_ERRORS,
   GATEWAY_ERRORS,
   LIFECYCLE_ERRORS,
   PROVISIONING_ERRORS,
@@ -96,6 +97,15 @@ ${specTable(DEVICE_HTTP_ERRORS, all, false)}
 ## Application: API tokens and roles
 
 ${specTable(APP_ERRORS, all, false)}
+
+## Import from Azure (\`gatehouse import\`, \`POST /api/imports\`)
+
+A refused record is listed in the plan with its file, line, code and reason; its code is one of
+these, or the code the REST API answers for the same resource (\`ERR_GROUP_INVALID\`,
+\`ERR_CERT_MALFORMED\`, \`ERR_DTDL_INVALID\`, \`ERR_INVALID_ID\`, …). See
+docs/migrate-from-azure.md.
+
+${specTable(IMPORT_ERRORS, all, false)}
 
 ## MQTT gateway
 

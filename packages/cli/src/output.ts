@@ -4,6 +4,8 @@ import { CommanderError, type Command } from 'commander';
 export class CliError extends Error {
   readonly code: string;
   readonly exitCode: number;
+  /** The `details` of the server's error envelope, when it sent one (e.g. an import's plan). */
+  details: Record<string, unknown> | undefined;
   constructor(code: string, message: string, exitCode = 1) {
     super(message);
     this.name = 'CliError';

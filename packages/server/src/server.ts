@@ -26,6 +26,7 @@ import { SymmetricKeyAttestation } from './provisioning/attestation/symmetric-ke
 import { X509Attestation } from './provisioning/attestation/x509.js';
 import { EnrollmentGroupService } from './provisioning/enrollment-groups.js';
 import { ensureIdScope } from './provisioning/id-scope.js';
+import { ImportService } from './import/import-service.js';
 import { IndividualEnrollmentService } from './provisioning/individual-enrollments.js';
 import { ProvisioningStore } from './provisioning/provisioning-store.js';
 import { RegistrationService } from './provisioning/registration.js';
@@ -87,6 +88,11 @@ export interface ServerOptions {
   readinessFailAfterMs?: number;
   /** How often the readiness checks run (default 1 s). */
   readinessIntervalMs?: number;
+  /**
+   * The ID scope for a new database (e.g. the Azure DPS one, so devices keep their
+   * configuration); refused with ERR_ID_SCOPE_CONFLICT when the database has another.
+   */
+  idScope?: string;
 }
 
 export interface RunningServer {
@@ -190,7 +196,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const releaseStartup = await opened.lock('startup');
     closers.unshift(releaseStartup);
     const store = new ProvisioningStore(db);
-    const idScope = await ensureIdScope(store);
+    // `let`: an import may set the Azure ID scope while the server runs (import/).
+    let idScope = await ensureIdScope(store, options.idScope);
+    const scope = () => idScope;
     const sharedTls = opened.dialect === 'postgres' && !options.tlsCertFile && !options.tlsKeyFile;
     const tls = sharedTls
       ? await ensureDatabaseTlsIdentity({
@@ -210,14 +218,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const resolveTemplate = (modelId: string) => templates.findByModelId(modelId);
 
     const attempts = new ProvisioningAttempts(store);
-    const groups = new EnrollmentGroupService({ store, idScope });
-    const individual = new IndividualEnrollmentService({ store, idScope });
+    const groups = new EnrollmentGroupService({ store, idScope: scope });
+    const individual = new IndividualEnrollmentService({ store, idScope: scope });
     await groups.ensureDefaults();
     const registration = new RegistrationService({
       store,
       attempts,
       mechanisms: [new X509Attestation(store), new SymmetricKeyAttestation(store)],
-      idScope,
+      idScope: scope,
       hostName: options.hostName,
       retryAfterSeconds: options.dpsRetryAfterSeconds ?? SERVER_DEFAULTS.dpsRetryAfterSeconds,
       logger: logger.child({ context: 'provisioning' }),
@@ -397,7 +405,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(https ? { httpsPort: https.port } : {}),
       serverCaPath: tls.caPath ?? '',
     };
+    const imports = new ImportService(db, {
+      idScope: scope,
+      onIdScopeChanged: (next) => {
+        logger.info({ idScope: next, previous: idScope }, 'the ID scope was changed by an import');
+        idScope = next;
+        application.idScope = next;
+      },
+      onDevicesChanged: (ids) => {
+        const time = new Date().toISOString();
+        for (const deviceId of ids)
+          hub.events.emit({ type: 'deviceChanged', deviceId, time, change: 'updated' });
+      },
+    });
     const api = await buildApi({
+      imports,
       logger: logger.child({ context: 'api' }),
       metrics,
       application,
@@ -442,7 +464,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       for (const c of closers) await c();
     };
     return {
-      idScope,
+      get idScope() {
+        return idScope;
+      },
       hostName: options.hostName,
       dataDir,
       mqtt: mqtt.address(),

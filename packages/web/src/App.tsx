@@ -8,6 +8,7 @@ import { DeviceConnection } from './pages/DeviceConnection';
 import { DevicePage } from './pages/DevicePage';
 import { Devices } from './pages/Devices';
 import { GroupPage } from './pages/GroupPage';
+import { Import } from './pages/Import';
 import { TemplatePage } from './pages/TemplatePage';
 import { Templates } from './pages/Templates';
 import { Users } from './pages/Users';
@@ -24,6 +25,7 @@ const ROUTES: Array<{ pattern: string; render: (p: Record<string, string>) => Re
   { pattern: '/certificates', render: () => <Certificates /> },
   { pattern: '/users', render: () => <Users /> },
   { pattern: '/tokens', render: () => <ApiTokens /> },
+  { pattern: '/import', render: () => <Import /> },
 ];
 
 const NAV: Array<{ to: string; label: string; section?: string }> = [
@@ -34,6 +36,7 @@ const NAV: Array<{ to: string; label: string; section?: string }> = [
   { to: '/certificates', label: 'Certificates' },
   { to: '/users', label: 'Users' },
   { to: '/tokens', label: 'API tokens' },
+  { to: '/import', label: 'Import' },
 ];
 
 export function App() {

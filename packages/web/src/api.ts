@@ -13,6 +13,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The envelope's `details`, when the server sent them (e.g. an import's plan). */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -59,11 +61,14 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
     parsed = text;
   }
   if (!response.ok) {
-    const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
+    const error = (
+      parsed as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined
+    )?.error;
     const apiError = new ApiError(
       response.status,
       error?.code ?? `HTTP_${response.status}`,
       error?.message ?? `The server answered ${response.status} ${response.statusText}.`,
+      error?.details,
     );
     if (response.status === 401 && path !== '/api/session') unauthorizedListener?.();
     throw apiError;

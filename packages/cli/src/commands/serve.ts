@@ -34,6 +34,7 @@ interface ServeFlags extends ClusterFlags {
   proxyProtocol?: 'v2';
   proxyTrusted?: string[];
   drainRate: number;
+  idScope?: string;
 }
 
 /** The lines a user needs after start: where things listen, the ID scope, how devices trust us. */
@@ -180,6 +181,12 @@ export function registerServeCommand(program: Command): void {
           return n;
         }),
     )
+    .addOption(
+      new Option(
+        '--id-scope <scope>',
+        'ID scope of a new database (e.g. your Azure DPS scope, so devices keep it); refused if the database has another',
+      ).env('GATEHOUSE_ID_SCOPE'),
+    )
     .action(async (flags: ServeFlags) => {
       checkClusterOptions(flags);
       // Loaded on demand: `gatehouse cert …` should not pay for the whole server.
@@ -198,6 +205,7 @@ export function registerServeCommand(program: Command): void {
         drainRatePerSecond: flags.drainRate,
         ...(flags.proxyProtocol ? { proxyProtocol: flags.proxyProtocol } : {}),
         ...(flags.proxyTrusted ? { proxyTrusted: flags.proxyTrusted } : {}),
+        ...(flags.idScope !== undefined ? { idScope: flags.idScope } : {}),
         ...(flags.tlsCert ? { tlsCertFile: flags.tlsCert } : {}),
         ...(flags.tlsKey ? { tlsKeyFile: flags.tlsKey } : {}),
         ...clusterServerOptions(flags),

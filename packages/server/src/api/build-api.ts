@@ -16,6 +16,7 @@ import { deviceTemplateRoutes } from './routes/device-templates.js';
 import { enrollmentGroupRoutes } from './routes/enrollment-groups.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
+import { importRoutes } from './routes/imports.js';
 import { messageRoutes } from './routes/messages.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { propertyRoutes } from './routes/properties.js';
@@ -150,6 +151,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   userRoutes(app, deps);
   dashboardRoutes(app, deps);
   certificateRoutes(app, deps);
+  importRoutes(app, deps);
   statsRoutes(app, deps);
   openApiRoutes(app);
   return app;

@@ -8,6 +8,7 @@ import type { StatsService } from '../app/stats.js';
 import type { UserService } from '../app/users.js';
 import type { HubApi } from '../hub/hub-api.js';
 import type { Readiness } from '../lifecycle/readiness.js';
+import type { ImportService } from '../import/import-service.js';
 import type { Metrics } from '../metrics.js';
 import type { ProvisioningAttempts } from '../provisioning/attempts.js';
 import type { CertificateInventory } from '../provisioning/certificate-inventory.js';
@@ -49,6 +50,8 @@ export interface ApiDeps {
    * existing callers compile; drop it when they no longer pass it.
    */
   devices?: DeviceQueryService;
+  /** Imports of Azure exports (`POST /api/imports`); absent: the route answers 404. */
+  imports?: ImportService;
   /** Milliseconds between the comment heartbeats of the event streams; default 15000 (tests: less). */
   sseHeartbeatMs?: number;
   /** Folder of the built web app (`packages/web/dist/app`); undefined: a page saying to build it. */

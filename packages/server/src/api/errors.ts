@@ -29,10 +29,12 @@ export interface ErrorEnvelope {
 export interface ErrorDetails {
   /** The recorded `DeviceCommand` of a failed command. */
   command?: unknown;
+  /** ERR_IMPORT_REFUSED: the import's plan, every refused record with its file, line and reason. */
+  plan?: unknown;
 }
 
 /** Keys of `GatehouseError.detail` that may leave the server; every other detail stays internal. */
-const PUBLIC_DETAILS = ['command'] as const satisfies ReadonlyArray<keyof ErrorDetails>;
+const PUBLIC_DETAILS = ['command', 'plan'] as const satisfies ReadonlyArray<keyof ErrorDetails>;
 
 export function errorEnvelope(
   code: string,

@@ -7,6 +7,7 @@ import { parseUploadedCertificate } from './certificate-input.js';
 import type { GroupCertificateRow, GroupRow, ProvisioningStore } from './provisioning-store.js';
 
 import type { CertificateEntry, EnrollmentGroup, SigningX509Certificate } from './rest-shapes.js';
+import { currentIdScope, type IdScopeSource } from './id-scope.js';
 
 export type { CertificateEntry, EnrollmentGroup, SigningX509Certificate };
 export const CERTIFICATE_ENTRIES: readonly CertificateEntry[] = ['primary', 'secondary'];
@@ -16,7 +17,7 @@ const VERIFICATION_CODE_TTL_MS = 60 * 60 * 1000;
 
 export interface EnrollmentGroupServiceOptions {
   store: ProvisioningStore;
-  idScope: string;
+  idScope: IdScopeSource;
   now?: () => Date;
   /** Attestation types this build accepts for new groups. */
   attestationTypes?: readonly string[];
@@ -25,13 +26,13 @@ export interface EnrollmentGroupServiceOptions {
 /** Enrollment groups, their CA certificates and proof of possession. */
 export class EnrollmentGroupService {
   private readonly store: ProvisioningStore;
-  private readonly idScope: string;
+  private readonly idScopeSource: IdScopeSource;
   private readonly now: () => Date;
   private readonly attestationTypes: readonly string[];
 
   constructor(options: EnrollmentGroupServiceOptions) {
     this.store = options.store;
-    this.idScope = options.idScope;
+    this.idScopeSource = options.idScope;
     this.now = options.now ?? (() => new Date());
     this.attestationTypes = options.attestationTypes ?? ['x509', 'symmetricKey'];
   }
@@ -336,7 +337,7 @@ export class EnrollmentGroupService {
       enabled: g.enabled === 1,
       type: g.type as 'iot' | 'iotEdge',
       etag: g.etag,
-      idScope: this.idScope,
+      idScope: currentIdScope(this.idScopeSource),
     };
     if (g.attestation_type === 'symmetricKey') {
       return {

@@ -6,6 +6,7 @@ import { newEtag, nowIso } from '../util.js';
 import { provisioningError } from './errors.js';
 import { parseUploadedCertificate } from './certificate-input.js';
 import type { IndividualEnrollmentRow, ProvisioningStore } from './provisioning-store.js';
+import { currentIdScope, type IdScopeSource } from './id-scope.js';
 
 interface X509CertificateInfo {
   info: { sha1Thumbprint: string; sha256Thumbprint: string; subject: string; notAfter: string };
@@ -27,7 +28,7 @@ export interface DeviceCredentials {
 
 export interface IndividualEnrollmentServiceOptions {
   store: ProvisioningStore;
-  idScope: string;
+  idScope: IdScopeSource;
   now?: () => Date;
   attestationTypes?: readonly string[];
 }
@@ -35,13 +36,13 @@ export interface IndividualEnrollmentServiceOptions {
 /** Individual enrollments: one device, its own certificates (or keys). */
 export class IndividualEnrollmentService {
   private readonly store: ProvisioningStore;
-  private readonly idScope: string;
+  private readonly idScopeSource: IdScopeSource;
   private readonly now: () => Date;
   private readonly attestationTypes: readonly string[];
 
   constructor(options: IndividualEnrollmentServiceOptions) {
     this.store = options.store;
-    this.idScope = options.idScope;
+    this.idScopeSource = options.idScope;
     this.now = options.now ?? (() => new Date());
     this.attestationTypes = options.attestationTypes ?? ['x509', 'symmetricKey'];
   }
@@ -243,7 +244,7 @@ export class IndividualEnrollmentService {
     const row = await this.store.getIndividualEnrollment(deviceId);
     if (!device && !row)
       throw provisioningError('ERR_DEVICE_NOT_FOUND', `Device '${deviceId}' does not exist.`);
-    const out: DeviceCredentials = { idScope: this.idScope };
+    const out: DeviceCredentials = { idScope: currentIdScope(this.idScopeSource) };
     if (row) {
       const a = toApi(row);
       if (a.type === 'x509') out.x509 = a.x509;

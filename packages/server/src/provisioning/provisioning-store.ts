@@ -43,6 +43,14 @@ export class ProvisioningStore {
     this.groupCertificates = undefined;
   }
 
+  /**
+   * Runs `fn` in a transaction, or in the caller's when this store was built on one (an import
+   * runs the services on its transaction; kysely cannot nest `transaction()`).
+   */
+  private atomically<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    return this.db.isTransaction ? fn(this.db) : serializable(this.db, fn);
+  }
+
   // Settings
   async getSetting(key: string): Promise<string | undefined> {
     const row = await this.db
@@ -83,7 +91,7 @@ export class ProvisioningStore {
 
   async deleteGroup(id: string): Promise<boolean> {
     this.invalidate();
-    return this.db.transaction().execute(async (trx) => {
+    return this.atomically(async (trx) => {
       await trx.deleteFrom('group_certificates').where('group_id', '=', id).execute();
       const r = await trx.deleteFrom('enrollment_groups').where('id', '=', id).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
@@ -113,8 +121,9 @@ export class ProvisioningStore {
   }
 
   async upsertGroupCertificate(row: Insertable<GroupCertificatesTable>): Promise<void> {
-    // Serializable: two uploads to one entry at once (two nodes) replace it one after the other.
-    await serializable(this.db, async (trx) => {
+    // Serializable: two uploads to one entry at once (two nodes) replace it one after the other;
+    // inside an import's transaction, part of that one.
+    await this.atomically(async (trx) => {
       await trx
         .deleteFrom('group_certificates')
         .where('group_id', '=', row.group_id)
@@ -238,7 +247,7 @@ export class ProvisioningStore {
     device: Insertable<DevicesTable>,
     deviceUpdate: Updateable<DevicesTable>,
   ): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await this.atomically(async (trx) => {
       await trx
         .insertInto('devices')
         .values(device)

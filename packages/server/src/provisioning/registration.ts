@@ -9,12 +9,14 @@ import type { ProvisioningAttempts } from './attempts.js';
 import type { DpsHandler, DpsReply, DpsRequestContext } from './dps-handler.js';
 import { provisioningError } from './errors.js';
 import type { ProvisioningStore, RegistrationRow } from './provisioning-store.js';
+import { currentIdScope, type IdScopeSource } from './id-scope.js';
 
 export interface RegistrationServiceOptions {
   store: ProvisioningStore;
   attempts: ProvisioningAttempts;
   mechanisms: AttestationMechanism[];
-  idScope: string;
+  /** The application's ID scope (a function when an import may change it while running). */
+  idScope: IdScopeSource;
   /** Returned to devices as `assignedHub` (PROTOCOL.md §9: what they connect to). */
   hostName: string;
   /** Seconds a device waits before polling (`retry-after`); fractions allowed (PROTOCOL.md §1.5). */
@@ -129,10 +131,11 @@ export class RegistrationService implements DpsHandler {
         `The request body names registration '${bodyRegistrationId}', but the connection is for '${ctx.registrationId}'.`,
       );
     }
-    if (ctx.idScope !== this.o.idScope) {
+    const idScope = currentIdScope(this.o.idScope);
+    if (ctx.idScope !== idScope) {
       throw provisioningError(
         'ERR_DPS_WRONG_ID_SCOPE',
-        `ID scope '${ctx.idScope}' is not this application's ID scope (${this.o.idScope}).`,
+        `ID scope '${ctx.idScope}' is not this application's ID scope (${idScope}).`,
       );
     }
   }
