@@ -161,6 +161,8 @@ export interface HubApi {
 
   // Live events; returns an unsubscribe function. `deviceId` undefined = the whole application.
   subscribe(listener: (event: HubEvent) => void, deviceId?: string): () => void;
+  /** Resolves once the subscriptions asked for so far reach every node (a stream opens after it). */
+  eventsSettled?(): Promise<void>;
   /**
    * Stored telemetry of one device (or all) enqueued at or after `from`, as live events, oldest
    * first, at most `limit` (the most recent): what a resuming event stream missed.

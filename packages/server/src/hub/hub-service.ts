@@ -743,6 +743,10 @@ export class HubService implements HubApi {
     return this.c2d.list(deviceId);
   }
 
+  eventsSettled(): Promise<void> {
+    return this.events.settled();
+  }
+
   subscribe(listener: (event: HubEvent) => void, deviceId?: string): () => void {
     if (deviceId !== undefined) checkId('deviceId', deviceId);
     return this.events.subscribe(listener, deviceId);

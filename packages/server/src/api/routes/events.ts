@@ -95,14 +95,14 @@ export function sseFrame(event: HubEvent): string {
   return `${id !== undefined ? `id: ${id}\n` : ''}event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
 }
 
-function stream(
+async function stream(
   request: FastifyRequest,
   reply: FastifyReply,
   hub: HubApi,
   open: Set<PassThrough>,
   heartbeatMs: number,
   deviceId?: string,
-): FastifyReply {
+): Promise<FastifyReply> {
   const out = new PassThrough();
   const write = (text: string) => {
     if (out.destroyed || out.writableEnded) return;
@@ -187,6 +187,10 @@ function stream(
     cleanup();
     out.destroy();
   });
+  // In a cluster the subscription reaches the other nodes a moment later: the stream opens once
+  // it has (events meanwhile wait in `out`), so a client that sees it open misses nothing.
+  // (At most 2 s: with the bus down the stream opens anyway, with this node's events.)
+  await Promise.race([hub.eventsSettled?.(), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
   // A first line at once, so the client sees the headers (EventSource `open`) without waiting.
   out.write(': stream open\n\n');
   return reply
