@@ -10,6 +10,7 @@ import {
   APP_ERRORS,
   DEVICE_HTTP_ERRORS,
   HUB_ERRORS,
+  JOB_ERRORS,
   COMMON_ERRORS,
   GATEWAY_ERRORS,
   PROVISIONING_ERRORS,
@@ -90,9 +91,16 @@ Azure services' shapes; these codes are in the logs, the DPS error bodies and th
 
 ${specTable(DEVICE_HTTP_ERRORS, all, false)}
 
-## Application: API tokens and roles
+## Application: API tokens, roles, users, dashboards, device groups
 
 ${specTable(APP_ERRORS, all, false)}
+
+## Jobs and scheduled jobs
+
+A job's per-device failures are not refusals: \`GET /api/jobs/{id}/devices\` gives each failed
+device a \`message\` that starts with the code of what failed (e.g. \`ERR_DEVICE_OFFLINE\`).
+
+${specTable(JOB_ERRORS, all, false)}
 
 ## MQTT gateway
 

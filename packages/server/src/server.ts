@@ -5,7 +5,12 @@ import { pino, type Logger } from 'pino';
 import type { Kysely } from 'kysely';
 import { buildApi, ApiTokenService } from './api/index.js';
 import { defaultWebRoot } from './api/web-app.js';
+import { CloudPropertyStore } from './app/cloud-properties.js';
 import { DashboardService } from './app/dashboards.js';
+import { DeviceGroupService } from './app/device-groups.js';
+import { JobService } from './jobs/job-runner.js';
+import { JobStore } from './jobs/job-store.js';
+import { LocalJobTargets } from './jobs/job-targets.js';
 import { SessionService } from './app/sessions.js';
 import { StatsService } from './app/stats.js';
 import { UserService } from './app/users.js';
@@ -188,6 +193,29 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // Closed after the listeners (api → mqtt → hub → db): in-flight telemetry is flushed first.
     closers.unshift(() => hub.stop());
 
+    // Device groups and jobs. Running jobs resume here after a restart; their loops stop before
+    // the hub (closed after the listeners, so no request starts one meanwhile).
+    const deviceGroups = new DeviceGroupService(db);
+    const cloudProperties = new CloudPropertyStore(db);
+    hub.events.subscribe((event) => {
+      if (event.type === 'deviceChanged' && event.change === 'deleted') {
+        void cloudProperties.deleteDevice(event.deviceId).catch(() => undefined);
+      }
+    });
+    const jobs = new JobService({
+      store: new JobStore(db),
+      targets: new LocalJobTargets(hub, cloudProperties),
+      groups: deviceGroups,
+      templates: (id) =>
+        templates.get(id).then(
+          (t) => t.summary,
+          () => undefined,
+        ),
+      logger: logger.child({ context: 'jobs' }),
+    });
+    await jobs.start();
+    closers.unshift(() => jobs.close());
+
     // One gateway configuration for every device transport: MQTT/TLS, MQTT/WSS.
     const gateway = {
       dps: registration,
@@ -250,6 +278,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       certificates: new CertificateInventory(db, { logger: logger.child({ context: 'api' }) }),
       stats: new StatsService(db, { connectedDevices: () => hub.registry.size }),
       hub,
+      deviceGroups,
+      jobs,
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot || undefined,
     });
     await api.listen({ host: options.bindHost, port: options.httpPort });

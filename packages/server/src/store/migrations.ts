@@ -281,6 +281,87 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0005_device_groups_jobs': {
+    async up(db: Kysely<unknown>) {
+      // Device groups (EXPORT_RULES.md §5.1): the filter is kept as text and evaluated when used.
+      await db.schema
+        .createTable('device_groups')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('display_name', 'text', (c) => c.notNull())
+        .addColumn('description', 'text')
+        .addColumn('filter', 'text', (c) => c.notNull())
+        .addColumn('etag', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      // Cloud properties of templates had no store: one row per device, component and name.
+      await db.schema
+        .createTable('cloud_properties')
+        .addColumn('device_id', 'text', (c) => c.notNull())
+        .addColumn('component', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('cloud_properties_pk', ['device_id', 'component', 'name'])
+        .execute();
+      // Jobs (EXPORT_RULES.md §5.2) and their per-device state, so a job resumes after a restart.
+      await db.schema
+        .createTable('jobs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('scheduled_job_id', 'text')
+        .addColumn('rerun_of', 'text')
+        .addColumn('display_name', 'text')
+        .addColumn('description', 'text')
+        .addColumn('group_id', 'text', (c) => c.notNull())
+        .addColumn('batch', 'text')
+        .addColumn('cancellation_threshold', 'text')
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('current_batch', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('start', 'text')
+        .addColumn('end', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('jobs_status').on('jobs').column('status').execute();
+      await db.schema.createIndex('jobs_scheduled').on('jobs').column('scheduled_job_id').execute();
+      await db.schema
+        .createTable('job_devices')
+        .addColumn('job_id', 'text', (c) => c.notNull().references('jobs.id').onDelete('cascade'))
+        .addColumn('device_id', 'text', (c) => c.notNull())
+        .addColumn('batch', 'integer', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('dispatched', 'integer', (c) => c.notNull())
+        .addColumn('desired_version', 'integer')
+        .addColumn('message', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('job_devices_pk', ['job_id', 'device_id'])
+        .execute();
+      await db.schema
+        .createIndex('job_devices_device_status')
+        .on('job_devices')
+        .columns(['device_id', 'status'])
+        .execute();
+      await db.schema
+        .createTable('scheduled_jobs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('display_name', 'text')
+        .addColumn('description', 'text')
+        .addColumn('group_id', 'text', (c) => c.notNull())
+        .addColumn('batch', 'text')
+        .addColumn('cancellation_threshold', 'text')
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('schedule', 'text', (c) => c.notNull())
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('completed', 'integer', (c) => c.notNull())
+        .addColumn('runs', 'integer', (c) => c.notNull())
+        .addColumn('next_run', 'text')
+        .addColumn('etag', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {
