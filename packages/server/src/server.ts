@@ -58,6 +58,8 @@ export interface ServerOptions {
   retentionDays?: number;
   /** Folder of the built web app; default `packages/web/dist/app` of this checkout ('' serves none). */
   webRoot?: string;
+  /** How long a property job's batch waits for the devices' acknowledgements (default 30 s). */
+  jobAckWaitMs?: number;
 }
 
 export interface RunningServer {
@@ -212,6 +214,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           () => undefined,
         ),
       logger: logger.child({ context: 'jobs' }),
+      ...(options.jobAckWaitMs !== undefined ? { ackWaitMs: options.jobAckWaitMs } : {}),
     });
     await jobs.start();
     closers.unshift(() => jobs.close());
