@@ -11,6 +11,7 @@ import { DeviceGroupService } from './app/device-groups.js';
 import { JobService } from './jobs/job-runner.js';
 import { JobStore } from './jobs/job-store.js';
 import { LocalJobTargets } from './jobs/job-targets.js';
+import { ScheduledJobService } from './jobs/scheduled-jobs.js';
 import { SessionService } from './app/sessions.js';
 import { StatsService } from './app/stats.js';
 import { UserService } from './app/users.js';
@@ -218,6 +219,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     await jobs.start();
     closers.unshift(() => jobs.close());
+    const scheduledJobs = new ScheduledJobService({
+      db,
+      jobs,
+      checks: jobs.checks(),
+      logger: logger.child({ context: 'scheduled-jobs' }),
+    });
+    scheduledJobs.start();
+    closers.unshift(() => scheduledJobs.close());
 
     // One gateway configuration for every device transport: MQTT/TLS, MQTT/WSS.
     const gateway = {
@@ -283,6 +292,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       hub,
       deviceGroups,
       jobs,
+      scheduledJobs,
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot || undefined,
     });
     await api.listen({ host: options.bindHost, port: options.httpPort });

@@ -174,6 +174,9 @@ describe('REST API over HTTP', () => {
       ['/api/jobs/{id}/stop', ['post']],
       ['/api/jobs/{id}/resume', ['post']],
       ['/api/jobs/{id}/rerun/{rerunId}', ['put']],
+      ['/api/scheduledJobs', ['get']],
+      ['/api/scheduledJobs/{id}', ['get', 'put', 'patch', 'delete']],
+      ['/api/scheduledJobs/{id}/jobs', ['get']],
     ];
     assert.deepEqual(Object.keys(doc.paths).sort(), expected.map(([p]) => p).sort());
     for (const [path, methods] of expected) {

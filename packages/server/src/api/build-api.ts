@@ -15,6 +15,7 @@ import { deviceRoutes } from './routes/devices.js';
 import { deviceTemplateRoutes } from './routes/device-templates.js';
 import { deviceGroupRoutes } from './routes/device-groups.js';
 import { jobRoutes } from './routes/jobs.js';
+import { scheduledJobRoutes } from './routes/scheduled-jobs.js';
 import { enrollmentGroupRoutes } from './routes/enrollment-groups.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -155,6 +156,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   statsRoutes(app, deps);
   deviceGroupRoutes(app, deps);
   jobRoutes(app, deps);
+  scheduledJobRoutes(app, deps);
   openApiRoutes(app);
   return app;
 }

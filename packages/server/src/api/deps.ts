@@ -4,6 +4,7 @@ import type { DeviceTemplateService } from '../app/device-templates.js';
 import type { DashboardService } from '../app/dashboards.js';
 import type { DeviceGroupService } from '../app/device-groups.js';
 import type { JobService } from '../jobs/job-runner.js';
+import type { ScheduledJobService } from '../jobs/scheduled-jobs.js';
 import type { DeviceQueryService } from '../app/devices.js';
 import type { SessionService } from '../app/sessions.js';
 import type { StatsService } from '../app/stats.js';
@@ -48,6 +49,7 @@ export interface ApiDeps {
   /** Device groups (named device queries) and the jobs run over them. */
   deviceGroups: DeviceGroupService;
   jobs: JobService;
+  scheduledJobs: ScheduledJobService;
   /**
    * @deprecated No route uses it any more: `/api/devices` is served by `hub`. Kept optional so
    * existing callers compile; drop it when they no longer pass it.

@@ -36,6 +36,7 @@ import {
   type Job,
   type JobData,
   type JobDefinition,
+  type JobChecks,
   type JobDeviceStatus,
 } from './job-body.js';
 import type { JobStore } from './job-store.js';
@@ -235,7 +236,8 @@ export class JobService {
     await this.active.get(id);
   }
 
-  private checks() {
+  /** The checks a job body goes through (scheduled jobs check theirs with them too). */
+  checks(): JobChecks {
     return { groupExists: (g: string) => this.o.groups.exists(g), template: this.o.templates };
   }
 

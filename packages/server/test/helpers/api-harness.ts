@@ -10,6 +10,7 @@ import { DeviceGroupService } from '../../src/app/device-groups.js';
 import { JobService, type JobServiceOptions } from '../../src/jobs/job-runner.js';
 import { JobStore } from '../../src/jobs/job-store.js';
 import { LocalJobTargets } from '../../src/jobs/job-targets.js';
+import { ScheduledJobService } from '../../src/jobs/scheduled-jobs.js';
 import { SessionService } from '../../src/app/sessions.js';
 import { StatsService } from '../../src/app/stats.js';
 import { UserService } from '../../src/app/users.js';
@@ -96,6 +97,10 @@ export async function apiHarness(
         })
       : undefined;
   await jobs?.start();
+  const scheduledJobs = jobs
+    ? new ScheduledJobService({ db, jobs, checks: jobs.checks(), logger, now, tickMs: 100 })
+    : undefined;
+  scheduledJobs?.start();
   const deps: ApiDeps = {
     logger,
     metrics: new Metrics(),
@@ -113,6 +118,7 @@ export async function apiHarness(
     templates,
     deviceGroups,
     jobs: jobs as JobService,
+    scheduledJobs: scheduledJobs as ScheduledJobService,
     users,
     sessions: new SessionService(db, users, { now }),
     dashboards: new DashboardService(db, { now }),
@@ -157,6 +163,7 @@ export async function apiHarness(
     },
     async close() {
       await app.close();
+      await scheduledJobs?.close();
       await jobs?.close();
       if (overrides.hub === undefined && deps.hub instanceof HubService) await deps.hub.stop();
       if (!options.store) await db.destroy();
