@@ -10,16 +10,10 @@ import { characterCount, newEtag } from '../util.js';
 import { commonError, isObject } from '../validation.js';
 import { DeviceQueryError, parseDeviceQuery, type DeviceQuery } from './device-query.js';
 import { matchingDeviceIds } from './device-query-eval.js';
+import type { DeviceGroup } from './device-group-shape.js';
 import { appError } from './errors.js';
 
-/** The REST object (EXPORT_RULES.md §5.1). */
-export interface DeviceGroup {
-  id: string;
-  displayName: string;
-  filter: string;
-  description?: string;
-  etag: string;
-}
+export type { DeviceGroup } from './device-group-shape.js';
 
 /** EXPORT_RULES.md §5.1: `^[a-zA-Z0-9_-]*$`, at most 255 (and at least one). */
 export const DEVICE_GROUP_ID = /^[a-zA-Z0-9_-]{1,255}$/;
