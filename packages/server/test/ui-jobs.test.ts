@@ -79,6 +79,33 @@ describe('web UI: device groups and jobs', { skip: browserSkipReason(), concurre
     await page.getByTestId('device-row-ui-lamp-1').waitFor();
   });
 
+  it('the dashboard is scoped to a group with the Device group select (tiles show only its devices)', async () => {
+    const current = await server.api<{ etag: string }>('GET', '/api/dashboards/default');
+    const put = await server.api('PUT', '/api/dashboards/default', {
+      displayName: 'Dashboard',
+      etag: current.body.etag,
+      tiles: [
+        {
+          id: 'lkv',
+          title: 'Last temperature',
+          type: 'lastKnownValue',
+          x: 0,
+          y: 0,
+          width: 6,
+          height: 2,
+          configuration: { devices: ['ui-lamp-1', 'ui-other'], telemetry: ['temp'] },
+        },
+      ],
+    });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    await open('/dashboard', 'Dashboard');
+    await page.getByTestId('lkv-lkv-ui-other-temp').waitFor();
+    await page.getByLabel('Device group').selectOption({ label: 'Lamps' });
+    await page.getByTestId('lkv-lkv-ui-other-temp').waitFor({ state: 'detached' });
+    await page.getByTestId('lkv-lkv-ui-lamp-1-temp').waitFor();
+    await browser.screenshot(page, 'jobs-dashboard-scoped');
+  });
+
   it('a property job in batches with live progress: stopped, resumed, completed with the devices pending their acknowledgement', async () => {
     await open('/jobs', 'Jobs');
     await page.getByRole('button', { name: 'New job' }).click();
