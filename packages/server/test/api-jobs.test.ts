@@ -352,7 +352,12 @@ describe('device groups and jobs over REST', () => {
       assert.equal(res.statusCode, 200, res.body);
       const done = await until('bright-1', (j) => j.status === 'complete');
       assert.deepEqual(done.progress, { total: 3, pending: 1, completed: 2, failed: 0 });
-      assert.equal((await deviceStatuses('bright-1'))['env-off']?.status, 'pending');
+      const waiting = (await deviceStatuses('bright-1'))['env-off'];
+      assert.equal(waiting?.status, 'pending');
+      assert.match(
+        waiting?.message ?? '',
+        /^Written; waiting for the device to acknowledge desired version \d+\.$/,
+      );
       // The device connects, reads its twin and acknowledges the version it got.
       const client = await h.connect('env-off', ['$iothub/twin/res/#']);
       const twin = (await h.call('GET', '/api/devices/env-off/properties')).json() as {

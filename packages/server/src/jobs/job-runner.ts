@@ -139,11 +139,15 @@ export class JobService {
   async devices(id: string): Promise<Array<{ id: string; status: JobDeviceStatus; message?: string }>> {
     checkJobId(id);
     await this.store.row(id);
-    return (await this.store.devices(id)).map((d) => ({
-      id: d.deviceId,
-      status: d.status,
-      ...(d.message !== null ? { message: d.message } : {}),
-    }));
+    return (await this.store.devices(id)).map((d) => {
+      // A pending device is either not reached yet or written and awaiting its acknowledgement.
+      const message =
+        d.message ??
+        (d.status === 'pending' && d.desiredVersion !== null
+          ? `Written; waiting for the device to acknowledge desired version ${d.desiredVersion}.`
+          : null);
+      return { id: d.deviceId, status: d.status, ...(message !== null ? { message } : {}) };
+    });
   }
 
   /** PUT /api/jobs/{id}: checks the body, takes a slot, snapshots the group's devices and runs. */
@@ -171,7 +175,7 @@ export class JobService {
     });
   }
 
-  /** POST /api/jobs/{id}/stop → 204: no further device is started; in-flight ones finish. */
+  /** POST /api/jobs/{id}/stop → 204 at once: no further device is started; in-flight ones finish. */
   async stop(id: string): Promise<void> {
     checkJobId(id);
     const row = await this.store.row(id);
@@ -181,9 +185,12 @@ export class JobService {
         `Job '${id}' is ${row.status}; only a pending or running job can be stopped.`,
       );
     }
-    await this.store.setStatus(id, 'stopped', this.now().toISOString());
+    if (!(await this.store.transition(id, ACTIVE_STATUSES, 'stopped', this.now().toISOString()))) {
+      throw jobError('ERR_JOB_STATE', `Job '${id}' has just ended; it cannot be stopped.`);
+    }
+    // The loop sees it before its next device; one in flight (a command waiting up to 30 s for
+    // its answer) finishes in the background, and resume waits for it.
     this.wakers.get(id)?.();
-    await this.active.get(id);
   }
 
   /** POST /api/jobs/{id}/resume → 204: a stopped job goes on where it stopped. */
@@ -197,7 +204,7 @@ export class JobService {
       // Its loop may still be finishing the device it was on when stopped.
       await this.active.get(id);
       await this.checkSlot();
-      await this.store.setStatus(id, 'pending', this.now().toISOString(), { end: null });
+      await this.store.transition(id, ['stopped'], 'pending', this.now().toISOString(), { end: null });
       this.launch(id);
     });
   }
@@ -293,7 +300,9 @@ export class JobService {
       .catch(async (err: unknown) => {
         this.o.logger.error({ err, jobId: id }, 'job failed');
         await this.store
-          .setStatus(id, 'failed', this.now().toISOString(), { end: this.now().toISOString() })
+          .transition(id, ACTIVE_STATUSES, 'failed', this.now().toISOString(), {
+            end: this.now().toISOString(),
+          })
           .catch(() => undefined);
       })
       .finally(() => this.active.delete(id));
@@ -304,7 +313,16 @@ export class JobService {
     let row = await this.store.row(id);
     if (!ACTIVE_STATUSES.includes(row.status as never)) return;
     const time = this.now().toISOString();
-    await this.store.setStatus(id, 'running', time, row.start === null ? { start: time } : {});
+    if (
+      !(await this.store.transition(
+        id,
+        ACTIVE_STATUSES,
+        'running',
+        time,
+        row.start === null ? { start: time } : {},
+      ))
+    )
+      return;
     const def = definitionOf(row);
     for (;;) {
       row = await this.store.row(id);
@@ -313,7 +331,7 @@ export class JobService {
       const batch = row.current_batch;
       const lastBatch = devices.reduce((max, d) => Math.max(max, d.batch), 0);
       if (batch > lastBatch) {
-        await this.store.setStatus(id, 'complete', this.now().toISOString(), {
+        await this.store.transition(id, ['running'], 'complete', this.now().toISOString(), {
           end: this.now().toISOString(),
         });
         return;
@@ -350,10 +368,8 @@ export class JobService {
     const counted = t.batch ? devices.filter((d) => d.batch === batch) : devices;
     const failed = counted.filter((d) => d.status === 'failed').length;
     if (!thresholdReached(t, failed, counted.length)) return false;
-    const row = await this.store.row(id);
-    if (row.status !== 'running') return true;
     const time = this.now().toISOString();
-    await this.store.setStatus(id, 'cancelled', time, { end: time });
+    if (!(await this.store.transition(id, ['running'], 'cancelled', time, { end: time }))) return true;
     this.o.logger.info({ jobId: id, failed, batch }, 'job cancelled: cancellation threshold reached');
     return true;
   }

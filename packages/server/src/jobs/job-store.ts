@@ -151,17 +151,24 @@ export class JobStore {
     }
   }
 
-  async setStatus(
+  /**
+   * Moves the job to `status` only if it is in one of `from` (one conditional UPDATE, so a stop
+   * racing the runner's "complete" cannot be overwritten). Answers whether it moved.
+   */
+  async transition(
     id: string,
+    from: readonly JobStatus[],
     status: JobStatus,
     time: string,
     extra: { start?: string; end?: string | null } = {},
-  ) {
-    await this.db
+  ): Promise<boolean> {
+    const result = await this.db
       .updateTable('jobs')
       .set({ status, updated_at: time, ...extra })
       .where('id', '=', id)
-      .execute();
+      .where('status', 'in', [...from])
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   async setBatch(id: string, batch: number, time: string): Promise<void> {
