@@ -11,6 +11,7 @@ import {
   BUS_ERRORS,
   DEVICE_HTTP_ERRORS,
   HUB_ERRORS,
+  JOB_ERRORS,
   COMMON_ERRORS,
   IMPORT_ERRORS,
   GATEWAY_ERRORS,
@@ -94,7 +95,7 @@ Azure services' shapes; these codes are in the logs, the DPS error bodies and th
 
 ${specTable(DEVICE_HTTP_ERRORS, all, false)}
 
-## Application: API tokens and roles
+## Application: API tokens, roles, users, dashboards, device groups
 
 ${specTable(APP_ERRORS, all, false)}
 
@@ -106,6 +107,13 @@ these, or the code the REST API answers for the same resource (\`ERR_GROUP_INVAL
 docs/migrate-from-azure.md.
 
 ${specTable(IMPORT_ERRORS, all, false)}
+
+## Jobs and scheduled jobs
+
+A job's per-device failures are not refusals: \`GET /api/jobs/{id}/devices\` gives each failed
+device a \`message\` that starts with the code of what failed (e.g. \`ERR_DEVICE_OFFLINE\`).
+
+${specTable(JOB_ERRORS, all, false)}
 
 ## MQTT gateway
 

@@ -26,3 +26,13 @@ export type {
   TelemetryInfo,
   TemplateSummary,
 } from './app/dtdl-summary.js';
+export type { DeviceGroup } from './app/device-group-shape.js';
+export type {
+  Job,
+  JobBatch,
+  JobCancellationThreshold,
+  JobData,
+  JobDeviceStatus,
+  JobProgress,
+  JobStatus,
+} from './jobs/job-body.js';

@@ -5,7 +5,13 @@ import { pino, type Logger } from 'pino';
 import type { Kysely } from 'kysely';
 import { buildApi, ApiTokenService } from './api/index.js';
 import { defaultWebRoot } from './api/web-app.js';
+import { CloudPropertyStore } from './app/cloud-properties.js';
 import { DashboardService } from './app/dashboards.js';
+import { DeviceGroupService } from './app/device-groups.js';
+import { JobService } from './jobs/job-runner.js';
+import { JobStore } from './jobs/job-store.js';
+import { LocalJobTargets } from './jobs/job-targets.js';
+import { ScheduledJobService } from './jobs/scheduled-jobs.js';
 import { SessionService } from './app/sessions.js';
 import { StatsService } from './app/stats.js';
 import { UserService } from './app/users.js';
@@ -93,6 +99,8 @@ export interface ServerOptions {
    * configuration); refused with ERR_ID_SCOPE_CONFLICT when the database has another.
    */
   idScope?: string;
+  /** How long a property job's batch waits for the devices' acknowledgements (default 30 s). */
+  jobAckWaitMs?: number;
 }
 
 export interface RunningServer {
@@ -335,6 +343,40 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     if (bus) readiness.register('redis', () => Promise.resolve(bus.isHealthy()));
 
+    // Device groups and jobs. Running jobs resume here after a restart; their loops stop before
+    // the hub (closed after the listeners, so no request starts one meanwhile).
+    const deviceGroups = new DeviceGroupService(db);
+    const cloudProperties = new CloudPropertyStore(db);
+    hub.events.subscribe((event) => {
+      if (event.type === 'deviceChanged' && event.change === 'deleted') {
+        void cloudProperties.deleteDevice(event.deviceId).catch(() => undefined);
+      }
+    });
+    const jobs = new JobService({
+      store: new JobStore(db),
+      targets: new LocalJobTargets(hub, cloudProperties),
+      groups: deviceGroups,
+      templates: (id) =>
+        templates.get(id).then(
+          (t) => t.summary,
+          () => undefined,
+        ),
+      logger: logger.child({ context: 'jobs' }),
+      ...(options.jobAckWaitMs !== undefined ? { ackWaitMs: options.jobAckWaitMs } : {}),
+      // In a cluster each job's loop runs on one node, and moves when that node dies.
+      ...(opened.dialect === 'postgres' ? { lease: (id: string) => opened.tryLock(`job:${id}`) } : {}),
+    });
+    await jobs.start();
+    closers.unshift(() => jobs.close());
+    const scheduledJobs = new ScheduledJobService({
+      db,
+      jobs,
+      checks: jobs.checks(),
+      logger: logger.child({ context: 'scheduled-jobs' }),
+    });
+    scheduledJobs.start();
+    closers.unshift(() => scheduledJobs.close());
+
     // One gateway configuration for every device transport: MQTT/TLS, MQTT/WSS.
     const gateway = {
       dps: registration,
@@ -435,6 +477,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       stats: new StatsService(db, { connectedDevices: () => hub.registry.size }),
       hub,
       readiness,
+      deviceGroups,
+      jobs,
+      scheduledJobs,
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot || undefined,
     });
     await api.listen({ host: options.bindHost, port: options.httpPort });

@@ -71,7 +71,7 @@ describe('REST API over HTTP', () => {
   });
 
   it('answers an unknown route with 404 and a known path with a wrong method with 405', async () => {
-    expectError(await h.call('GET', '/api/jobs'), 404, 'ERR_NOT_FOUND', /GET \/api\/jobs/);
+    expectError(await h.call('GET', '/api/nothing-here'), 404, 'ERR_NOT_FOUND', /GET \/api\/nothing-here/);
     // Outside /api a path is the web app's (SPA fallback, ui-contract §C); a missing asset stays 404.
     const page = await h.call('GET', '/no/such/page', undefined, null);
     assert.equal(page.statusCode, 200);
@@ -166,6 +166,18 @@ describe('REST API over HTTP', () => {
       ['/api/dashboards/{dashboardId}', ['get', 'put']],
       ['/api/certificates', ['get']],
       ['/api/stats', ['get']],
+      ['/api/deviceGroups', ['get']],
+      ['/api/deviceGroups/{id}', ['get', 'put', 'patch', 'delete']],
+      ['/api/deviceGroups/{id}/devices', ['get']],
+      ['/api/jobs', ['get']],
+      ['/api/jobs/{id}', ['get', 'put']],
+      ['/api/jobs/{id}/devices', ['get']],
+      ['/api/jobs/{id}/stop', ['post']],
+      ['/api/jobs/{id}/resume', ['post']],
+      ['/api/jobs/{id}/rerun/{rerunId}', ['put']],
+      ['/api/scheduledJobs', ['get']],
+      ['/api/scheduledJobs/{id}', ['get', 'put', 'patch', 'delete']],
+      ['/api/scheduledJobs/{id}/jobs', ['get']],
     ];
     assert.deepEqual(Object.keys(doc.paths).sort(), expected.map(([p]) => p).sort());
     for (const [path, methods] of expected) {

@@ -5,10 +5,13 @@ import { ApiTokens } from './pages/ApiTokens';
 import { Certificates } from './pages/Certificates';
 import { Dashboard } from './pages/Dashboard';
 import { DeviceConnection } from './pages/DeviceConnection';
+import { DeviceGroupPage, DeviceGroups } from './pages/DeviceGroups';
 import { DevicePage } from './pages/DevicePage';
 import { Devices } from './pages/Devices';
 import { GroupPage } from './pages/GroupPage';
 import { Import } from './pages/Import';
+import { JobPage } from './pages/JobPage';
+import { Jobs } from './pages/Jobs';
 import { TemplatePage } from './pages/TemplatePage';
 import { Templates } from './pages/Templates';
 import { Users } from './pages/Users';
@@ -18,6 +21,10 @@ const ROUTES: Array<{ pattern: string; render: (p: Record<string, string>) => Re
   { pattern: '/dashboard', render: () => <Dashboard /> },
   { pattern: '/devices', render: () => <Devices /> },
   { pattern: '/devices/:id', render: (p) => <DevicePage id={p.id!} /> },
+  { pattern: '/device-groups', render: () => <DeviceGroups /> },
+  { pattern: '/device-groups/:id', render: (p) => <DeviceGroupPage id={p.id!} /> },
+  { pattern: '/jobs', render: () => <Jobs /> },
+  { pattern: '/jobs/:id', render: (p) => <JobPage id={p.id!} /> },
   { pattern: '/templates', render: () => <Templates /> },
   { pattern: '/templates/:id', render: (p) => <TemplatePage id={p.id!} /> },
   { pattern: '/connection', render: () => <DeviceConnection /> },
@@ -31,6 +38,8 @@ const ROUTES: Array<{ pattern: string; render: (p: Record<string, string>) => Re
 const NAV: Array<{ to: string; label: string; section?: string }> = [
   { to: '/dashboard', label: 'Dashboard' },
   { to: '/devices', label: 'Devices' },
+  { to: '/device-groups', label: 'Device groups' },
+  { to: '/jobs', label: 'Jobs' },
   { to: '/templates', label: 'Device templates' },
   { to: '/connection', label: 'Device connection', section: 'Administration' },
   { to: '/certificates', label: 'Certificates' },

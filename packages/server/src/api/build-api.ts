@@ -13,6 +13,9 @@ import { commandRoutes } from './routes/commands.js';
 import { dashboardRoutes } from './routes/dashboards.js';
 import { deviceRoutes } from './routes/devices.js';
 import { deviceTemplateRoutes } from './routes/device-templates.js';
+import { deviceGroupRoutes } from './routes/device-groups.js';
+import { jobRoutes } from './routes/jobs.js';
+import { scheduledJobRoutes } from './routes/scheduled-jobs.js';
 import { enrollmentGroupRoutes } from './routes/enrollment-groups.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -153,6 +156,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   certificateRoutes(app, deps);
   importRoutes(app, deps);
   statsRoutes(app, deps);
+  deviceGroupRoutes(app, deps);
+  jobRoutes(app, deps);
+  scheduledJobRoutes(app, deps);
   openApiRoutes(app);
   return app;
 }

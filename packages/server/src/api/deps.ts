@@ -2,6 +2,9 @@ import type { Logger } from 'pino';
 import type { ApiTokenService } from '../app/api-tokens.js';
 import type { DeviceTemplateService } from '../app/device-templates.js';
 import type { DashboardService } from '../app/dashboards.js';
+import type { DeviceGroupService } from '../app/device-groups.js';
+import type { JobService } from '../jobs/job-runner.js';
+import type { ScheduledJobService } from '../jobs/scheduled-jobs.js';
 import type { DeviceQueryService } from '../app/devices.js';
 import type { SessionService } from '../app/sessions.js';
 import type { StatsService } from '../app/stats.js';
@@ -45,6 +48,10 @@ export interface ApiDeps {
   stats: StatsService;
   /** The hub (hub-api.ts): devices, telemetry, properties, commands, C2D and the live events. */
   hub: HubApi;
+  /** Device groups (named device queries) and the jobs run over them. */
+  deviceGroups: DeviceGroupService;
+  jobs: JobService;
+  scheduledJobs: ScheduledJobService;
   /**
    * @deprecated No route uses it any more: `/api/devices` is served by `hub`. Kept optional so
    * existing callers compile; drop it when they no longer pass it.

@@ -73,6 +73,28 @@ export const APP_ERRORS = {
     summary: 'The dashboard breaks a rule; the message names the tile and the field.',
     fix: 'Tiles need a unique id, a type (lineChart, kpi, lastKnownValue), a place on the 12-column grid that overlaps no other tile, and the configuration their type needs.',
   },
+  ERR_DEVICE_GROUP_NOT_FOUND: {
+    status: 404,
+    summary: 'No device group has this ID (`/api/deviceGroups/{id}`, or the `deviceGroup` of a device list).',
+    fix: 'List the groups (`GET /api/deviceGroups`) and use one of their `id`s.',
+  },
+  ERR_DEVICE_GROUP_INVALID: {
+    status: 400,
+    summary:
+      'The device group body fails validation; the message names the field (`displayName`, `filter`, `description`, `organizations`).',
+    fix: 'Send `{ "displayName": "…", "filter": "SELECT * FROM devices WHERE …", "description"?: "…" }`.',
+  },
+  ERR_DEVICE_QUERY_INVALID: {
+    status: 400,
+    summary:
+      "A device query (a device group's `filter`) does not parse; the message gives the field, the 1-based position and the token found there, and what was expected.",
+    fix: 'Write `SELECT * FROM devices WHERE <conditions>` with $id, $displayName, $template, $simulated, $provisioned, $enabled or property names, = != < <= > >= IN [..], CONTAINS(field, "text"), AND, OR, NOT and parentheses; strings in double quotes.',
+  },
+  ERR_DEVICE_GROUP_LIMIT: {
+    status: 409,
+    summary: 'The application already has 500 device groups (the IoT Central limit).',
+    fix: 'Delete groups that are no longer used.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type AppErrorCode = keyof typeof APP_ERRORS;

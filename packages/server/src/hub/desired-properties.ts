@@ -47,19 +47,31 @@ export class DesiredProperties {
     body: unknown,
     how: { component?: string; replace: boolean },
   ): Promise<Record<string, unknown>> {
+    return (await this.write(deviceId, body, how)).echo;
+  }
+
+  /**
+   * {@link set}, also answering the desired `$version` the patch made: what a device's
+   * acknowledgement (`av`) must reach for the write to count as applied (jobs wait for it).
+   */
+  async write(
+    deviceId: string,
+    body: unknown,
+    how: { component?: string; replace: boolean },
+  ): Promise<{ echo: Record<string, unknown>; version: number }> {
     const { component, replace } = how;
     const row = await this.o.devices.row(deviceId);
     // A component's object is one level of the twin document, so its values get one less.
     const values = parsePropertyUpdate(body, { component: component !== undefined });
     await this.check(row.template, values, component);
-    await this.send(deviceId, (twin) =>
+    const version = await this.send(deviceId, (twin) =>
       component !== undefined
         ? componentDesiredPatch(twin, component, values, replace)
         : replace
           ? replacementPatch(twin, values)
           : values,
     );
-    return desiredEcho(values);
+    return { echo: desiredEcho(values), version };
   }
 
   /**

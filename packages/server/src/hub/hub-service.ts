@@ -718,6 +718,15 @@ export class HubService implements HubApi {
     return this.properties.set(deviceId, body, { component, replace: false });
   }
 
+  /**
+   * A checked PATCH of desired properties (root or `component`), answering the desired
+   * `$version` it made: the version the device's acknowledgement must reach (jobs wait for it).
+   */
+  async writeProperties(deviceId: string, body: unknown, component?: string): Promise<number> {
+    const how = component === undefined ? { replace: false } : { component, replace: false };
+    return (await this.properties.write(deviceId, body, how)).version;
+  }
+
   /** Stores a desired patch and pushes it to the device if connected (desired-properties.ts). */
   sendDesired(deviceId: string, patch: TwinDocument | ((twin: TwinState) => TwinDocument)): Promise<number> {
     return this.properties.send(deviceId, patch);

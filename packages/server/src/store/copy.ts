@@ -19,7 +19,7 @@ import { TLS_SETTINGS_KEYS } from '../tls-identity-database.js';
 
 /**
  * Tables in an order that satisfies every foreign key (group_certificates → enrollment_groups,
- * user_sessions → users). Tables not named here are copied after these, by name: a table added
+ * user_sessions → users, job_devices → jobs). Tables not named here are copied after these, by name: a table added
  * by a later migration is copied without a change here (a test checks the target has no table
  * the copy leaves out).
  */
@@ -41,6 +41,11 @@ export const COPY_ORDER = [
   'c2d_messages',
   'device_status',
   'dashboards',
+  'device_groups',
+  'cloud_properties',
+  'scheduled_jobs',
+  'jobs',
+  'job_devices',
   'device_sessions',
   'cluster_nodes',
   'singleton_runs',

@@ -335,6 +335,87 @@ function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
         await db.schema.alterTable('provisioning_attempts').addColumn('client_address', t.text).execute();
       },
     },
+    '0007_device_groups_jobs': {
+      async up(db: Kysely<unknown>) {
+        // Device groups (EXPORT_RULES.md §5.1): the filter is kept as text and evaluated when used.
+        await db.schema
+          .createTable('device_groups')
+          .addColumn('id', t.text, (c) => c.primaryKey())
+          .addColumn('display_name', t.text, (c) => c.notNull())
+          .addColumn('description', t.text)
+          .addColumn('filter', t.text, (c) => c.notNull())
+          .addColumn('etag', t.text, (c) => c.notNull())
+          .addColumn('created_at', t.text, (c) => c.notNull())
+          .addColumn('updated_at', t.text, (c) => c.notNull())
+          .execute();
+        // Cloud properties of templates had no store: one row per device, component and name.
+        await db.schema
+          .createTable('cloud_properties')
+          .addColumn('device_id', t.text, (c) => c.notNull())
+          .addColumn('component', t.text, (c) => c.notNull())
+          .addColumn('name', t.text, (c) => c.notNull())
+          .addColumn('value', t.text, (c) => c.notNull())
+          .addColumn('updated_at', t.text, (c) => c.notNull())
+          .addPrimaryKeyConstraint('cloud_properties_pk', ['device_id', 'component', 'name'])
+          .execute();
+        // Jobs (EXPORT_RULES.md §5.2) and their per-device state, so a job resumes after a restart.
+        await db.schema
+          .createTable('jobs')
+          .addColumn('id', t.text, (c) => c.primaryKey())
+          .addColumn('scheduled_job_id', t.text)
+          .addColumn('rerun_of', t.text)
+          .addColumn('display_name', t.text)
+          .addColumn('description', t.text)
+          .addColumn('group_id', t.text, (c) => c.notNull())
+          .addColumn('batch', t.text)
+          .addColumn('cancellation_threshold', t.text)
+          .addColumn('data', t.text, (c) => c.notNull())
+          .addColumn('status', t.text, (c) => c.notNull())
+          .addColumn('current_batch', t.integer, (c) => c.notNull())
+          .addColumn('created_at', t.text, (c) => c.notNull())
+          .addColumn('start', t.text)
+          .addColumn('end', t.text)
+          .addColumn('updated_at', t.text, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('jobs_status').on('jobs').column('status').execute();
+        await db.schema.createIndex('jobs_scheduled').on('jobs').column('scheduled_job_id').execute();
+        await db.schema
+          .createTable('job_devices')
+          .addColumn('job_id', t.text, (c) => c.notNull().references('jobs.id').onDelete('cascade'))
+          .addColumn('device_id', t.text, (c) => c.notNull())
+          .addColumn('batch', t.integer, (c) => c.notNull())
+          .addColumn('status', t.text, (c) => c.notNull())
+          .addColumn('dispatched', t.integer, (c) => c.notNull())
+          .addColumn('desired_version', t.integer)
+          .addColumn('message', t.text)
+          .addColumn('updated_at', t.text, (c) => c.notNull())
+          .addPrimaryKeyConstraint('job_devices_pk', ['job_id', 'device_id'])
+          .execute();
+        await db.schema
+          .createIndex('job_devices_device_status')
+          .on('job_devices')
+          .columns(['device_id', 'status'])
+          .execute();
+        await db.schema
+          .createTable('scheduled_jobs')
+          .addColumn('id', t.text, (c) => c.primaryKey())
+          .addColumn('display_name', t.text)
+          .addColumn('description', t.text)
+          .addColumn('group_id', t.text, (c) => c.notNull())
+          .addColumn('batch', t.text)
+          .addColumn('cancellation_threshold', t.text)
+          .addColumn('data', t.text, (c) => c.notNull())
+          .addColumn('schedule', t.text, (c) => c.notNull())
+          .addColumn('enabled', t.integer, (c) => c.notNull())
+          .addColumn('completed', t.integer, (c) => c.notNull())
+          .addColumn('runs', t.integer, (c) => c.notNull())
+          .addColumn('next_run', t.text)
+          .addColumn('etag', t.text, (c) => c.notNull())
+          .addColumn('created_at', t.text, (c) => c.notNull())
+          .addColumn('updated_at', t.text, (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

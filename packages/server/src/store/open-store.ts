@@ -32,6 +32,12 @@ export interface Store {
    * read it). SQLite has one process per file: nothing to wait for.
    */
   lock(lock: keyof typeof ADVISORY_LOCKS): Promise<() => Promise<void>>;
+  /**
+   * Takes the lock named `key` if no node holds it, on a connection of its own (ending it
+   * releases the lock, also when this process dies); undefined when another holds it. SQLite
+   * has one process: always taken.
+   */
+  tryLock(key: string): Promise<(() => Promise<void>) | undefined>;
   close(): Promise<void>;
 }
 
@@ -43,6 +49,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
       db,
       telemetry: new SqliteTelemetryStore(sqlite),
       lock: () => Promise.resolve(() => Promise.resolve()),
+      tryLock: () => Promise.resolve(() => Promise.resolve()),
       close: () => db.destroy(),
     };
   }
@@ -74,6 +81,24 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
         released = true;
         await client.end().catch(() => undefined);
       };
+    },
+    async tryLock(key) {
+      const client = await pg.connect();
+      try {
+        const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
+          `gatehouse:${key}`,
+        ]);
+        if (r.rows[0]?.ok)
+          return () =>
+            client.end().then(
+              () => undefined,
+              () => undefined,
+            );
+      } catch {
+        // PostgreSQL out of reach now: not taken; the next try may be luckier.
+      }
+      await client.end().catch(() => undefined);
+      return undefined;
     },
     async close() {
       // The hub closes the writer first when it stops (flushing its queue); this is the backstop.

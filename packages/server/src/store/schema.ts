@@ -251,6 +251,78 @@ export interface SingletonRunsTable {
   started_at: string;
 }
 
+export interface DeviceGroupsTable {
+  id: string;
+  display_name: string;
+  description: string | null;
+  filter: string; // the device query (app/device-query.ts)
+  etag: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Values of template cloud properties (IoT Central `Cloud` co-type): kept by the application, never sent to the device. */
+export interface CloudPropertiesTable {
+  device_id: string;
+  component: string; // '' for the root component
+  name: string;
+  value: string; // JSON
+  updated_at: string;
+}
+
+export interface JobsTable {
+  id: string;
+  scheduled_job_id: string | null;
+  /** The job this one reruns on the failed devices of (PUT /jobs/{id}/rerun/{rerunId}). */
+  rerun_of: string | null;
+  display_name: string | null;
+  description: string | null;
+  group_id: string;
+  batch: string | null; // JSON {type, value}
+  cancellation_threshold: string | null; // JSON {type, value, batch}
+  data: string; // JSON JobData[]
+  status: string; // 'pending' | 'running' | 'complete' | 'failed' | 'stopped' | 'cancelled'
+  /** The batch the runner is at (0-based); batches before it are done. */
+  current_batch: number;
+  created_at: string;
+  start: string | null;
+  end: string | null;
+  updated_at: string;
+}
+
+export interface JobDevicesTable {
+  job_id: string;
+  device_id: string;
+  batch: number;
+  status: string; // 'pending' | 'completed' | 'failed'
+  /** 1 once the job's operation was done for the device (a property job then waits for the ack). */
+  dispatched: number;
+  /** Property jobs: the desired `$version` the device's acknowledgement must reach. */
+  desired_version: number | null;
+  message: string | null;
+  updated_at: string;
+}
+
+export interface ScheduledJobsTable {
+  id: string;
+  display_name: string | null;
+  description: string | null;
+  group_id: string;
+  batch: string | null; // JSON
+  cancellation_threshold: string | null; // JSON
+  data: string; // JSON JobData[]
+  schedule: string; // JSON {start, recurrence?, end?}
+  enabled: number;
+  completed: number;
+  /** Runs started so far (the n of "<name> - <n>"). */
+  runs: number;
+  /** When the next run is due; null when none is left. */
+  next_run: string | null;
+  etag: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   settings: SettingsTable;
   api_tokens: ApiTokensTable;
@@ -274,4 +346,9 @@ export interface Database {
   device_sessions: DeviceSessionsTable;
   cluster_nodes: ClusterNodesTable;
   singleton_runs: SingletonRunsTable;
+  device_groups: DeviceGroupsTable;
+  cloud_properties: CloudPropertiesTable;
+  jobs: JobsTable;
+  job_devices: JobDevicesTable;
+  scheduled_jobs: ScheduledJobsTable;
 }

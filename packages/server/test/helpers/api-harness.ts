@@ -4,7 +4,13 @@ import type { Kysely } from 'kysely';
 import { pino } from 'pino';
 import { ApiTokenService, buildApi, ROLE_IDS, type ApiDeps } from '../../src/api/index.js';
 import { DeviceTemplateService } from '../../src/app/device-templates.js';
+import { CloudPropertyStore } from '../../src/app/cloud-properties.js';
 import { DashboardService } from '../../src/app/dashboards.js';
+import { DeviceGroupService } from '../../src/app/device-groups.js';
+import { JobService, type JobServiceOptions } from '../../src/jobs/job-runner.js';
+import { JobStore } from '../../src/jobs/job-store.js';
+import { LocalJobTargets } from '../../src/jobs/job-targets.js';
+import { ScheduledJobService } from '../../src/jobs/scheduled-jobs.js';
 import { SessionService } from '../../src/app/sessions.js';
 import { StatsService } from '../../src/app/stats.js';
 import { UserService } from '../../src/app/users.js';
@@ -46,6 +52,8 @@ export interface ApiHarness {
 export interface ApiHarnessOptions {
   /** Run on this store (e.g. a hub harness's) instead of a new in-memory one; not closed by `close()`. */
   store?: SqliteStore;
+  /** Options of the job service (e.g. a short `ackWaitMs`). */
+  jobs?: Partial<JobServiceOptions>;
 }
 
 /**
@@ -78,6 +86,29 @@ export async function apiHarness(
       logger,
       now,
     });
+  const templates = new DeviceTemplateService(db, now);
+  const deviceGroups = new DeviceGroupService(db, now);
+  const jobs =
+    hub instanceof HubService
+      ? new JobService({
+          store: new JobStore(db),
+          targets: new LocalJobTargets(hub, new CloudPropertyStore(db, now)),
+          groups: deviceGroups,
+          templates: (id) =>
+            templates.get(id).then(
+              (t) => t.summary,
+              () => undefined,
+            ),
+          logger,
+          now,
+          ...options.jobs,
+        })
+      : undefined;
+  await jobs?.start();
+  const scheduledJobs = jobs
+    ? new ScheduledJobService({ db, jobs, checks: jobs.checks(), logger, now, tickMs: 100 })
+    : undefined;
+  scheduledJobs?.start();
   const deps: ApiDeps = {
     logger,
     metrics: new Metrics(),
@@ -92,7 +123,10 @@ export async function apiHarness(
     individual: new IndividualEnrollmentService({ store, idScope: ID_SCOPE, now }),
     attempts: new ProvisioningAttempts(store, now),
     tokens,
-    templates: new DeviceTemplateService(db, now),
+    templates,
+    deviceGroups,
+    jobs: jobs as JobService,
+    scheduledJobs: scheduledJobs as ScheduledJobService,
     users,
     sessions: new SessionService(db, users, { now }),
     dashboards: new DashboardService(db, { now }),
@@ -137,6 +171,8 @@ export async function apiHarness(
     },
     async close() {
       await app.close();
+      await scheduledJobs?.close();
+      await jobs?.close();
       if (overrides.hub === undefined && deps.hub instanceof HubService) await deps.hub.stop();
       if (!options.store) await db.destroy();
     },

@@ -9,7 +9,7 @@ import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage 
 import type { MqttClient } from 'mqtt';
 
 import type { ApiDeps } from '../../src/api/index.js';
-import { apiHarness, type ApiHarness } from './api-harness.js';
+import { apiHarness, type ApiHarness, type ApiHarnessOptions } from './api-harness.js';
 import {
   connectDevice,
   createHubPki,
@@ -38,10 +38,13 @@ export interface ApiHubHarness {
   close(): Promise<void>;
 }
 
-export async function apiHubHarness(overrides: Partial<ApiDeps> = {}): Promise<ApiHubHarness> {
+export async function apiHubHarness(
+  overrides: Partial<ApiDeps> = {},
+  options: Pick<ApiHarnessOptions, 'jobs'> = {},
+): Promise<ApiHubHarness> {
   const pki = await createHubPki();
   const hub = await startHub(pki, { hub: { commandSecondMs: COMMAND_SECOND_MS } });
-  const api = await apiHarness({ hub: hub.hub, ...overrides }, { store: hub.store });
+  const api = await apiHarness({ hub: hub.hub, ...overrides }, { store: hub.store, ...options });
   const certs = new Map<string, Awaited<ReturnType<typeof selfSigned>>>();
   const clients: MqttClient[] = [];
   let base: string | undefined;

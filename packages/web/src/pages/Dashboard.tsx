@@ -14,6 +14,7 @@ import type {
   TileType,
 } from '../devices/types';
 import { useLiveEvents, type LiveEvent } from '../live';
+import type { DeviceGroup } from '../jobs/types';
 import { Link } from '../router';
 
 const DASHBOARD = '/api/dashboards/default';
@@ -113,6 +114,37 @@ export function Dashboard() {
 
   const editing = draft !== null;
   const tiles = draft ?? ordered(doc.data?.tiles ?? []);
+  // Scoped to a device group, the tiles show only the group's devices (display only: the saved
+  // dashboard keeps its devices; the KPI tiles stay application-wide).
+  const [scope, setScope] = useState('');
+  const groups = useApiData(
+    () => api<{ value: DeviceGroup[] }>('GET', '/api/deviceGroups').then((r) => r.value),
+    'deviceGroups',
+  );
+  const members = useApiData(
+    () =>
+      scope === ''
+        ? Promise.resolve(undefined)
+        : api<{ value: Device[] }>('GET', `/api/deviceGroups/${encodeURIComponent(scope)}/devices`).then(
+            (r) => new Set(r.value.map((d) => d.id)),
+          ),
+    `scope:${scope}`,
+  );
+  const shownTiles = useMemo(() => {
+    const inGroup = members.data;
+    if (draft !== null || inGroup === undefined) return tiles;
+    return tiles.map((t) =>
+      t.configuration.devices === undefined
+        ? t
+        : {
+            ...t,
+            configuration: {
+              ...t.configuration,
+              devices: t.configuration.devices.filter((id) => inGroup.has(id)),
+            },
+          },
+    );
+  }, [tiles, draft, members.data]);
 
   const save = async () => {
     if (!doc.data || draft === null) return;
@@ -143,6 +175,16 @@ export function Dashboard() {
         <div className="page-header">
           <h1>Dashboard</h1>
           <div className="row">
+            {!editing && (groups.data ?? []).length > 0 && (
+              <select aria-label="Device group" value={scope} onChange={(e) => setScope(e.target.value)}>
+                <option value="">All devices</option>
+                {(groups.data ?? []).map((g) => (
+                  <option key={g.id} value={g.id}>
+                    {g.displayName}
+                  </option>
+                ))}
+              </select>
+            )}
             {!editing && doc.data && (
               <button type="button" onClick={() => setDraft(ordered(doc.data!.tiles))}>
                 Edit
@@ -195,7 +237,7 @@ export function Dashboard() {
           </EmptyState>
         )}
         <div className="dashboard-grid">
-          {tiles.map((tile, i) => (
+          {shownTiles.map((tile, i) => (
             <article
               key={tile.id}
               className={`card tile tile-${tile.type}`}

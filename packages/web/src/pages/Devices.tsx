@@ -4,6 +4,7 @@ import { Badge, Dialog, EmptyState, FieldError, ago } from '../components/ui';
 import { useApiData } from '../use-api-data';
 import { devicePath, deviceStatus, type Device, type DeviceTemplate } from '../devices/types';
 import { useLiveEvents, type LiveEvent } from '../live';
+import type { DeviceGroup } from '../jobs/types';
 import { Link, navigate } from '../router';
 
 /**
@@ -12,9 +13,19 @@ import { Link, navigate } from '../router';
  * stream (connected, disconnected, deviceChanged, telemetry's last activity).
  */
 export function Devices() {
+  // The list can be scoped to a device group (the server evaluates its filter).
+  const [group, setGroup] = useState('');
+  const groups = useApiData(
+    () => api<{ value: DeviceGroup[] }>('GET', '/api/deviceGroups').then((r) => r.value),
+    'deviceGroups',
+  );
   const devices = useApiData(
-    () => api<{ value: Device[] }>('GET', '/api/devices').then((r) => r.value),
-    'devices',
+    () =>
+      api<{ value: Device[] }>(
+        'GET',
+        group === '' ? '/api/devices' : `/api/devices?deviceGroup=${encodeURIComponent(group)}`,
+      ).then((r) => r.value),
+    `devices:${group}`,
   );
   const templates = useApiData(
     () => api<{ value: DeviceTemplate[] }>('GET', '/api/deviceTemplates').then((r) => r.value),
@@ -92,6 +103,25 @@ export function Devices() {
         </button>
       </div>
       <FieldError error={devices.error} />
+      {(groups.data ?? []).length > 0 && (
+        <label className="search-field">
+          Device group
+          <select aria-label="Device group" value={group} onChange={(e) => setGroup(e.target.value)}>
+            <option value="">All devices</option>
+            {(groups.data ?? []).map((g) => (
+              <option key={g.id} value={g.id}>
+                {g.displayName}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      {data !== undefined && data.length === 0 && group !== '' && (
+        <EmptyState title="No device of this group">
+          The group&apos;s filter selects no device now.{' '}
+          <Link to={`/device-groups/${encodeURIComponent(group)}`}>Open the group</Link>.
+        </EmptyState>
+      )}
       {data !== undefined && data.length > 0 && (
         <label className="search-field">
           Search devices
@@ -104,7 +134,7 @@ export function Devices() {
         </label>
       )}
       {data === undefined && devices.error === null && <p className="muted">Loading…</p>}
-      {data !== undefined && data.length === 0 && (
+      {data !== undefined && data.length === 0 && group === '' && (
         <EmptyState title="No devices yet">
           <p>
             Create one with <strong>New device</strong> and open its <strong>Connect</strong> dialog for the

@@ -3,6 +3,7 @@ import type { ApiDeps } from '../deps.js';
 import type { Device } from '../../hub/hub-api.js';
 import { listAnswer, listQueryDoc } from '../list-query.js';
 import type { FieldTable } from '../odata-filter.js';
+import { queryText } from './params.js';
 import { DEVICE_ID, doc } from './schema.js';
 
 type DeviceParams = { Params: { id: string } };
@@ -25,7 +26,7 @@ export const DEVICE_FIELDS: FieldTable<Device> = {
  */
 export function deviceRoutes(
   app: FastifyInstance,
-  deps: Pick<ApiDeps, 'hub' | 'individual' | 'application'>,
+  deps: Pick<ApiDeps, 'hub' | 'individual' | 'application' | 'deviceGroups'>,
 ): void {
   const { hub, individual } = deps;
   const tag = 'Devices';
@@ -33,8 +34,24 @@ export function deviceRoutes(
 
   app.get(
     '/api/devices',
-    { schema: doc(tag, 'List the devices, with their live status', { query: listQueryDoc(DEVICE_FIELDS) }) },
-    async (request) => listAnswer(request, await hub.listDevices(), DEVICE_FIELDS, deps.application),
+    {
+      schema: doc(tag, 'List the devices, with their live status', {
+        query: {
+          ...listQueryDoc(DEVICE_FIELDS),
+          deviceGroup:
+            'Only the devices this device group selects now (our extension; 404 ERR_DEVICE_GROUP_NOT_FOUND).',
+        },
+      }),
+    },
+    async (request) => {
+      const group = queryText(request.query as Record<string, unknown>, 'deviceGroup');
+      let devices = await hub.listDevices();
+      if (group !== undefined) {
+        const ids = new Set(await deps.deviceGroups.deviceIds(group));
+        devices = devices.filter((d) => ids.has(d.id));
+      }
+      return listAnswer(request, devices, DEVICE_FIELDS, deps.application);
+    },
   );
   app.get<DeviceParams>('/api/devices/:id', { schema: doc(tag, 'Get a device', device) }, async (request) =>
     hub.getDevice(request.params.id),

@@ -48,3 +48,6 @@ export const COMMAND_NAME = 'Command name: one MQTT topic level, without / ? # +
 export const TELEMETRY_NAME = 'Telemetry field: a top-level field of the JSON messages the device sends.';
 export const USER_ID = 'User ID: letters, digits, - . _, 1–64 characters (a GUID fits).';
 export const DASHBOARD_ID = 'Dashboard ID: letters, digits, - and _, 1–48 characters.';
+export const DEVICE_GROUP_ID = 'Device group ID: letters, digits, - and _, 1–255 characters.';
+export const JOB_ID = 'Job ID: letters, digits, - and _, 1–255 characters.';
+export const SCHEDULED_JOB_ID = 'Scheduled job ID: letters, digits, - and _, 1–255 characters.';
