@@ -100,6 +100,10 @@ describe('gatehouse serve --proxy-protocol v2 (from the environment)', () => {
       metrics,
       /gatehouse_proxy_protocol_refusals_total\{code="ERR_PROXY_HEADER_MISSING",listener="mqtts"\} 1/,
     );
+    // The log line reaches this process through the child's stdout a moment after the metric.
+    for (let i = 0; i < 50 && !/ERR_PROXY_HEADER_MISSING/.test(s.out()); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     assert.match(s.out(), /ERR_PROXY_HEADER_MISSING/, 'the refusal is logged (warn)');
     assert.equal(await s.stop(), 0);
   });
