@@ -79,6 +79,9 @@ export async function streamFleet(
             username: `localhost/${d.id}/?api-version=2021-04-12`,
             clean: false,
             reconnectPeriod: 500,
+            // A refused CONNECT (a node without its database answers 3, server unavailable) is retried
+            // too, as the Azure SDK's retry policy does; MQTT.js would otherwise give up.
+            reconnectOnConnackError: true,
             connectTimeout: 5_000,
             keepalive: 30,
             ca,

@@ -197,6 +197,9 @@ function mqttDevice(c: Cluster, ca: Buffer, d: Fleet['devices'][number], port: n
     // The Azure SDK's ExponentialBackOffWithJitter: the first retry at once, the next ones after
     // 100 ms + (2^(x-1) - 1) × [0, 25) ms (azure-iot-common retry_policy.js), capped at 10 s.
     reconnectPeriod: 100,
+    // A refused CONNECT (a node without its database answers 3, server unavailable) is retried
+    // too, as the Azure SDK's retry policy does; MQTT.js would otherwise give up.
+    reconnectOnConnackError: true,
     connectTimeout: 5_000,
     ca,
     servername: 'localhost',

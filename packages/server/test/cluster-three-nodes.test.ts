@@ -270,11 +270,20 @@ describe('three nodes behind HAProxy (CLUSTER.md §6.6)', { skip, concurrency: f
       const again = direct(0, 2);
       again.on('message', (_t, p) => received.add(p.toString()));
       await connected(again, 15_000);
-      await until(
-        async () => received.size === 50 || undefined,
-        30_000,
-        `all 50 delivered (got ${received.size})`,
-      );
+      try {
+        await until(async () => received.size === 50 || undefined, 30_000, 'all 50 delivered');
+      } catch (err) {
+        const states = await c.cluster.api<{ value: Array<{ state: string }> }>(
+          0,
+          'GET',
+          `/api/devices/${d.id}/messages`,
+        );
+        const count = new Map<string, number>();
+        for (const m of states.body.value) count.set(m.state, (count.get(m.state) ?? 0) + 1);
+        throw new Error(
+          `${(err as Error).message}: got ${received.size}; connected ${again.connected}; row ${JSON.stringify(await session(d.id))}; messages ${JSON.stringify([...count])}; node 1: ${c.cluster.nodes[0]!.output.slice(-2000)}`,
+        );
+      }
       assert.ok(received.has('m0'), 'the message in flight at the kill');
       await again.endAsync();
     } finally {
