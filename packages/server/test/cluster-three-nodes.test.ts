@@ -7,7 +7,7 @@
  * through node 1 to a device on node 3, offline (404 < 100 ms) and silent (504 at the
  * timeout); T5 C2D queued while offline, the holder killed during delivery, delivered after
  * the reconnect and never lost, 50 pending at most; T7 live events on one node of a device on
- * another; T9 Redis restarted mid-run. Devices that connect "directly" to a node send the
+ * another, and a stream resumed on a third node with Last-Event-ID missing nothing; T9 Redis restarted mid-run. Devices that connect "directly" to a node send the
  * PROXY v2 header themselves, as HAProxy would (the nodes require it from 127.0.0.1).
  */
 import assert from 'node:assert/strict';
@@ -327,6 +327,44 @@ describe('three nodes behind HAProxy (CLUSTER.md §6.6)', { skip, concurrency: f
       );
       await seen('sse-across-nodes', 1_000);
       console.log(`# SSE across nodes: ${Date.now() - t0} ms from PUBACK`);
+      // The browser's stream ends (its node died, say); messages go on meanwhile.
+      const lastId = /id: (\S+)\nevent: telemetry\n/.exec(text)?.[1];
+      assert.ok(lastId, `telemetry carries an SSE id: ${text.slice(-300)}`);
+      abort.abort();
+      for (const n of [1, 2]) {
+        await client.publishAsync(`devices/${d.id}/messages/events/`, JSON.stringify({ missed: n }), {
+          qos: 1,
+        });
+      }
+      // It reconnects to another node with Last-Event-ID: what it missed first, then live.
+      const again = new AbortController();
+      const resumed = await fetch(
+        `http://127.0.0.1:${c.cluster.nodes[1]!.httpPort}/api/devices/${d.id}/events`,
+        {
+          headers: { authorization: `Bearer ${CLUSTER_TOKEN}`, 'last-event-id': lastId },
+          signal: again.signal,
+        },
+      );
+      assert.equal(resumed.status, 200);
+      const reader2 = resumed.body!.getReader();
+      let text2 = '';
+      const deadline = Date.now() + 5_000;
+      try {
+        while (!(text2.includes('"missed":1') && text2.includes('"missed":2')) && Date.now() < deadline) {
+          const chunk = await Promise.race([
+            reader2.read(),
+            new Promise<undefined>((r) => setTimeout(() => r(undefined), Math.max(1, deadline - Date.now()))),
+          ]);
+          if (chunk?.value) text2 += Buffer.from(chunk.value).toString();
+        }
+      } finally {
+        again.abort();
+      }
+      assert.ok(
+        text2.indexOf('"missed":1') >= 0 && text2.indexOf('"missed":1') < text2.indexOf('"missed":2'),
+        text2,
+      );
+      assert.ok(!text2.includes(`id: ${lastId}\n`), 'the event it had is not sent again');
       await client.endAsync();
     } finally {
       abort.abort();
