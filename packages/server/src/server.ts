@@ -460,6 +460,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           hub.events.emit({ type: 'deviceChanged', deviceId, time, change: 'updated' });
       },
     });
+    if (opened.dialect === 'postgres') {
+      // An import on another node may change the ID scope: every node reads it again every 5 s.
+      const rescope = setInterval(() => {
+        void store
+          .getSetting('idScope')
+          .then((stored) => {
+            if (stored === undefined || stored === idScope) return;
+            logger.info({ idScope: stored, previous: idScope }, 'the ID scope was changed on another node');
+            idScope = stored;
+            application.idScope = stored;
+          })
+          .catch(() => undefined);
+      }, 5000);
+      rescope.unref();
+      closers.unshift(async () => clearInterval(rescope));
+    }
     const api = await buildApi({
       imports,
       logger: logger.child({ context: 'api' }),
