@@ -43,7 +43,9 @@ export interface TestCluster {
  * `mqttFrontPort: 8883` (the Azure SDK's only port) the suite holds the 8883 port lock.
  */
 export function withCluster(
-  options: Partial<Omit<ClusterOptions, 'databaseUrl' | 'token' | 'redisUrl'>> & { redisUrl?: () => string } = {},
+  options: Partial<Omit<ClusterOptions, 'databaseUrl' | 'token' | 'redisUrl'>> & {
+    redisUrl?: () => string;
+  } = {},
 ): TestCluster {
   let db: { name: string; url: string } | undefined;
   let cluster: Cluster | undefined;
