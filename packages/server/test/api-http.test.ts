@@ -151,6 +151,7 @@ describe('REST API over HTTP', () => {
       ['/api/devices/{id}/components/{component}/commands/{name}', ['get', 'post']],
       ['/api/devices/{id}/components/{component}/properties', ['get', 'patch', 'put']],
       ['/api/devices/{id}/messages', ['get', 'post']],
+      ['/api/devices/{id}/tags', ['get', 'put', 'patch']],
       ['/api/devices/{id}/events', ['get']],
       ['/api/events', ['get']],
       ['/api/provisioning/attempts', ['get']],

@@ -215,7 +215,7 @@ describe('REST devices over the hub', () => {
 });
 
 describe('REST devices over the hub: OpenAPI', () => {
-  it('documents every device, telemetry, property, command, message and event route', async () => {
+  it('documents every device, telemetry, property, command, message, tag and event route', async () => {
     const h = await apiHubHarness();
     try {
       const res = await h.call('GET', '/api/openapi.json', undefined, null);
@@ -242,6 +242,7 @@ describe('REST devices over the hub: OpenAPI', () => {
         ['/api/devices/{id}/components/{component}/commands/{name}', ['get', 'post']],
         ['/api/devices/{id}/components/{component}/properties', ['get', 'patch', 'put']],
         ['/api/devices/{id}/messages', ['get', 'post']],
+        ['/api/devices/{id}/tags', ['get', 'put', 'patch']],
         ['/api/devices/{id}/events', ['get']],
         ['/api/events', ['get']],
       ];

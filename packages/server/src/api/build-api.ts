@@ -21,6 +21,7 @@ import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { importRoutes } from './routes/imports.js';
 import { messageRoutes } from './routes/messages.js';
+import { tagRoutes } from './routes/tags.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { propertyRoutes } from './routes/properties.js';
 import { provisioningAttemptRoutes } from './routes/provisioning-attempts.js';
@@ -147,6 +148,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   propertyRoutes(app, deps);
   commandRoutes(app, deps);
   messageRoutes(app, deps);
+  tagRoutes(app, deps);
   eventRoutes(app, deps);
   provisioningAttemptRoutes(app, deps);
   healthRoutes(app, deps);

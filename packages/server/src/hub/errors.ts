@@ -43,6 +43,12 @@ export const HUB_ERRORS = {
       'The cloud-to-device message fails validation: no `body`, a body over 256 KiB, a `ttl` outside 1–172800 s, non-string or `$`-named properties, or a bad `messageId`/`correlationId`.',
     fix: 'Send `{ "body": …, "properties"?: {name: "string"}, "ttl"?: seconds }`.',
   },
+  ERR_TAGS_INVALID: {
+    status: 400,
+    summary:
+      'Twin tags must be a JSON object of names to values, nested at most 10 levels, at most 8 KB, with no name starting with `$`; the message says which rule failed.',
+    fix: 'Send e.g. `{ "location": { "building": "43" } }`; in a PATCH, `null` removes a tag.',
+  },
   ERR_PROPERTIES_INVALID: {
     status: 422,
     summary:

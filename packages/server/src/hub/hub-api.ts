@@ -125,6 +125,10 @@ export interface HubApi {
   // disabling a device closes its live connection at once.
   listDevices(): Promise<Device[]>;
   getDevice(id: string): Promise<Device>;
+  // Twin tags (IoT Hub; Gatehouse extension to IoT Central's API): never sent to the device.
+  getTags(id: string): Promise<Record<string, unknown>>;
+  putTags(id: string, body: unknown): Promise<Record<string, unknown>>;
+  patchTags(id: string, body: unknown): Promise<Record<string, unknown>>;
   putDevice(id: string, body: unknown): Promise<Device>;
   patchDevice(id: string, body: unknown): Promise<Device>;
   deleteDevice(id: string): Promise<void>;

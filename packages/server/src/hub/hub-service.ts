@@ -45,6 +45,7 @@ import { DesiredProperties } from './desired-properties.js';
 import type { TemplateProperty } from './property-schema.js';
 import { SessionStore } from './sessions.js';
 import { DeviceSessions } from './device-sessions.js';
+import { DeviceTags } from './device-tags.js';
 import { TelemetryIngest } from './telemetry-ingest.js';
 import type { TelemetryInput, TelemetryStore } from './telemetry-store.js';
 import { TwinPatchError, TwinService, type TwinDocument, type TwinState } from './twins.js';
@@ -122,6 +123,8 @@ export class HubService implements HubApi {
   readonly devices: DeviceRegistry;
   /** Which node holds each device's connection, with its epoch (device-sessions.ts). */
   readonly deviceSessions: DeviceSessions;
+  /** Twin tags (device-tags.ts). */
+  readonly tags: DeviceTags;
   readonly nodeId: string;
   private readonly properties: DesiredProperties;
 
@@ -162,6 +165,7 @@ export class HubService implements HubApi {
     this.metrics = options.metrics ? hubMetrics(options.metrics) : undefined;
     this.nodeId = options.nodeId ?? 'node';
     this.deviceSessions = new DeviceSessions(this.db, this.nodeId, this.now);
+    this.tags = new DeviceTags(this.db, this.now);
     const cluster = options.bus ? { bus: options.bus, nodeId: this.nodeId } : undefined;
     this.events = new EventBus(this.logger, cluster);
     this.router = cluster
@@ -613,6 +617,21 @@ export class HubService implements HubApi {
     return this.devices.get(id);
   }
 
+  async getTags(id: string): Promise<Record<string, unknown>> {
+    await this.devices.row(id);
+    return this.tags.get(id);
+  }
+
+  async putTags(id: string, body: unknown): Promise<Record<string, unknown>> {
+    await this.devices.row(id);
+    return this.tags.replace(id, body);
+  }
+
+  async patchTags(id: string, body: unknown): Promise<Record<string, unknown>> {
+    await this.devices.row(id);
+    return this.tags.patch(id, body);
+  }
+
   async putDevice(id: string, body: unknown): Promise<Device> {
     const { device, created } = await this.devices.put(id, body);
     this.afterDeviceChange(device, created ? 'created' : 'updated');
@@ -632,6 +651,7 @@ export class HubService implements HubApi {
       this.twins.delete(id),
       this.sessions.drop(id),
       this.deviceSessions.forget(id),
+      this.tags.forget(id),
       this.c2d.deleteDevice(id),
       this.methods.deleteDevice(id),
       this.telemetry.deleteDevice(id),

@@ -6,6 +6,7 @@
  * no keys) and the device JSON of `az iot hub device-identity show` (`deviceId`,
  * `authentication`).
  */
+import { checkTags } from '../hub/device-tags.js';
 import { mapJsonRecords } from './json-records.js';
 import type { DeviceRecord, HubAuthentication, ReadResult, RecordSource } from './records.js';
 import {
@@ -68,8 +69,13 @@ function toDeviceRecord(r: Record<string, unknown>, source: RecordSource): Devic
     isObject(properties) ? properties['desired'] : undefined,
     'properties.desired',
   );
-  if (isObject(r['tags']) && Object.keys(r['tags']).length > 0) {
-    notes.push('twin tags are not kept: Gatehouse twins have no tags');
+  let tags: Record<string, unknown> | undefined;
+  if (r['tags'] !== undefined && r['tags'] !== null) {
+    try {
+      tags = checkTags(r['tags'], "'tags'");
+    } catch (err) {
+      throw new RecordProblem('ERR_IMPORT_FIELD_INVALID', (err as Error).message);
+    }
   }
   if (isObject(r['capabilities']) && r['capabilities']['iotEdge'] === true) {
     notes.push('imported as a plain device: Gatehouse does not run IoT Edge');
@@ -83,6 +89,7 @@ function toDeviceRecord(r: Record<string, unknown>, source: RecordSource): Devic
     authentication: authentication(r),
   };
   if (desired) record.desired = desired;
+  if (tags) record.tags = tags;
   return record;
 }
 

@@ -6,6 +6,7 @@
  * equals what the database holds is `unchanged` and not written, so a second run changes
  * nothing. Only kysely queries, so it runs on SQLite and PostgreSQL alike.
  */
+import { DeviceTags } from '../hub/device-tags.js';
 import { isDeepStrictEqual } from 'node:util';
 import type { Kysely, Transaction } from 'kysely';
 
@@ -266,6 +267,7 @@ class ApplyStep {
   private readonly templates: DeviceTemplateService;
   private readonly registry: DeviceRegistry;
   private readonly twins: TwinService;
+  private readonly tags: DeviceTags;
 
   constructor(
     private readonly trx: Transaction<Database>,
@@ -278,6 +280,7 @@ class ApplyStep {
     this.templates = new DeviceTemplateService(trx, now);
     this.registry = new DeviceRegistry(trx, NO_STATUS, now, (id) => this.templates.checkAssignable(id));
     this.twins = new TwinService(trx, now);
+    this.tags = new DeviceTags(trx, now);
   }
 
   async record(record: ImportRecord): Promise<PlanItem> {
@@ -425,6 +428,10 @@ class ApplyStep {
         await this.twins.patchDesired(r.id, patch);
         changed = true;
       }
+    }
+    if (r.tags && !isDeepStrictEqual(await this.tags.get(r.id), r.tags)) {
+      await this.tags.replace(r.id, r.tags);
+      changed = true;
     }
     return !before ? 'created' : changed ? 'updated' : 'unchanged';
   }

@@ -66,6 +66,8 @@ export interface DeviceRecord extends RecordBase {
   authentication?: HubAuthentication;
   /** Desired properties to set on the twin (names not given are left as they are). */
   desired?: Record<string, unknown>;
+  /** IoT Hub twin tags: they replace the device's tags. */
+  tags?: Record<string, unknown>;
 }
 
 export type ImportRecord =

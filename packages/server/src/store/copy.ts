@@ -41,6 +41,7 @@ export const COPY_ORDER = [
   'c2d_messages',
   'device_status',
   'dashboards',
+  'device_tags',
   'device_groups',
   'cloud_properties',
   'scheduled_jobs',

@@ -416,6 +416,17 @@ function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0008_device_tags': {
+      async up(db: Kysely<unknown>) {
+        // Twin tags (IoT Hub), kept for the solution, never sent to the device.
+        await db.schema
+          .createTable('device_tags')
+          .addColumn('device_id', t.text, (c) => c.primaryKey())
+          .addColumn('tags', t.text, (c) => c.notNull())
+          .addColumn('updated_at', t.text, (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

@@ -323,6 +323,12 @@ export interface ScheduledJobsTable {
   updated_at: string;
 }
 
+export interface DeviceTagsTable {
+  device_id: string;
+  tags: string; // JSON object
+  updated_at: string;
+}
+
 export interface Database {
   settings: SettingsTable;
   api_tokens: ApiTokensTable;
@@ -344,6 +350,7 @@ export interface Database {
   user_sessions: UserSessionsTable;
   dashboards: DashboardsTable;
   device_sessions: DeviceSessionsTable;
+  device_tags: DeviceTagsTable;
   cluster_nodes: ClusterNodesTable;
   singleton_runs: SingletonRunsTable;
   device_groups: DeviceGroupsTable;
