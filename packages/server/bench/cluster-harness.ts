@@ -235,6 +235,25 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     caPath ||= /NODE_EXTRA_CA_CERTS=(\S+)/.exec(out)?.[1] ?? '';
   };
 
+  /**
+   * The first start: a port probed free may be taken by another process before the node binds
+   * it (tests run side by side); then the node gets new ports and starts again, up to 3 times.
+   */
+  const launchOnFreePorts = async (node: ClusterNode): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await launch(node);
+      } catch (err) {
+        if (attempt >= 3 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+        const ports = node as { mqttPort: number; httpPort: number; httpsPort: number };
+        ports.mqttPort = await freeLoopbackPort();
+        ports.httpPort = await freeLoopbackPort();
+        ports.httpsPort = await freeLoopbackPort();
+        node.output = '';
+      }
+    }
+  };
+
   const killNode = async (node: ClusterNode): Promise<void> => {
     const child = node.child;
     node.child = undefined;
@@ -270,7 +289,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   };
 
   try {
-    await Promise.all(nodes.map(launch));
+    await Promise.all(nodes.map(launchOnFreePorts));
     const mqttFront = options.mqttFrontPort ?? (await freeLoopbackPort());
     const httpsFront = options.httpsFrontPort ?? (await freeLoopbackPort());
     const firstNode = await freeLoopbackPort();
