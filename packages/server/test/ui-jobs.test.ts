@@ -158,6 +158,9 @@ describe('web UI: device groups and jobs', { skip: browserSkipReason(), concurre
     await page.getByText('rerun of').waitFor();
     await page.getByTestId('job-status').filter({ hasText: 'Completed' }).waitFor();
     await open('/jobs', 'Jobs');
-    assert.equal(await page.getByRole('table', { name: 'Jobs' }).locator('tbody tr').count(), 3);
+    const rows = page.getByRole('table', { name: 'Jobs' }).locator('tbody tr');
+    // The list loads after the heading shows: wait for its rows before counting them.
+    await rows.nth(2).waitFor();
+    assert.equal(await rows.count(), 3);
   });
 });

@@ -1,9 +1,11 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { messageOf } from './api';
 
 /**
  * Load something from the API when a view opens (and again on `reload()`): the data, or the
- * server's message when the call was refused. `key` names what is loaded: a new key loads again.
+ * server's message when the call was refused. `key` names what is loaded: a new key loads again,
+ * and an answer that arrives after the key changed (a reload started by the previous view) is
+ * dropped, so it never shows the previous thing under the new name.
  */
 export function useApiData<T>(
   load: () => Promise<T>,
@@ -17,15 +19,20 @@ export function useApiData<T>(
 } {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
+  const current = useRef(key);
+  current.current = key;
   const run = useCallback(load, [key]);
   const reload = useCallback(async () => {
     try {
-      setData(await run());
+      const value = await run();
+      if (current.current !== key) return;
+      setData(value);
       setError(null);
     } catch (err) {
+      if (current.current !== key) return;
       setError(messageOf(err));
     }
-  }, [run]);
+  }, [run, key]);
   useEffect(() => {
     setData(undefined);
     void reload();
