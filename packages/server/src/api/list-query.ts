@@ -1,7 +1,14 @@
 import type { FastifyRequest } from 'fastify';
 import { commonError } from '../validation.js';
 import type { ApplicationInfo } from './deps.js';
-import { MAX_FILTER_LENGTH, parseFilter, type FieldTable } from './odata-filter.js';
+import {
+  MAX_FILTER_LENGTH,
+  parseFilter,
+  parseFilterTree,
+  type FieldTable,
+  type FieldTypes,
+  type FilterNode,
+} from './odata-filter.js';
 import { queryText } from './routes/params.js';
 
 /**
@@ -18,7 +25,7 @@ import { queryText } from './routes/params.js';
 export const MAX_PAGE_SIZE = 100;
 
 /** Query descriptions for the OpenAPI document of a list route. */
-export function listQueryDoc(fields: FieldTable<never>): Record<string, string> {
+export function listQueryDoc(fields: FieldTypes): Record<string, string> {
   const names = Object.keys(fields).join(', ');
   return {
     $filter: `OData filter over ${names}: eq ne lt le gt ge, and or not, indexof contains startswith endswith tolower toupper.`,
@@ -31,7 +38,7 @@ export function listQueryDoc(fields: FieldTable<never>): Record<string, string> 
   };
 }
 
-function invalid(message: string): Error {
+export function invalid(message: string): Error {
   return commonError('ERR_QUERY_INVALID', message);
 }
 
@@ -43,18 +50,24 @@ function one(query: Record<string, unknown>, a: string, b?: string): string | un
   return first ?? second;
 }
 
-function orderBy<T>(text: string, fields: FieldTable<T>): (x: T, y: T) => number {
+/** One key of `$orderby`: a field of the list and its direction. */
+export interface OrderKey {
+  field: string;
+  descending: boolean;
+}
+
+/** Reads `$orderby` (refusing unknown fields, bad directions and repeats). */
+export function parseOrder(text: string, fields: FieldTypes): OrderKey[] {
   // Each key costs a comparison per pair sorted: as many keys as fields, each once, is all a
   // sort can use, and stops a long list of repeats from holding the event loop.
   if (text.length > MAX_FILTER_LENGTH)
     throw invalid(`$orderby is longer than ${MAX_FILTER_LENGTH} characters.`);
   const seen = new Set<string>();
-  const keys = text.split(',').map((part) => {
+  return text.split(',').map((part) => {
     const words = part.trim().split(/\s+/);
     const [name = '', given = 'asc', ...rest] = words;
     const direction = given.toLowerCase();
-    const field = Object.hasOwn(fields, name) ? fields[name] : undefined;
-    if (!field) {
+    if (!Object.hasOwn(fields, name)) {
       throw invalid(`$orderby: unknown field '${name}'; the fields are ${Object.keys(fields).join(', ')}.`);
     }
     if (rest.length > 0 || (direction !== 'asc' && direction !== 'desc')) {
@@ -62,8 +75,15 @@ function orderBy<T>(text: string, fields: FieldTable<T>): (x: T, y: T) => number
     }
     if (seen.has(name)) throw invalid(`$orderby: '${name}' is given more than once.`);
     seen.add(name);
-    return { get: field.get, sign: direction === 'desc' ? -1 : 1 };
+    return { field: name, descending: direction === 'desc' };
   });
+}
+
+function orderBy<T>(text: string, fields: FieldTable<T>): (x: T, y: T) => number {
+  const keys = parseOrder(text, fields).map((k) => ({
+    get: fields[k.field]!.get,
+    sign: k.descending ? -1 : 1,
+  }));
   return (x, y) => {
     for (const { get, sign } of keys) {
       const a = get(x);
@@ -137,9 +157,56 @@ export function listAnswer<T>(
   if (top === undefined) return { value: start === 0 ? list : list.slice(start) };
   const value = list.slice(start, start + top);
   if (start + top >= list.length) return { value };
+  return {
+    value,
+    nextLink: nextLink(
+      request,
+      application,
+      Buffer.from(JSON.stringify({ o: start + top })).toString('base64url'),
+    ),
+  };
+}
+
+/** The request's own URL with `$skiptoken` set to `token`, on this server's origin. */
+export function nextLink(
+  request: FastifyRequest,
+  application: Pick<ApplicationInfo, 'hostName' | 'httpPort'>,
+  token: string,
+): string {
   // Only the path and query of the request are kept (an absolute-form target's host is dropped).
   const target = new URL(request.url, 'http://unused.invalid');
   const url = new URL(target.pathname + target.search, linkOrigin(request, application));
-  url.searchParams.set('$skiptoken', Buffer.from(JSON.stringify({ o: start + top })).toString('base64url'));
-  return { value, nextLink: url.toString() };
+  url.searchParams.set('$skiptoken', token);
+  return url.toString();
+}
+
+/** A list request's options, parsed and checked, for a list that pages in the database. */
+export interface ListOptions {
+  filter?: FilterNode;
+  order: OrderKey[];
+  /** Page size; absent: the whole list. */
+  top?: number;
+  /** `$skiptoken` as given (the store reads it). */
+  skipToken?: string;
+}
+
+/**
+ * Read and check the list options of a request for a list that filters, sorts and pages in the
+ * database (the device list): the same options, refusals and messages as {@link listAnswer}.
+ *
+ * @example
+ * const options = listOptions(request, DEVICE_FIELDS);
+ */
+export function listOptions(request: FastifyRequest, fields: FieldTypes): ListOptions {
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  const filter = one(query, '$filter', 'filter');
+  const order = one(query, '$orderby', 'orderby');
+  const top = pageSize(one(query, '$top', 'maxpagesize'));
+  const skipToken = one(query, '$skiptoken');
+  return {
+    ...(filter !== undefined ? { filter: parseFilterTree(filter, fields) } : {}),
+    order: order === undefined ? [] : parseOrder(order, fields),
+    ...(top !== undefined ? { top } : {}),
+    ...(skipToken !== undefined ? { skipToken } : {}),
+  };
 }

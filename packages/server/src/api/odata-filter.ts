@@ -4,8 +4,9 @@ import { commonError } from '../validation.js';
  * The OData `$filter` subset IoT Central's list calls take (CENTRAL_API.md §1.2, "OData $filter
  * on the list-devices call"): comparisons `eq ne lt le gt ge` between a field and a literal,
  * combined with `and`, `or`, `not` and parentheses, and the string functions `indexof`,
- * `contains`, `startswith`, `endswith`, `tolower`, `toupper`. It is parsed once into a predicate
- * and evaluated in memory over the listed items.
+ * `contains`, `startswith`, `endswith`, `tolower`, `toupper`. It is parsed once into a typed
+ * tree, then either evaluated in memory over the listed items ({@link parseFilter}) or
+ * translated to SQL (store/odata-sql.ts: the device list filters in the database).
  *
  * Bad input answers 400 ERR_QUERY_INVALID naming the position and what was expected; the
  * length and nesting caps keep a crafted filter from costing more than a parse.
@@ -14,7 +15,7 @@ import { commonError } from '../validation.js';
 export type FieldType = 'string' | 'boolean' | 'number';
 /** The fields one list can filter and sort on: name → type and how to read it from an item. */
 export type FieldTable<T> = Record<string, { type: FieldType; get: (item: T) => Scalar }>;
-type Scalar = string | number | boolean | null;
+export type Scalar = string | number | boolean | null;
 
 export const MAX_FILTER_LENGTH = 2048;
 export const MAX_FILTER_DEPTH = 32;
@@ -26,11 +27,8 @@ type Token =
   | { kind: 'punct'; text: '(' | ')' | ','; at: number }
   | { kind: 'end'; at: number };
 
-/** A compiled expression: evaluates to a scalar for one item. */
-type Expr<T> = { type: FieldType | 'null'; eval: (item: T) => Scalar };
-
 const COMPARISONS = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
-type Comparison = (typeof COMPARISONS)[number];
+export type Comparison = (typeof COMPARISONS)[number];
 
 function invalid(message: string): Error {
   return commonError('ERR_QUERY_INVALID', `$filter: ${message}.`);
@@ -114,8 +112,10 @@ function compare(op: Comparison, a: Scalar, b: Scalar): boolean {
   }
 }
 
+export type StringFunction = 'indexof' | 'contains' | 'startswith' | 'endswith' | 'tolower' | 'toupper';
+
 const STRING_FUNCTIONS: Record<
-  string,
+  StringFunction,
   { args: 1 | 2; type: FieldType; fn: (a: string, b: string) => Scalar }
 > = {
   indexof: { args: 2, type: 'number', fn: (a, b) => a.indexOf(b) },
@@ -126,23 +126,36 @@ const STRING_FUNCTIONS: Record<
   toupper: { args: 1, type: 'string', fn: (a) => a.toUpperCase() },
 };
 
-class Parser<T> {
+/**
+ * A parsed filter: every node knows its type, checked while parsing, so both evaluators (in
+ * memory below, SQL in store/odata-sql.ts) only translate.
+ */
+export type FilterNode =
+  | { kind: 'literal'; type: FieldType | 'null'; value: Scalar }
+  | { kind: 'field'; type: FieldType; name: string }
+  | { kind: 'compare'; type: 'boolean'; op: Comparison; left: FilterNode; right: FilterNode }
+  | { kind: 'logical'; type: 'boolean'; op: 'and' | 'or'; left: FilterNode; right: FilterNode }
+  | { kind: 'not'; type: 'boolean'; item: FilterNode }
+  | { kind: 'call'; type: FieldType; name: StringFunction; args: FilterNode[] };
+
+/** The types of the fields a filter may name. */
+export type FieldTypes = Record<string, { type: FieldType }>;
+
+class Parser {
   private pos = 0;
   private depth = 0;
 
   constructor(
     private readonly text: string,
     private readonly tokens: Token[],
-    private readonly fields: FieldTable<T>,
+    private readonly fields: FieldTypes,
   ) {}
 
-  parse(): (item: T) => boolean {
+  parse(): FilterNode {
     const expr = this.or();
     const t = this.peek();
     if (t.kind !== 'end') throw invalid(`expected 'and', 'or' or the end, found ${describe(t)}`);
-    const e = this.condition(expr);
-    // Null (unknown) is not a match, as in OData.
-    return (item) => e(item) === true;
+    return this.condition(expr);
   }
 
   private peek(): Token {
@@ -181,14 +194,11 @@ class Parser<T> {
     if (t.kind !== 'punct' || t.text !== text) throw invalid(`expected '${text}', found ${describe(t)}`);
   }
 
-  /** A boolean expression's evaluator: true, false, or null (unknown, e.g. a function of a null field). */
-  private condition(e: Expr<T>): (item: T) => boolean | null {
+  /** Checks that `e` is a condition (a boolean expression). */
+  private condition(e: FilterNode): FilterNode {
     if (e.type !== 'boolean')
       throw invalid('the filter must be a condition (a comparison or a boolean field)');
-    return (item) => {
-      const v = e.eval(item);
-      return typeof v === 'boolean' ? v : null;
-    };
+    return e;
   }
 
   private nest<R>(f: () => R): R {
@@ -201,36 +211,25 @@ class Parser<T> {
   }
 
   // Precedence, lowest first (OData 4.01 §5.1.1.1): or, and, comparisons, not.
-  private or(): Expr<T> {
-    return this.logical('or', () => this.and(), true);
+  private or(): FilterNode {
+    return this.logical('or', () => this.and());
   }
 
-  private and(): Expr<T> {
-    return this.logical('and', () => this.comparison(), false);
+  private and(): FilterNode {
+    return this.logical('and', () => this.comparison());
   }
 
-  /**
-   * `and` or `or` over operands read by `operand`, in three-valued logic: `decisive` (false for
-   * and, true for or) wins, then unknown (null), then the other value.
-   */
-  private logical(word: 'and' | 'or', operand: () => Expr<T>, decisive: boolean): Expr<T> {
+  private logical(op: 'and' | 'or', operand: () => FilterNode): FilterNode {
     let left = operand();
-    while (this.operator([word])) {
+    while (this.operator([op])) {
       const a = this.condition(left);
       const b = this.condition(operand());
-      left = {
-        type: 'boolean',
-        eval: (item) => {
-          const x = a(item);
-          const y = b(item);
-          return x === decisive || y === decisive ? decisive : x === null || y === null ? null : !decisive;
-        },
-      };
+      left = { kind: 'logical', type: 'boolean', op, left: a, right: b };
     }
     return left;
   }
 
-  private comparison(): Expr<T> {
+  private comparison(): FilterNode {
     const left = this.unary();
     const at = this.peek();
     const op = this.operator(COMPARISONS) as Comparison | undefined;
@@ -242,11 +241,11 @@ class Parser<T> {
     if ((left.type === 'null' || right.type === 'null') && op !== 'eq' && op !== 'ne') {
       throw invalid(`${describe(at)}: null can only be compared with eq or ne`);
     }
-    return { type: 'boolean', eval: (item) => compare(op, left.eval(item), right.eval(item)) };
+    return { kind: 'compare', type: 'boolean', op, left, right };
   }
 
-  /** `not` binds tighter than a comparison; `not` of unknown stays unknown. */
-  private unary(): Expr<T> {
+  /** `not` binds tighter than a comparison. */
+  private unary(): FilterNode {
     const t = this.peek();
     if (this.isWord(t, ['not']) && this.tokens[this.pos + 1]?.kind !== 'end') {
       const after = this.text[t.at + t.text.length];
@@ -254,25 +253,19 @@ class Parser<T> {
         throw invalid(`'${t.text}' at position ${t.at + 1} needs a space or '(' after it`);
       }
       this.pos++;
-      const inner = this.nest(() => this.condition(this.unary()));
-      return {
-        type: 'boolean',
-        eval: (item) => {
-          const v = inner(item);
-          return v === null ? null : !v;
-        },
-      };
+      const item = this.nest(() => this.condition(this.unary()));
+      return { kind: 'not', type: 'boolean', item };
     }
     return this.operand();
   }
 
-  private operand(): Expr<T> {
+  private operand(): FilterNode {
     const t = this.next();
     switch (t.kind) {
       case 'string':
-        return { type: 'string', eval: () => t.value };
+        return { kind: 'literal', type: 'string', value: t.value };
       case 'number':
-        return { type: 'number', eval: () => t.value };
+        return { kind: 'literal', type: 'number', value: t.value };
       case 'punct': {
         if (t.text !== '(') break;
         const inner = this.nest(() => this.or());
@@ -282,19 +275,19 @@ class Parser<T> {
       case 'name': {
         const word = t.text.toLowerCase();
         if (word === 'true' || word === 'false') {
-          const v = word === 'true';
-          return { type: 'boolean', eval: () => v };
+          return { kind: 'literal', type: 'boolean', value: word === 'true' };
         }
-        if (word === 'null') return { type: 'null', eval: () => null };
-        const fn = STRING_FUNCTIONS[t.text.toLowerCase()];
-        if (fn && this.peek().kind === 'punct') return this.call(t.text, fn);
+        if (word === 'null') return { kind: 'literal', type: 'null', value: null };
+        if (Object.hasOwn(STRING_FUNCTIONS, word) && this.peek().kind === 'punct') {
+          return this.call(t.text, word as StringFunction);
+        }
         const field = Object.hasOwn(this.fields, t.text) ? this.fields[t.text] : undefined;
         if (!field) {
           throw invalid(
             `unknown field '${t.text}' at position ${t.at + 1}; the fields are ${Object.keys(this.fields).join(', ')}`,
           );
         }
-        return { type: field.type, eval: field.get };
+        return { kind: 'field', type: field.type, name: t.text };
       }
       case 'end':
         break;
@@ -302,7 +295,8 @@ class Parser<T> {
     throw invalid(`expected a field, a literal or '(', found ${describe(t)}`);
   }
 
-  private call(name: string, fn: (typeof STRING_FUNCTIONS)[string]): Expr<T> {
+  private call(written: string, name: StringFunction): FilterNode {
+    const fn = STRING_FUNCTIONS[name];
     this.expectPunct('(');
     const args = this.nest(() => {
       const list = [this.or()];
@@ -314,22 +308,82 @@ class Parser<T> {
     });
     this.expectPunct(')');
     if (args.length !== fn.args)
-      throw invalid(`${name}() takes ${fn.args} argument${fn.args === 1 ? '' : 's'}`);
+      throw invalid(`${written}() takes ${fn.args} argument${fn.args === 1 ? '' : 's'}`);
     for (const a of args) {
-      if (a.type !== 'string') throw invalid(`the arguments of ${name}() must be strings`);
+      if (a.type !== 'string') throw invalid(`the arguments of ${written}() must be strings`);
     }
-    const [a, b] = args as [Expr<T>, Expr<T> | undefined];
-    return {
-      type: fn.type,
-      eval: (item) => {
-        const x = a.eval(item);
-        const y = b ? b.eval(item) : '';
+    return { kind: 'call', type: fn.type, name, args };
+  }
+}
+
+/** Evaluates a node for one item: a scalar, or null (unknown, e.g. a function of a null field). */
+function evaluator<T>(node: FilterNode, fields: FieldTable<T>): (item: T) => Scalar {
+  switch (node.kind) {
+    case 'literal': {
+      const v = node.value;
+      return () => v;
+    }
+    case 'field':
+      return fields[node.name]!.get;
+    case 'compare': {
+      const a = evaluator(node.left, fields);
+      const b = evaluator(node.right, fields);
+      const op = node.op;
+      return (item) => compare(op, a(item), b(item));
+    }
+    case 'logical': {
+      // Three-valued logic: `decisive` (false for and, true for or) wins, then unknown, then the other.
+      const a = truth(evaluator(node.left, fields));
+      const b = truth(evaluator(node.right, fields));
+      const decisive = node.op === 'or';
+      return (item) => {
+        const x = a(item);
+        const y = b(item);
+        return x === decisive || y === decisive ? decisive : x === null || y === null ? null : !decisive;
+      };
+    }
+    case 'not': {
+      // `not` of unknown stays unknown.
+      const inner = truth(evaluator(node.item, fields));
+      return (item) => {
+        const v = inner(item);
+        return v === null ? null : !v;
+      };
+    }
+    case 'call': {
+      const fn = STRING_FUNCTIONS[node.name].fn;
+      const [a, b] = node.args.map((arg) => evaluator(arg, fields)) as [
+        (item: T) => Scalar,
+        ((item: T) => Scalar) | undefined,
+      ];
+      return (item) => {
+        const x = a(item);
+        const y = b ? b(item) : '';
         // A missing (null) field matches no string function, as in OData.
         if (typeof x !== 'string' || typeof y !== 'string') return null;
-        return fn.fn(x, y);
-      },
-    };
+        return fn(x, y);
+      };
+    }
   }
+}
+
+function truth<T>(e: (item: T) => Scalar): (item: T) => boolean | null {
+  return (item) => {
+    const v = e(item);
+    return typeof v === 'boolean' ? v : null;
+  };
+}
+
+/**
+ * Parse an OData `$filter` into a typed tree over fields of the given types.
+ *
+ * @example
+ * const tree = parseFilterTree("enabled eq true", { enabled: { type: 'boolean' } });
+ */
+export function parseFilterTree(text: string, fields: FieldTypes): FilterNode {
+  if (text.length > MAX_FILTER_LENGTH) throw invalid(`longer than ${MAX_FILTER_LENGTH} characters`);
+  if (text.trim() === '') throw invalid('empty');
+  return new Parser(text, tokenize(text), fields).parse();
 }
 
 /**
@@ -340,7 +394,7 @@ class Parser<T> {
  * devices.filter(keep);
  */
 export function parseFilter<T>(text: string, fields: FieldTable<T>): (item: T) => boolean {
-  if (text.length > MAX_FILTER_LENGTH) throw invalid(`longer than ${MAX_FILTER_LENGTH} characters`);
-  if (text.trim() === '') throw invalid('empty');
-  return new Parser(text, tokenize(text), fields).parse();
+  const e = truth(evaluator(parseFilterTree(text, fields), fields));
+  // Null (unknown) is not a match, as in OData.
+  return (item) => e(item) === true;
 }

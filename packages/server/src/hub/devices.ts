@@ -7,9 +7,11 @@ import type { Kysely, Selectable } from 'kysely';
 
 import { provisioningError } from '../provisioning/errors.js';
 import type { Database, DevicesTable } from '../store/schema.js';
+import { isPostgres } from '../store/transactions.js';
 import { newEtag } from '../util.js';
 import { checkId, commonError, isObject } from '../validation.js';
 import { hubError } from './errors.js';
+import { listDevicePage, type DeviceListQuery } from './device-list.js';
 import type { Device } from './hub-api.js';
 
 /** CENTRAL_API.md §1.1: a display name may be up to 148 characters. */
@@ -66,6 +68,15 @@ export class DeviceRegistry {
         heldBy !== undefined ? { last_connected: null, last_activity: null, ...status, heldBy } : status,
       );
     });
+  }
+
+  /** One page of the list, filtered, sorted and paged in the database (device-list.ts). */
+  async page(query: DeviceListQuery): Promise<{ value: Device[]; nextToken?: string }> {
+    const page = await listDevicePage(this.db, isPostgres(this.db) ? 'postgres' : 'sqlite', query);
+    return {
+      value: page.rows.map((r) => this.toApi(r.row, r.status)),
+      ...(page.nextToken !== undefined ? { nextToken: page.nextToken } : {}),
+    };
   }
 
   async get(id: string): Promise<Device> {

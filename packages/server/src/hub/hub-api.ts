@@ -5,6 +5,8 @@
  * services validate input and throw GatehouseError with stable codes.
  */
 
+import type { DeviceListQuery } from './device-list.js';
+
 /** CENTRAL_API.md §3 `Device`, plus our read-only status fields. */
 export interface Device {
   id: string;
@@ -124,6 +126,8 @@ export interface HubApi {
   // Devices (CENTRAL_API.md §1.2 Devices). PUT creates or replaces; PATCH merges;
   // disabling a device closes its live connection at once.
   listDevices(): Promise<Device[]>;
+  /** One page of the list, filtered and sorted in the database (device-list.ts). */
+  listDevicePage(query: DeviceListQuery): Promise<{ value: Device[]; nextToken?: string }>;
   getDevice(id: string): Promise<Device>;
   // Twin tags (IoT Hub; Gatehouse extension to IoT Central's API): never sent to the device.
   getTags(id: string): Promise<Record<string, unknown>>;

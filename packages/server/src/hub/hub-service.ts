@@ -4,6 +4,7 @@
  * the connection registry, persistent sessions, telemetry ingest, twins, direct methods,
  * cloud-to-device messages and the event bus.
  */
+import type { DeviceListQuery } from './device-list.js';
 import { twinResponseTopic, type PropertyBag } from '@gatehouse/protocol';
 import type { Kysely } from 'kysely';
 import type { IConnectPacket, IPublishPacket } from 'mqtt-packet';
@@ -611,6 +612,10 @@ export class HubService implements HubApi {
 
   listDevices(): Promise<Device[]> {
     return this.devices.list();
+  }
+
+  listDevicePage(query: DeviceListQuery): Promise<{ value: Device[]; nextToken?: string }> {
+    return this.devices.page(query);
   }
 
   getDevice(id: string): Promise<Device> {

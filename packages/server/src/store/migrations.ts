@@ -427,6 +427,33 @@ function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0010_device_list_indexes': {
+      async up(db: Kysely<unknown>) {
+        // The device list sorts and pages in the database (hub/device-list.ts): one index per
+        // sort column, each ending with the ID that breaks ties, so a page is an index range.
+        // Null templates sort first (IoT Central); PostgreSQL's indexes put them last unless told.
+        await db.schema
+          .createIndex('devices_list_name')
+          .on('devices')
+          .columns(['display_name', 'id'])
+          .execute();
+        await db.schema
+          .createIndex('devices_list_template')
+          .on('devices')
+          .expression(pg ? sql`template NULLS FIRST, id` : sql`template, id`)
+          .execute();
+        await db.schema
+          .createIndex('devices_list_enabled')
+          .on('devices')
+          .columns(['enabled', 'id'])
+          .execute();
+        await db.schema
+          .createIndex('devices_list_provisioned')
+          .on('devices')
+          .columns(['provisioned', 'id'])
+          .execute();
+      },
+    },
   };
 }
 

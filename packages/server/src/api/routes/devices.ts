@@ -1,14 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../deps.js';
 import type { Device } from '../../hub/hub-api.js';
-import { listAnswer, listQueryDoc } from '../list-query.js';
+import { listOptions, listQueryDoc, nextLink } from '../list-query.js';
 import type { FieldTable } from '../odata-filter.js';
 import { queryText } from './params.js';
 import { DEVICE_ID, doc } from './schema.js';
 
 type DeviceParams = { Params: { id: string } };
 
-/** What `$filter` and `$orderby` on the device list see (CENTRAL_API.md §1.2), plus `connected`. */
+/**
+ * What `$filter` and `$orderby` on the device list see (CENTRAL_API.md §1.2), plus `connected`
+ * and `lastActivity`. The list itself filters in SQL (hub/device-list.ts, the same fields); the
+ * readers here serve the lists that filter in memory (a device group's devices).
+ */
 export const DEVICE_FIELDS: FieldTable<Device> = {
   id: { type: 'string', get: (d) => d.id },
   displayName: { type: 'string', get: (d) => d.displayName },
@@ -44,13 +48,18 @@ export function deviceRoutes(
       }),
     },
     async (request) => {
+      // Filtered, sorted and paged in the database (hub/device-list.ts): a fleet of 100,000
+      // answers its first page from an index.
+      const options = listOptions(request, DEVICE_FIELDS);
       const group = queryText(request.query as Record<string, unknown>, 'deviceGroup');
-      let devices = await hub.listDevices();
-      if (group !== undefined) {
-        const ids = new Set(await deps.deviceGroups.deviceIds(group));
-        devices = devices.filter((d) => ids.has(d.id));
-      }
-      return listAnswer(request, devices, DEVICE_FIELDS, deps.application);
+      const ids = group === undefined ? undefined : await deps.deviceGroups.deviceIds(group);
+      const page = await hub.listDevicePage({ ...options, ...(ids !== undefined ? { ids } : {}) });
+      return {
+        value: page.value,
+        ...(page.nextToken !== undefined
+          ? { nextLink: nextLink(request, deps.application, page.nextToken) }
+          : {}),
+      };
     },
   );
   app.get<DeviceParams>('/api/devices/:id', { schema: doc(tag, 'Get a device', device) }, async (request) =>
