@@ -1,16 +1,19 @@
-import { useCallback, useMemo, useRef, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { api, messageOf } from '../api';
 import { Badge, Dialog, EmptyState, FieldError, ago } from '../components/ui';
 import { useApiData } from '../use-api-data';
 import { devicePath, deviceStatus, type Device, type DeviceTemplate } from '../devices/types';
 import { useLiveEvents, type LiveEvent } from '../live';
+import { PAGE_SIZE, useDeviceList, type Sort, type SortField } from '../devices/use-device-list';
 import type { DeviceGroup } from '../jobs/types';
 import { Link, navigate } from '../router';
 
 /**
  * The device list (CENTRAL_API.md §3 status table): status, connection, last seen and template
  * per device, a search over ID and name, create / block / delete, kept live from the event
- * stream (connected, disconnected, deviceChanged, telemetry's last activity).
+ * stream (connected, disconnected, deviceChanged, telemetry's last activity). The server pages,
+ * sorts and searches ({@link PAGE_SIZE} a page, column headers sort), so a fleet of 100,000
+ * opens as fast as one of ten.
  */
 export function Devices() {
   // The list can be scoped to a device group (the server evaluates its filter).
@@ -19,25 +22,30 @@ export function Devices() {
     () => api<{ value: DeviceGroup[] }>('GET', '/api/deviceGroups').then((r) => r.value),
     'deviceGroups',
   );
-  const devices = useApiData(
-    () =>
-      api<{ value: Device[] }>(
-        'GET',
-        group === '' ? '/api/devices' : `/api/devices?deviceGroup=${encodeURIComponent(group)}`,
-      ).then((r) => r.value),
-    `devices:${group}`,
-  );
+  const [search, setSearch] = useState('');
+  // The search goes to the server a moment after the typing stops.
+  const [searched, setSearched] = useState('');
+  useEffect(() => {
+    const timer = setTimeout(() => setSearched(search), 250);
+    return () => clearTimeout(timer);
+  }, [search]);
+  const [sort, setSort] = useState<Sort>({ field: 'displayName', descending: false });
+  const devices = useDeviceList({ sort, search: searched, group });
   const templates = useApiData(
     () => api<{ value: DeviceTemplate[] }>('GET', '/api/deviceTemplates').then((r) => r.value),
     'templates',
   );
-  const [search, setSearch] = useState('');
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<Device | null>(null);
   const [rowError, setRowError] = useState<{ id: string; message: string } | null>(null);
   const reloadTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
 
-  const { data, update, reload } = devices;
+  const { update: updatePage, reload } = devices;
+  const data = devices.data?.value;
+  const update = useCallback(
+    (change: (list: Device[]) => Device[]) => updatePage((page) => ({ ...page, value: change(page.value) })),
+    [updatePage],
+  );
   const onEvent = useCallback(
     (e: LiveEvent) => {
       if (e.type === 'connected' || e.type === 'disconnected') {
@@ -77,12 +85,8 @@ export function Devices() {
     return (id: string | undefined) => (id === undefined ? undefined : (names.get(id) ?? id));
   }, [templates.data]);
 
-  const shown = useMemo(() => {
-    const q = search.trim().toLowerCase();
-    const list = data ?? [];
-    if (q === '') return list;
-    return list.filter((d) => d.id.toLowerCase().includes(q) || d.displayName.toLowerCase().includes(q));
-  }, [data, search]);
+  const shown = data ?? [];
+  const searching = searched.trim() !== '';
 
   const setEnabled = async (d: Device, enabled: boolean) => {
     setRowError(null);
@@ -116,13 +120,13 @@ export function Devices() {
           </select>
         </label>
       )}
-      {data !== undefined && data.length === 0 && group !== '' && (
+      {data !== undefined && data.length === 0 && group !== '' && !searching && (
         <EmptyState title="No device of this group">
           The group&apos;s filter selects no device now.{' '}
           <Link to={`/device-groups/${encodeURIComponent(group)}`}>Open the group</Link>.
         </EmptyState>
       )}
-      {data !== undefined && data.length > 0 && (
+      {data !== undefined && (data.length > 0 || searching || search !== '') && (
         <label className="search-field">
           Search devices
           <input
@@ -134,7 +138,7 @@ export function Devices() {
         </label>
       )}
       {data === undefined && devices.error === null && <p className="muted">Loading…</p>}
-      {data !== undefined && data.length === 0 && group === '' && (
+      {data !== undefined && data.length === 0 && group === '' && !searching && devices.page === 1 && (
         <EmptyState title="No devices yet">
           <p>
             Create one with <strong>New device</strong> and open its <strong>Connect</strong> dialog for the
@@ -151,20 +155,20 @@ export function Devices() {
           </p>
         </EmptyState>
       )}
-      {data !== undefined && data.length > 0 && shown.length === 0 && (
-        <EmptyState title={`No device matches "${search}"`}>Search looks at device IDs and names.</EmptyState>
+      {data !== undefined && data.length === 0 && searching && (
+        <EmptyState title={`No device matches "${searched}"`}>Search looks at device IDs and names.</EmptyState>
       )}
       {shown.length > 0 && (
         <div className="table-wrap">
           <table aria-label="Devices">
             <thead>
               <tr>
-                <th>Device name</th>
-                <th>Device ID</th>
-                <th>Status</th>
-                <th>Connection</th>
-                <th>Last seen</th>
-                <th>Device template</th>
+                <SortHeader label="Device name" field="displayName" sort={sort} onSort={setSort} />
+                <SortHeader label="Device ID" field="id" sort={sort} onSort={setSort} />
+                <SortHeader label="Status" field="provisioned" sort={sort} onSort={setSort} />
+                <SortHeader label="Connection" field="connected" sort={sort} onSort={setSort} />
+                <SortHeader label="Last seen" field="lastActivity" sort={sort} onSort={setSort} />
+                <SortHeader label="Device template" field="template" sort={sort} onSort={setSort} />
                 <th>
                   <span className="sr-only">Actions</span>
                 </th>
@@ -219,6 +223,17 @@ export function Devices() {
           </table>
         </div>
       )}
+      {(devices.hasNext || devices.hasPrevious) && (
+        <nav className="pager" aria-label="Pages">
+          <button type="button" disabled={!devices.hasPrevious} onClick={devices.previous}>
+            Previous
+          </button>
+          <span aria-live="polite">Page {devices.page}</span>
+          <button type="button" disabled={!devices.hasNext} onClick={devices.next}>
+            Next
+          </button>
+        </nav>
+      )}
       {creating && (
         <CreateDevice
           templates={templates.data ?? []}
@@ -241,6 +256,33 @@ export function Devices() {
         />
       )}
     </section>
+  );
+}
+
+/** A column header that sorts the list: ascending first, again for descending. */
+function SortHeader({
+  label,
+  field,
+  sort,
+  onSort,
+}: {
+  label: string;
+  field: SortField;
+  sort: Sort;
+  onSort: (sort: Sort) => void;
+}) {
+  const active = sort.field === field;
+  return (
+    <th aria-sort={active ? (sort.descending ? 'descending' : 'ascending') : 'none'}>
+      <button
+        type="button"
+        className="sort-header"
+        onClick={() => onSort({ field, descending: active ? !sort.descending : false })}
+      >
+        {label}
+        <span aria-hidden="true">{active ? (sort.descending ? ' ▼' : ' ▲') : ''}</span>
+      </button>
+    </th>
   );
 }
 
