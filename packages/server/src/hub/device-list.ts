@@ -40,15 +40,29 @@ export interface DeviceListRow {
 
 /** What a filter may test: the columns of the list (boolean fields as SQL conditions). */
 const FILTER_FIELDS: SqlFields = {
-  id: { type: 'string', sql: sql`d.id` },
-  displayName: { type: 'string', sql: sql`d.display_name` },
-  template: { type: 'string', sql: sql`d.template` },
-  enabled: { type: 'boolean', sql: sql`(d.enabled = 1)` },
-  provisioned: { type: 'boolean', sql: sql`(d.provisioned = 1)` },
-  simulated: { type: 'boolean', sql: sql`(d.simulated = 1)` },
-  connected: { type: 'boolean', sql: sql`(ss.node_id IS NOT NULL)` },
-  lastActivity: { type: 'string', sql: sql`st.last_activity` },
+  id: { type: 'string', nullable: false, sql: sql`d.id` },
+  displayName: { type: 'string', nullable: false, sql: sql`d.display_name` },
+  template: { type: 'string', nullable: true, sql: sql`d.template` },
+  enabled: { type: 'boolean', nullable: false, sql: sql`(d.enabled = 1)` },
+  provisioned: { type: 'boolean', nullable: false, sql: sql`(d.provisioned = 1)` },
+  simulated: { type: 'boolean', nullable: false, sql: sql`(d.simulated = 1)` },
+  connected: { type: 'boolean', nullable: false, sql: sql`(ss.node_id IS NOT NULL)` },
+  lastActivity: { type: 'string', nullable: true, sql: sql`st.last_activity` },
 };
+
+/** The fields read from the joined status tables: a query that names none of them skips the joins. */
+const JOINED = new Set(['connected', 'lastActivity']);
+
+function names(node: FilterNode | undefined, into = new Set<string>()): Set<string> {
+  if (!node) return into;
+  if (node.kind === 'field') into.add(node.name);
+  else if (node.kind === 'compare' || node.kind === 'logical') {
+    names(node.left, into);
+    names(node.right, into);
+  } else if (node.kind === 'not') names(node.item, into);
+  else if (node.kind === 'call') for (const a of node.args) names(a, into);
+  return into;
+}
 
 /** What the list sorts by: booleans as 0/1 (false first), text by code point. */
 const SORT_KEYS: Record<string, { type: FieldType; nullable: boolean; sql: RawBuilder<unknown> }> = {
@@ -165,8 +179,11 @@ function afterCursor(keys: Key[], cursor: Cursor, dialect: StoreDialect): RawBui
   return any;
 }
 
-function orderSql(k: Key, dialect: StoreDialect): RawBuilder<unknown> {
+function orderSql(k: Key, dialect: StoreDialect, split: boolean): RawBuilder<unknown> {
   // SQLite sorts NULL first ascending and last descending already; PostgreSQL the other way.
+  // Within one run of a split key all its values are null or none are: no clause, so the
+  // index's own order serves.
+  if (split) return sql`${k.sql} ${k.descending ? sql`DESC` : sql`ASC`}`;
   const nulls =
     dialect === 'postgres' && k.nullable ? (k.descending ? sql` NULLS LAST` : sql` NULLS FIRST`) : sql``;
   return sql`${k.sql} ${k.descending ? sql`DESC` : sql`ASC`}${nulls}`;
@@ -185,6 +202,7 @@ export async function listDevicePage(
 ): Promise<{ rows: DeviceListRow[]; nextToken?: string }> {
   const keys = sortKeys(query.order);
   const cursor = query.skipToken === undefined ? undefined : decodeToken(query.skipToken, keys);
+  const joined = [...names(query.filter), ...keys.map((k) => k.name)].some((n) => JOINED.has(n));
   const conditions: RawBuilder<unknown>[] = [];
   if (query.filter) conditions.push(filterSql(query.filter, FILTER_FIELDS, dialect));
   if (cursor) conditions.push(afterCursor(keys, cursor, dialect));
@@ -196,19 +214,42 @@ export async function listDevicePage(
         : sql`d.id IN (SELECT value FROM json_each(${JSON.stringify(query.ids)}))`,
     );
   }
-  const where = conditions.length === 0 ? sql`` : sql`WHERE ${sql.join(conditions, sql` AND `)}`;
-  const limit = query.top === undefined ? sql`` : sql`LIMIT ${query.top + 1}`;
-  const selectKeys = keys.map((k, i) => sql`${k.sql} AS ${sql.ref(`k${i}`)}`);
-  const result = await sql<Selectable<DevicesTable> & Record<string, unknown>>`
-    SELECT d.*, st.last_connected AS st_last_connected, st.last_activity AS st_last_activity,
-      st.device_id AS st_device_id, ss.node_id AS ss_node_id, ${sql.join(selectKeys)}
-    FROM devices d
-    LEFT JOIN device_status st ON st.device_id = d.id
-    LEFT JOIN device_sessions ss ON ss.device_id = d.id
-    ${where}
-    ORDER BY ${sql.join(keys.map((k) => orderSql(k, dialect)))}
-    ${limit}`.execute(db);
-  let rows = result.rows;
+  const want = query.top === undefined ? undefined : query.top + 1;
+  const select = async (extra: RawBuilder<unknown> | undefined, limit: number | undefined) => {
+    const all = extra ? [...conditions, extra] : conditions;
+    const where = all.length === 0 ? sql`` : sql`WHERE ${sql.join(all, sql` AND `)}`;
+    const selectKeys = keys.map((k, i) => sql`${k.sql} AS ${sql.ref(`k${i}`)}`);
+    const from = joined
+      ? sql`devices d LEFT JOIN device_status st ON st.device_id = d.id
+          LEFT JOIN device_sessions ss ON ss.device_id = d.id`
+      : sql`devices d`;
+    const result = await sql<Record<string, unknown>>`
+      SELECT d.*, ${sql.join(selectKeys)} FROM ${from} ${where}
+      ORDER BY ${sql.join(keys.map((k, i) => orderSql(k, dialect, i === 0 && extra !== undefined)))}
+      ${limit === undefined ? sql`` : sql`LIMIT ${limit}`}`.execute(db);
+    return result.rows;
+  };
+  let rows: Array<Record<string, unknown>> = [];
+  const first = keys[0]!;
+  if (!first.nullable) {
+    rows = await select(undefined, want);
+  } else {
+    // A nullable first key (last activity, template) is read in two runs, the nulls and the
+    // values, each a plain index range: one query over both cannot use an index on the joined
+    // table for its order, and sorts the whole fleet for one page.
+    const nullsFirst = !first.descending;
+    const runs = nullsFirst ? [true, false] : [false, true];
+    for (const nulls of runs) {
+      if (want !== undefined && rows.length >= want) break;
+      // Past the run the cursor is in: nothing to read there.
+      if (cursor && (cursor.values[0] === null) !== nulls && nulls === nullsFirst) continue;
+      const more = await select(
+        nulls ? sql`${first.sql} IS NULL` : sql`${first.sql} IS NOT NULL`,
+        want === undefined ? undefined : want - rows.length,
+      );
+      rows.push(...more);
+    }
+  }
   let nextToken: string | undefined;
   if (query.top !== undefined && rows.length > query.top) {
     rows = rows.slice(0, query.top);
@@ -221,29 +262,44 @@ export async function listDevicePage(
       }),
     );
   }
+  const statuses = await statusOf(
+    db,
+    rows.map((r) => r['id'] as string),
+  );
   return {
-    rows: rows.map((r) => {
-      const nodeId = r['ss_node_id'] as string | null;
-      const stored: StoredStatus | undefined =
-        r['st_device_id'] === null && nodeId === null
-          ? undefined
-          : {
-              last_connected: r['st_last_connected'] as string | null,
-              last_activity: r['st_last_activity'] as string | null,
-              ...(nodeId !== null ? { heldBy: nodeId } : {}),
-            };
-      return { row: deviceRow(r), status: stored };
-    }),
+    rows: rows.map((r) => ({ row: deviceRow(r), status: statuses.get(r['id'] as string) })),
     ...(nextToken !== undefined ? { nextToken } : {}),
   };
 }
 
+/** The stored status of the page's devices (at most a page: one IN list). */
+async function statusOf(db: Kysely<Database>, ids: string[]): Promise<Map<string, StoredStatus>> {
+  const out = new Map<string, StoredStatus>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const chunk = ids.slice(i, i + 500);
+    const status = await db.selectFrom('device_status').selectAll().where('device_id', 'in', chunk).execute();
+    const held = await db
+      .selectFrom('device_sessions')
+      .select(['device_id', 'node_id'])
+      .where('device_id', 'in', chunk)
+      .where('node_id', 'is not', null)
+      .execute();
+    for (const s of status)
+      out.set(s.device_id, { last_connected: s.last_connected, last_activity: s.last_activity });
+    for (const h of held) {
+      out.set(h.device_id, {
+        last_connected: null,
+        last_activity: null,
+        ...out.get(h.device_id),
+        heldBy: h.node_id ?? '',
+      });
+    }
+  }
+  return out;
+}
+
 function deviceRow(r: Record<string, unknown>): Selectable<DevicesTable> {
-  const { st_last_connected, st_last_activity, st_device_id, ss_node_id, ...rest } = r;
-  void st_last_connected;
-  void st_last_activity;
-  void st_device_id;
-  void ss_node_id;
-  for (const key of Object.keys(rest)) if (/^k\d+$/.test(key)) delete rest[key];
-  return rest as unknown as Selectable<DevicesTable>;
+  const row = { ...r };
+  for (const key of Object.keys(row)) if (/^k\d+$/.test(key)) delete row[key];
+  return row as unknown as Selectable<DevicesTable>;
 }

@@ -431,7 +431,7 @@ function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
       async up(db: Kysely<unknown>) {
         // The device list sorts and pages in the database (hub/device-list.ts): one index per
         // sort column, each ending with the ID that breaks ties, so a page is an index range.
-        // Null templates sort first (IoT Central); PostgreSQL's indexes put them last unless told.
+        // A nullable key (template, last activity) is read as two ranges, nulls and values.
         await db.schema
           .createIndex('devices_list_name')
           .on('devices')
@@ -440,7 +440,12 @@ function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
         await db.schema
           .createIndex('devices_list_template')
           .on('devices')
-          .expression(pg ? sql`template NULLS FIRST, id` : sql`template, id`)
+          .columns(['template', 'id'])
+          .execute();
+        await db.schema
+          .createIndex('device_status_activity')
+          .on('device_status')
+          .columns(['last_activity', 'device_id'])
           .execute();
         await db.schema
           .createIndex('devices_list_enabled')

@@ -16,11 +16,16 @@
  */
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
 
-import type { FieldType, FilterNode, Scalar } from '../api/odata-filter.js';
+import type { Comparison, FieldType, FilterNode, Scalar } from '../api/odata-filter.js';
 import type { StoreDialect } from './column-types.js';
 
 /** A field of a list as SQL sees it; boolean fields are SQL conditions (`(d.enabled = 1)`). */
-export type SqlFields = Record<string, { type: FieldType; sql: RawBuilder<unknown> }>;
+export type SqlFields = Record<string, { type: FieldType; nullable: boolean; sql: RawBuilder<unknown> }>;
+
+/** `v op x` as `x op' v`. */
+function mirror(op: Comparison): Comparison {
+  return op === 'lt' ? 'gt' : op === 'gt' ? 'lt' : op === 'le' ? 'ge' : op === 'ge' ? 'le' : op;
+}
 
 /** A literal as a typed parameter (PostgreSQL cannot guess the type of `$1 < $2`). */
 export function sqlLiteral(value: Scalar, dialect: StoreDialect): RawBuilder<unknown> {
@@ -39,6 +44,20 @@ function expr(node: FilterNode, fields: SqlFields, dialect: StoreDialect): RawBu
     case 'compare': {
       const a = expr(node.left, fields, dialect);
       const b = expr(node.right, fields, dialect);
+      // Against a literal value the comparison is spelt so an index on the other side serves it:
+      // `x = v AND x IS NOT NULL` is never unknown, as `eq` must be, and is a range to the planner.
+      const literal = [node.left, node.right].find((n) => n.kind === 'literal' && n.value !== null);
+      if (literal) {
+        const other = literal === node.left ? node.right : node.left;
+        const x = literal === node.left ? b : a;
+        const canBeNull = other.kind !== 'field' || fields[other.name]!.nullable;
+        const op = { eq: '=', ne: '<>', lt: '<', le: '<=', gt: '>', ge: '>=' }[
+          literal === node.left ? mirror(node.op) : node.op
+        ];
+        const test = sql`${x} ${sql.raw(op)} ${literal === node.left ? a : b}`;
+        if (!canBeNull) return sql`(${test})`;
+        return node.op === 'ne' ? sql`(${test} OR ${x} IS NULL)` : sql`(${test} AND ${x} IS NOT NULL)`;
+      }
       const pg = dialect === 'postgres';
       switch (node.op) {
         case 'eq':

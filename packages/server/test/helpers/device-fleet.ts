@@ -19,7 +19,8 @@ export function fleetDevice(i: number, prefix = 'fleet') {
     id,
     // Every 7th name repeats (ties are broken by ID); rooms vary the case.
     displayName: `${ROOMS[i % ROOMS.length]} sensor ${i % 7 === 0 ? 'shared' : String((i * 7919) % 100000)}`,
-    template: i % 5 === 4 ? null : FLEET_TEMPLATES[i % FLEET_TEMPLATES.length]!,
+    // Independent of the room, so no filter on one is a scan to the far end of the other's order.
+    template: i % 5 === 4 ? null : FLEET_TEMPLATES[Math.floor(i / ROOMS.length) % FLEET_TEMPLATES.length]!,
     enabled: i % 11 !== 3,
     provisioned: i % 3 !== 0,
     simulated: i % 13 === 0,
