@@ -41,6 +41,8 @@ import { openStore } from './store/open-store.js';
 import { Settings } from './store/settings.js';
 import { HubService } from './hub/hub-service.js';
 import { SasAuthenticator } from './hub/sas-authenticator.js';
+import { TelemetryExport } from './hub/telemetry-export.js';
+import { TelemetrySeries } from './hub/telemetry-series.js';
 import { ensureTlsIdentity } from './tls-identity.js';
 import { ensureDatabaseTlsIdentity, watchDatabaseTlsIdentity } from './tls-identity-database.js';
 import { ClusterMembership } from './cluster/membership.js';
@@ -75,8 +77,12 @@ export interface ServerOptions {
   nodeId?: string;
   /** `retry-after` of the DPS 202 answer, in seconds. */
   dpsRetryAfterSeconds?: number;
-  /** Days telemetry is kept (default 30). */
+  /** Days raw telemetry messages (and their minute rollups) are kept (default 30). */
   retentionDays?: number;
+  /** Days the hour rollups of numeric telemetry are kept (default 365): long series outlive raw data. */
+  rollupRetentionDays?: number;
+  /** Most rows of a CSV answer (default 100,000). */
+  csvMaxRows?: number;
   /** Folder of the built web app; default `packages/web/dist/app` of this checkout ('' serves none). */
   webRoot?: string;
   /**
@@ -293,6 +299,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           ),
       },
       ...(options.retentionDays !== undefined ? { retentionDays: options.retentionDays } : {}),
+      ...(options.rollupRetentionDays !== undefined
+        ? { rollupRetentionDays: options.rollupRetentionDays }
+        : {}),
     });
     hub.start({ retention: false });
     // The nodes sharing the database: heartbeats, and the sessions of nodes that died.
@@ -492,6 +501,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       certificates: new CertificateInventory(db, { logger: logger.child({ context: 'api' }) }),
       stats: new StatsService(db, { connectedDevices: () => hub.registry.size }),
       hub,
+      telemetrySeries: new TelemetrySeries({
+        store: opened.telemetry,
+        db,
+        device: (id) => hub.devices.row(id),
+        templateTelemetry: async (id) => (await templates.get(id)).summary.telemetry,
+        groupDeviceIds: (id) => deviceGroups.deviceIds(id),
+      }),
+      telemetryExport: new TelemetryExport(opened.telemetry, (id) => hub.devices.row(id)),
+      ...(options.csvMaxRows !== undefined ? { csvMaxRows: options.csvMaxRows } : {}),
       readiness,
       deviceGroups,
       jobs,

@@ -30,6 +30,7 @@ interface ServeFlags extends ClusterFlags {
   logLevel: string;
   dpsRetryAfter: number;
   retentionDays: number;
+  rollupRetentionDays: number;
   databaseUrl?: string;
   proxyProtocol?: 'v2';
   proxyTrusted?: string[];
@@ -135,15 +136,19 @@ export function registerServeCommand(program: Command): void {
         .argParser(Number),
     )
     .addOption(
-      new Option('--retention-days <days>', 'days telemetry history is kept')
+      new Option('--retention-days <days>', 'days raw telemetry messages (and their minute rollups) are kept')
         .env('GATEHOUSE_RETENTION_DAYS')
         .default(30)
-        .argParser((v) => {
-          const n = Number(v);
-          if (!Number.isFinite(n) || n <= 0)
-            throw new CliError('ERR_CLI_INVALID_OPTION', `'${v}' is not a positive number of days.`);
-          return n;
-        }),
+        .argParser(positiveDays),
+    )
+    .addOption(
+      new Option(
+        '--rollup-retention-days <days>',
+        'days the hourly rollups of numeric telemetry are kept (series over long windows)',
+      )
+        .env('GATEHOUSE_ROLLUP_RETENTION_DAYS')
+        .default(365)
+        .argParser(positiveDays),
     )
     .addOption(
       new Option(
@@ -201,6 +206,7 @@ export function registerServeCommand(program: Command): void {
         logLevel: flags.logLevel,
         dpsRetryAfterSeconds: flags.dpsRetryAfter,
         retentionDays: flags.retentionDays,
+        rollupRetentionDays: flags.rollupRetentionDays,
         ...(flags.databaseUrl ? { databaseUrl: flags.databaseUrl } : {}),
         drainRatePerSecond: flags.drainRate,
         ...(flags.proxyProtocol ? { proxyProtocol: flags.proxyProtocol } : {}),
@@ -244,4 +250,11 @@ export function registerServeCommand(program: Command): void {
         process.once('SIGTERM', () => stop('SIGTERM'));
       });
     });
+}
+
+function positiveDays(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new CliError('ERR_CLI_INVALID_OPTION', `'${v}' is not a positive number of days.`);
+  return n;
 }

@@ -29,6 +29,7 @@ import { roleRoutes } from './routes/roles.js';
 import { sessionRoutes } from './routes/session.js';
 import { statsRoutes } from './routes/stats.js';
 import { telemetryRoutes } from './routes/telemetry.js';
+import { telemetrySeriesRoutes } from './routes/telemetry-series.js';
 import { userRoutes } from './routes/users.js';
 import { registerWebApp } from './web-app.js';
 import { commonError } from '../validation.js';
@@ -145,6 +146,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   deviceRoutes(app, deps);
   deviceTemplateRoutes(app, deps);
   telemetryRoutes(app, deps);
+  telemetrySeriesRoutes(app, deps);
   propertyRoutes(app, deps);
   commandRoutes(app, deps);
   messageRoutes(app, deps);

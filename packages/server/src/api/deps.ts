@@ -10,6 +10,8 @@ import type { SessionService } from '../app/sessions.js';
 import type { StatsService } from '../app/stats.js';
 import type { UserService } from '../app/users.js';
 import type { HubApi } from '../hub/hub-api.js';
+import type { TelemetryExport } from '../hub/telemetry-export.js';
+import type { TelemetrySeries } from '../hub/telemetry-series.js';
 import type { Readiness } from '../lifecycle/readiness.js';
 import type { ImportService } from '../import/import-service.js';
 import type { Metrics } from '../metrics.js';
@@ -48,6 +50,11 @@ export interface ApiDeps {
   stats: StatsService;
   /** The hub (hub-api.ts): devices, telemetry, properties, commands, C2D and the live events. */
   hub: HubApi;
+  /** Telemetry series (aggregated in the store) and CSV exports; absent: those routes are not served. */
+  telemetrySeries?: TelemetrySeries;
+  telemetryExport?: TelemetryExport;
+  /** Most rows of a CSV answer (default 100,000). */
+  csvMaxRows?: number;
   /** Device groups (named device queries) and the jobs run over them. */
   deviceGroups: DeviceGroupService;
   jobs: JobService;

@@ -84,6 +84,12 @@ export const HUB_ERRORS = {
     summary: 'The telemetry history query is invalid: `from` after `to`, or a `limit` outside 1–10000.',
     fix: 'Ask for a smaller window or page with `to` = the oldest `enqueuedTime` received.',
   },
+  ERR_SERIES_INVALID: {
+    status: 400,
+    summary:
+      'The telemetry series query is invalid; the message names the parameter: `from` after `to`, a window over 400 days, an unknown `aggregation`, an `interval` that is not an ISO 8601 duration of whole seconds or gives more than 1,000 buckets over the window, an unknown `format`, or `avg`/`sum`/`min`/`max` of a field that is not numeric (the device template says so, or the device never sent a number in it).',
+    fix: 'Use `aggregation` avg, min, max, sum, count, first or last, an `interval` such as PT1M, PT1H or P1D (or none: one is chosen for at most 1,000 buckets), and a window of at most 400 days. Series hold numeric values only.',
+  },
   ERR_C2D_LOCK_TOKEN_UNKNOWN: {
     status: 404,
     summary:

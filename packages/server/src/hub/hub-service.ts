@@ -72,8 +72,10 @@ export interface HubServiceOptions {
   hostName: string;
   logger: Logger;
   metrics?: Metrics;
-  /** Telemetry retention in days; default 30. */
+  /** Retention of raw telemetry (and of the minute rollups) in days; default 30. */
   retentionDays?: number;
+  /** Retention of the hour rollups in days; default 365. */
+  rollupRetentionDays?: number;
   now?: () => Date;
   /** Extra authenticators tried after X.509 (SAS, later). */
   authenticators?: DeviceAuthenticator[];
@@ -136,6 +138,7 @@ export class HubService implements HubApi {
   private readonly sessions: SessionStore;
   private readonly authentication: DeviceAuthentication;
   private readonly retentionDays: number;
+  private readonly rollupRetentionDays: number;
   private readonly templates: TemplateLookup | undefined;
   private readonly metrics: ReturnType<typeof hubMetrics> | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
@@ -161,6 +164,7 @@ export class HubService implements HubApi {
     this.logger = options.logger;
     this.now = options.now ?? (() => new Date());
     this.retentionDays = options.retentionDays ?? 30;
+    this.rollupRetentionDays = options.rollupRetentionDays ?? 365;
     this.c2dSweepMs = options.c2dSweepMs ?? C2D_SWEEP_MS;
     this.templates = options.templates;
     this.metrics = options.metrics ? hubMetrics(options.metrics) : undefined;
@@ -292,12 +296,22 @@ export class HubService implements HubApi {
     await this.telemetry.close?.();
   }
 
-  /** Deletes telemetry older than `retentionDays`; returns how many messages. */
+  /**
+   * Deletes telemetry older than `retentionDays` with its minute rollups (they have the same
+   * resolution, so they would only duplicate it) and hour rollups older than
+   * `rollupRetentionDays`; returns how many messages.
+   */
   async applyRetention(): Promise<number> {
-    const cutoff = new Date(this.now().getTime() - this.retentionDays * DAY_MS).toISOString();
+    const now = this.now().getTime();
+    const cutoff = new Date(now - this.retentionDays * DAY_MS).toISOString();
+    const rollupCutoff = new Date(now - this.rollupRetentionDays * DAY_MS).toISOString();
     try {
       const deleted = await this.telemetry.deleteOlderThan(cutoff);
-      if (deleted > 0) this.logger.info({ deleted, cutoff }, 'telemetry retention applied');
+      const minutes = await this.telemetry.deleteRollupsOlderThan('minute', cutoff);
+      const hours = await this.telemetry.deleteRollupsOlderThan('hour', rollupCutoff);
+      if (deleted + minutes + hours > 0) {
+        this.logger.info({ deleted, cutoff, minutes, hours, rollupCutoff }, 'telemetry retention applied');
+      }
       return deleted;
     } catch (err) {
       this.logger.error({ err }, 'telemetry retention failed');

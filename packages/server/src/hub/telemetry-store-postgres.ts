@@ -19,10 +19,27 @@ import {
   ensureTelemetryPartitions,
 } from '../store/postgres-telemetry-schema.js';
 import { isPlainObject } from './message-body.js';
+import {
+  ROLLUP_TABLES,
+  rollupColumns,
+  rollupIncrements,
+  rollupUpsertSql,
+  type RollupLevel,
+} from './telemetry-rollups.js';
+import {
+  fieldKindSql,
+  seriesSql,
+  toPartial,
+  type SeriesPartial,
+  type SeriesPieceQuery,
+  type SeriesSqlRow,
+} from './telemetry-series-sql.js';
 import type {
+  FieldKind,
   StoredTelemetry,
   TelemetryHistoryFilter,
   TelemetryInput,
+  TelemetryScanFilter,
   TelemetryStore,
 } from './telemetry-store.js';
 
@@ -47,6 +64,10 @@ const APPEND = `WITH messages AS (
   SELECT * FROM unnest($9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
   ON CONFLICT (device_id, component, name) DO UPDATE SET value = excluded.value, enqueued_at = excluded.enqueued_at
   WHERE excluded.enqueued_at >= telemetry_latest.enqueued_at
+), rollup_minute AS (
+  ${rollupUpsertSql('postgres', 'minute').replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + 13}`)}
+), rollup_hour AS (
+  ${rollupUpsertSql('postgres', 'hour').replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + 25}`)}
 )
 SELECT id FROM messages ORDER BY id`;
 
@@ -143,12 +164,45 @@ export class PostgresTelemetryStore implements TelemetryStore {
     });
   }
 
+  async scan(deviceId: string, filter: TelemetryScanFilter): Promise<StoredTelemetry[]> {
+    const after = filter.after;
+    const r = await this.options.pool.query<TelemetryRow>(
+      `SELECT id, device_id, enqueued_at, component, body, content_type, system_properties, properties
+       FROM telemetry WHERE device_id = $1 AND enqueued_at >= $2 AND enqueued_at < $3
+       ${after ? 'AND (enqueued_at, id) > ($5, $6)' : ''}
+       ORDER BY enqueued_at, id LIMIT $4`,
+      [deviceId, filter.from, filter.to, filter.limit, ...(after ? [after.enqueuedAt, after.id] : [])],
+    );
+    return r.rows.map((row) => toStored({ ...row, id: Number(row.id) }));
+  }
+
+  async seriesPartials(query: SeriesPieceQuery): Promise<SeriesPartial[]> {
+    const { text, values } = seriesSql('postgres', query);
+    return (await this.options.pool.query<SeriesSqlRow>(text, values)).rows.map(toPartial);
+  }
+
+  async fieldKind(deviceIds: readonly string[], component: string, name: string): Promise<FieldKind> {
+    const { text, values } = fieldKindSql('postgres', deviceIds, component, name);
+    const row = (await this.options.pool.query<{ numeric: boolean; seen: boolean }>(text, values)).rows[0];
+    return row?.numeric ? 'numeric' : row?.seen ? 'other' : 'unseen';
+  }
+
+  async deleteRollupsOlderThan(level: RollupLevel, time: string): Promise<number> {
+    const r = await this.options.pool.query(`DELETE FROM ${ROLLUP_TABLES[level]} WHERE bucket < $1`, [
+      Math.floor(Date.parse(time) / 1000),
+    ]);
+    return r.rowCount ?? 0;
+  }
+
   async deleteDevice(deviceId: string): Promise<void> {
     await this.withClient(async (client) => {
       await client.query('BEGIN');
       try {
         await client.query('DELETE FROM telemetry WHERE device_id = $1', [deviceId]);
         await client.query('DELETE FROM telemetry_latest WHERE device_id = $1', [deviceId]);
+        for (const table of Object.values(ROLLUP_TABLES)) {
+          await client.query(`DELETE FROM ${table} WHERE device_id = $1`, [deviceId]);
+        }
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -195,7 +249,10 @@ export class PostgresTelemetryStore implements TelemetryStore {
   }
 }
 
-/** The 13 column arrays of {@link APPEND}: one entry per message, then one per latest value. */
+/**
+ * The 37 column arrays of {@link APPEND}: one entry per message, then one per latest value,
+ * then the minute and the hour rollup increments (telemetry-rollups.ts).
+ */
 function batchValues(messages: readonly TelemetryInput[]): unknown[] {
   const cols: unknown[][] = Array.from({ length: 8 }, () => []);
   // Only the newest value of each (device, component, field) in the batch: ON CONFLICT may
@@ -227,7 +284,12 @@ function batchValues(messages: readonly TelemetryInput[]): unknown[] {
   }
   const latestCols: string[][] = Array.from({ length: 5 }, () => []);
   for (const entry of latest.values()) entry.forEach((v, i) => latestCols[i]!.push(v));
-  return [...cols, ...latestCols];
+  return [
+    ...cols,
+    ...latestCols,
+    ...rollupColumns(rollupIncrements(messages, 'minute')),
+    ...rollupColumns(rollupIncrements(messages, 'hour')),
+  ];
 }
 
 function toStored(row: TelemetryRow): StoredTelemetry {

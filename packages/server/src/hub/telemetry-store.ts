@@ -11,6 +11,21 @@
 import type BetterSqlite3 from 'better-sqlite3';
 
 import { isPlainObject } from './message-body.js';
+import {
+  ROLLUP_TABLES,
+  rollupIncrements,
+  rollupUpsertSql,
+  rollupValues,
+  type RollupLevel,
+} from './telemetry-rollups.js';
+import {
+  fieldKindSql,
+  seriesSql,
+  toPartial,
+  type SeriesPartial,
+  type SeriesPieceQuery,
+  type SeriesSqlRow,
+} from './telemetry-series-sql.js';
 
 /** One message to store. */
 export interface TelemetryInput {
@@ -52,6 +67,20 @@ export interface TelemetryHistoryFilter {
   limit: number;
 }
 
+/** A page of messages in time order, for exports (CSV): after `after`, oldest first. */
+export interface TelemetryScanFilter {
+  /** Inclusive, ISO-8601. */
+  from: string;
+  /** Exclusive, ISO-8601. */
+  to: string;
+  /** The last message of the previous page. */
+  after?: { enqueuedAt: string; id: number };
+  limit: number;
+}
+
+/** Whether devices stored numbers in a field ('numeric'), only other values ('other'), or never sent it. */
+export type FieldKind = 'numeric' | 'other' | 'unseen';
+
 export interface TelemetryStore {
   /** Stores all messages atomically; resolves once they are durable. */
   appendBatch(messages: readonly TelemetryInput[]): Promise<void>;
@@ -63,6 +92,13 @@ export interface TelemetryStore {
   ): Promise<{ value: unknown; enqueuedAt: string } | undefined>;
   /** The most recent `limit` matching messages (of one device, or of all), oldest first. */
   history(deviceId: string | undefined, filter: TelemetryHistoryFilter): Promise<StoredTelemetry[]>;
+  /** Messages of one device in [from, to) in (time, id) order, a page at a time. */
+  scan(deviceId: string, filter: TelemetryScanFilter): Promise<StoredTelemetry[]>;
+  /** One piece of a series, aggregated in the database (telemetry-series-sql.ts). */
+  seriesPartials(query: SeriesPieceQuery): Promise<SeriesPartial[]>;
+  fieldKind(deviceIds: readonly string[], component: string, name: string): Promise<FieldKind>;
+  /** Deletes the rollups of `level` whose bucket starts before `time` (ISO-8601); returns how many. */
+  deleteRollupsOlderThan(level: RollupLevel, time: string): Promise<number>;
   /** Deletes messages enqueued before `time` (ISO-8601); returns how many. */
   deleteOlderThan(time: string): Promise<number>;
   /** Deletes everything of one device (device deleted). */
@@ -89,7 +125,9 @@ interface TelemetryRow {
 export class SqliteTelemetryStore implements TelemetryStore {
   private readonly insertMessage: BetterSqlite3.Statement;
   private readonly upsertLatest: BetterSqlite3.Statement;
+  private readonly upsertRollup: Record<RollupLevel, BetterSqlite3.Statement>;
   private readonly writeBatch: (messages: readonly TelemetryInput[]) => void;
+  private readonly seriesStatements = new Map<string, BetterSqlite3.Statement>();
 
   constructor(private readonly sqlite: BetterSqlite3.Database) {
     this.insertMessage = sqlite.prepare(
@@ -101,6 +139,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
        ON CONFLICT (device_id, component, name) DO UPDATE SET value = excluded.value, enqueued_at = excluded.enqueued_at
        WHERE excluded.enqueued_at >= telemetry_latest.enqueued_at`,
     );
+    this.upsertRollup = {
+      minute: sqlite.prepare(rollupUpsertSql('sqlite', 'minute')),
+      hour: sqlite.prepare(rollupUpsertSql('sqlite', 'hour')),
+    };
     this.writeBatch = sqlite.transaction((messages: readonly TelemetryInput[]) => {
       // Only the newest value of each (device, component, field) in the batch reaches
       // telemetry_latest: one upsert per field per batch instead of one per message.
@@ -130,6 +172,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
       }
       for (const [deviceId, component, name, value, enqueuedAt] of latest.values()) {
         this.upsertLatest.run(deviceId, component, name, JSON.stringify(value), enqueuedAt);
+      }
+      // The rollups commit with the messages (telemetry-rollups.ts: why not a job).
+      for (const level of ['minute', 'hour'] as const) {
+        for (const row of rollupIncrements(messages, level))
+          this.upsertRollup[level].run(...rollupValues(row));
       }
     });
   }
@@ -186,6 +233,49 @@ export class SqliteTelemetryStore implements TelemetryStore {
     return rows.reverse().map(toStored);
   }
 
+  async scan(deviceId: string, filter: TelemetryScanFilter): Promise<StoredTelemetry[]> {
+    const after = filter.after;
+    const rows = this.sqlite
+      .prepare(
+        `SELECT * FROM telemetry WHERE device_id = ? AND enqueued_at >= ? AND enqueued_at < ?
+         ${after ? 'AND (enqueued_at > ? OR (enqueued_at = ? AND id > ?))' : ''}
+         ORDER BY enqueued_at, id LIMIT ?`,
+      )
+      .all(
+        deviceId,
+        filter.from,
+        filter.to,
+        ...(after ? [after.enqueuedAt, after.enqueuedAt, after.id] : []),
+        filter.limit,
+      ) as TelemetryRow[];
+    return rows.map(toStored);
+  }
+
+  async seriesPartials(query: SeriesPieceQuery): Promise<SeriesPartial[]> {
+    const { text, values } = seriesSql('sqlite', query);
+    let statement = this.seriesStatements.get(text);
+    if (!statement) {
+      statement = this.sqlite.prepare(text);
+      // Texts differ by interval and aggregation only: a handful in practice; a bound keeps it so.
+      if (this.seriesStatements.size > 200) this.seriesStatements.clear();
+      this.seriesStatements.set(text, statement);
+    }
+    return (statement.all(...values) as SeriesSqlRow[]).map(toPartial);
+  }
+
+  async fieldKind(deviceIds: readonly string[], component: string, name: string): Promise<FieldKind> {
+    const { text, values } = fieldKindSql('sqlite', deviceIds, component, name);
+    const row = this.sqlite.prepare(text).get(...values) as { numeric: number; seen: number };
+    return row.numeric ? 'numeric' : row.seen ? 'other' : 'unseen';
+  }
+
+  async deleteRollupsOlderThan(level: RollupLevel, time: string): Promise<number> {
+    while (this.sqlite.inTransaction) await new Promise((resolve) => setImmediate(resolve));
+    return this.sqlite
+      .prepare(`DELETE FROM ${ROLLUP_TABLES[level]} WHERE bucket < ?`)
+      .run(Math.floor(Date.parse(time) / 1000)).changes;
+  }
+
   async deleteOlderThan(time: string): Promise<number> {
     while (this.sqlite.inTransaction) await new Promise((resolve) => setImmediate(resolve));
     return this.sqlite.prepare('DELETE FROM telemetry WHERE enqueued_at < ?').run(time).changes;
@@ -196,6 +286,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.sqlite.transaction(() => {
       this.sqlite.prepare('DELETE FROM telemetry WHERE device_id = ?').run(deviceId);
       this.sqlite.prepare('DELETE FROM telemetry_latest WHERE device_id = ?').run(deviceId);
+      for (const table of Object.values(ROLLUP_TABLES)) {
+        this.sqlite.prepare(`DELETE FROM ${table} WHERE device_id = ?`).run(deviceId);
+      }
     })();
   }
 }

@@ -51,6 +51,8 @@ export const COPY_ORDER = [
   'cluster_nodes',
   'singleton_runs',
   'telemetry_latest',
+  'telemetry_rollup_minute',
+  'telemetry_rollup_hour',
   'telemetry',
 ] as const;
 

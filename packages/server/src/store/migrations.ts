@@ -427,6 +427,32 @@ function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0009_telemetry_rollups': {
+      async up(db: Kysely<unknown>) {
+        // Numeric telemetry per device, component ('' = root), field and minute / hour
+        // (hub/telemetry-rollups.ts): kept up to date in the telemetry insert's transaction.
+        // `bucket` is the epoch second the minute or hour starts at.
+        const real = pg ? sql`double precision` : sql`real`;
+        for (const table of ['telemetry_rollup_minute', 'telemetry_rollup_hour']) {
+          await db.schema
+            .createTable(table)
+            .addColumn('device_id', t.text, (c) => c.notNull())
+            .addColumn('component', t.text, (c) => c.notNull())
+            .addColumn('name', t.text, (c) => c.notNull())
+            .addColumn('bucket', t.big, (c) => c.notNull())
+            .addColumn('n', t.big, (c) => c.notNull())
+            .addColumn('sum_value', real, (c) => c.notNull())
+            .addColumn('min_value', real, (c) => c.notNull())
+            .addColumn('max_value', real, (c) => c.notNull())
+            .addColumn('first_value', real, (c) => c.notNull())
+            .addColumn('first_time', t.text, (c) => c.notNull())
+            .addColumn('last_value', real, (c) => c.notNull())
+            .addColumn('last_time', t.text, (c) => c.notNull())
+            .addPrimaryKeyConstraint(`${table}_pk`, ['device_id', 'component', 'name', 'bucket'])
+            .execute();
+          // Retention deletes by bucket.
+          await db.schema.createIndex(`${table}_bucket`).on(table).column('bucket').execute();
+        }
     '0010_device_list_indexes': {
       async up(db: Kysely<unknown>) {
         // The device list sorts and pages in the database (hub/device-list.ts): one index per

@@ -3,6 +3,7 @@ import type { TelemetryHistoryQuery } from '../../hub/hub-api.js';
 import { hubError } from '../../hub/errors.js';
 import type { ApiDeps } from '../deps.js';
 import { checkComponent, queryText } from './params.js';
+import { CSV_MAX_ROWS, csvCell, csvFileName, sendCsv } from './telemetry-csv.js';
 import { COMPONENT, DEVICE_ID, doc, TELEMETRY_NAME } from './schema.js';
 
 type LatestParams = { Params: { id: string; name: string } };
@@ -16,8 +17,12 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z
  * Telemetry (CENTRAL_API.md §1.2 Telemetry): the last known value of a field, per device or
  * per component, and (our extension, for the Raw data view) the stored message history.
  */
-export function telemetryRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'hub'>): void {
-  const { hub } = deps;
+export function telemetryRoutes(
+  app: FastifyInstance,
+  deps: Pick<ApiDeps, 'hub' | 'telemetryExport' | 'csvMaxRows'>,
+): void {
+  const { hub, telemetryExport } = deps;
+  const maxRows = deps.csvMaxRows ?? CSV_MAX_ROWS;
   const tag = 'Telemetry';
 
   app.get<LatestParams>(
@@ -50,14 +55,39 @@ export function telemetryRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'hub'>
           name: 'Only JSON messages with this top-level field.',
           component: 'Only messages of this component (`$.sub`).',
           limit: 'The most recent this many matching messages (1–10000, default 1000).',
+          format:
+            'json (default) or csv: every message in [from, to) (default: all until now), oldest first, at most 100,000 rows; `name`, `component` and `limit` do not apply.',
         },
         description:
-          'Answers `{ value: TelemetryMessageRecord[] }`: `enqueuedTime`, `component`, `body` (parsed JSON, text or base64 per `bodyEncoding`), `systemProperties`, `properties`. Page backwards with `to` = the oldest `enqueuedTime` received.',
+          'Answers `{ value: TelemetryMessageRecord[] }`: `enqueuedTime`, `component`, `body` (parsed JSON, text or base64 per `bodyEncoding`), `systemProperties`, `properties`. Page backwards with `to` = the oldest `enqueuedTime` received. With `format=csv`: columns `enqueuedTime,component,body` (the body as one quoted cell), streamed as an attachment, then `# truncated at 100000 rows` when there were more.',
       }),
     },
-    async (request) => ({
-      value: await hub.telemetryHistory(request.params.id, historyQuery(request.query)),
-    }),
+    async (request, reply) => {
+      const format = queryText(request.query, 'format') ?? 'json';
+      if (format === 'json') {
+        return { value: await hub.telemetryHistory(request.params.id, historyQuery(request.query)) };
+      }
+      if (format !== 'csv' || !telemetryExport) {
+        throw hubError('ERR_TELEMETRY_QUERY_INVALID', `'format' must be json or csv, not '${format}'.`);
+      }
+      const from = (dateParam(request.query, 'from') ?? new Date(0)).toISOString();
+      const to = (dateParam(request.query, 'to') ?? new Date()).toISOString();
+      if (from > to) throw hubError('ERR_TELEMETRY_QUERY_INVALID', "'from' must not be after 'to'.");
+      await telemetryExport.checkDevice(request.params.id);
+      const messages = telemetryExport.messages(request.params.id, from, to, maxRows + 1);
+      async function* rows(): AsyncGenerator<string> {
+        for await (const m of messages) {
+          yield `${m.enqueuedTime},${csvCell(m.component ?? '')},${csvCell(m.body, true)}`;
+        }
+      }
+      return sendCsv(
+        reply,
+        csvFileName([request.params.id, 'telemetry'], from, to),
+        'enqueuedTime,component,body',
+        rows(),
+        maxRows,
+      );
+    },
   );
 }
 
