@@ -453,6 +453,8 @@ function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
           // Retention deletes by bucket.
           await db.schema.createIndex(`${table}_bucket`).on(table).column('bucket').execute();
         }
+      },
+    },
     '0010_device_list_indexes': {
       async up(db: Kysely<unknown>) {
         // The device list sorts and pages in the database (hub/device-list.ts): one index per
