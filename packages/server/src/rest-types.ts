@@ -18,7 +18,14 @@ export type {
   InventoryCertificate,
   SigningX509Certificate,
 } from './provisioning/rest-shapes.js';
-export type { Kpi, Tile, TileConfiguration, TileType, TileWindow } from './app/dashboard-tiles.js';
+export type {
+  Kpi,
+  Tile,
+  TileAggregation,
+  TileConfiguration,
+  TileType,
+  TileWindow,
+} from './app/dashboard-tiles.js';
 export type {
   CommandInfo,
   PayloadInfo,

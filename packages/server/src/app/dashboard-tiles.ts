@@ -9,12 +9,17 @@ import { appError } from './errors.js';
 export const TILE_TYPES = ['lineChart', 'kpi', 'lastKnownValue'] as const;
 export type TileType = (typeof TILE_TYPES)[number];
 
-export const KPIS = ['devicesConnected', 'messagesPerMinute', 'devicesTotal'] as const;
+/** Fleet figures, or `telemetry`: the aggregate of a device's field over the tile's window. */
+export const KPIS = ['devicesConnected', 'messagesPerMinute', 'devicesTotal', 'telemetry'] as const;
 export type Kpi = (typeof KPIS)[number];
 
-/** ISO 8601 durations of the time windows a chart can show. */
-export const WINDOWS = ['PT5M', 'PT30M', 'PT1H', 'PT24H'] as const;
+/** ISO 8601 durations of the time windows a chart can show (PT24H and P1D are the same day). */
+export const WINDOWS = ['PT5M', 'PT30M', 'PT1H', 'PT12H', 'PT24H', 'P1D', 'P7D', 'P30D'] as const;
 export type TileWindow = (typeof WINDOWS)[number];
+
+/** How a chart or KPI tile aggregates its window (the telemetry series API's aggregations). */
+export const AGGREGATIONS = ['avg', 'min', 'max', 'sum', 'count', 'first', 'last'] as const;
+export type TileAggregation = (typeof AGGREGATIONS)[number];
 
 export interface TileConfiguration {
   devices?: string[];
@@ -22,6 +27,7 @@ export interface TileConfiguration {
   telemetry?: string[];
   kpi?: Kpi;
   window?: TileWindow;
+  aggregation?: TileAggregation;
 }
 
 export interface Tile {
@@ -45,7 +51,7 @@ const MAX_LIST = 50;
 const MAX_NAME_LENGTH = 256;
 const TILE_ID = /^[a-zA-Z0-9_-]{1,64}$/;
 const TILE_FIELDS = ['id', 'title', 'type', 'x', 'y', 'width', 'height', 'configuration'];
-const CONFIGURATION_FIELDS = ['devices', 'template', 'telemetry', 'kpi', 'window'];
+const CONFIGURATION_FIELDS = ['devices', 'template', 'telemetry', 'kpi', 'window', 'aggregation'];
 
 function invalid(message: string): never {
   throw appError('ERR_DASHBOARD_INVALID', message);
@@ -141,7 +147,17 @@ function parseConfiguration(value: unknown, type: TileType, where: string): Tile
       );
     out.window = window as TileWindow;
   }
+  const aggregation = value['aggregation'];
+  if (aggregation !== undefined) {
+    if (!AGGREGATIONS.includes(aggregation as TileAggregation))
+      invalid(
+        `${where}: configuration.aggregation '${String(aggregation).slice(0, 64)}' is not one of ${AGGREGATIONS.join(', ')}.`,
+      );
+    out.aggregation = aggregation as TileAggregation;
+  }
   // What each type needs to draw anything.
+  if (out.kpi === 'telemetry' && (out.devices?.length !== 1 || out.telemetry?.length !== 1))
+    invalid(`${where}: a telemetry kpi tile needs one device in configuration.devices and one name in configuration.telemetry.`);
   if (type === 'kpi' && out.kpi === undefined)
     invalid(`${where}: a kpi tile needs configuration.kpi (${KPIS.join(', ')}).`);
   if (type !== 'kpi' && out.kpi !== undefined) invalid(`${where}: configuration.kpi is only for kpi tiles.`);

@@ -19,14 +19,20 @@ export function TimeChart({
   series,
   height = 220,
   title,
+  window,
 }: {
   series: Series[];
   height?: number;
   title?: string;
+  /** The time window shown (ms): the x axis spans it whatever the points, labelled to fit it. */
+  window?: { from: number; to: number };
 }) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const labels = series.map((s) => s.label).join('\u0000');
+  // Read by the scale and axis callbacks, so a moving window (one that ends now) needs no rebuild.
+  const shown = useRef(window);
+  shown.current = window;
 
   useEffect(() => {
     const el = host.current;
@@ -35,7 +41,15 @@ export function TimeChart({
       width: Math.max(200, el.clientWidth),
       height,
       ...(title !== undefined ? { title } : {}),
-      scales: { x: { time: true } },
+      scales: {
+        x: {
+          time: true,
+          range: (_u, min, max) => {
+            const w = shown.current;
+            return w ? [w.from / 1000, w.to / 1000] : [min, max];
+          },
+        },
+      },
       series: [
         {},
         ...series.map((s, i) => ({
@@ -45,7 +59,19 @@ export function TimeChart({
           spanGaps: true,
         })),
       ],
-      axes: [{}, { size: 56 }],
+      axes: [
+        {
+          // Labels that fit the window: seconds over minutes, times over hours, dates over days.
+          values: (u, splits) => {
+            const w = shown.current;
+            const span = w ? w.to - w.from : (u.scales.x!.max! - u.scales.x!.min!) * 1000;
+            const out = splits.map((s) => timeLabel(s * 1000, span));
+            el.dataset['xLabels'] = out.join('|');
+            return out;
+          },
+        },
+        { size: 56 },
+      ],
       // One line needs no legend (the card's title names it); several get names without hover values.
       legend: { show: series.length > 1, live: false },
     };
@@ -63,9 +89,29 @@ export function TimeChart({
 
   useEffect(() => {
     plot.current?.setData(toData(series));
-  }, [series]);
+  }, [series, window?.from, window?.to]);
 
-  return <div className="chart" ref={host} data-points={series.reduce((n, s) => n + s.points.length, 0)} />;
+  return (
+    <div
+      className="chart"
+      ref={host}
+      data-points={series.reduce((n, s) => n + s.points.length, 0)}
+      data-window={window ? `${new Date(window.from).toISOString()}/${new Date(window.to).toISOString()}` : ''}
+    />
+  );
+}
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+
+/** A tick label for a window `span` ms long: HH:MM:SS up to 10 min, HH:MM up to a day, then dates. */
+export function timeLabel(ms: number, span: number): string {
+  const d = new Date(ms);
+  if (span <= 10 * MINUTE) return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+  if (span <= 26 * 60 * MINUTE) return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', hour12: false });
+  if (span <= 3 * DAY)
+    return `${d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })} ${d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', hour12: false })}`;
+  return d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
 }
 
 /** uPlot wants one shared x array: merge the series' times, null where a series has no point. */

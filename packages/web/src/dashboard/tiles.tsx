@@ -1,10 +1,25 @@
-import { createContext, useContext, useEffect, useRef, useState } from 'react';
-import { api } from '../api';
+import { createContext, useContext, useEffect, useMemo, useRef, useState } from 'react';
+import { api, messageOf } from '../api';
+import {
+  RangePicker,
+  rangeOfWindow,
+  resolveRange,
+  type Aggregation,
+  type ChartRange,
+} from '../components/RangePicker';
 import { TimeChart } from '../components/TimeChart';
-import { show, unitLabel, type Point } from '../devices/telemetry';
-import { devicePath, type Stats, type TelemetryMessage, type Tile } from '../devices/types';
+import { show, unitLabel } from '../devices/telemetry';
+import { devicePath, type Stats, type Tile } from '../devices/types';
+import {
+  downloadCsv,
+  seriesPath,
+  targetKey,
+  useSeries,
+  type Bucket,
+  type SeriesAnswer,
+  type SeriesTarget,
+} from '../devices/use-series';
 import type { LiveEvent } from '../live';
-import { windowMs } from './layout';
 
 /**
  * The dashboard's tiles. The page holds one application-wide event stream and hands each
@@ -26,6 +41,7 @@ export type FieldLabels = ReadonlyMap<string, { displayName: string; unit?: stri
 
 export function KpiTile({ tile, stats }: { tile: Tile; stats: Stats | undefined }) {
   const kpi = tile.configuration.kpi ?? 'devicesConnected';
+  if (kpi === 'telemetry') return <TelemetryKpi tile={tile} />;
   const value = stats?.[kpi];
   const hint = {
     devicesConnected: stats ? `of ${stats.devicesTotal} devices` : '',
@@ -42,86 +58,155 @@ export function KpiTile({ tile, stats }: { tile: Tile; stats: Stats | undefined 
   );
 }
 
+/** The buckets of a series combined into one figure over the whole window. */
+export function combine(buckets: Bucket[], aggregation: Aggregation): number | undefined {
+  if (buckets.length === 0) return undefined;
+  const values = buckets.map((b) => b.value);
+  switch (aggregation) {
+    case 'avg': {
+      const n = buckets.reduce((a, b) => a + b.count, 0);
+      return buckets.reduce((a, b) => a + b.value * b.count, 0) / n;
+    }
+    case 'min':
+      return Math.min(...values);
+    case 'max':
+      return Math.max(...values);
+    case 'sum':
+    case 'count':
+      return values.reduce((a, b) => a + b, 0);
+    case 'first':
+      return values[0];
+    case 'last':
+      return values[values.length - 1];
+  }
+}
+
+/** A device field aggregated over the tile's window (avg, min, max…), asked again as messages come. */
+function TelemetryKpi({ tile }: { tile: Tile }) {
+  const deviceId = tile.configuration.devices?.[0] ?? '';
+  const name = tile.configuration.telemetry?.[0] ?? '';
+  const [range, setRange] = useState<ChartRange>(rangeOfWindow(tile.configuration.window));
+  const [aggregation, setAggregation] = useState<Aggregation>(tile.configuration.aggregation ?? 'avg');
+  const [value, setValue] = useState<number | undefined>(undefined);
+  const [error, setError] = useState<string | null>(null);
+  const [tick, setTick] = useState(0);
+  const pending = useRef(false);
+  const rangeKey = JSON.stringify(range);
+
+  useEffect(() => {
+    let cancelled = false;
+    const window = resolveRange(range);
+    api<SeriesAnswer>('GET', seriesPath(deviceId, name, null, window, aggregation))
+      .then((answer) => {
+        if (cancelled) return;
+        setValue(combine(answer.value, aggregation));
+        setError(null);
+      })
+      .catch((err: unknown) => {
+        if (!cancelled) setError(messageOf(err));
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, [deviceId, name, rangeKey, aggregation, tick]);
+
+  useLive((e) => {
+    if (e.type !== 'telemetry' || e.deviceId !== deviceId || !resolveRange(range).live || pending.current) return;
+    // At most one new answer a second, however fast the device sends.
+    pending.current = true;
+    setTimeout(() => {
+      pending.current = false;
+      setTick((t) => t + 1);
+    }, 1000);
+  });
+
+  return (
+    <div className="kpi-tile">
+      <output className="kpi" aria-label={tile.title} data-testid={`kpi-telemetry-${tile.id}`}>
+        {value === undefined ? '—' : show(value)}
+      </output>
+      <span className="muted small">
+        {aggregation} of {name} · {deviceId}
+      </span>
+      {error !== null && <span className="error small">{error}</span>}
+      <RangePicker
+        label={tile.title}
+        range={range}
+        onRange={setRange}
+        aggregation={aggregation}
+        onAggregation={setAggregation}
+      />
+    </div>
+  );
+}
+
 function seriesKey(deviceId: string, field: string): string {
   return `${deviceId} · ${field}`;
 }
 
-/** A line chart of fields across devices: seeded from each device's history, then live. */
+/** A line chart of fields across devices over a range, aggregated by the server, then live. */
 export function LineChartTile({ tile, labels }: { tile: Tile; labels: FieldLabels }) {
   const devices = tile.configuration.devices ?? [];
   const fields = tile.configuration.telemetry ?? [];
-  const span = windowMs(tile.configuration.window);
-  const [points, setPoints] = useState<Record<string, Point[]>>({});
-  const key = JSON.stringify([devices, fields, span]);
-
-  useEffect(() => {
-    let cancelled = false;
-    setPoints({});
-    const from = new Date(Date.now() - span).toISOString();
-    for (const deviceId of devices) {
-      api<{ value: TelemetryMessage[] }>(
-        'GET',
-        devicePath(deviceId, `/telemetry?from=${encodeURIComponent(from)}&limit=2000`),
-      )
-        .then(({ value }) => {
-          if (cancelled) return;
-          setPoints((p) => {
-            const out = { ...p };
-            for (const field of fields) {
-              const k = seriesKey(deviceId, field);
-              const live = out[k] ?? [];
-              const first = live[0]?.[0] ?? Infinity;
-              const older: Point[] = [];
-              for (const m of value) {
-                const v = (m.body as Record<string, unknown> | null)?.[field];
-                const t = Date.parse(m.enqueuedTime);
-                if (typeof v === 'number' && t < first) older.push([t, v]);
-              }
-              out[k] = [...older, ...live];
-            }
-            return out;
-          });
-        })
-        .catch(() => undefined);
-    }
-    return () => {
-      cancelled = true;
-    };
-  }, [key]);
+  const [range, setRange] = useState<ChartRange>(rangeOfWindow(tile.configuration.window));
+  const [aggregation, setAggregation] = useState<Aggregation>(tile.configuration.aggregation ?? 'avg');
+  const [csvError, setCsvError] = useState<string | null>(null);
+  const key = JSON.stringify([devices, fields]);
+  const targets: SeriesTarget[] = useMemo(
+    () => devices.flatMap((deviceId) => fields.map((name) => ({ deviceId, name }))),
+    [key],
+  );
+  const data = useSeries(targets, range, aggregation);
 
   useLive((e) => {
-    if (e.type !== 'telemetry' || !devices.includes(e.deviceId)) return;
+    if (e.type !== 'telemetry' || !devices.includes(e.deviceId) || e.component) return;
     const body = e.body as Record<string, unknown> | null;
     if (body === null || typeof body !== 'object') return;
     const t = Date.parse(e.enqueuedTime);
-    const oldest = Date.now() - span;
-    setPoints((p) => {
-      let out: Record<string, Point[]> | undefined;
-      for (const field of fields) {
-        const v = body[field];
-        if (typeof v !== 'number') continue;
-        out ??= { ...p };
-        const k = seriesKey(e.deviceId, field);
-        out[k] = [...(out[k] ?? []).filter((pt) => pt[0] >= oldest), [t, v]];
-      }
-      return out ?? p;
-    });
+    for (const field of fields) {
+      const v = body[field];
+      if (typeof v === 'number') data.add({ deviceId: e.deviceId, name: field }, t, v);
+    }
   });
 
-  const series = devices.flatMap((d) =>
-    fields.map((f) => {
-      const label = labels.get(f);
-      const unit = unitLabel(label?.unit);
-      return {
-        label: `${d} · ${label?.displayName ?? f}${unit ? ` (${unit})` : ''}`,
-        points: points[seriesKey(d, f)] ?? [],
-      };
-    }),
-  );
+  const series = targets.map((target) => {
+    const label = labels.get(target.name);
+    const unit = unitLabel(label?.unit);
+    return {
+      label: `${target.deviceId} · ${label?.displayName ?? target.name}${unit ? ` (${unit})` : ''}`,
+      points: data.points[targetKey(target)] ?? [],
+    };
+  });
+  const download = async () => {
+    setCsvError(null);
+    try {
+      for (const t of targets) {
+        await downloadCsv(
+          seriesPath(t.deviceId, t.name, null, data.window, aggregation, 'csv'),
+          `${t.deviceId}-${t.name}.csv`,
+        );
+      }
+    } catch (err) {
+      setCsvError(messageOf(err));
+    }
+  };
   if (devices.length === 0) return <p className="muted">No devices picked: edit the tile.</p>;
   return (
     <div data-testid={`tile-chart-${tile.id}`}>
-      <TimeChart series={series} height={Math.max(140, tile.height * 64 - 90)} />
+      <div className="row spread">
+        <RangePicker
+          label={tile.title}
+          range={range}
+          onRange={setRange}
+          aggregation={aggregation}
+          onAggregation={setAggregation}
+        />
+        <button type="button" className="link small" onClick={() => void download()}>
+          Download CSV
+        </button>
+      </div>
+      {(data.error ?? csvError) !== null && <p className="error small">{data.error ?? csvError}</p>}
+      <TimeChart series={series} height={Math.max(140, tile.height * 64 - 130)} window={data.window} />
     </div>
   );
 }

@@ -26,6 +26,7 @@ const KPI_NAMES: Record<Kpi, string> = {
   devicesConnected: 'Devices connected',
   messagesPerMinute: 'Messages per minute',
   devicesTotal: 'Devices',
+  telemetry: 'Telemetry value (over a time range)',
 };
 const TYPE_NAMES: Record<TileType, string> = {
   kpi: 'KPI',
@@ -339,8 +340,12 @@ function AddTile({
   const submit = (e: FormEvent) => {
     e.preventDefault();
     setError(null);
-    if (type === 'kpi') {
+    if (type === 'kpi' && kpi !== 'telemetry') {
       onAdd(tileOf(type, title.trim() || KPI_NAMES[kpi], { kpi }));
+      return;
+    }
+    if (type === 'kpi' && picked.length !== 1) {
+      setError('Pick one device: the figure is one device’s field over a time range.');
       return;
     }
     if (picked.length === 0) {
@@ -357,6 +362,7 @@ function AddTile({
         devices: picked,
         telemetry: [field.trim()],
         ...(type === 'lineChart' ? { window: 'PT30M' as const } : {}),
+        ...(type === 'kpi' ? { kpi, window: 'PT1H' as const, aggregation: 'avg' as const } : {}),
       }),
     );
   };
@@ -382,7 +388,7 @@ function AddTile({
             placeholder="(from what it shows)"
           />
         </label>
-        {type === 'kpi' ? (
+        {type === 'kpi' && (
           <label>
             Figure
             <select value={kpi} onChange={(e) => setKpi(e.target.value as Kpi)}>
@@ -393,7 +399,8 @@ function AddTile({
               ))}
             </select>
           </label>
-        ) : (
+        )}
+        {(type !== 'kpi' || kpi === 'telemetry') && (
           <>
             <fieldset className="device-picks">
               <legend>Devices</legend>
