@@ -18,8 +18,11 @@ import { queryText } from './routes/params.js';
  * clients follow until it is absent.
  *
  * Without `$top`/`maxpagesize` the whole list comes in one answer (IoT Central pages at 25): a
- * client that follows `nextLink` works either way, and the web UI and CLI need no paging for
- * the fleets one machine serves.
+ * client that follows `nextLink` works either way.
+ *
+ * Two ways to apply them: {@link listAnswer} over a list already in memory (templates, a
+ * group's devices), and {@link listOptions} for a list that filters, sorts and pages in the
+ * database (the device list: hub/device-list.ts), with the same options, checks and messages.
  */
 
 export const MAX_PAGE_SIZE = 100;

@@ -13,8 +13,11 @@ export type TileType = (typeof TILE_TYPES)[number];
 export const KPIS = ['devicesConnected', 'messagesPerMinute', 'devicesTotal', 'telemetry'] as const;
 export type Kpi = (typeof KPIS)[number];
 
-/** ISO 8601 durations of the time windows a chart can show (PT24H and P1D are the same day). */
-export const WINDOWS = ['PT5M', 'PT30M', 'PT1H', 'PT12H', 'PT24H', 'P1D', 'P7D', 'P30D'] as const;
+/**
+ * ISO 8601 durations of the time windows a chart can show: the first four since dashboards
+ * began, then the longer ones the series API serves (a day stays PT24H).
+ */
+export const WINDOWS = ['PT5M', 'PT30M', 'PT1H', 'PT24H', 'PT12H', 'P7D', 'P30D'] as const;
 export type TileWindow = (typeof WINDOWS)[number];
 
 /** How a chart or KPI tile aggregates its window (the telemetry series API's aggregations). */
@@ -157,7 +160,9 @@ function parseConfiguration(value: unknown, type: TileType, where: string): Tile
   }
   // What each type needs to draw anything.
   if (out.kpi === 'telemetry' && (out.devices?.length !== 1 || out.telemetry?.length !== 1))
-    invalid(`${where}: a telemetry kpi tile needs one device in configuration.devices and one name in configuration.telemetry.`);
+    invalid(
+      `${where}: a telemetry kpi tile needs one device in configuration.devices and one name in configuration.telemetry.`,
+    );
   if (type === 'kpi' && out.kpi === undefined)
     invalid(`${where}: a kpi tile needs configuration.kpi (${KPIS.join(', ')}).`);
   if (type !== 'kpi' && out.kpi !== undefined) invalid(`${where}: configuration.kpi is only for kpi tiles.`);

@@ -38,7 +38,10 @@ export function rangeOfWindow(w: TileWindow | undefined): ChartRange {
 }
 
 /** The window a range covers now; `live` when it ends now (new messages belong in it). */
-export function resolveRange(range: ChartRange, now = Date.now()): { from: number; to: number; live: boolean } {
+export function resolveRange(
+  range: ChartRange,
+  now = Date.now(),
+): { from: number; to: number; live: boolean } {
   if (range.key === 'custom') {
     const from = range.from ? Date.parse(range.from) : NaN;
     const to = range.to ? Date.parse(range.to) : NaN;

@@ -96,7 +96,10 @@ export function TimeChart({
       className="chart"
       ref={host}
       data-points={series.reduce((n, s) => n + s.points.length, 0)}
-      data-window={window ? `${new Date(window.from).toISOString()}/${new Date(window.to).toISOString()}` : ''}
+      data-last-value={series[0]?.points[series[0].points.length - 1]?.[1] ?? ''}
+      data-window={
+        window ? `${new Date(window.from).toISOString()}/${new Date(window.to).toISOString()}` : ''
+      }
     />
   );
 }
@@ -107,8 +110,15 @@ const DAY = 24 * 60 * MINUTE;
 /** A tick label for a window `span` ms long: HH:MM:SS up to 10 min, HH:MM up to a day, then dates. */
 export function timeLabel(ms: number, span: number): string {
   const d = new Date(ms);
-  if (span <= 10 * MINUTE) return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
-  if (span <= 26 * 60 * MINUTE) return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', hour12: false });
+  if (span <= 10 * MINUTE)
+    return d.toLocaleTimeString(undefined, {
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hour12: false,
+    });
+  if (span <= 26 * 60 * MINUTE)
+    return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', hour12: false });
   if (span <= 3 * DAY)
     return `${d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })} ${d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', hour12: false })}`;
   return d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });

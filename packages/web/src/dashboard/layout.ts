@@ -70,6 +70,6 @@ export function newTileId(tiles: readonly Tile[], base: string): string {
 
 /** Milliseconds of a tile's time window (default 30 minutes). */
 export function windowMs(w: Tile['configuration']['window']): number {
-  const minutes = { PT5M: 5, PT30M: 30, PT1H: 60, PT12H: 720, PT24H: 1440, P1D: 1440, P7D: 10_080, P30D: 43_200 };
+  const minutes = { PT5M: 5, PT30M: 30, PT1H: 60, PT12H: 720, PT24H: 1440, P7D: 10_080, P30D: 43_200 };
   return minutes[w ?? 'PT30M'] * 60_000;
 }

@@ -111,7 +111,8 @@ function TelemetryKpi({ tile }: { tile: Tile }) {
   }, [deviceId, name, rangeKey, aggregation, tick]);
 
   useLive((e) => {
-    if (e.type !== 'telemetry' || e.deviceId !== deviceId || !resolveRange(range).live || pending.current) return;
+    if (e.type !== 'telemetry' || e.deviceId !== deviceId || !resolveRange(range).live || pending.current)
+      return;
     // At most one new answer a second, however fast the device sends.
     pending.current = true;
     setTimeout(() => {

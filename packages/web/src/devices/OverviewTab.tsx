@@ -54,7 +54,14 @@ export function OverviewTab({
         const dot = key.indexOf('.');
         return dot < 0
           ? { key, name: key, label: key, unit: '', numeric: true }
-          : { key, name: key.slice(dot + 1), component: key.slice(0, dot), label: key, unit: '', numeric: true };
+          : {
+              key,
+              name: key.slice(dot + 1),
+              component: key.slice(0, dot),
+              label: key,
+              unit: '',
+              numeric: true,
+            };
       });
   }, [template, points]);
 
@@ -68,7 +75,9 @@ export function OverviewTab({
   // The charts: every numeric field over the picked range, aggregated by the server.
   const targets: SeriesTarget[] = useMemo(
     () =>
-      fields.filter((f) => f.numeric).map((f) => ({ deviceId, name: f.name, component: f.component ?? null })),
+      fields
+        .filter((f) => f.numeric)
+        .map((f) => ({ deviceId, name: f.name, component: f.component ?? null })),
     [deviceId, fields],
   );
   const series = useSeries(targets, range, aggregation);
@@ -81,7 +90,8 @@ export function OverviewTab({
       seen.current = m.enqueuedTime;
       for (const [key, value] of keyedFields(m)) {
         const f = fields.find((x) => x.key === key);
-        if (f && typeof value === 'number') add({ deviceId, name: f.name, component: f.component ?? null }, Date.parse(m.enqueuedTime), value);
+        if (f && typeof value === 'number')
+          add({ deviceId, name: f.name, component: f.component ?? null }, Date.parse(m.enqueuedTime), value);
       }
     }
   }, [messages, fields, add, deviceId]);
@@ -151,7 +161,10 @@ export function OverviewTab({
                       series={[
                         {
                           label: f.label,
-                          points: series.points[targetKey({ deviceId, name: f.name, component: f.component ?? null })] ?? [],
+                          points:
+                            series.points[
+                              targetKey({ deviceId, name: f.name, component: f.component ?? null })
+                            ] ?? [],
                         },
                       ]}
                       height={180}

@@ -83,7 +83,8 @@ export function useSeries(targets: readonly SeriesTarget[], range: ChartRange, a
         api<SeriesAnswer>('GET', seriesPath(t.deviceId, t.name, t.component, window, aggregation)).catch(
           (err: unknown) => {
             // A field that never held a number has no points; anything else is worth showing.
-            if (err instanceof ApiError && err.status === 400 && /needs numbers/.test(err.message)) return undefined;
+            if (err instanceof ApiError && err.status === 400 && /needs numbers/.test(err.message))
+              return undefined;
             throw err;
           },
         ),
@@ -97,7 +98,10 @@ export function useSeries(targets: readonly SeriesTarget[], range: ChartRange, a
             const k = targetKey(t);
             // Messages that came live while the answers were on their way stay after the buckets.
             const arrived = s.key === key ? (s.points[k] ?? []).filter((p) => p[0] >= window.to) : [];
-            points[k] = [...(answers[i]?.value ?? []).map((b) => [Date.parse(b.time), b.value] as const), ...arrived];
+            points[k] = [
+              ...(answers[i]?.value ?? []).map((b) => [Date.parse(b.time), b.value] as const),
+              ...arrived,
+            ];
           });
           const interval = answers.find((a) => a !== undefined)?.interval;
           return {
@@ -156,7 +160,11 @@ export async function downloadCsv(path: string, fallbackName: string): Promise<v
   });
   if (!response.ok) {
     const body = (await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-    throw new ApiError(response.status, body.error?.code ?? `HTTP_${response.status}`, body.error?.message ?? '');
+    throw new ApiError(
+      response.status,
+      body.error?.code ?? `HTTP_${response.status}`,
+      body.error?.message ?? '',
+    );
   }
   const disposition = response.headers.get('content-disposition') ?? '';
   const fileName = /filename="([^"]+)"/.exec(disposition)?.[1] ?? fallbackName;

@@ -137,7 +137,12 @@ export function DevicePage({ id }: { id: string }) {
       <Tabs tabs={TABS} current={tab} onChange={changeTab} />
       <div role="tabpanel" aria-label={TABS.find((t) => t.id === tab)?.label}>
         {tab === 'overview' && (
-          <OverviewTab deviceId={id} template={tpl} telemetry={telemetry} onConnect={() => setConnecting(true)} />
+          <OverviewTab
+            deviceId={id}
+            template={tpl}
+            telemetry={telemetry}
+            onConnect={() => setConnecting(true)}
+          />
         )}
         {tab === 'properties' && <PropertiesTab deviceId={id} template={tpl} tick={propertiesTick} />}
         {tab === 'commands' && <CommandsTab deviceId={id} template={tpl} tick={commandsTick} />}

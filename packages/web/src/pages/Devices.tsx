@@ -4,7 +4,7 @@ import { Badge, Dialog, EmptyState, FieldError, ago } from '../components/ui';
 import { useApiData } from '../use-api-data';
 import { devicePath, deviceStatus, type Device, type DeviceTemplate } from '../devices/types';
 import { useLiveEvents, type LiveEvent } from '../live';
-import { PAGE_SIZE, useDeviceList, type Sort, type SortField } from '../devices/use-device-list';
+import { useDeviceList, type Sort, type SortField } from '../devices/use-device-list';
 import type { DeviceGroup } from '../jobs/types';
 import { Link, navigate } from '../router';
 
@@ -12,7 +12,7 @@ import { Link, navigate } from '../router';
  * The device list (CENTRAL_API.md §3 status table): status, connection, last seen and template
  * per device, a search over ID and name, create / block / delete, kept live from the event
  * stream (connected, disconnected, deviceChanged, telemetry's last activity). The server pages,
- * sorts and searches ({@link PAGE_SIZE} a page, column headers sort), so a fleet of 100,000
+ * sorts and searches (25 a page, column headers sort), so a fleet of 100,000
  * opens as fast as one of ten.
  */
 export function Devices() {
@@ -85,7 +85,13 @@ export function Devices() {
     return (id: string | undefined) => (id === undefined ? undefined : (names.get(id) ?? id));
   }, [templates.data]);
 
-  const shown = data ?? [];
+  // The page shown narrows at once as the search is typed; the server's answer follows.
+  const shown = useMemo(() => {
+    const q = search.trim().toLowerCase();
+    const list = data ?? [];
+    if (q === '') return list;
+    return list.filter((d) => d.id.toLowerCase().includes(q) || d.displayName.toLowerCase().includes(q));
+  }, [data, search]);
   const searching = searched.trim() !== '';
 
   const setEnabled = async (d: Device, enabled: boolean) => {
@@ -156,7 +162,9 @@ export function Devices() {
         </EmptyState>
       )}
       {data !== undefined && data.length === 0 && searching && (
-        <EmptyState title={`No device matches "${searched}"`}>Search looks at device IDs and names.</EmptyState>
+        <EmptyState title={`No device matches "${searched}"`}>
+          Search looks at device IDs and names.
+        </EmptyState>
       )}
       {shown.length > 0 && (
         <div className="table-wrap">

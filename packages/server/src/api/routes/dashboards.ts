@@ -19,7 +19,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'dashb
       schema: doc('Dashboards', 'Create or replace a dashboard', {
         ...params,
         description:
-          'Body `{ displayName, tiles: [{ id, title, type: lineChart|kpi|lastKnownValue, x, y, width, height, configuration: { devices?, template?, telemetry?, kpi?: devicesConnected|messagesPerMinute|devicesTotal|telemetry, window?: PT5M|PT30M|PT1H|PT12H|PT24H|P1D|P7D|P30D, aggregation?: avg|min|max|sum|count|first|last } }], etag? }`. The grid has 12 columns; tiles may not overlap; at most 100 tiles. A stale `etag` (or If-Match) is 412.',
+          'Body `{ displayName, tiles: [{ id, title, type: lineChart|kpi|lastKnownValue, x, y, width, height, configuration: { devices?, template?, telemetry?, kpi?: devicesConnected|messagesPerMinute|devicesTotal|telemetry, window?: PT5M|PT30M|PT1H|PT24H|PT12H|P7D|P30D, aggregation?: avg|min|max|sum|count|first|last } }], etag? }`. The grid has 12 columns; tiles may not overlap; at most 100 tiles. A stale `etag` (or If-Match) is 412.',
       }),
     },
     async (request) => {
