@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Device } from '../src/hub/hub-api.js';
 import { listAnswer } from '../src/api/list-query.js';
 import { DEVICE_FIELDS } from '../src/api/routes/devices.js';
+import { DEVICE_LIST_FIELDS } from '../src/hub/device-list.js';
 import { insertFleet, type FleetDevice } from './helpers/device-fleet.js';
 import { createTestDatabase, dropTestDatabase, postgresSkipReason } from './helpers/postgres.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
@@ -168,6 +169,24 @@ function defineFleetSuite(start: () => Promise<{ server: TestServer; cleanup: ()
       rest.ids,
       before.slice(50).filter((id) => id !== gone),
     );
+  });
+
+  it("a device group's devices, filtered and paged: the group's members as one parameter", async () => {
+    const put = await server.api('PUT', '/api/deviceGroups/meters', {
+      displayName: 'Meters',
+      filter: 'SELECT * FROM devices WHERE $template = "dtmi:fleet:Meter;1"',
+    });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const c = { $filter: "startswith(displayName,'Attic')", $orderby: 'lastActivity desc' };
+    const members = devices.filter((d) => d.template === 'dtmi:fleet:Meter;1');
+    const want = expected(members, c);
+    assert.ok(want.length > 100, `${want.length}`);
+    const { ids } = await walk(`/api/devices?${q({ ...c, deviceGroup: 'meters', $top: '100' })}`, 100);
+    assert.deepEqual(ids, want);
+  });
+
+  it('filters and sorts on the fields the route documents, no more, no fewer', () => {
+    assert.deepEqual(Object.keys(DEVICE_FIELDS), DEVICE_LIST_FIELDS);
   });
 
   it('refuses a token from another order or one it did not write', async () => {

@@ -19,19 +19,8 @@ import type { StoreDialect } from '../store/column-types.js';
 import { filterSql, sqlLiteral, type SqlFields } from '../store/odata-sql.js';
 import type { Database, DevicesTable } from '../store/schema.js';
 import { commonError } from '../validation.js';
+import type { DeviceListQuery } from './device-list-query.js';
 import type { StoredStatus } from './devices.js';
-
-/** One page request: the parsed filter and order, the page size, where to start. */
-export interface DeviceListQuery {
-  filter?: FilterNode;
-  order?: ReadonlyArray<{ field: string; descending: boolean }>;
-  /** Page size; absent: every matching device. */
-  top?: number;
-  /** `$skiptoken` from the previous page's nextLink. */
-  skipToken?: string;
-  /** Only these devices (a device group's members). */
-  ids?: readonly string[];
-}
 
 export interface DeviceListRow {
   row: Selectable<DevicesTable>;

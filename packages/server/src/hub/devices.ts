@@ -11,8 +11,9 @@ import { isPostgres } from '../store/transactions.js';
 import { newEtag } from '../util.js';
 import { checkId, commonError, isObject } from '../validation.js';
 import { hubError } from './errors.js';
-import { listDevicePage, type DeviceListQuery } from './device-list.js';
-import type { Device } from './hub-api.js';
+import { listDevicePage } from './device-list.js';
+import type { DeviceListQuery } from './device-list-query.js';
+import type { Device, DevicePage } from './hub-api.js';
 
 /** CENTRAL_API.md §1.1: a display name may be up to 148 characters. */
 export const MAX_DISPLAY_NAME_LENGTH = 148;
@@ -71,12 +72,11 @@ export class DeviceRegistry {
   }
 
   /** One page of the list, filtered, sorted and paged in the database (device-list.ts). */
-  async page(query: DeviceListQuery): Promise<{ value: Device[]; nextToken?: string }> {
+  async page(query: DeviceListQuery): Promise<DevicePage> {
     const page = await listDevicePage(this.db, isPostgres(this.db) ? 'postgres' : 'sqlite', query);
-    return {
-      value: page.rows.map((r) => this.toApi(r.row, r.status)),
-      ...(page.nextToken !== undefined ? { nextToken: page.nextToken } : {}),
-    };
+    const devices: DevicePage = page.rows.map((r) => this.toApi(r.row, r.status));
+    if (page.nextToken !== undefined) devices.nextToken = page.nextToken;
+    return devices;
   }
 
   async get(id: string): Promise<Device> {

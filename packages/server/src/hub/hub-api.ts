@@ -5,7 +5,7 @@
  * services validate input and throw GatehouseError with stable codes.
  */
 
-import type { DeviceListQuery } from './device-list.js';
+import type { DeviceListQuery } from './device-list-query.js';
 
 /** CENTRAL_API.md §3 `Device`, plus our read-only status fields. */
 export interface Device {
@@ -122,12 +122,17 @@ export type HubEvent =
     }
   | { type: 'commandCompleted'; deviceId: string; time: string; command: DeviceCommand };
 
+/** Devices of the list, and where the next page starts when more remain. */
+export type DevicePage = Device[] & { nextToken?: string };
+
 export interface HubApi {
   // Devices (CENTRAL_API.md §1.2 Devices). PUT creates or replaces; PATCH merges;
   // disabling a device closes its live connection at once.
-  listDevices(): Promise<Device[]>;
-  /** One page of the list, filtered and sorted in the database (device-list.ts). */
-  listDevicePage(query: DeviceListQuery): Promise<{ value: Device[]; nextToken?: string }>;
+  /**
+   * Every device by ID; with a query, the page it asks for, filtered, sorted and paged in the
+   * database (device-list.ts), with the token of the next page when more remain.
+   */
+  listDevices(query?: DeviceListQuery): Promise<DevicePage>;
   getDevice(id: string): Promise<Device>;
   // Twin tags (IoT Hub; Gatehouse extension to IoT Central's API): never sent to the device.
   getTags(id: string): Promise<Record<string, unknown>>;

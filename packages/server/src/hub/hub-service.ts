@@ -4,7 +4,7 @@
  * the connection registry, persistent sessions, telemetry ingest, twins, direct methods,
  * cloud-to-device messages and the event bus.
  */
-import type { DeviceListQuery } from './device-list.js';
+import type { DeviceListQuery } from './device-list-query.js';
 import { twinResponseTopic, type PropertyBag } from '@gatehouse/protocol';
 import type { Kysely } from 'kysely';
 import type { IConnectPacket, IPublishPacket } from 'mqtt-packet';
@@ -34,6 +34,7 @@ import type {
   CloudToDeviceMessage,
   Device,
   DeviceCommand,
+  DevicePage,
   HubApi,
   HubEvent,
   TelemetryHistoryQuery,
@@ -624,12 +625,8 @@ export class HubService implements HubApi {
 
   // ---------------------------------------------------------------- REST (HubApi)
 
-  listDevices(): Promise<Device[]> {
-    return this.devices.list();
-  }
-
-  listDevicePage(query: DeviceListQuery): Promise<{ value: Device[]; nextToken?: string }> {
-    return this.devices.page(query);
+  listDevices(query?: DeviceListQuery): Promise<DevicePage> {
+    return query === undefined ? this.devices.list() : this.devices.page(query);
   }
 
   getDevice(id: string): Promise<Device> {

@@ -53,9 +53,9 @@ export function deviceRoutes(
       const options = listOptions(request, DEVICE_FIELDS);
       const group = queryText(request.query as Record<string, unknown>, 'deviceGroup');
       const ids = group === undefined ? undefined : await deps.deviceGroups.deviceIds(group);
-      const page = await hub.listDevicePage({ ...options, ...(ids !== undefined ? { ids } : {}) });
+      const page = await hub.listDevices({ ...options, ...(ids !== undefined ? { ids } : {}) });
       return {
-        value: page.value,
+        value: [...page],
         ...(page.nextToken !== undefined
           ? { nextLink: nextLink(request, deps.application, page.nextToken) }
           : {}),
