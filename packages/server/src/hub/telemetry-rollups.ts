@@ -81,7 +81,9 @@ export function rollupIncrements(messages: readonly TelemetryInput[], level: Rol
       }
     }
   }
-  return [...rows.values()];
+  // In key order: concurrent batches (two nodes during a device's takeover) then take the
+  // rows' locks in the same order on PostgreSQL and cannot deadlock on each other.
+  return [...rows.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([, row]) => row);
 }
 
 const COLUMNS =

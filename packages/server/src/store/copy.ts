@@ -111,6 +111,17 @@ function sourceColumns(sqlite: BetterSqlite3.Database, table: string): string[] 
   );
 }
 
+/** A stable order to page a table in: its rowid, or the primary key of a WITHOUT ROWID table (the rollups). */
+function orderKey(sqlite: BetterSqlite3.Database, table: string): string {
+  const info = sqlite.prepare('SELECT wr FROM pragma_table_list WHERE name = ?').get(table) as
+    { wr: number } | undefined;
+  if (!info?.wr) return 'rowid';
+  const pk = (sqlite.prepare(`PRAGMA table_info("${table}")`).all() as Array<{ name: string; pk: number }>)
+    .filter((c) => c.pk > 0)
+    .sort((a, b) => a.pk - b.pk);
+  return pk.map((c) => `"${c.name}"`).join(', ');
+}
+
 async function targetTables(db: Kysely<Database>): Promise<string[]> {
   const r = await sql<{ name: string }>`SELECT table_name AS name FROM information_schema.tables
     WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`.execute(db);
@@ -279,7 +290,7 @@ async function copyOpen(
       const perRow = cols.length + (withNames ? 1 : 0);
       const batch = Math.max(1, Math.min(options.batchSize ?? 1000, Math.floor(60_000 / perRow)));
       const select = sqlite.prepare(
-        `SELECT ${cols.map((c) => `"${c}"`).join(', ')} FROM "${table}" ORDER BY rowid LIMIT ? OFFSET ?`,
+        `SELECT ${cols.map((c) => `"${c}"`).join(', ')} FROM "${table}" ORDER BY ${orderKey(sqlite, table)} LIMIT ? OFFSET ?`,
       );
       let done = 0;
       options.onProgress?.({ table, copied: 0, total, allCopied, allTotal });

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 
 import { columnTypes, type StoreDialect } from './column-types.js';
 import { createPostgresTelemetryTable } from './postgres-telemetry-schema.js';
+import { backfillTelemetryRollups } from './telemetry-rollup-backfill.js';
 
 /**
  * Versioned migrations. Never edit one that has shipped: add the next number.
@@ -432,10 +433,13 @@ function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
         // Numeric telemetry per device, component ('' = root), field and minute / hour
         // (hub/telemetry-rollups.ts): kept up to date in the telemetry insert's transaction.
         // `bucket` is the epoch second the minute or hour starts at.
+        // On SQLite WITHOUT ROWID clusters the rows by the key: a device's month of minutes is
+        // one contiguous range of pages, not 43,200 rows scattered among every other device's.
         const real = pg ? sql`double precision` : sql`real`;
         for (const table of ['telemetry_rollup_minute', 'telemetry_rollup_hour']) {
           await db.schema
             .createTable(table)
+            .$call((b) => (pg ? b : b.modifyEnd(sql`without rowid`)))
             .addColumn('device_id', t.text, (c) => c.notNull())
             .addColumn('component', t.text, (c) => c.notNull())
             .addColumn('name', t.text, (c) => c.notNull())
@@ -453,6 +457,7 @@ function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
           // Retention deletes by bucket.
           await db.schema.createIndex(`${table}_bucket`).on(table).column('bucket').execute();
         }
+        await backfillTelemetryRollups(db, dialect);
       },
     },
     '0010_device_list_indexes': {

@@ -127,11 +127,7 @@ async function deviceAnswer(
 ): Promise<DeviceSeries | FastifyReply> {
   const answer = await series.device(deviceId, request);
   if (request.query.format !== 'csv') return answer;
-  const name = csvFileName(
-    [deviceId, ...(answer.component ? [answer.component] : []), answer.name],
-    answer.from,
-    answer.to,
-  );
+  const name = csvFileName([deviceId, answer.name], answer.from, answer.to);
   const rows = answer.value.map((b) => `${b.time},${b.value},${b.count}`);
   return sendCsv(reply, name, 'time,value,count', rows, maxRows);
 }
@@ -144,11 +140,7 @@ function fleetAnswer(
   maxRows: number,
 ): FleetSeries | FastifyReply {
   if (request.query.format !== 'csv') return answer;
-  const name = csvFileName(
-    [id, ...(request.component ? [request.component] : []), request.name],
-    answer.from,
-    answer.to,
-  );
+  const name = csvFileName([id, request.name], answer.from, answer.to);
   function* rows(): Generator<string> {
     for (const device of answer.value) {
       for (const b of device.value) yield `${csvCell(device.deviceId)},${b.time},${b.value},${b.count}`;
