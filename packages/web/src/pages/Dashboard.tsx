@@ -3,6 +3,7 @@ import { api, ApiError, messageOf } from '../api';
 import { Dialog, EmptyState, FieldError } from '../components/ui';
 import { HEIGHTS, SIZES, flow, move, newTileId, ordered, resize, sizeOf } from '../dashboard/layout';
 import { KpiTile, LastValueTile, LineChartTile, LiveContext, type FieldLabels } from '../dashboard/tiles';
+import { firstPagePath } from '../devices/use-device-list';
 import { useApiData } from '../use-api-data';
 import type {
   Dashboard as DashboardDoc,
@@ -41,10 +42,6 @@ const TYPE_NAMES: Record<TileType, string> = {
  */
 export function Dashboard() {
   const doc = useApiData(() => api<DashboardDoc>('GET', DASHBOARD), 'dashboard');
-  const devices = useApiData(
-    () => api<{ value: Device[] }>('GET', '/api/devices').then((r) => r.value),
-    'devices',
-  );
   const templates = useApiData(
     () => api<{ value: DeviceTemplate[] }>('GET', '/api/deviceTemplates').then((r) => r.value),
     'templates',
@@ -295,7 +292,6 @@ export function Dashboard() {
         </div>
         {adding && draft !== null && (
           <AddTile
-            devices={devices.data ?? []}
             templates={templates.data ?? []}
             onClose={() => setAdding(false)}
             onAdd={(tile) => {
@@ -310,12 +306,10 @@ export function Dashboard() {
 }
 
 function AddTile({
-  devices,
   templates,
   onClose,
   onAdd,
 }: {
-  devices: Device[];
   templates: DeviceTemplate[];
   onClose: () => void;
   onAdd: (tile: Tile) => void;
@@ -326,6 +320,27 @@ function AddTile({
   const [picked, setPicked] = useState<string[]>([]);
   const [field, setField] = useState('');
   const [error, setError] = useState<string | null>(null);
+  // The devices to pick from: the first page of a server-side search (a fleet may be 100,000),
+  // with those already picked kept in view.
+  const [find, setFind] = useState('');
+  const [found, setFound] = useState('');
+  useEffect(() => {
+    const timer = setTimeout(() => setFound(find), 250);
+    return () => clearTimeout(timer);
+  }, [find]);
+  const path = firstPagePath({ sort: { field: 'displayName', descending: false }, search: found, group: '' });
+  const page = useApiData(() => api<{ value: Device[] }>('GET', path).then((r) => r.value), path);
+  const [known, setKnown] = useState<Map<string, Device>>(new Map());
+  useEffect(() => {
+    if (page.data) setKnown((k) => new Map([...k, ...page.data!.map((d) => [d.id, d] as const)]));
+  }, [page.data]);
+  const devices = useMemo(
+    () => [
+      ...picked.flatMap((id) => known.get(id) ?? []),
+      ...(page.data ?? []).filter((d) => !picked.includes(d.id)),
+    ],
+    [picked, known, page.data],
+  );
 
   // The fields the picked devices' templates declare (all templates' when none is picked yet).
   const fields = useMemo(() => {
@@ -404,7 +419,16 @@ function AddTile({
           <>
             <fieldset className="device-picks">
               <legend>Devices</legend>
-              {devices.length === 0 && <p className="muted">No devices yet.</p>}
+              <input
+                type="search"
+                aria-label="Find devices"
+                placeholder="Find by ID or name"
+                value={find}
+                onChange={(e) => setFind(e.target.value)}
+              />
+              {devices.length === 0 && page.data !== undefined && (
+                <p className="muted">{found.trim() === '' ? 'No devices yet.' : 'No device matches.'}</p>
+              )}
               {devices.map((d) => (
                 <label key={d.id} className="inline">
                   <input
