@@ -15,7 +15,7 @@
  * Goal: a 30-day series of one device under 100 ms p99.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -381,6 +381,15 @@ async function measure(
     console.log(
       'HTTP route (auto source; a template answers its first 100 devices) | p50 / p99 ms (runs) | source',
     );
+    // The cost of any authenticated request on this machine now, to read the others against.
+    const baseline = await time(async () => {
+      const r = await fetch(`http://127.0.0.1:${server.httpPort}/api/devices/${one[0]}`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      await r.text();
+    });
+    console.log(`  ${'baseline: GET /api/devices/{id}'.padEnd(33)} | ${fmt(baseline)} |`);
+    results.push({ store: kind, case: 'HTTP baseline GET /api/devices/{id}', http: baseline });
     for (const c of cases) {
       let source = '';
       const http = await time(async () => {
@@ -406,7 +415,7 @@ function fmt(t: Timing): string {
 
 const results: unknown[] = [];
 console.log(
-  `series benchmark: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; runs ${RUNS}, budget ${BUDGET_MS} ms a case`,
+  `series benchmark: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; load average ${loadavg()[0]!.toFixed(1)} at start; runs ${RUNS}, budget ${BUDGET_MS} ms a case`,
 );
 for (const kind of STORES) {
   if (kind === 'sqlite') {

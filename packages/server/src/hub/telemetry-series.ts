@@ -262,6 +262,13 @@ function finish(partials: readonly SeriesPartial[], params: SeriesParams): Map<s
     }
   }
   const out = new Map<string, SeriesBucket[]>();
+  // Devices share their bucket times: one ISO string per time, not one per device and bucket.
+  const times = new Map<number, string>();
+  const timeOf = (bucket: number) => {
+    let time = times.get(bucket);
+    if (time === undefined) times.set(bucket, (time = new Date(bucket * 1000).toISOString()));
+    return time;
+  };
   const sorted = [...merged.values()].sort((x, y) => x.bucket - y.bucket);
   for (const p of sorted) {
     if (p.count === 0) continue;
@@ -273,7 +280,7 @@ function finish(partials: readonly SeriesPartial[], params: SeriesParams): Map<s
           : (p.value ?? 0);
     let list = out.get(p.deviceId);
     if (!list) out.set(p.deviceId, (list = []));
-    list.push({ time: new Date(p.bucket * 1000).toISOString(), value, count: p.count });
+    list.push({ time: timeOf(p.bucket), value, count: p.count });
   }
   return out;
 }

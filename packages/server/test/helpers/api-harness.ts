@@ -23,6 +23,8 @@ import { IndividualEnrollmentService } from '../../src/provisioning/individual-e
 import { ProvisioningStore } from '../../src/provisioning/provisioning-store.js';
 import type { Database } from '../../src/store/schema.js';
 import { SqliteTelemetryStore } from '../../src/hub/telemetry-store.js';
+import { TelemetryExport } from '../../src/hub/telemetry-export.js';
+import { TelemetrySeries } from '../../src/hub/telemetry-series.js';
 import { openSqliteWithHandle, type SqliteStore } from '../../src/store/sqlite.js';
 
 export const ADMIN_SECRET = 'api-test-admin-secret-0123456789';
@@ -77,11 +79,12 @@ export async function apiHarness(
   const tokens = new ApiTokenService(db, { hostName: 'gatehouse.test', now });
   await tokens.ensureBootstrapToken(ADMIN_SECRET);
   const users = new UserService(db, { now });
+  const telemetryStore = new SqliteTelemetryStore(sqlite.sqlite);
   const hub =
     overrides.hub ??
     new HubService({
       db,
-      telemetryStore: new SqliteTelemetryStore(sqlite.sqlite),
+      telemetryStore,
       hostName: 'gatehouse.test',
       logger,
       now,
@@ -135,6 +138,20 @@ export async function apiHarness(
       connectedDevices: () => (hub instanceof HubService ? hub.registry.size : 0),
       now,
     }),
+    // Telemetry series and CSV, on the same SQLite file as the hub's telemetry.
+    ...(hub instanceof HubService
+      ? {
+          telemetrySeries: new TelemetrySeries({
+            store: telemetryStore,
+            db,
+            device: (id) => hub.devices.row(id),
+            templateTelemetry: async (id) => (await templates.get(id)).summary.telemetry,
+            groupDeviceIds: (id) => deviceGroups.deviceIds(id),
+            now,
+          }),
+          telemetryExport: new TelemetryExport(telemetryStore, (id) => hub.devices.row(id)),
+        }
+      : {}),
     ...overrides,
     hub,
   };
