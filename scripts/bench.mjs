@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // `npm run bench -- <name> [options]`: runs packages/server/dist/bench/<name>.js.
-// `npm run bench -- all [--quick] [--only a,b] [--out FILE]`: runs every benchmark one after the other and
+// `npm run bench -- all [--quick] [--only a,b] [--timeout S] [--out FILE]`: runs every benchmark one after the other and
 //   writes bench-results/<YYYY-MM-DD>-node<major>.json (or FILE): each benchmark's figures (the
 //   JSON object it prints last), its options, exit code and duration, with the Node.js version,
 //   CPU, core count and load average of the run. A benchmark whose services are missing is
-//   skipped with a one-line reason. --quick gives each benchmark a smaller load (QUICK below,
-//   same baseline in the same run, so its ratios keep their meaning) so `all` takes minutes.
+//   skipped with a one-line reason; one that gives no result in --timeout seconds (default
+//   1200, 300 with --quick) is stopped, with its servers, and recorded as such. --quick gives
+//   each benchmark a smaller load (QUICK below, same baseline in the same run, so its ratios keep
+//   their meaning) so `all` takes minutes.
 // `npm run bench -- table FILE…`: prints the README's Markdown table of headline figures, one
 //   column per results file (e.g. Node 20 beside Node 24).
 //
@@ -135,17 +137,36 @@ export function lastJson(output) {
   return null;
 }
 
-function runOne(name, args) {
+/** Runs one benchmark in its own process group, so a timeout also stops the servers it started. */
+function runOne(name, args, timeoutSeconds) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(dir, `${name}.js`), ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
     });
     let out = '';
+    let timedOut = false;
+    const kill = (signal) => {
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // already gone
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      console.log(`\n== ${name}: no result after ${timeoutSeconds} s, stopped`);
+      kill('SIGTERM');
+      setTimeout(() => kill('SIGKILL'), 5000).unref();
+    }, timeoutSeconds * 1000);
     child.stdout.on('data', (d) => {
       out += d;
       process.stdout.write(d);
     });
-    child.on('exit', (code, signal) => resolve({ code: code ?? signal, out }));
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? signal, out, timedOut });
+    });
   });
 }
 
@@ -153,6 +174,8 @@ async function all(options) {
   const quick = options.includes('--quick');
   const onlyIndex = options.indexOf('--only');
   const only = onlyIndex >= 0 ? options[onlyIndex + 1].split(',') : null;
+  const timeoutIndex = options.indexOf('--timeout');
+  const timeout = timeoutIndex >= 0 ? Number(options[timeoutIndex + 1]) : quick ? 300 : 1200;
   const outIndex = options.indexOf('--out');
   const date = new Date().toISOString().slice(0, 10);
   const major = process.versions.node.split('.')[0];
@@ -183,10 +206,11 @@ async function all(options) {
     console.log(`\n== ${name} ${args.join(' ')}`);
     const loadBefore = loadavg()[0];
     const t0 = performance.now();
-    const r = await runOne(name, args);
+    const r = await runOne(name, args, timeout);
     const entry = {
       args,
       exitCode: r.code,
+      ...(r.timedOut ? { timedOutAfterSeconds: timeout } : {}),
       seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
       loadAverageBefore: Number(loadBefore.toFixed(2)),
       result: lastJson(r.out),
