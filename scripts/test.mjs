@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs every compiled test file (packages/*/dist/test/**/*.test.js) in one
 // `node --test` invocation, so the runner prints one summary for the whole
-// repository. Pass package folders to restrict the run: `node scripts/test.mjs packages/pki`.
+// repository. Pass package folders or compiled test files to restrict the run:
+// `node scripts/test.mjs packages/pki packages/server/dist/test/hub-sdk.test.js`.
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -26,6 +27,10 @@ function walk(dir, out) {
 
 const files = [];
 for (const pkg of roots) {
+  if (pkg.endsWith('.test.js')) {
+    files.push(pkg);
+    continue;
+  }
   const testDir = join(pkg, 'dist', 'test');
   if (existsSync(testDir)) walk(testDir, files);
 }

@@ -45,6 +45,15 @@ async function redisCpuMs(): Promise<number> {
 
 type Mode = 'no-listener' | 'channel' | 'pattern' | 'fleet';
 
+interface ModeResult {
+  publishUsPerEvent: number;
+  allReceivedMs: number;
+  eventsPerSecond: number;
+  nodeCpuUsPerEvent: number;
+  redisCpuUsPerEvent: number;
+}
+const modes: Partial<Record<Mode, ModeResult>> = {};
+
 async function run(mode: Mode): Promise<void> {
   const a = await RedisBus.connect({ url, logger, nodeId: 'bench-a' });
   const b = await RedisBus.connect({ url, logger, nodeId: 'bench-b' });
@@ -76,10 +85,18 @@ async function run(mode: Mode): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   const redisMs = (await redisCpuMs()) - redis0;
   // Node CPU covers both buses (one process); the receiving side is small next to publishing.
+  const r: ModeResult = {
+    publishUsPerEvent: Number(((publishedMs * 1000) / events).toFixed(1)),
+    allReceivedMs: Math.round(totalMs),
+    eventsPerSecond: Math.round(events / (totalMs / 1000)),
+    nodeCpuUsPerEvent: Number(((cpu.user + cpu.system) / events).toFixed(1)),
+    redisCpuUsPerEvent: Number(((redisMs * 1000) / events).toFixed(1)),
+  };
+  modes[mode] = r;
   console.log(
-    `${mode.padEnd(12)} ${events} events: publish ${((publishedMs * 1000) / events).toFixed(1)} µs/event wall, ` +
-      `all received ${totalMs.toFixed(0)} ms (${Math.round(events / (totalMs / 1000))}/s); ` +
-      `node CPU ${((cpu.user + cpu.system) / events).toFixed(1)} µs/event; redis CPU ${((redisMs * 1000) / events).toFixed(1)} µs/event`,
+    `${mode.padEnd(12)} ${events} events: publish ${r.publishUsPerEvent} µs/event wall, ` +
+      `all received ${r.allReceivedMs} ms (${r.eventsPerSecond}/s); ` +
+      `node CPU ${r.nodeCpuUsPerEvent} µs/event; redis CPU ${r.redisCpuUsPerEvent} µs/event`,
   );
   await a.close();
   await b.close();
@@ -88,3 +105,5 @@ async function run(mode: Mode): Promise<void> {
 console.log(`Redis ${url}, ${events} events over ${devices} devices, ${Buffer.byteLength(body)} bytes each`);
 for (const mode of ['no-listener', 'channel', 'pattern', 'fleet'] as const) await run(mode);
 await admin.close();
+// The figures as one JSON line (`npm run bench -- all` collects it); no-listener is the baseline.
+console.log(JSON.stringify({ events, devices, bodyBytes: Buffer.byteLength(body), modes }));
