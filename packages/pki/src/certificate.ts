@@ -1,16 +1,15 @@
 import { X509Certificate as NodeX509Certificate, type KeyObject } from 'node:crypto';
+import { nameFacts, readCertificateFields, type CertificateFields } from './certificate-fields.js';
 import { PkiError } from './errors.js';
 import { describeKey, type PrivateKey } from './keys.js';
-import { canonicalName } from './name.js';
 import { encodePem } from './pem.js';
 import { x509 } from './webcrypto.js';
 
 /** Parsed pieces other modules of this package need but the public API does not show. */
 export interface CertificateInternals {
   node: NodeX509Certificate;
-  parsed: x509.X509Certificate;
-  subjectName: x509.Name;
-  issuerName: x509.Name;
+  readonly subjectName: x509.Name;
+  readonly issuerName: x509.Name;
   subjectKey: string;
   issuerKey: string;
   /** RFC 5280 §4.2.1.3 key usage bits, undefined when the extension is absent. */
@@ -32,10 +31,46 @@ function stripColons(fingerprint: string): string {
   return fingerprint.replace(/:/g, '').toUpperCase();
 }
 
-/** The value of the last (most specific) CN attribute; DER lists RDNs from the root down. */
-function lastCommonName(name: x509.Name): string | undefined {
-  const values = name.getField('CN');
-  return values.length > 0 ? values[values.length - 1] : undefined;
+/**
+ * The general parser (@peculiar/x509), for certificates the fast reader leaves alone.
+ * @internal
+ */
+export function parseFully(der: Buffer): CertificateFields {
+  let parsed: x509.X509Certificate;
+  try {
+    parsed = new x509.X509Certificate(der);
+  } catch (cause) {
+    throw new PkiError('ERR_PKI_NOT_A_CERTIFICATE', 'The data is not a valid X.509 certificate.', undefined, {
+      cause,
+    });
+  }
+  try {
+    const basic = parsed.getExtension(x509.BasicConstraintsExtension);
+    const eku = parsed.getExtension(x509.ExtendedKeyUsageExtension);
+    const keyUsage = parsed.getExtension(x509.KeyUsagesExtension);
+    const ski = parsed.getExtension(x509.SubjectKeyIdentifierExtension);
+    return {
+      subject: nameFacts(parsed.subjectName),
+      issuer: nameFacts(parsed.issuerName),
+      serialNumber: parsed.serialNumber.toUpperCase(),
+      notBefore: parsed.notBefore,
+      notAfter: parsed.notAfter,
+      isCA: basic?.ca === true,
+      pathLen: basic?.ca === true ? basic.pathLength : undefined,
+      extendedKeyUsage: eku ? Array.from(eku.usages, (u) => String(u)) : undefined,
+      keyUsage: keyUsage?.usages,
+      subjectKeyIdentifier: ski?.keyId,
+    };
+  } catch (cause) {
+    throw new PkiError(
+      'ERR_PKI_NOT_A_CERTIFICATE',
+      'The certificate has a malformed extension or name.',
+      undefined,
+      {
+        cause,
+      },
+    );
+  }
 }
 
 /**
@@ -52,7 +87,10 @@ function lastCommonName(name: x509.Name): string | undefined {
  */
 export class Certificate {
   /** The certificate as PEM (re-encoded from DER, 64-character lines). */
-  readonly pem: string;
+  get pem(): string {
+    return (this.#pem ??= encodePem('CERTIFICATE', this.der));
+  }
+  #pem: string | undefined;
   /** The DER encoding. */
   readonly der: Buffer;
   /** Subject DN in one line, attributes in encoding order, e.g. `CN=mytestrootcert`. */
@@ -88,10 +126,8 @@ export class Certificate {
    */
   constructor(der: Uint8Array) {
     let node: NodeX509Certificate;
-    let parsed: x509.X509Certificate;
     try {
       node = new NodeX509Certificate(Buffer.from(der));
-      parsed = new x509.X509Certificate(Buffer.from(node.raw));
     } catch (cause) {
       throw new PkiError(
         'ERR_PKI_NOT_A_CERTIFICATE',
@@ -102,49 +138,36 @@ export class Certificate {
         },
       );
     }
-    try {
-      const basic = parsed.getExtension(x509.BasicConstraintsExtension);
-      const eku = parsed.getExtension(x509.ExtendedKeyUsageExtension);
-      const keyUsage = parsed.getExtension(x509.KeyUsagesExtension);
-      const ski = parsed.getExtension(x509.SubjectKeyIdentifierExtension);
-      this.der = Buffer.from(node.raw);
-      this.pem = encodePem('CERTIFICATE', this.der);
-      this.subject = parsed.subject;
-      this.issuer = parsed.issuer;
-      this.subjectCN = lastCommonName(parsed.subjectName);
-      this.issuerCN = lastCommonName(parsed.issuerName);
-      this.serialNumber = parsed.serialNumber.toUpperCase();
-      this.notBefore = parsed.notBefore;
-      this.notAfter = parsed.notAfter;
-      this.isCA = basic?.ca === true;
-      this.pathLen = basic?.ca === true ? basic.pathLength : undefined;
-      this.keyType = describeKey(node.publicKey);
-      this.sha1Thumbprint = stripColons(node.fingerprint);
-      this.sha256Thumbprint = stripColons(node.fingerprint256);
-      this.extendedKeyUsage = eku ? Array.from(eku.usages, (u) => String(u)) : undefined;
-      const subjectKey = canonicalName(parsed.subjectName);
-      const issuerKey = canonicalName(parsed.issuerName);
-      this.isSelfIssued = subjectKey === issuerKey;
-      INTERNALS.set(this, {
-        node,
-        parsed,
-        subjectName: parsed.subjectName,
-        issuerName: parsed.issuerName,
-        subjectKey,
-        issuerKey,
-        keyUsage: keyUsage?.usages,
-        subjectKeyIdentifier: ski?.keyId,
-      });
-    } catch (cause) {
-      throw new PkiError(
-        'ERR_PKI_NOT_A_CERTIFICATE',
-        'The certificate has a malformed extension or name.',
-        undefined,
-        {
-          cause,
-        },
-      );
-    }
+    this.der = Buffer.from(node.raw);
+    const f = readCertificateFields(this.der) ?? parseFully(this.der);
+    this.subject = f.subject.text;
+    this.issuer = f.issuer.text;
+    this.subjectCN = f.subject.commonName;
+    this.issuerCN = f.issuer.commonName;
+    this.serialNumber = f.serialNumber;
+    this.notBefore = f.notBefore;
+    this.notAfter = f.notAfter;
+    this.isCA = f.isCA;
+    this.pathLen = f.pathLen;
+    this.keyType = describeKey(node.publicKey);
+    this.sha1Thumbprint = stripColons(node.fingerprint);
+    this.sha256Thumbprint = stripColons(node.fingerprint256);
+    this.extendedKeyUsage = f.extendedKeyUsage;
+    this.isSelfIssued = f.subject.key === f.issuer.key;
+    const { subject, issuer } = f;
+    INTERNALS.set(this, {
+      node,
+      get subjectName() {
+        return subject.name();
+      },
+      get issuerName() {
+        return issuer.name();
+      },
+      subjectKey: subject.key,
+      issuerKey: issuer.key,
+      keyUsage: f.keyUsage,
+      subjectKeyIdentifier: f.subjectKeyIdentifier,
+    });
   }
 
   /**
