@@ -1,4 +1,4 @@
-import { X509Certificate as NodeX509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, X509Certificate as NodeX509Certificate, type KeyObject } from 'node:crypto';
 import { nameFacts, readCertificateFields, type CertificateFields } from './certificate-fields.js';
 import { PkiError } from './errors.js';
 import { describeKey, type PrivateKey } from './keys.js';
@@ -7,7 +7,10 @@ import { x509 } from './webcrypto.js';
 
 /** Parsed pieces other modules of this package need but the public API does not show. */
 export interface CertificateInternals {
-  node: NodeX509Certificate;
+  /** node:crypto's view (OpenSSL), made on demand: kept only for CA certificates, which verify many. */
+  readonly node: NodeX509Certificate;
+  /** The subject public key (cached for CA certificates). */
+  readonly publicKey: KeyObject;
   readonly subjectName: x509.Name;
   readonly issuerName: x509.Name;
   subjectKey: string;
@@ -27,8 +30,20 @@ export function internals(certificate: Certificate): CertificateInternals {
   return found;
 }
 
-function stripColons(fingerprint: string): string {
-  return fingerprint.replace(/:/g, '').toUpperCase();
+/** Upper-case hex digest of the DER: what node's `fingerprint`/`fingerprint256` give, without colons. */
+function thumbprint(algorithm: 'sha1' | 'sha256', der: Buffer): string {
+  return createHash(algorithm).update(der).digest('hex').toUpperCase();
+}
+
+/** OpenSSL's parse, which also checks the encoding. */
+function opensslParse(der: Uint8Array): NodeX509Certificate {
+  try {
+    return new NodeX509Certificate(Buffer.from(der));
+  } catch (cause) {
+    throw new PkiError('ERR_PKI_NOT_A_CERTIFICATE', 'The data is not a valid X.509 certificate.', undefined, {
+      cause,
+    });
+  }
 }
 
 /**
@@ -110,7 +125,10 @@ export class Certificate {
   /** basicConstraints pathLenConstraint (RFC 5280 §4.2.1.9), undefined when absent. */
   readonly pathLen: number | undefined;
   /** Public key description, as {@link PrivateKey.keyType} (`EC P-256`, `RSA 2048` …). */
-  readonly keyType: string;
+  get keyType(): string {
+    return (this.#keyType ??= describeKey(internals(this).publicKey));
+  }
+  #keyType: string | undefined;
   /** SHA-1 of the DER, upper-case hex without colons (what DPS shows). */
   readonly sha1Thumbprint: string;
   /** SHA-256 of the DER, upper-case hex without colons (what IoT Hub shows). */
@@ -125,19 +143,9 @@ export class Certificate {
    * @throws PkiError `ERR_PKI_NOT_A_CERTIFICATE`
    */
   constructor(der: Uint8Array) {
-    let node: NodeX509Certificate;
-    try {
-      node = new NodeX509Certificate(Buffer.from(der));
-    } catch (cause) {
-      throw new PkiError(
-        'ERR_PKI_NOT_A_CERTIFICATE',
-        'The data is not a valid X.509 certificate.',
-        undefined,
-        {
-          cause,
-        },
-      );
-    }
+    // OpenSSL checks the encoding either way; its object is dropped (it costs native memory per
+    // certificate) and made again only when a signature or the key is needed.
+    let node: NodeX509Certificate | undefined = opensslParse(der);
     this.der = Buffer.from(node.raw);
     const f = readCertificateFields(this.der) ?? parseFully(this.der);
     this.subject = f.subject.text;
@@ -149,14 +157,28 @@ export class Certificate {
     this.notAfter = f.notAfter;
     this.isCA = f.isCA;
     this.pathLen = f.pathLen;
-    this.keyType = describeKey(node.publicKey);
-    this.sha1Thumbprint = stripColons(node.fingerprint);
-    this.sha256Thumbprint = stripColons(node.fingerprint256);
+    this.sha1Thumbprint = thumbprint('sha1', this.der);
+    this.sha256Thumbprint = thumbprint('sha256', this.der);
     this.extendedKeyUsage = f.extendedKeyUsage;
     this.isSelfIssued = f.subject.key === f.issuer.key;
     const { subject, issuer } = f;
+    const keep = this.isCA;
+    const raw = this.der;
+    if (!keep) node = undefined;
+    let publicKey: KeyObject | undefined;
     INTERNALS.set(this, {
-      node,
+      get node() {
+        if (node) return node;
+        const made = opensslParse(raw);
+        if (keep) node = made;
+        return made;
+      },
+      get publicKey() {
+        if (publicKey) return publicKey;
+        const key = this.node.publicKey;
+        if (keep) publicKey = key;
+        return key;
+      },
       get subjectName() {
         return subject.name();
       },
@@ -181,7 +203,7 @@ export class Certificate {
    * ```
    */
   isSignedBy(issuer: Certificate | KeyObject): boolean {
-    const key = issuer instanceof Certificate ? internals(issuer).node.publicKey : issuer;
+    const key = issuer instanceof Certificate ? internals(issuer).publicKey : issuer;
     try {
       return internals(this).node.verify(key);
     } catch {
@@ -198,7 +220,7 @@ export class Certificate {
    * ```
    */
   matchesKey(key: PrivateKey): boolean {
-    const mine = internals(this).node.publicKey.export({ type: 'spki', format: 'der' });
+    const mine = internals(this).publicKey.export({ type: 'spki', format: 'der' });
     const theirs = key.publicKey.export({ type: 'spki', format: 'der' });
     return mine.equals(theirs);
   }
