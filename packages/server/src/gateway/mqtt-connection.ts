@@ -39,7 +39,7 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** The largest message body the SDK sends (256 KiB) plus 1 KiB for topic and headers. */
 export const DEFAULT_MAX_PACKET_BYTES = MAX_MESSAGE_BYTES + 1024;
 /** How long a quiet connection keeps its packet parser. */
-const PARSER_IDLE_RELEASE_MS = 10_000;
+const PARSER_IDLE_RELEASE_MS = 2_000;
 /** How long an ended stream may linger (peer not closing its side) before it is destroyed. */
 const CLOSE_GRACE_MS = 2_000;
 
