@@ -45,7 +45,7 @@ for (const [id, us] of self) {
 }
 const table = (title, map) => {
   const rows = [...map.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
-  console.log(`\n| ${title} | self ms | % |\n|---|---:|---:|`);
+  console.log(`\n| ${title} | ms | % |\n|---|---:|---:|`);
   for (const [k, us] of rows)
     console.log(`| ${k} | ${(us / 1000).toFixed(0)} | ${((100 * us) / total).toFixed(1)} |`);
 };
