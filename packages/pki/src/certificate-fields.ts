@@ -240,3 +240,49 @@ export function readCertificateFields(der: Uint8Array): CertificateFields | unde
     return undefined;
   }
 }
+
+/** What a certificate's signature covers and is, for a verification without OpenSSL's parse. */
+export interface SignedParts {
+  tbs: Buffer;
+  /** The hash of the signature algorithm (RFC 5758 §3.2 ECDSA, RFC 4055 §5 RSA PKCS #1 v1.5). */
+  hash: 'sha256' | 'sha384' | 'sha512';
+  signature: Buffer;
+}
+
+/** AlgorithmIdentifier DER → hash; anything else (PSS, EdDSA, SHA-1 …) is left to OpenSSL. */
+const SIGNATURE_ALGORITHMS: Record<string, SignedParts['hash']> = {
+  '300a06082a8648ce3d040302': 'sha256',
+  '300a06082a8648ce3d040303': 'sha384',
+  '300a06082a8648ce3d040304': 'sha512',
+  '300d06092a864886f70d01010b0500': 'sha256',
+  '300d06092a864886f70d01010c0500': 'sha384',
+  '300d06092a864886f70d01010d0500': 'sha512',
+};
+
+/**
+ * The signed part, hash and signature of `der`, when the algorithm is one of the above and
+ * the outer algorithm equals the one inside the TBSCertificate (RFC 5280 §4.1.1.2, which
+ * OpenSSL's X509_verify also requires); otherwise undefined.
+ */
+export function signedParts(der: Buffer): SignedParts | undefined {
+  try {
+    const cert = readTlv(der, 0, der.length);
+    const [tbs, sigAlg, signature] = children(der, cert);
+    expectTag(tbs, 0x30);
+    expectTag(signature, 0x03);
+    const outer = der.subarray(expectTag(sigAlg, 0x30).offset, sigAlg!.end).toString('hex');
+    const hash = SIGNATURE_ALGORITHMS[outer];
+    if (!hash) return undefined;
+    const fields = children(der, tbs!);
+    const inner = fields[fields[0]?.tag === 0xa0 ? 2 : 1];
+    if (!inner || der.subarray(inner.offset, inner.end).toString('hex') !== outer) return undefined;
+    if (der[signature!.start] !== 0) return undefined; // unused bits
+    return {
+      tbs: der.subarray(tbs!.offset, tbs!.end),
+      hash,
+      signature: der.subarray(signature!.start + 1, signature!.end),
+    };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,5 +1,10 @@
-import { createHash, X509Certificate as NodeX509Certificate, type KeyObject } from 'node:crypto';
-import { nameFacts, readCertificateFields, type CertificateFields } from './certificate-fields.js';
+import { createHash, verify, X509Certificate as NodeX509Certificate, type KeyObject } from 'node:crypto';
+import {
+  nameFacts,
+  readCertificateFields,
+  signedParts,
+  type CertificateFields,
+} from './certificate-fields.js';
 import { PkiError } from './errors.js';
 import { describeKey, type PrivateKey } from './keys.js';
 import { encodePem } from './pem.js';
@@ -204,8 +209,11 @@ export class Certificate {
    */
   isSignedBy(issuer: Certificate | KeyObject): boolean {
     const key = issuer instanceof Certificate ? internals(issuer).publicKey : issuer;
+    // ECDSA and RSA PKCS #1 with SHA-2 straight over the DER (no second OpenSSL parse of a leaf);
+    // other algorithms through OpenSSL's X509_verify.
+    const parts = signedParts(this.der);
     try {
-      return internals(this).node.verify(key);
+      return parts ? verify(parts.hash, parts.tbs, key, parts.signature) : internals(this).node.verify(key);
     } catch {
       return false;
     }

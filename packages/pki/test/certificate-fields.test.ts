@@ -143,3 +143,32 @@ test('an extension the fast reader does not know sends the certificate to the ge
   assert.equal(readCertificateFields(der), undefined);
   assert.equal(readCertificate(der).subjectCN, 'with-comment');
 });
+
+test('isSignedBy over the DER agrees with OpenSSL X509_verify (EC, RSA, wrong issuer, bad signature)', async () => {
+  const { X509Certificate } = await import('node:crypto');
+  const root = await createRootCa({ commonName: 'sig-root' });
+  const rsaRoot = await createRootCa({ commonName: 'sig-rsa-root', keySpec: { type: 'rsa' } });
+  const other = await createRootCa({ commonName: 'sig-other' });
+  const ec = await createDeviceCertificate({ commonName: 'sig-ec', issuer: root });
+  const rsa = await createDeviceCertificate({ commonName: 'sig-rsa', issuer: rsaRoot });
+  const tampered = Buffer.from(ec.certificate.der);
+  tampered[tampered.length - 3]! ^= 0x01;
+  const cases: Array<[string, Buffer, typeof root]> = [
+    ['EC leaf, its root', ec.certificate.der, root],
+    ['EC leaf, another root', ec.certificate.der, other],
+    ['EC leaf, an RSA root', ec.certificate.der, rsaRoot],
+    ['RSA leaf, its root', rsa.certificate.der, rsaRoot],
+    ['RSA leaf, an EC root', rsa.certificate.der, root],
+    ['tampered signature', tampered, root],
+    ['self-signed root', root.certificate.der, root],
+  ];
+  for (const [label, der, issuer] of cases) {
+    const expected = new X509Certificate(der).verify(
+      issuer.certificate.isCA
+        ? new X509Certificate(issuer.certificate.der).publicKey
+        : issuer.privateKey.publicKey,
+    );
+    assert.equal(readCertificate(der).isSignedBy(issuer.certificate), expected, label);
+  }
+  assert.equal(readCertificate(ec.certificate.der).isSignedBy(root.certificate), true);
+});
