@@ -1,16 +1,23 @@
-import { X509Certificate as NodeX509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, verify, X509Certificate as NodeX509Certificate, type KeyObject } from 'node:crypto';
+import {
+  nameFacts,
+  readCertificateFields,
+  signedParts,
+  type CertificateFields,
+} from './certificate-fields.js';
 import { PkiError } from './errors.js';
 import { describeKey, type PrivateKey } from './keys.js';
-import { canonicalName } from './name.js';
 import { encodePem } from './pem.js';
 import { x509 } from './webcrypto.js';
 
 /** Parsed pieces other modules of this package need but the public API does not show. */
 export interface CertificateInternals {
-  node: NodeX509Certificate;
-  parsed: x509.X509Certificate;
-  subjectName: x509.Name;
-  issuerName: x509.Name;
+  /** node:crypto's view (OpenSSL), made on demand: kept only for CA certificates, which verify many. */
+  readonly node: NodeX509Certificate;
+  /** The subject public key (cached for CA certificates). */
+  readonly publicKey: KeyObject;
+  readonly subjectName: x509.Name;
+  readonly issuerName: x509.Name;
   subjectKey: string;
   issuerKey: string;
   /** RFC 5280 §4.2.1.3 key usage bits, undefined when the extension is absent. */
@@ -28,14 +35,62 @@ export function internals(certificate: Certificate): CertificateInternals {
   return found;
 }
 
-function stripColons(fingerprint: string): string {
-  return fingerprint.replace(/:/g, '').toUpperCase();
+/** Upper-case hex digest of the DER: what node's `fingerprint`/`fingerprint256` give, without colons. */
+function thumbprint(algorithm: 'sha1' | 'sha256', der: Buffer): string {
+  return createHash(algorithm).update(der).digest('hex').toUpperCase();
 }
 
-/** The value of the last (most specific) CN attribute; DER lists RDNs from the root down. */
-function lastCommonName(name: x509.Name): string | undefined {
-  const values = name.getField('CN');
-  return values.length > 0 ? values[values.length - 1] : undefined;
+/** OpenSSL's parse, which also checks the encoding. */
+function opensslParse(der: Uint8Array): NodeX509Certificate {
+  try {
+    return new NodeX509Certificate(Buffer.from(der));
+  } catch (cause) {
+    throw new PkiError('ERR_PKI_NOT_A_CERTIFICATE', 'The data is not a valid X.509 certificate.', undefined, {
+      cause,
+    });
+  }
+}
+
+/**
+ * The general parser (@peculiar/x509), for certificates the fast reader leaves alone.
+ * @internal
+ */
+export function parseFully(der: Buffer): CertificateFields {
+  let parsed: x509.X509Certificate;
+  try {
+    parsed = new x509.X509Certificate(der);
+  } catch (cause) {
+    throw new PkiError('ERR_PKI_NOT_A_CERTIFICATE', 'The data is not a valid X.509 certificate.', undefined, {
+      cause,
+    });
+  }
+  try {
+    const basic = parsed.getExtension(x509.BasicConstraintsExtension);
+    const eku = parsed.getExtension(x509.ExtendedKeyUsageExtension);
+    const keyUsage = parsed.getExtension(x509.KeyUsagesExtension);
+    const ski = parsed.getExtension(x509.SubjectKeyIdentifierExtension);
+    return {
+      subject: nameFacts(parsed.subjectName),
+      issuer: nameFacts(parsed.issuerName),
+      serialNumber: parsed.serialNumber.toUpperCase(),
+      notBefore: parsed.notBefore,
+      notAfter: parsed.notAfter,
+      isCA: basic?.ca === true,
+      pathLen: basic?.ca === true ? basic.pathLength : undefined,
+      extendedKeyUsage: eku ? Array.from(eku.usages, (u) => String(u)) : undefined,
+      keyUsage: keyUsage?.usages,
+      subjectKeyIdentifier: ski?.keyId,
+    };
+  } catch (cause) {
+    throw new PkiError(
+      'ERR_PKI_NOT_A_CERTIFICATE',
+      'The certificate has a malformed extension or name.',
+      undefined,
+      {
+        cause,
+      },
+    );
+  }
 }
 
 /**
@@ -52,7 +107,10 @@ function lastCommonName(name: x509.Name): string | undefined {
  */
 export class Certificate {
   /** The certificate as PEM (re-encoded from DER, 64-character lines). */
-  readonly pem: string;
+  get pem(): string {
+    return (this.#pem ??= encodePem('CERTIFICATE', this.der));
+  }
+  #pem: string | undefined;
   /** The DER encoding. */
   readonly der: Buffer;
   /** Subject DN in one line, attributes in encoding order, e.g. `CN=mytestrootcert`. */
@@ -72,7 +130,10 @@ export class Certificate {
   /** basicConstraints pathLenConstraint (RFC 5280 §4.2.1.9), undefined when absent. */
   readonly pathLen: number | undefined;
   /** Public key description, as {@link PrivateKey.keyType} (`EC P-256`, `RSA 2048` …). */
-  readonly keyType: string;
+  get keyType(): string {
+    return (this.#keyType ??= describeKey(internals(this).publicKey));
+  }
+  #keyType: string | undefined;
   /** SHA-1 of the DER, upper-case hex without colons (what DPS shows). */
   readonly sha1Thumbprint: string;
   /** SHA-256 of the DER, upper-case hex without colons (what IoT Hub shows). */
@@ -87,64 +148,53 @@ export class Certificate {
    * @throws PkiError `ERR_PKI_NOT_A_CERTIFICATE`
    */
   constructor(der: Uint8Array) {
-    let node: NodeX509Certificate;
-    let parsed: x509.X509Certificate;
-    try {
-      node = new NodeX509Certificate(Buffer.from(der));
-      parsed = new x509.X509Certificate(Buffer.from(node.raw));
-    } catch (cause) {
-      throw new PkiError(
-        'ERR_PKI_NOT_A_CERTIFICATE',
-        'The data is not a valid X.509 certificate.',
-        undefined,
-        {
-          cause,
-        },
-      );
-    }
-    try {
-      const basic = parsed.getExtension(x509.BasicConstraintsExtension);
-      const eku = parsed.getExtension(x509.ExtendedKeyUsageExtension);
-      const keyUsage = parsed.getExtension(x509.KeyUsagesExtension);
-      const ski = parsed.getExtension(x509.SubjectKeyIdentifierExtension);
-      this.der = Buffer.from(node.raw);
-      this.pem = encodePem('CERTIFICATE', this.der);
-      this.subject = parsed.subject;
-      this.issuer = parsed.issuer;
-      this.subjectCN = lastCommonName(parsed.subjectName);
-      this.issuerCN = lastCommonName(parsed.issuerName);
-      this.serialNumber = parsed.serialNumber.toUpperCase();
-      this.notBefore = parsed.notBefore;
-      this.notAfter = parsed.notAfter;
-      this.isCA = basic?.ca === true;
-      this.pathLen = basic?.ca === true ? basic.pathLength : undefined;
-      this.keyType = describeKey(node.publicKey);
-      this.sha1Thumbprint = stripColons(node.fingerprint);
-      this.sha256Thumbprint = stripColons(node.fingerprint256);
-      this.extendedKeyUsage = eku ? Array.from(eku.usages, (u) => String(u)) : undefined;
-      const subjectKey = canonicalName(parsed.subjectName);
-      const issuerKey = canonicalName(parsed.issuerName);
-      this.isSelfIssued = subjectKey === issuerKey;
-      INTERNALS.set(this, {
-        node,
-        parsed,
-        subjectName: parsed.subjectName,
-        issuerName: parsed.issuerName,
-        subjectKey,
-        issuerKey,
-        keyUsage: keyUsage?.usages,
-        subjectKeyIdentifier: ski?.keyId,
-      });
-    } catch (cause) {
-      throw new PkiError(
-        'ERR_PKI_NOT_A_CERTIFICATE',
-        'The certificate has a malformed extension or name.',
-        undefined,
-        {
-          cause,
-        },
-      );
-    }
+    // OpenSSL checks the encoding either way; its object is dropped (it costs native memory per
+    // certificate) and made again only when a signature or the key is needed.
+    let node: NodeX509Certificate | undefined = opensslParse(der);
+    this.der = Buffer.from(node.raw);
+    const f = readCertificateFields(this.der) ?? parseFully(this.der);
+    this.subject = f.subject.text;
+    this.issuer = f.issuer.text;
+    this.subjectCN = f.subject.commonName;
+    this.issuerCN = f.issuer.commonName;
+    this.serialNumber = f.serialNumber;
+    this.notBefore = f.notBefore;
+    this.notAfter = f.notAfter;
+    this.isCA = f.isCA;
+    this.pathLen = f.pathLen;
+    this.sha1Thumbprint = thumbprint('sha1', this.der);
+    this.sha256Thumbprint = thumbprint('sha256', this.der);
+    this.extendedKeyUsage = f.extendedKeyUsage;
+    this.isSelfIssued = f.subject.key === f.issuer.key;
+    const { subject, issuer } = f;
+    const keep = this.isCA;
+    const raw = this.der;
+    if (!keep) node = undefined;
+    let publicKey: KeyObject | undefined;
+    INTERNALS.set(this, {
+      get node() {
+        if (node) return node;
+        const made = opensslParse(raw);
+        if (keep) node = made;
+        return made;
+      },
+      get publicKey() {
+        if (publicKey) return publicKey;
+        const key = this.node.publicKey;
+        if (keep) publicKey = key;
+        return key;
+      },
+      get subjectName() {
+        return subject.name();
+      },
+      get issuerName() {
+        return issuer.name();
+      },
+      subjectKey: subject.key,
+      issuerKey: issuer.key,
+      keyUsage: f.keyUsage,
+      subjectKeyIdentifier: f.subjectKeyIdentifier,
+    });
   }
 
   /**
@@ -158,9 +208,12 @@ export class Certificate {
    * ```
    */
   isSignedBy(issuer: Certificate | KeyObject): boolean {
-    const key = issuer instanceof Certificate ? internals(issuer).node.publicKey : issuer;
+    const key = issuer instanceof Certificate ? internals(issuer).publicKey : issuer;
+    // ECDSA and RSA PKCS #1 with SHA-2 straight over the DER (no second OpenSSL parse of a leaf);
+    // other algorithms through OpenSSL's X509_verify.
+    const parts = signedParts(this.der);
     try {
-      return internals(this).node.verify(key);
+      return parts ? verify(parts.hash, parts.tbs, key, parts.signature) : internals(this).node.verify(key);
     } catch {
       return false;
     }
@@ -175,7 +228,7 @@ export class Certificate {
    * ```
    */
   matchesKey(key: PrivateKey): boolean {
-    const mine = internals(this).node.publicKey.export({ type: 'spki', format: 'der' });
+    const mine = internals(this).publicKey.export({ type: 'spki', format: 'der' });
     const theirs = key.publicKey.export({ type: 'spki', format: 'der' });
     return mine.equals(theirs);
   }

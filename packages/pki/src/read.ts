@@ -8,16 +8,21 @@ const CERTIFICATE_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE']);
 /**
  * Parsed certificates by DER. A Certificate is immutable, so one parse serves
  * every later read of the same bytes: a device's leaf on its DPS and then its
- * hub connection, a group's CA on every attestation. Bounded; the oldest entry
- * goes first.
+ * hub connection, a group's CA on every attestation. Least recently used out
+ * first; small, because every entry is memory held per device, while the CAs
+ * that every read needs stay hot.
  */
 const PARSED = new Map<string, Certificate>();
-const PARSED_LIMIT = 20_000;
+const PARSED_LIMIT = 2_000;
 
 function parse(der: Buffer): Certificate {
   const key = der.toString('base64');
   const hit = PARSED.get(key);
-  if (hit) return hit;
+  if (hit) {
+    PARSED.delete(key);
+    PARSED.set(key, hit);
+    return hit;
+  }
   const certificate = new Certificate(der);
   if (PARSED.size >= PARSED_LIMIT) PARSED.delete(PARSED.keys().next().value as string);
   PARSED.set(key, certificate);

@@ -1,11 +1,17 @@
 /**
- * `npm run bench -- idle [--devices K]`
+ * `npm run bench -- idle [--devices K] [--heap-snapshot DIR]`
  *
  * K idle devices (default 5,000) hold an authenticated MQTT/TLS connection to
  * `gatehouse serve` (its own process); prints the server's resident memory per
  * connection, and the same for mosquitto under the same load generator.
+ *
+ * The breakdown beside it comes from a probe loaded into the server (`--import` of a
+ * data: URL, `--expose-gc`) that answers SIGUSR2 with `process.memoryUsage()` after a full
+ * collection, read after the RSS figures so they stay as they were measured before: JS heap,
+ * external memory (Buffers) and the rest of the RSS (native: OpenSSL, libuv, malloc).
+ * `--heap-snapshot DIR` also writes a V8 heap snapshot there with the devices connected.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_TOKEN, enrollFleet, makeFleet, serverTls, type Fleet } from './fleet.js';
@@ -14,6 +20,49 @@ import { mosquittoAvailable, startMosquitto } from './mosquitto.js';
 import { arg, rssBytes, startServe } from './util.js';
 
 const K = arg('devices', 5000);
+const SNAPSHOT_DIR = (() => {
+  const i = process.argv.indexOf('--heap-snapshot');
+  return i >= 0 ? process.argv[i + 1] : undefined;
+})();
+
+/** process.memoryUsage() after a full GC, written to $GATEHOUSE_BENCH_MEMORY_FILE on SIGUSR2. */
+const PROBE = [
+  "import { readFileSync, renameSync, writeFileSync } from 'node:fs';",
+  "import { writeHeapSnapshot } from 'node:v8';",
+  "process.on('SIGUSR2', () => {",
+  '  globalThis.gc?.(); globalThis.gc?.();',
+  '  const m = process.memoryUsage();',
+  '  const file = process.env.GATEHOUSE_BENCH_MEMORY_FILE;',
+  '  const dir = process.env.GATEHOUSE_BENCH_SNAPSHOT_DIR;',
+  "  const wanted = dir && readFileSync(file + '.snapshot', 'utf8') === '1';",
+  "  const snapshot = wanted ? writeHeapSnapshot(dir + '/idle-' + process.pid + '.heapsnapshot') : undefined;",
+  "  writeFileSync(file + '.tmp', JSON.stringify({ ...m, snapshot }));",
+  "  renameSync(file + '.tmp', file);",
+  '});',
+].join('\n');
+
+interface Memory {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  snapshot?: string;
+}
+
+async function probe(pid: number, file: string, snapshot: boolean): Promise<Memory> {
+  await rm(file, { force: true });
+  await writeFile(`${file}.snapshot`, snapshot ? '1' : '0');
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 1200; i++) {
+    try {
+      return JSON.parse(await readFile(file, 'utf8')) as Memory;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error('the memory probe did not answer');
+}
 
 async function connectMany(
   fleet: Fleet,
@@ -48,17 +97,32 @@ async function settle(): Promise<void> {
   await new Promise((r) => setTimeout(r, 3000));
 }
 
+const KIB = 1024;
+const MIB = 2 ** 20;
+const kib = (bytes: number) => Number((bytes / KIB).toFixed(1));
+
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-'));
-  process.stdout.write(`idle benchmark: ${K} connected devices\n`);
+  const memoryFile = join(dataDir, 'memory.json');
+  process.env['GATEHOUSE_BENCH_MEMORY_FILE'] = memoryFile;
+  if (SNAPSHOT_DIR) process.env['GATEHOUSE_BENCH_SNAPSHOT_DIR'] = SNAPSHOT_DIR;
+  process.stdout.write(
+    `idle benchmark: ${K} connected devices (EC P-256 client certificates, MQTT 3.1.1 over TLS, keep-alive 180 s), Node ${process.version}\n`,
+  );
   const fleet = await makeFleet(K, 'idle');
-  const server = await startServe(dataDir, BENCH_TOKEN);
-  const result: Record<string, unknown> = { devices: K };
+  const server = await startServe(
+    dataDir,
+    BENCH_TOKEN,
+    [],
+    ['--expose-gc', `--import=data:text/javascript,${encodeURIComponent(PROBE)}`],
+  );
+  const result: Record<string, unknown> = { devices: K, node: process.version };
   try {
     await enrollFleet(server, fleet);
     const tls = await serverTls(server, dataDir);
     await settle();
     const before = rssBytes(server.child.pid!);
+    const heapBefore = await probe(server.child.pid!, memoryFile, false);
     const clients = await connectMany(
       fleet,
       server.mqttPort,
@@ -67,18 +131,39 @@ async function main(): Promise<void> {
     );
     await settle();
     const after = rssBytes(server.child.pid!);
-    const perConnection = (after - before) / clients.length;
+    const heapAfter = await probe(server.child.pid!, memoryFile, SNAPSHOT_DIR !== undefined);
+    const n = clients.length;
+    const perConnection = (after - before) / n;
+    const js = (heapAfter.heapUsed - heapBefore.heapUsed) / n;
+    const external = (heapAfter.external - heapBefore.external) / n;
+    const rssGc = (heapAfter.rss - heapBefore.rss) / n;
+    const heapReserved = (heapAfter.heapTotal - heapBefore.heapTotal) / n;
     result['gatehouse'] = {
-      connected: clients.length,
-      rssBeforeMiB: before / 2 ** 20,
-      rssAfterMiB: after / 2 ** 20,
+      connected: n,
+      rssBeforeMiB: Number((before / MIB).toFixed(1)),
+      rssAfterMiB: Number((after / MIB).toFixed(1)),
       bytesPerConnection: Math.round(perConnection),
+      breakdownKiBPerConnection: {
+        rssAfterGc: kib(rssGc),
+        jsHeapUsed: kib(js),
+        jsHeapReserved: kib(heapReserved),
+        external: kib(external),
+        nativeRest: kib(rssGc - heapReserved - external),
+      },
+      projectedGiBFor100k: Number(((before + perConnection * 100_000) / 2 ** 30).toFixed(2)),
+      ...(heapAfter.snapshot ? { heapSnapshot: heapAfter.snapshot } : {}),
     };
     process.stdout.write(
-      `gatehouse   ${clients.length} connected, RSS ${(before / 2 ** 20).toFixed(0)} → ${(after / 2 ** 20).toFixed(0)} MiB, ${(perConnection / 1024).toFixed(1)} KiB per connection\n`,
+      [
+        `gatehouse   ${n} connected, RSS ${(before / MIB).toFixed(0)} → ${(after / MIB).toFixed(0)} MiB, ${(perConnection / KIB).toFixed(1)} KiB per connection`,
+        `  per connection after a full GC: RSS ${kib(rssGc)} KiB = JS heap ${kib(heapReserved)} KiB reserved (${kib(js)} KiB live)`,
+        `  + external (Buffers) ${kib(external)} KiB + native rest (OpenSSL, libuv, malloc) ${kib(rssGc - heapReserved - external)} KiB`,
+        `  100,000 devices: ${(result['gatehouse'] as { projectedGiBFor100k: number }).projectedGiBFor100k} GiB projected`,
+        ...(heapAfter.snapshot ? [`  heap snapshot ${heapAfter.snapshot}`] : []),
+        '',
+      ].join('\n'),
     );
     clients.forEach((c) => c.destroy());
-
     if (mosquittoAvailable()) {
       const rootFile = join(dataDir, 'bench-root.pem');
       await writeFile(rootFile, fleet.root.certificate.pem);
@@ -96,7 +181,7 @@ async function main(): Promise<void> {
         result['mosquitto'] = { connected: mclients.length, bytesPerConnection: Math.round(mPer) };
         result['ratio'] = Number((perConnection / mPer).toFixed(2));
         process.stdout.write(
-          `mosquitto   ${mclients.length} connected, ${(mPer / 1024).toFixed(1)} KiB per connection (ratio ${String(result['ratio'])})\n`,
+          `mosquitto   ${mclients.length} connected, ${(mPer / 1024).toFixed(1)} KiB per connection (ratio ${String(result['ratio'])}, goal ≤ 2)\n`,
         );
         mclients.forEach((c) => c.destroy());
       } finally {

@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
@@ -73,7 +73,10 @@ async function handshakeRate(devices: Issued[], ca: Buffer, certFile: string, ke
 
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-'));
-  process.stdout.write(`provisioning benchmark: ${N} devices, concurrency ${CONCURRENCY}\n`);
+  process.stdout.write(
+    `provisioning benchmark: ${N} devices (EC P-256, one verified root), concurrency ${CONCURRENCY}, ` +
+      `Node ${process.version}, ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(2)}\n`,
+  );
   const root = await createRootCa({ commonName: 'bench-root' });
   const devices: Issued[] = [];
   for (let i = 0; i < N; i++)
@@ -175,6 +178,10 @@ async function main(): Promise<void> {
       rawTlsHandshakesPerSecond: Number(baseline.perSecond.toFixed(1)),
       rawTlsServerCpuMsPerHandshake: Number(baseline.cpuMsPer.toFixed(2)),
       ratioToRawHandshakes: Number((rate / baseline.perSecond).toFixed(2)),
+      serverCpuRatioToRawHandshake: Number(
+        (serverCpu / Math.max(1, latencies.length) / baseline.cpuMsPer).toFixed(2),
+      ),
+      loadAverageAfter: Number(loadavg()[0]!.toFixed(2)),
     };
     process.stdout.write(
       [
@@ -184,6 +191,7 @@ async function main(): Promise<void> {
         `server CPU / reg.     ${result.serverCpuMsPerRegistration} ms (load generator ${result.loadGeneratorCpuMsPerRegistration} ms)`,
         `raw TLS handshakes/s  ${result.rawTlsHandshakesPerSecond} (server CPU ${result.rawTlsServerCpuMsPerHandshake} ms each)`,
         `ratio                 ${result.ratioToRawHandshakes} of the raw handshake rate (goal ≥ 0.60)`,
+        `CPU ratio             ${result.serverCpuRatioToRawHandshake}× the raw handshake's server CPU (goal ≤ 2.5)`,
         JSON.stringify(result),
         '',
       ].join('\n'),

@@ -40,12 +40,14 @@ export async function startServe(
   dataDir: string,
   token: string,
   extra: string[] = [],
+  nodeArgs: string[] = [],
 ): Promise<ServeProcess> {
   const child = spawn(
     process.execPath,
     // BENCH_SERVER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile the server.
     [
       ...(process.env['BENCH_SERVER_NODE_ARGS']?.split(' ').filter(Boolean) ?? []),
+      ...nodeArgs,
       CLI_MAIN,
       'serve',
       '--data',

@@ -31,12 +31,15 @@ import { CONNACK, type ConnackCode } from './connack-codes.js';
 import { gatewayError } from './errors.js';
 import type { ConnectionKind, GatewayMetrics } from './gateway-metrics.js';
 import { gatewayMetrics } from './gateway-metrics.js';
+import { keepAliveWheel, type KeepAliveMember } from './keep-alive-wheel.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
 
 /** [MQTT-3.1.0-1] the client has this long to send CONNECT after the transport opens. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** The largest message body the SDK sends (256 KiB) plus 1 KiB for topic and headers. */
 export const DEFAULT_MAX_PACKET_BYTES = MAX_MESSAGE_BYTES + 1024;
+/** How long a quiet connection keeps its packet parser. */
+const PARSER_IDLE_RELEASE_MS = 2_000;
 /** How long an ended stream may linger (peer not closing its side) before it is destroyed. */
 const CLOSE_GRACE_MS = 2_000;
 
@@ -82,6 +85,8 @@ export interface MqttSession {
 
 export interface MqttConnectionOptions {
   logger: Logger;
+  /** Bindings of the connection's log lines (before `remoteAddress` and `clientId`). */
+  logBindings?: Record<string, unknown>;
   /** Called once with the first CONNECT (protocol level already checked); must answer with
    * `accept()` or `refuse()`, now or later. Packets that follow are held until then. */
   onConnect: (conn: MqttConnection, packet: IConnectPacket) => void;
@@ -95,19 +100,24 @@ export interface MqttConnectionOptions {
 type Outstanding = { resolve: () => void; reject: (err: Error) => void };
 type PauseReason = 'session' | 'drain' | 'service';
 
-export class MqttConnection {
+export class MqttConnection implements KeepAliveMember {
   /** The CONNECT client identifier, once received. */
   clientId: string | undefined;
-  /** The connection's logger; gains `clientId` after CONNECT. */
-  log: Logger;
   readonly remoteAddress: string | undefined;
   readonly closed: Promise<CloseReason>;
 
   private readonly stream: Duplex;
-  private readonly parser: Parser;
+  /** Made on demand; an idle connection with no partial packet drops it (`idle()`). */
+  private parser: Parser | undefined;
+  /** Bytes of an incomplete packet the parser holds. */
+  private parserPending = 0;
   private readonly sizeGuard: PacketSizeGuard;
   private readonly metrics: GatewayMetrics;
-  private readonly onConnectCallback: (conn: MqttConnection, packet: IConnectPacket) => void;
+  /** Dropped once called, with what it holds (the peer's certificates among them). */
+  private onConnectCallback: ((conn: MqttConnection, packet: IConnectPacket) => void) | undefined;
+  private readonly logger: Logger;
+  private readonly logBindings: Record<string, unknown>;
+  private cachedLog: Logger | undefined;
   private kind: ConnectionKind = 'pending';
   private session: MqttSession | undefined;
   private held: Packet[] = [];
@@ -116,9 +126,8 @@ export class MqttConnection {
   private closeReason: CloseReason | undefined;
   private resolveClosed!: (reason: CloseReason) => void;
   private connectTimer: NodeJS.Timeout | undefined;
-  private keepAliveTimer: NodeJS.Timeout | undefined;
-  private keepAliveMs = 0;
-  private lastPacketAt = Date.now();
+  keepAliveMs = 0;
+  lastPacketAt = Date.now();
   private readonly paused = new Set<PauseReason>();
   private readonly outstanding = new Map<number, Outstanding>();
   private nextPacketId = 0;
@@ -128,12 +137,10 @@ export class MqttConnection {
     this.remoteAddress = options.remoteAddress;
     this.metrics = options.metrics ?? gatewayMetrics();
     this.onConnectCallback = options.onConnect;
-    this.log = options.logger.child({ remoteAddress: options.remoteAddress });
+    this.logger = options.logger;
+    this.logBindings = { ...options.logBindings, remoteAddress: options.remoteAddress };
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.sizeGuard = new PacketSizeGuard(options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES);
-    this.parser = createParser({ protocolVersion: 4 });
-    this.parser.on('packet', (packet: Packet) => this.onPacket(packet));
-    this.parser.on('error', (err: Error) => this.onParseError(err));
 
     this.metrics.connectionOpened(this.kind);
     // [MQTT-3.1.0-1] a server that does not receive CONNECT in a reasonable time closes.
@@ -148,6 +155,19 @@ export class MqttConnection {
     stream.on('error', (err: Error) => this.close('peer-closed', err.message));
     stream.on('close', () => this.close('peer-closed', 'stream closed'));
     this.log.debug('mqtt connection opened');
+  }
+
+  /**
+   * The connection's logger, with `remoteAddress` and, after CONNECT, `clientId`. Made when
+   * something logs and kept only until the current turn of the event loop ends, so an idle
+   * connection holds no logger of its own.
+   */
+  get log(): Logger {
+    if (!this.cachedLog) {
+      this.cachedLog = this.logger.child(this.logBindings);
+      queueMicrotask(() => (this.cachedLog = undefined));
+    }
+    return this.cachedLog;
   }
 
   /** True once the connection is closing or closed; further writes are dropped. */
@@ -248,7 +268,9 @@ export class MqttConnection {
     this.isClosed = true;
     this.closeReason = reason;
     clearTimeout(this.connectTimer);
-    clearTimeout(this.keepAliveTimer);
+    this.connectTimer = undefined;
+    keepAliveWheel.delete(this);
+    this.onConnectCallback = undefined;
     this.held = [];
     const err = gatewayError('ERR_MQTT_CONNECTION_CLOSED', `connection closed (${reason})`);
     for (const waiter of this.outstanding.values()) waiter.reject(err);
@@ -286,7 +308,7 @@ export class MqttConnection {
       this.close('packet-too-large', `packet of ${oversize} bytes exceeds ${this.sizeGuard.maxBytes}`);
       return;
     }
-    this.parser.parse(chunk);
+    this.parserPending = this.getParser().parse(chunk);
   }
 
   private onParseError(err: Error): void {
@@ -345,8 +367,10 @@ export class MqttConnection {
   private onConnect(packet: IConnectPacket): void {
     this.connectReceived = true;
     clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
     this.clientId = packet.clientId;
-    this.log = this.log.child({ clientId: packet.clientId });
+    this.logBindings['clientId'] = packet.clientId;
+    this.cachedLog = undefined;
     if (packet.protocolId !== 'MQTT' || packet.protocolVersion !== 4) {
       // [MQTT-3.1.2-2] only level 4 (3.1.1) is supported: CONNACK 1, then close.
       this.refuse(
@@ -358,8 +382,10 @@ export class MqttConnection {
     this.startKeepAlive(packet.keepalive ?? 0);
     // Hold what follows CONNECT until a service accepts it [MQTT-3.1.4-5].
     this.pause('session');
+    const onConnect = this.onConnectCallback;
+    this.onConnectCallback = undefined;
     try {
-      this.onConnectCallback(this, packet);
+      onConnect?.(this, packet);
     } catch (cause) {
       this.log.error({ err: cause }, 'connect handler failed');
       this.refuse(CONNACK.SERVER_UNAVAILABLE, 'internal error');
@@ -394,17 +420,33 @@ export class MqttConnection {
     if (keepAliveSeconds <= 0) return;
     this.keepAliveMs = keepAliveSeconds * 1000 * KEEPALIVE_GRACE_FACTOR;
     this.lastPacketAt = Date.now();
-    this.scheduleKeepAlive(this.keepAliveMs);
+    // One shared timer for all connections (keep-alive-wheel.ts); packets only stamp `lastPacketAt`.
+    keepAliveWheel.add(this);
   }
 
-  // One timer per connection, re-armed lazily: packets only stamp `lastPacketAt`.
-  private scheduleKeepAlive(delayMs: number): void {
-    this.keepAliveTimer = setTimeout(() => {
-      const idle = Date.now() - this.lastPacketAt;
-      if (idle >= this.keepAliveMs) this.close('keepalive-timeout', `nothing received for ${idle} ms`);
-      else this.scheduleKeepAlive(this.keepAliveMs - idle);
-    }, delayMs);
-    this.keepAliveTimer.unref();
+  private getParser(): Parser {
+    if (this.parser) return this.parser;
+    const parser = createParser({ protocolVersion: 4 });
+    parser.on('packet', (packet: Packet) => this.onPacket(packet));
+    parser.on('error', (err: Error) => this.onParseError(err));
+    this.parser = parser;
+    return parser;
+  }
+
+  /**
+   * @internal Called by the keep-alive wheel for a connection quiet for `idleMs`: after a
+   * while, a parser that holds no partial packet is let go (with its buffer list stream); the
+   * next packet makes a new one. Only after CONNECT, so the settings it learnt from CONNECT
+   * (protocol level 4, the only one accepted) are the ones a new parser starts with.
+   */
+  idle(idleMs: number): void {
+    if (idleMs >= PARSER_IDLE_RELEASE_MS && this.parserPending === 0 && this.connectReceived)
+      this.parser = undefined;
+  }
+
+  /** @internal Called by the keep-alive wheel. */
+  keepAliveExpired(idleMs: number): void {
+    this.close('keepalive-timeout', `nothing received for ${idleMs} ms`);
   }
 
   private allocatePacketId(): number | undefined {

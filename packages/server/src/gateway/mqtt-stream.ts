@@ -24,7 +24,8 @@ function metricsFor(metrics: Metrics | undefined): GatewayMetrics {
  */
 export function handleMqttStream(stream: Duplex, peer: MqttPeer, options: GatewayOptions): MqttConnection {
   return new MqttConnection(stream, {
-    logger: options.logger.child({ transport: peer.transport }),
+    logger: options.logger,
+    logBindings: { transport: peer.transport },
     onConnect: (conn, connect) => dispatchConnect(conn, connect, peer, options),
     remoteAddress: peer.remoteAddress,
     metrics: metricsFor(options.metrics),

@@ -2,6 +2,7 @@
  * MQTT over TLS (port 8883; PROTOCOL.md §1.1, §3.1). DPS and hub share the listener; the
  * CONNECT username picks the service (dispatcher.ts).
  */
+import { constants } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import { createServer, type TLSSocket } from 'node:tls';
 
@@ -43,6 +44,14 @@ export interface MqttListener {
   setCertificate(key: string, cert: string): void;
 }
 
+/**
+ * No TLS session tickets: OpenSSL 3 keeps about 15 KiB per TLS 1.3 connection for the tickets
+ * it issues after the handshake (docs/performance.md), and device SDKs open every connection
+ * with a full handshake anyway (neither the Azure SDKs nor MQTT.js resume sessions). A client
+ * that offers a ticket simply gets a full handshake.
+ */
+const SECURE_OPTIONS = constants.SSL_OP_NO_TICKET;
+
 export async function startMqttTlsListener(options: MqttTlsListenerOptions): Promise<MqttListener> {
   const log = options.logger.child({ listener: 'mqtts' });
   const live = new Set<MqttConnection>();
@@ -56,6 +65,7 @@ export async function startMqttTlsListener(options: MqttTlsListenerOptions): Pro
     requestCert: true,
     rejectUnauthorized: false,
     minVersion: 'TLSv1.2',
+    secureOptions: SECURE_OPTIONS,
     handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
   });
 
@@ -104,7 +114,8 @@ export async function startMqttTlsListener(options: MqttTlsListenerOptions): Pro
   const stopAccepting = () => (stopped ??= port.close());
   return {
     address: () => address,
-    setCertificate: (key, cert) => server.setSecureContext({ key, cert, minVersion: 'TLSv1.2' }),
+    setCertificate: (key, cert) =>
+      server.setSecureContext({ key, cert, minVersion: 'TLSv1.2', secureOptions: SECURE_OPTIONS }),
     get connectionCount() {
       return live.size;
     },

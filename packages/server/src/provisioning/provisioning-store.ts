@@ -241,26 +241,56 @@ export class ProvisioningStore {
   /**
    * Record an assignment: the registration and the hub device, in one
    * transaction, so a device never sees `assigned` for a device the hub lacks.
+   *
+   * Group commit: assignments that arrive while a commit is being prepared or running share
+   * the next transaction, so a burst of registrations costs one durable commit (one fsync
+   * with SQLite's `synchronous = FULL`) instead of one each. Each promise still resolves only
+   * once its rows are committed; if a shared transaction fails, its assignments are retried
+   * one by one so each caller gets its own outcome.
    */
-  async saveAssignment(
+  saveAssignment(
     registration: Insertable<RegistrationsTable>,
     device: Insertable<DevicesTable>,
     deviceUpdate: Updateable<DevicesTable>,
   ): Promise<void> {
-    await this.atomically(async (trx) => {
-      await trx
-        .insertInto('devices')
-        .values(device)
-        .onConflict((oc) => oc.column('id').doUpdateSet(deviceUpdate))
-        .execute();
-      await trx
-        .insertInto('registrations')
-        .values(registration)
-        .onConflict((oc) =>
-          oc.column('registration_id').doUpdateSet({ ...registration, created_at: undefined }),
-        )
-        .execute();
+    const assignment = { registration, device, deviceUpdate };
+    // Inside an import's transaction: write there (its commit is the caller's).
+    if (this.db.isTransaction) return writeAssignment(this.db, assignment);
+    return new Promise<void>((resolve, reject) => {
+      this.pendingAssignments.push({ ...assignment, resolve, reject });
+      if (!this.assignmentFlush) this.assignmentFlush = this.flushAssignments();
     });
+  }
+
+  private pendingAssignments: PendingAssignment[] = [];
+  private assignmentFlush: Promise<void> | undefined;
+
+  private async flushAssignments(): Promise<void> {
+    // Let the requests already read in this turn of the event loop join the batch.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.pendingAssignments.length > 0) {
+      const batch = this.pendingAssignments.splice(0);
+      try {
+        await serializable(this.db, async (trx) => {
+          for (const a of batch) await writeAssignment(trx, a);
+        });
+        for (const a of batch) a.resolve();
+      } catch (err) {
+        if (batch.length === 1) {
+          batch[0]!.reject(err);
+          continue;
+        }
+        for (const a of batch) {
+          try {
+            await serializable(this.db, (trx) => writeAssignment(trx, a));
+            a.resolve();
+          } catch (one) {
+            a.reject(one);
+          }
+        }
+      }
+    }
+    this.assignmentFlush = undefined;
   }
 
   /** Sets the template of a device that has none (and a new etag); true when it did. */
@@ -285,4 +315,30 @@ export class ProvisioningStore {
     if (options.before !== undefined) q = q.where('id', '<', options.before);
     return q.orderBy('id', 'desc').limit(options.limit).execute();
   }
+}
+
+interface Assignment {
+  registration: Insertable<RegistrationsTable>;
+  device: Insertable<DevicesTable>;
+  deviceUpdate: Updateable<DevicesTable>;
+}
+
+interface PendingAssignment extends Assignment {
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+async function writeAssignment(db: Kysely<Database>, a: Assignment): Promise<void> {
+  await db
+    .insertInto('devices')
+    .values(a.device)
+    .onConflict((oc) => oc.column('id').doUpdateSet(a.deviceUpdate))
+    .execute();
+  await db
+    .insertInto('registrations')
+    .values(a.registration)
+    .onConflict((oc) =>
+      oc.column('registration_id').doUpdateSet({ ...a.registration, created_at: undefined }),
+    )
+    .execute();
 }

@@ -1,5 +1,5 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.js';
 import { migrationProvider } from './migrations.js';
 
@@ -43,7 +43,33 @@ export async function openSqliteWithHandle(options: OpenSqliteOptions): Promise<
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
   await migrate(db);
   return { db, sqlite };
+}
+
+/** Statements kept per SQL text; a query builder produces a bounded set of distinct texts. */
+const STATEMENT_CACHE_LIMIT = 500;
+
+/**
+ * The connection as kysely sees it, with each SQL text prepared once: kysely prepares every
+ * query anew, and SQLite's parse-and-plan then costs more than running a point query. A
+ * statement still iterating (`busy`, a streamed result) is not handed out twice.
+ */
+function reusingStatements(sqlite: BetterSqlite3.Database): SqliteDatabase {
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string) {
+      const hit = statements.get(sql);
+      if (hit && !hit.busy) return hit;
+      const statement = sqlite.prepare(sql);
+      if (!hit) {
+        if (statements.size >= STATEMENT_CACHE_LIMIT)
+          statements.delete(statements.keys().next().value as string);
+        statements.set(sql, statement);
+      }
+      return statement;
+    },
+  };
 }
