@@ -250,6 +250,7 @@ function table(files) {
       const b = r.benchmarks[name];
       if (!b) return 'not run';
       if (b.skipped) return `skipped: ${b.skipped}`;
+      if (!b.result) return b.timedOutAfterSeconds ? 'timed out' : `failed (exit ${b.exitCode})`;
       const paths = Array.isArray(path) ? path : [path];
       return paths.map((p) => fmt(at(b.result, p), scale)).join(' / ');
     };
