@@ -237,6 +237,8 @@ describe('REST devices over the hub: OpenAPI', () => {
         ['/api/devices/{id}/telemetry', ['get']],
         ['/api/devices/{id}/telemetry/{name}', ['get']],
         ['/api/devices/{id}/components/{component}/telemetry/{name}', ['get']],
+        ['/api/devices/{id}/telemetry/{name}/series', ['get']],
+        ['/api/devices/{id}/components/{component}/telemetry/{name}/series', ['get']],
         ['/api/devices/{id}/properties', ['get', 'put', 'patch']],
         ['/api/devices/{id}/commands/{name}', ['get', 'post']],
         ['/api/devices/{id}/components/{component}/commands/{name}', ['get', 'post']],

@@ -196,7 +196,20 @@ describe('web UI: administration pages', { skip: browserSkipReason(), concurrenc
     const points = await page
       .locator('[data-testid="chart-temp"] .chart')
       .evaluate((el) => Number(el.getAttribute('data-points')));
-    assert.ok(points >= 3, `the temp chart holds the three messages (${points} points)`);
+    // The chart shows the last 30 minutes as a series averaged per interval (5 s over 30
+    // minutes): the three messages, 300 ms apart, share one or two buckets. Every point is a
+    // bucket of the series, and the buckets hold the three messages.
+    const series = await server.api<{ interval: string; value: Array<{ count: number }> }>(
+      'GET',
+      `/api/devices/mytestdevice/telemetry/temp/series?from=${new Date(Date.now() - 30 * 60_000).toISOString()}`,
+    );
+    assert.equal(series.status, 200, JSON.stringify(series.body));
+    assert.equal(
+      series.body.value.reduce((n, b) => n + b.count, 0),
+      3,
+      `the series holds the three messages: ${JSON.stringify(series.body)}`,
+    );
+    assert.equal(points, series.body.value.length, `the temp chart draws every bucket (${points} points)`);
     await browser.screenshot(page, 'admin-journey-device');
     // And the dashboard counts it: one device connected, its messages in the last minute.
     await page.goto(`${server.baseUrl}/dashboard`);
