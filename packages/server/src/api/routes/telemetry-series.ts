@@ -73,36 +73,32 @@ export function telemetrySeriesRoutes(
       return deviceAnswer(reply, series, request.params.id, req, maxRows);
     },
   );
-  app.get<SeriesRoute<{ id: string; name: string }>>(
-    '/api/deviceGroups/:id/telemetry/:name/series',
-    {
-      schema: doc(tag, 'Get a telemetry field of the devices of a group as series (first 100 devices)', {
-        params: { id: DEVICE_GROUP_ID, name: TELEMETRY_NAME },
-        query: SERIES_QUERY,
-        description: FLEET_ANSWER,
-      }),
-    },
-    async (request, reply) => {
-      const req = seriesRequest(request.params.name, queryText(request.query, 'component'), request.query);
-      const answer = await series.group(request.params.id, req);
-      return fleetAnswer(reply, request.params.id, req, answer, maxRows);
-    },
-  );
-  app.get<SeriesRoute<{ id: string; name: string }>>(
-    '/api/deviceTemplates/:id/telemetry/:name/series',
-    {
-      schema: doc(tag, 'Get a telemetry field of the devices of a template as series (first 100 devices)', {
-        params: { id: TEMPLATE_ID, name: TELEMETRY_NAME },
-        query: SERIES_QUERY,
-        description: FLEET_ANSWER,
-      }),
-    },
-    async (request, reply) => {
-      const req = seriesRequest(request.params.name, queryText(request.query, 'component'), request.query);
-      const answer = await series.template(request.params.id, req);
-      return fleetAnswer(reply, request.params.id, req, answer, maxRows);
-    },
-  );
+  // A device group and a template answer alike: one series per device of the fleet.
+  const fleets = [
+    { path: 'deviceGroups', of: 'a group', id: DEVICE_GROUP_ID, read: series.group.bind(series) },
+    { path: 'deviceTemplates', of: 'a template', id: TEMPLATE_ID, read: series.template.bind(series) },
+  ];
+  for (const fleet of fleets) {
+    app.get<SeriesRoute<{ id: string; name: string }>>(
+      `/api/${fleet.path}/:id/telemetry/:name/series`,
+      {
+        schema: doc(
+          tag,
+          `Get a telemetry field of the devices of ${fleet.of} as series (first 100 devices)`,
+          {
+            params: { id: fleet.id, name: TELEMETRY_NAME },
+            query: SERIES_QUERY,
+            description: FLEET_ANSWER,
+          },
+        ),
+      },
+      async (request, reply) => {
+        const req = seriesRequest(request.params.name, queryText(request.query, 'component'), request.query);
+        const answer = await fleet.read(request.params.id, req);
+        return fleetAnswer(reply, request.params.id, req, answer, maxRows);
+      },
+    );
+  }
 }
 
 function seriesRequest(
