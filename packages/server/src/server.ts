@@ -17,6 +17,7 @@ import { StatsService } from './app/stats.js';
 import { UserService } from './app/users.js';
 import { startMqttTlsListener } from './gateway/index.js';
 import { proxyProtocolSettings } from './gateway/proxy-trust.js';
+import type { GatewayOptions } from './gateway/gateway-options.js';
 import { acquireDataDirLock } from './lifecycle/data-dir-lock.js';
 import { DEFAULT_DRAIN_RATE, drainDevices } from './lifecycle/drain.js';
 import { Readiness } from './lifecycle/readiness.js';
@@ -129,6 +130,8 @@ export interface RunningServer {
   generatedAdminPassword: string | undefined;
   db: Kysely<Database>;
   hub: HubService;
+  /** What every device listener serves MQTT with (the fuzzers drive it in process). */
+  gateway: GatewayOptions;
   logger: Logger;
   metrics: Metrics;
   /** `GET /readyz`: the composition root registers its checks here (`readiness.register`). */
@@ -387,7 +390,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     closers.unshift(() => scheduledJobs.close());
 
     // One gateway configuration for every device transport: MQTT/TLS, MQTT/WSS.
-    const gateway = {
+    const gateway: GatewayOptions = {
       dps: registration,
       hub: hub.connectHandler(),
       logger: logger.child({ context: 'gateway' }),
@@ -559,6 +562,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       generatedAdminPassword: adminUser.password,
       db,
       hub,
+      gateway,
       logger,
       metrics,
       readiness,

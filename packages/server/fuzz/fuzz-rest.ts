@@ -1,0 +1,292 @@
+/**
+ * `npm run fuzz -- rest`: every operation of the server's own OpenAPI document, called over a
+ * real socket with generated path parameters, query strings, headers and bodies: bodies built
+ * from the field names and value shapes the API uses (so many are valid or nearly so) and
+ * broken ones (not JSON, the wrong JSON type, huge or deeply nested values). Oracles: no answer
+ * is a 5xx, and a body that is not JSON, or not an object where the route takes one, is a 4xx.
+ */
+import { performance } from 'node:perf_hooks';
+
+import fc from 'fast-check';
+
+import { batches, FuzzRecorder, type FuzzReport } from './fuzz-report.js';
+
+const BATCH = 200;
+
+interface Operation {
+  method: string;
+  path: string;
+  hasBody: boolean;
+}
+
+/** The operations of the document, without the ones that end the fuzzer's own access. */
+export async function restOperations(baseUrl: string): Promise<Operation[]> {
+  const res = await fetch(`${baseUrl}/api/openapi.json`);
+  const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> };
+  const ops: Operation[] = [];
+  for (const [path, methods] of Object.entries(doc.paths)) {
+    for (const method of Object.keys(methods)) {
+      if (path === '/api/events' || path.endsWith('/events')) continue; // server-sent streams
+      ops.push({
+        method: method.toUpperCase(),
+        path,
+        hasBody: ['PUT', 'PATCH', 'POST'].includes(method.toUpperCase()),
+      });
+    }
+  }
+  return ops;
+}
+
+const FIELDS = [
+  'displayName',
+  'enabled',
+  'template',
+  'simulated',
+  'roles',
+  'role',
+  'expiry',
+  'type',
+  'attestation',
+  'x509',
+  'symmetricKey',
+  'primaryKey',
+  'secondaryKey',
+  'certificates',
+  'primary',
+  'secondary',
+  'certificate',
+  'verified',
+  'etag',
+  'provisioningStatus',
+  'email',
+  'password',
+  'name',
+  'value',
+  'data',
+  'tiles',
+  'filter',
+  'group',
+  'description',
+  'batch',
+  'cancellationThreshold',
+  'schedule',
+  'start',
+  'end',
+  'recurrence',
+  'capabilityModel',
+  '@id',
+  '@type',
+  'contents',
+  'schema',
+  'payload',
+  'request',
+  'connectionTimeout',
+  'responseTimeout',
+  'tags',
+  'organizations',
+  'id',
+  'deviceId',
+  'registrationId',
+  'verificationCode',
+  'currentPassword',
+  'newPassword',
+  'userName',
+  'format',
+  'devices',
+  'messages',
+  'properties',
+  'telemetry',
+];
+
+const scalar = fc.oneof(
+  fc.string({ maxLength: 30 }),
+  fc.constantFrom(
+    '',
+    'x'.repeat(5000),
+    'SAS-IoT-Devices',
+    'admin',
+    'operator',
+    'dtmi:com:example:Thermostat;1',
+    'P1D',
+    'PT5M',
+    '2026-01-01T00:00:00Z',
+    'not-a-date',
+    '../../etc/passwd',
+    '%00',
+    '<script>',
+    "'; DROP TABLE devices;--",
+  ),
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+);
+const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+  v: fc.oneof({ depthSize: 'small', maxDepth: 4 }, scalar, fc.array(tie('v'), { maxLength: 4 }), tie('o')),
+  o: fc.dictionary(fc.oneof(fc.constantFrom(...FIELDS), fc.string({ maxLength: 10 })), tie('v'), {
+    maxKeys: 6,
+  }),
+})).v;
+
+type Body =
+  | { kind: 'json'; value: unknown }
+  | { kind: 'object'; value: Record<string, unknown> }
+  | { kind: 'raw'; text: string; contentType: string };
+
+const body: fc.Arbitrary<Body | undefined> = fc.oneof(
+  { weight: 1, arbitrary: fc.constant(undefined) },
+  {
+    weight: 6,
+    arbitrary: fc
+      .dictionary(fc.constantFrom(...FIELDS), value, { maxKeys: 6 })
+      .map((v) => ({ kind: 'object' as const, value: v })),
+  },
+  { weight: 2, arbitrary: value.map((v) => ({ kind: 'json' as const, value: v })) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('raw' as const),
+      text: fc.oneof(
+        fc.string({ maxLength: 60 }),
+        fc.constantFrom('{', '{"a":', '[1,2', 'null', '"x"', '{"a":1}{', '\u0000', '['.repeat(5000)),
+      ),
+      contentType: fc.constantFrom(
+        'application/json',
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'application/json; charset=latin1',
+        '',
+      ),
+    }),
+  },
+);
+
+const segment = fc.oneof(
+  fc.constantFrom(
+    'SAS-IoT-Devices',
+    'fuzz-device',
+    'admin',
+    'primary',
+    'secondary',
+    'temperature',
+    'reboot',
+    'x'.repeat(200),
+    '%2F..',
+    '%00',
+    '🙂',
+  ),
+  fc.stringMatching(/^[A-Za-z0-9._~-]{1,20}$/),
+);
+const query = fc.array(
+  fc.tuple(
+    fc.constantFrom(
+      'api-version',
+      '$top',
+      '$skip',
+      '$skiptoken',
+      '$filter',
+      '$orderby',
+      'from',
+      'to',
+      'interval',
+      'aggregation',
+      'format',
+      'maxpagesize',
+      'x',
+    ),
+    fc.oneof(
+      fc.string({ maxLength: 20 }),
+      fc.constantFrom(
+        '2022-07-31',
+        '-1',
+        '0',
+        '1e9',
+        'PT1S',
+        'csv',
+        "displayName eq 'x'",
+        'a eq',
+        '(((',
+        '2026-01-01T00:00:00Z',
+      ),
+    ),
+  ),
+  { maxLength: 3 },
+);
+
+export async function fuzzRest(o: {
+  baseUrl: string;
+  token: string;
+  runs: number;
+  seed: number;
+}): Promise<FuzzReport> {
+  const ops = await restOperations(o.baseUrl);
+  const rec = new FuzzRecorder('rest', o.seed);
+  const arbitrary = fc.tuple(
+    fc.constantFrom(...ops),
+    fc.array(segment, { minLength: 4, maxLength: 4 }),
+    query,
+    body,
+  );
+  const statuses: Record<string, number> = {};
+  for (const { batch, count, first } of batches(o.runs, BATCH)) {
+    const inputs = fc.sample(arbitrary, { numRuns: count, seed: o.seed + batch });
+    for (let i = 0; i < inputs.length; i++) {
+      const index = first + i;
+      const [op, segments, params, b] = inputs[i]!;
+      rec.begin(index);
+      let n = 0;
+      const path = op.path.replace(/\{[^}]+\}/g, () =>
+        encodeURIComponent(segments[n++ % segments.length]!).replace(/%25/g, '%'),
+      );
+      const qs = params.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+      const url = `${o.baseUrl}${path}${qs ? `?${qs}` : ''}`;
+      const headers: Record<string, string> = { authorization: `Bearer ${o.token}` };
+      let payload: string | undefined;
+      const sent = op.hasBody ? b : undefined;
+      if (sent?.kind === 'raw') {
+        payload = sent.text;
+        if (sent.contentType) headers['content-type'] = sent.contentType;
+      } else if (sent) {
+        payload = JSON.stringify(sent.value);
+        headers['content-type'] = 'application/json';
+      }
+      const t = performance.now();
+      let status: number;
+      let text = '';
+      try {
+        const res = await fetch(url, {
+          method: op.method,
+          headers,
+          ...(payload !== undefined ? { body: payload } : {}),
+        });
+        status = res.status;
+        text = await res.text();
+      } catch (err) {
+        rec.add('request-failed', `${op.method} ${path}: ${String(err)}`, index, url);
+        continue;
+      }
+      rec.time(performance.now() - t);
+      statuses[`${Math.floor(status / 100)}xx`] = (statuses[`${Math.floor(status / 100)}xx`] ?? 0) + 1;
+      const shown = `${op.method} ${url} ${payload?.slice(0, 300) ?? ''}`;
+      if (status >= 500)
+        rec.add('5xx', `${status} ${op.method} ${op.path}: ${text.slice(0, 200)}`, index, shown);
+      if (
+        sent?.kind === 'raw' &&
+        sent.contentType.startsWith('application/json') &&
+        !isJson(sent.text) &&
+        status < 400
+      )
+        rec.add('bad-json-accepted', `${status} ${op.method} ${op.path}`, index, shown);
+    }
+  }
+  return rec.finish({ operations: ops.length, statuses });
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
