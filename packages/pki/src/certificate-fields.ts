@@ -193,6 +193,21 @@ function readExtensions(der: Uint8Array, list: Tlv | undefined): Extensions {
 }
 
 /**
+ * Whether subjectPublicKeyInfo has the shape the general parser insists on: SEQUENCE {
+ * SEQUENCE { OID, parameters absent, NULL, OID or SEQUENCE }, BIT STRING }. OpenSSL parses the key
+ * lazily, so a certificate with broken key parameters still reaches this reader (found by the
+ * PKI fuzzer: an EC curve OID whose tag was mutated); declining leaves the refusal to the
+ * general parser, as before.
+ */
+function plainPublicKeyInfo(der: Uint8Array, spki: Tlv): boolean {
+  const [algorithm, key, ...extra] = children(der, spki);
+  if (extra.length > 0 || algorithm?.tag !== 0x30 || key?.tag !== 0x03) return false;
+  const [oid, parameters, ...more] = children(der, algorithm);
+  if (more.length > 0 || oid?.tag !== 0x06) return false;
+  return parameters === undefined || [0x05, 0x06, 0x30].includes(parameters.tag);
+}
+
+/**
  * The fields of `der`, or undefined when this reader does not handle the certificate (then
  * use the general parser). `der` is one complete certificate that node:crypto accepted.
  */
@@ -219,7 +234,7 @@ export function readCertificateFields(der: Uint8Array): CertificateFields | unde
     const issuerTlv = expectTag(tbs[i++], 0x30);
     const validity = children(der, expectTag(tbs[i++], 0x30));
     const subjectTlv = expectTag(tbs[i++], 0x30);
-    expectTag(tbs[i++], 0x30); // subjectPublicKeyInfo
+    if (!plainPublicKeyInfo(der, expectTag(tbs[i++], 0x30))) return undefined;
     const extensionsTlv = tbs[i]?.tag === 0xa3 ? tbs[i++] : undefined;
     if (i !== tbs.length || validity.length !== 2) return undefined;
     if (serial.end === serial.start) return undefined;

@@ -10,7 +10,7 @@ export interface Finding {
   /** The run's seed and the input's index in it: `--seed S --replay I` runs it alone. */
   seed: number;
   index: number;
-  /** The input, hex (first 512 bytes) or text. */
+  /** The input, hex (first 2,048 bytes) or text (first 4,096 characters). */
   input?: string;
 }
 
@@ -64,8 +64,8 @@ export class FuzzRecorder {
       input === undefined
         ? undefined
         : typeof input === 'string'
-          ? input.slice(0, 512)
-          : Buffer.from(input.subarray(0, 512)).toString('hex');
+          ? input.slice(0, 4096)
+          : Buffer.from(input.subarray(0, 2048)).toString('hex');
     this.findings.push({
       kind,
       detail,
