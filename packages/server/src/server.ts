@@ -40,6 +40,7 @@ import { RegistrationService } from './provisioning/registration.js';
 import type { Database } from './store/schema.js';
 import { openStore } from './store/open-store.js';
 import { Settings } from './store/settings.js';
+import { StorageAlarm } from './store/storage-alarm.js';
 import { HubService } from './hub/hub-service.js';
 import { SasAuthenticator } from './hub/sas-authenticator.js';
 import { TelemetryExport } from './hub/telemetry-export.js';
@@ -281,8 +282,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await dashboards.ensureDefault();
     await releaseStartup();
 
+    // Disk full (HARDENING.md §7): an alarm, devices refused cleanly, back once a write succeeds.
+    const storage = new StorageAlarm({
+      logger: logger.child({ context: 'storage' }),
+      metrics,
+      probe: () => new Settings(db).set('storage-probe', new Date().toISOString()),
+      ...(opened.dialect === 'sqlite' ? { dataDir } : {}),
+    });
+    closers.push(async () => storage.close());
     const hub = new HubService({
       db,
+      storage,
       telemetryStore: opened.telemetry,
       hostName: options.hostName,
       logger: logger.child({ context: 'hub' }),

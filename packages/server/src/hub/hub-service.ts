@@ -52,6 +52,7 @@ import { TelemetryIngest } from './telemetry-ingest.js';
 import type { TelemetryInput, TelemetryStore } from './telemetry-store.js';
 import { TwinPatchError, TwinService, type TwinDocument, type TwinState } from './twins.js';
 import { HubHttpDevices } from './hub-http-devices.js';
+import type { StorageAlarm } from '../store/storage-alarm.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -73,6 +74,8 @@ export interface HubServiceOptions {
   hostName: string;
   logger: Logger;
   metrics?: Metrics;
+  /** The disk-full alarm: devices are refused while it is raised (server.ts makes it). */
+  storage?: StorageAlarm;
   /** Retention of raw telemetry (and of the minute rollups) in days; default 30. */
   retentionDays?: number;
   /** Retention of the hour rollups in days; default 365. */
@@ -142,6 +145,7 @@ export class HubService implements HubApi {
   private readonly rollupRetentionDays: number;
   private readonly templates: TemplateLookup | undefined;
   private readonly metrics: ReturnType<typeof hubMetrics> | undefined;
+  private readonly storage: StorageAlarm | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly c2dSweepMs: number;
@@ -168,6 +172,7 @@ export class HubService implements HubApi {
     this.rollupRetentionDays = options.rollupRetentionDays ?? 365;
     this.c2dSweepMs = options.c2dSweepMs ?? C2D_SWEEP_MS;
     this.templates = options.templates;
+    this.storage = options.storage;
     this.metrics = options.metrics ? hubMetrics(options.metrics) : undefined;
     this.nodeId = options.nodeId ?? 'node';
     this.deviceSessions = new DeviceSessions(this.db, this.nodeId, this.now);
@@ -197,6 +202,7 @@ export class HubService implements HubApi {
       store: telemetry,
       logger: this.logger,
       onCommitted: (batch) => this.onTelemetryCommitted(batch),
+      ...(options.storage ? { onFailed: (err: unknown) => void options.storage?.noteFailure(err) } : {}),
     });
     this.twins = new TwinService(this.db, this.now);
     this.methods = new DirectMethods({
@@ -335,6 +341,11 @@ export class HubService implements HubApi {
     const deviceId = identity.username.deviceId;
     if (this.stopping) {
       conn.refuse(CONNACK.SERVER_UNAVAILABLE, 'hub is stopping');
+      return;
+    }
+    if (this.storage?.full) {
+      this.metrics?.refused.inc({ code: String(CONNACK.SERVER_UNAVAILABLE) });
+      conn.refuse(CONNACK.SERVER_UNAVAILABLE, 'storage is full: telemetry cannot be stored');
       return;
     }
     const result = await this.authentication.authenticate(connect.clientId, identity);

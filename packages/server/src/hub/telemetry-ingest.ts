@@ -22,6 +22,8 @@ export interface TelemetryIngestOptions {
   maxBatch?: number;
   /** Called with each committed batch (events, metrics). Must not throw. */
   onCommitted?: (batch: readonly TelemetryInput[]) => void;
+  /** Called with the error of a failed commit (the disk-full alarm). Must not throw. */
+  onFailed?: (err: unknown) => void;
 }
 
 export class TelemetryIngest {
@@ -92,6 +94,7 @@ export class TelemetryIngest {
       }
     } catch (err) {
       this.options.logger.error({ err, messages: batch.length }, 'telemetry commit failed');
+      this.options.onFailed?.(err);
       for (const entry of batch) entry.reject(err);
     } finally {
       this.committing = false;
