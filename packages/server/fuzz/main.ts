@@ -2,13 +2,15 @@
  * `npm run fuzz -- <target> [--runs N] [--seed S] [--replay I]`, targets:
  *   mqtt      fuzzed conversations through the gateway in process (default 100,000 runs)
  *   mqtt-tls  the same over the real TLS listener on loopback (default 20,000)
- *   dps       the MQTT fuzzer with DPS conversations only… see fuzz-mqtt (same generator)
  *   rest      every OpenAPI operation over HTTP (default 5,000)
  *   pki       certificate and key readers, differential fast/general reader (default 20,000)
+ *   crash     SIGKILL at random points of a QoS 1 stream, then integrity and no acknowledged
+ *             message lost (default 100 iterations)
  * Prints its conditions, the report as JSON last, and exits 1 when anything was found.
  */
 import { cpus } from 'node:os';
 
+import { crashLoop } from './crash-loop.js';
 import { fuzzMqtt } from './fuzz-mqtt.js';
 import { fuzzPki } from './fuzz-pki.js';
 import type { FuzzReport } from './fuzz-report.js';
@@ -16,7 +18,13 @@ import { fuzzRest } from './fuzz-rest.js';
 import { FUZZ_TOKEN, startFuzzServer } from './fuzz-server.js';
 import { fuzzMqttOverTls } from './fuzz-tls.js';
 
-const DEFAULT_RUNS: Record<string, number> = { mqtt: 100_000, 'mqtt-tls': 20_000, rest: 5_000, pki: 20_000 };
+const DEFAULT_RUNS: Record<string, number> = {
+  mqtt: 100_000,
+  'mqtt-tls': 20_000,
+  rest: 5_000,
+  pki: 20_000,
+  crash: 100,
+};
 
 function option(name: string): number | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,6 +51,8 @@ async function main(): Promise<number> {
   let report: FuzzReport;
   if (target === 'pki') {
     report = await fuzzPki({ runs, seed });
+  } else if (target === 'crash') {
+    report = await crashLoop({ iterations: runs, seed });
   } else {
     const fuzz = await startFuzzServer();
     try {

@@ -141,20 +141,18 @@ function after(c: MqttFuzzContext, mode: Mode): fc.Arbitrary<Packet> {
   const legal = fc.oneof(
     {
       weight: 6,
-      arbitrary: fc
-        .tuple(topics(c, mode), json, fc.constantFrom(0, 1, 1, 2), id, fc.boolean())
-        .map(
-          ([topic, payload, qos, messageId, retain]) =>
-            ({
-              cmd: 'publish',
-              topic,
-              payload: Buffer.from(payload),
-              qos,
-              messageId,
-              retain,
-              dup: false,
-            }) as Packet,
-        ),
+      arbitrary: fc.tuple(topics(c, mode), json, fc.constantFrom(0, 1, 1, 2), id, fc.boolean()).map(
+        ([topic, payload, qos, messageId, retain]) =>
+          ({
+            cmd: 'publish',
+            topic,
+            payload: Buffer.from(payload),
+            qos,
+            messageId,
+            retain,
+            dup: false,
+          }) as Packet,
+      ),
     },
     {
       weight: 2,

@@ -1,0 +1,176 @@
+/**
+ * `npm run fuzz -- crash`: "acknowledged means durable" under repeated SIGKILL (HARDENING.md
+ * §7, D1). One data folder; each iteration starts `gatehouse serve` in its own process, streams
+ * QoS 1 telemetry from an X.509 device with 50 messages in flight, kills the server at a random
+ * moment (seeded), then opens the SQLite file itself: PRAGMA integrity_check must say ok and
+ * every message the device saw acknowledged, in this or any earlier iteration, must be there.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { createDeviceCertificate, createRootCa, type Issued } from '@gatehouse/pki';
+import Database from 'better-sqlite3';
+import mqtt from 'mqtt';
+
+import { startServe, type ServeProcess } from '../bench/util.js';
+import { FuzzRecorder, type FuzzReport } from './fuzz-report.js';
+
+const TOKEN = 'crash-loop-token-0123456789abcdef';
+const DEVICE = 'crash-device';
+const IN_FLIGHT = 50;
+
+/** mulberry32: a small seeded generator, so a run's kill points can be replayed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function api(s: ServeProcess, method: string, path: string, body: unknown): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${s.httpPort}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  await res.text();
+  return res.status;
+}
+
+async function enroll(s: ServeProcess): Promise<Issued> {
+  const root = await createRootCa({ commonName: 'crash-root' });
+  await api(s, 'PUT', '/api/enrollmentGroups/crash', {
+    displayName: 'crash',
+    type: 'iot',
+    attestation: { type: 'x509' },
+  });
+  const up = await api(s, 'PUT', '/api/enrollmentGroups/crash/certificates/primary', {
+    certificate: root.certificate.pem,
+    verified: true,
+  });
+  if (up !== 200) throw new Error(`root upload answered ${up}`);
+  const leaf = await createDeviceCertificate({ commonName: DEVICE, issuer: root });
+  const att = await api(s, 'PUT', `/api/devices/${DEVICE}/attestation`, {
+    type: 'x509',
+    x509: { clientCertificates: { primary: { certificate: leaf.certificate.pem } } },
+  });
+  if (att !== 200) throw new Error(`attestation answered ${att}`);
+  return leaf;
+}
+
+/** Streams until the server dies; returns the sequence numbers acknowledged. */
+async function streamUntilKilled(
+  s: ServeProcess,
+  leaf: Issued,
+  firstSeq: number,
+  killAfterMs: number,
+): Promise<number[]> {
+  const client = mqtt.connect(`mqtts://127.0.0.1:${s.mqttPort}`, {
+    protocolVersion: 4,
+    clientId: DEVICE,
+    username: `localhost/${DEVICE}/?api-version=2021-04-12`,
+    clean: false,
+    reconnectPeriod: 0,
+    ca: await readFile(s.caPath),
+    servername: 'localhost',
+    cert: leaf.certificate.pem,
+    key: leaf.privateKey.toPem(),
+  });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  client.on('error', () => undefined);
+  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+  const acked: number[] = [];
+  let next = firstSeq;
+  let stop = false;
+  const pump = async () => {
+    while (!stop) {
+      const seq = next++;
+      await new Promise<void>((resolve) =>
+        client.publish(`devices/${DEVICE}/messages/events/`, JSON.stringify({ seq }), { qos: 1 }, (err) => {
+          if (!err) acked.push(seq);
+          resolve();
+        }),
+      );
+    }
+  };
+  const pumps = Array.from({ length: IN_FLIGHT }, pump);
+  await new Promise((r) => setTimeout(r, killAfterMs));
+  s.child.kill('SIGKILL');
+  await closed;
+  stop = true;
+  client.end(true);
+  await Promise.race([Promise.all(pumps), new Promise((r) => setTimeout(r, 1000))]);
+  return acked;
+}
+
+export async function crashLoop(o: { iterations: number; seed: number }): Promise<FuzzReport> {
+  const rec = new FuzzRecorder('crash', o.seed);
+  const rand = random(o.seed);
+  const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-crash-'));
+  const acknowledged = new Set<number>();
+  let seq = 0;
+  let leaf: Issued | undefined;
+  let killMin = Infinity;
+  let killMax = 0;
+  let stored = 0;
+  try {
+    for (let i = 0; i < o.iterations; i++) {
+      rec.begin(i);
+      const killAfterMs = Math.round(20 + rand() * 1500);
+      killMin = Math.min(killMin, killAfterMs);
+      killMax = Math.max(killMax, killAfterMs);
+      const s = await startServe(dataDir, TOKEN);
+      try {
+        leaf ??= await enroll(s);
+        const acked = await streamUntilKilled(s, leaf, seq, killAfterMs);
+        for (const n of acked) acknowledged.add(n);
+        seq = Math.max(seq, ...acked, seq) + IN_FLIGHT + 1;
+      } catch (err) {
+        s.child.kill('SIGKILL');
+        rec.add('iteration-failed', err instanceof Error ? err.message : String(err), i);
+      }
+      await new Promise<void>((resolve) =>
+        s.child.exitCode !== null || s.child.signalCode !== null
+          ? resolve()
+          : s.child.once('exit', () => resolve()),
+      );
+      const db = new Database(join(dataDir, 'gatehouse.db'), { readonly: true });
+      try {
+        const check = db.pragma('integrity_check', { simple: true });
+        if (check !== 'ok') rec.add('integrity', String(check), i);
+        const rows = db
+          .prepare('select cast(body as text) as body from telemetry where device_id = ?')
+          .all(DEVICE) as {
+          body: string;
+        }[];
+        const have = new Set(rows.map((r) => (JSON.parse(r.body) as { seq: number }).seq));
+        stored = have.size;
+        const lost = [...acknowledged].filter((n) => !have.has(n));
+        if (lost.length > 0)
+          rec.add(
+            'lost-acknowledged',
+            `${lost.length} acknowledged messages missing, e.g. ${lost.slice(0, 5).join(', ')}`,
+            i,
+          );
+      } finally {
+        db.close();
+      }
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+  return rec.finish({
+    iterations: o.iterations,
+    acknowledged: acknowledged.size,
+    stored,
+    killAfterMs: { min: killMin, max: killMax },
+  });
+}
