@@ -18,6 +18,7 @@ import { UserService } from './app/users.js';
 import { startMqttTlsListener } from './gateway/index.js';
 import { proxyProtocolSettings } from './gateway/proxy-trust.js';
 import type { GatewayOptions } from './gateway/gateway-options.js';
+import type { TlsVersions } from './gateway/tls-profile.js';
 import { acquireDataDirLock } from './lifecycle/data-dir-lock.js';
 import { DEFAULT_DRAIN_RATE, drainDevices } from './lifecycle/drain.js';
 import { Readiness } from './lifecycle/readiness.js';
@@ -83,6 +84,8 @@ export interface ServerOptions {
   retentionDays?: number;
   /** Days the hour rollups of numeric telemetry are kept (default 365): long series outlive raw data. */
   rollupRetentionDays?: number;
+  /** TLS versions of the device ports (gateway/tls-profile.ts); default 1.2 and 1.3. */
+  tlsVersions?: TlsVersions;
   /** Most rows of a CSV answer (default 100,000). */
   csvMaxRows?: number;
   /** Folder of the built web app; default `packages/web/dist/app` of this checkout ('' serves none). */
@@ -412,6 +415,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       key: tls.key,
       cert: tls.cert,
       ...gateway,
+      ...(options.tlsVersions ? { tlsVersions: options.tlsVersions } : {}),
       ...(proxyProtocol ? { proxyProtocol } : {}),
     });
     closers.unshift(() => mqtt.close());
@@ -429,6 +433,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         port: options.httpsPort ?? SERVER_DEFAULTS.httpsPort,
         key: tls.key,
         cert: tls.cert,
+        ...(options.tlsVersions ? { tlsVersions: options.tlsVersions } : {}),
         gateway,
         dpsHandler: registration,
         hubHttp: hub.http,

@@ -36,6 +36,8 @@ interface ServeFlags extends ClusterFlags {
   proxyTrusted?: string[];
   drainRate: number;
   idScope?: string;
+  tlsMinVersion: 'TLSv1.2' | 'TLSv1.3';
+  tlsMaxVersion: 'TLSv1.2' | 'TLSv1.3';
 }
 
 /** The lines a user needs after start: where things listen, the ID scope, how devices trust us. */
@@ -192,6 +194,24 @@ export function registerServeCommand(program: Command): void {
         'ID scope of a new database (e.g. your Azure DPS scope, so devices keep it); refused if the database has another',
       ).env('GATEHOUSE_ID_SCOPE'),
     )
+    .addOption(
+      new Option(
+        '--tls-min-version <version>',
+        'lowest TLS version of the device ports (TLSv1.3: a TLS 1.3-only listener)',
+      )
+        .env('GATEHOUSE_TLS_MIN_VERSION')
+        .choices(['TLSv1.2', 'TLSv1.3'])
+        .default('TLSv1.2'),
+    )
+    .addOption(
+      new Option(
+        '--tls-max-version <version>',
+        'highest TLS version of the device ports (TLSv1.2: a TLS 1.2-only listener)',
+      )
+        .env('GATEHOUSE_TLS_MAX_VERSION')
+        .choices(['TLSv1.2', 'TLSv1.3'])
+        .default('TLSv1.3'),
+    )
     .action(async (flags: ServeFlags) => {
       checkClusterOptions(flags);
       // Loaded on demand: `gatehouse cert …` should not pay for the whole server.
@@ -207,6 +227,7 @@ export function registerServeCommand(program: Command): void {
         dpsRetryAfterSeconds: flags.dpsRetryAfter,
         retentionDays: flags.retentionDays,
         rollupRetentionDays: flags.rollupRetentionDays,
+        tlsVersions: { minVersion: flags.tlsMinVersion, maxVersion: flags.tlsMaxVersion },
         ...(flags.databaseUrl ? { databaseUrl: flags.databaseUrl } : {}),
         drainRatePerSecond: flags.drainRate,
         ...(flags.proxyProtocol ? { proxyProtocol: flags.proxyProtocol } : {}),

@@ -26,6 +26,7 @@ import { deviceHttpError } from './errors.js';
 import { hubErrorBody, serveHub } from './hub-http.js';
 import type { HubHttpHandler } from './hub-http-handler.js';
 import { sendJson } from './http-reply.js';
+import { tlsProfile, type TlsVersions } from '../gateway/tls-profile.js';
 
 export interface DeviceHttpsListenerOptions {
   /** Default: all interfaces. */
@@ -46,6 +47,8 @@ export interface DeviceHttpsListenerOptions {
   metrics?: Metrics;
   /** TLS handshake deadline; default 10 s. */
   handshakeTimeoutMs?: number;
+  /** TLS versions (gateway/tls-profile.ts); default 1.2 and 1.3. */
+  tlsVersions?: TlsVersions;
   /** How long `close()` lets connections end before destroying them; default 2 s. */
   closeGraceMs?: number;
   /** `--proxy-protocol v2`: read a PROXY v2 header before TLS (gateway/device-port.ts). */
@@ -171,7 +174,7 @@ export async function startDeviceHttpsListener(
       // Ask for the device chain, never reject it: DPS and the hub validate it (§7).
       requestCert: true,
       rejectUnauthorized: false,
-      minVersion: 'TLSv1.2',
+      ...tlsProfile(options.tlsVersions),
       handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
       // Device requests are small; a slow-loris client is dropped.
       headersTimeout: 20_000,
@@ -219,7 +222,7 @@ export async function startDeviceHttpsListener(
   const stopAccepting = () => (stopped ??= bound.close());
   return {
     address: () => address,
-    setCertificate: (key, cert) => server.setSecureContext({ key, cert, minVersion: 'TLSv1.2' }),
+    setCertificate: (key, cert) => server.setSecureContext({ key, cert, ...tlsProfile(options.tlsVersions) }),
     get webSocketCount() {
       return ws.connectionCount;
     },

@@ -13,6 +13,7 @@ import type { GatewayOptions } from './gateway-options.js';
 import type { MqttConnection } from './mqtt-connection.js';
 import { handleMqttStream } from './mqtt-stream.js';
 import { peerCertificates } from './peer-certificates.js';
+import { tlsProfile, type TlsVersions } from './tls-profile.js';
 
 export interface MqttTlsListenerOptions extends GatewayOptions {
   /** Default: all interfaces. */
@@ -25,6 +26,8 @@ export interface MqttTlsListenerOptions extends GatewayOptions {
   cert: string | Buffer;
   /** TLS handshake deadline; default 10 s. */
   handshakeTimeoutMs?: number;
+  /** TLS versions (tls-profile.ts); default 1.2 and 1.3. */
+  tlsVersions?: TlsVersions;
   /** How long `close()` lets connections end before destroying them; default 2 s. */
   closeGraceMs?: number;
   /** `--proxy-protocol v2`: read a PROXY v2 header before TLS (device-port.ts). */
@@ -64,8 +67,7 @@ export async function startMqttTlsListener(options: MqttTlsListenerOptions): Pro
     // does not know (DESIGN.md security rules; PROTOCOL.md §1.1, §7.4): ask, never reject.
     requestCert: true,
     rejectUnauthorized: false,
-    minVersion: 'TLSv1.2',
-    secureOptions: SECURE_OPTIONS,
+    ...tlsProfile(options.tlsVersions, SECURE_OPTIONS),
     handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
   });
 
@@ -115,7 +117,7 @@ export async function startMqttTlsListener(options: MqttTlsListenerOptions): Pro
   return {
     address: () => address,
     setCertificate: (key, cert) =>
-      server.setSecureContext({ key, cert, minVersion: 'TLSv1.2', secureOptions: SECURE_OPTIONS }),
+      server.setSecureContext({ key, cert, ...tlsProfile(options.tlsVersions, SECURE_OPTIONS) }),
     get connectionCount() {
       return live.size;
     },
