@@ -142,7 +142,7 @@ const READS: Array<[string, string]> = [
   ['unfiltered', ''],
   ['by resource (indexed)', '&resourceType=device&resourceId=meter-42'],
   ['by actor (indexed)', '&actor=alice'],
-  ['by a rare action (scan)', '&action=deleted'],
+  ['by a rare action (indexed)', '&action=deleted'],
 ];
 
 async function reads(a: Api) {

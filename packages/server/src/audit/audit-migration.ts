@@ -31,9 +31,11 @@ export async function createAuditLog(db: Kysely<unknown>, dialect: StoreDialect)
     .addColumn('before', t.text)
     .addColumn('after', t.text)
     .execute();
-  // Retention deletes by time; the filters page newest first within an actor or a resource.
+  // Retention deletes by time; the filters page newest first within an actor, an action or a
+  // resource (a rare action would otherwise be a scan back through the whole log).
   await db.schema.createIndex('audit_log_time').on('audit_log').column('time').execute();
   await db.schema.createIndex('audit_log_actor').on('audit_log').columns(['actor_id', 'id']).execute();
+  await db.schema.createIndex('audit_log_action').on('audit_log').columns(['action', 'id']).execute();
   await db.schema
     .createIndex('audit_log_resource')
     .on('audit_log')
