@@ -6,9 +6,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { AuditLog } from '../src/audit/audit-log.js';
+import { openPostgres } from '../src/store/postgres.js';
 import type { NewAuditEntry } from '../src/audit/audit-entry.js';
-import { auditSuite } from './helpers/audit-suite.js';
+import { auditSuite, retentionAtStartSuite } from './helpers/audit-suite.js';
 import { createTestDatabase, dropTestDatabase, postgresSkipReason } from './helpers/postgres.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
@@ -26,6 +31,20 @@ describe('PostgreSQL', { skip }, () => {
   };
 
   auditSuite('PostgreSQL', onNewDatabase);
+
+  retentionAtStartSuite('PostgreSQL', async () => {
+    const database = await createTestDatabase();
+    databases.push(database.name);
+    const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-audit-retention-'));
+    const store = await openPostgres({ url: database.url });
+    return {
+      dataDir,
+      databaseUrl: database.url,
+      db: store.db,
+      close: () => store.close(),
+      dispose: () => rm(dataDir, { recursive: true, force: true }),
+    };
+  });
 
   describe('commit order', () => {
     let server: TestServer;

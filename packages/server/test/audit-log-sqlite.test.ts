@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { auditSuite } from './helpers/audit-suite.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { openSqliteWithHandle } from '../src/store/sqlite.js';
+import { auditSuite, retentionAtStartSuite } from './helpers/audit-suite.js';
 import { startTestServer } from './helpers/test-server.js';
 
 auditSuite('SQLite', () => startTestServer({ databaseUrl: '' }));
@@ -36,4 +41,16 @@ describe('GET /api/auditLogs in the OpenAPI document', () => {
       await server.stop();
     }
   });
+});
+
+retentionAtStartSuite('SQLite', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-audit-retention-'));
+  const store = await openSqliteWithHandle({ filename: join(dataDir, 'gatehouse.db') });
+  return {
+    dataDir,
+    databaseUrl: '',
+    db: store.db,
+    close: () => store.db.destroy(),
+    dispose: () => rm(dataDir, { recursive: true, force: true }),
+  };
 });

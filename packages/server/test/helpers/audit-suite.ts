@@ -7,14 +7,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { pino } from 'pino';
 
 import type { AuditEntry } from '../../src/audit/audit-entry.js';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { pruneAuditLog } from '../../src/audit/audit-retention.js';
 import { ROLE_IDS } from '../../src/app/roles.js';
-import type { TestServer } from './test-server.js';
+import type { Database } from '../../src/store/schema.js';
+import { startTestServer, type TestServer } from './test-server.js';
 import { PASSWORD, signIn, userSession } from './users.js';
 
 type Page = { value: AuditEntry[]; nextLink?: string };
@@ -326,6 +327,66 @@ export function auditSuite(label: string, start: () => Promise<TestServer>): voi
         [feed[2]!.id, feed[3]!.id],
       );
       assert.deepEqual(await log.after(feed[feed.length - 1]!.id, 10), []);
+    });
+  });
+}
+
+/** A store opened before the server starts, and how the server should open it. */
+export interface PreparedStore {
+  dataDir: string;
+  databaseUrl: string;
+  db: Kysely<Database>;
+  close(): Promise<void>;
+  /** Removes the data folder (and database) once the server stopped. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * The server's own retention job prunes the audit log (`--audit-retention-days`): entries
+ * written into the store before the server starts, one older and one younger than the
+ * retention, and the first run of the hourly retention singleton at start deletes the older.
+ */
+export function retentionAtStartSuite(label: string, prepare: () => Promise<PreparedStore>): void {
+  describe(`audit log retention in the server (${label})`, () => {
+    it('the retention singleton deletes entries older than auditRetentionDays at start', async () => {
+      const store = await prepare();
+      const log = new AuditLog(store.db);
+      const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
+      for (const [id, days] of [
+        ['forty-days', 40],
+        ['twelve-days', 12],
+        ['five-days', 5],
+      ] as const) {
+        await log.record({
+          time: daysAgo(days),
+          actor: { type: 'apiToken', id: 'retention-start' },
+          action: 'updated',
+          resource: { type: 'device', id },
+          method: 'PATCH',
+          path: `/api/devices/${id}`,
+          status: 200,
+        });
+      }
+      await store.close();
+      const server = await startTestServer({
+        dataDir: store.dataDir,
+        databaseUrl: store.databaseUrl,
+        auditRetentionDays: 10,
+      });
+      try {
+        const deadline = Date.now() + 15_000;
+        let ids: string[] = [];
+        for (;;) {
+          const res = await server.api<Page>('GET', '/api/auditLogs?actor=retention-start');
+          ids = res.body.value.map((e) => e.resource.id ?? '');
+          if (ids.length === 1 || Date.now() > deadline) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.deepEqual(ids, ['five-days']);
+      } finally {
+        await server.stop();
+        await store.dispose();
+      }
     });
   });
 }
