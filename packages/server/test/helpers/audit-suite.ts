@@ -92,6 +92,13 @@ export function auditSuite(label: string, start: () => Promise<TestServer>): voi
         token,
       );
       assert.equal(put.status, 200, JSON.stringify(put.body));
+      const patch = await server.api(
+        'PATCH',
+        '/api/deviceGroups/cold-rooms',
+        { displayName: 'Cold rooms (EU)' },
+        token,
+      );
+      assert.equal(patch.status, 200, JSON.stringify(patch.body));
       assert.equal((await server.api('DELETE', '/api/session', undefined, token)).status, 204);
 
       const user = await entriesOf('alice');
@@ -102,11 +109,19 @@ export function auditSuite(label: string, start: () => Promise<TestServer>): voi
       assert.deepEqual(user[1]?.actor, alice);
       assert.equal(user[2]?.actor.type, 'apiToken');
       assert.equal((user[2]?.after as { email: string }).email, 'alice@example.com');
-      const [group] = await entriesOf('cold-rooms');
+      const [renamed, group] = await entriesOf('cold-rooms');
       assert.deepEqual(group?.actor, alice);
       assert.equal(group?.action, 'created');
       assert.equal(group?.resource.type, 'deviceGroup');
       assert.equal(group?.resource.displayName, 'Cold rooms');
+      assert.deepEqual(renamed?.actor, alice);
+      assert.equal(renamed?.action, 'updated');
+      assert.equal((renamed?.before as { displayName: string }).displayName, 'Cold rooms');
+      assert.equal((renamed?.after as { displayName: string }).displayName, 'Cold rooms (EU)');
+      assert.equal(
+        (renamed?.after as { filter: string }).filter,
+        'SELECT * FROM devices WHERE $simulated = false',
+      );
     });
 
     it('never stores or answers a secret: API token, password, device keys, enrollment group keys', async () => {
