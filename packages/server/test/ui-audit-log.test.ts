@@ -76,7 +76,8 @@ describe('web UI: audit log', { skip: browserSkipReason(), concurrency: false },
       await update.innerText(),
       /API token[\s\S]*updated[\s\S]*Freezer Seven[\s\S]*PATCH \/api\/devices\/freezer-7/,
     );
-    await update.getByText('Show').click();
+    assert.match(await update.locator('summary').innerText(), /changed: displayName/);
+    await update.locator('summary').click();
     const beforeText = await update.getByLabel('Before').innerText();
     const afterText = await update.getByLabel('After').innerText();
     assert.match(beforeText, /"displayName": "Freezer 7"/);

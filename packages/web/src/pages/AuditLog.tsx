@@ -54,6 +54,16 @@ function queryOf(filters: Filters): string {
   return q.toString();
 }
 
+/** The top-level fields whose values differ (etag aside): what an update changed. */
+function changed(before: unknown, after: unknown): string[] {
+  if (typeof before !== 'object' || before === null || typeof after !== 'object' || after === null) return [];
+  const b = before as Record<string, unknown>;
+  const a = after as Record<string, unknown>;
+  return [...new Set([...Object.keys(b), ...Object.keys(a)])]
+    .filter((k) => k !== 'etag' && JSON.stringify(b[k]) !== JSON.stringify(a[k]))
+    .sort();
+}
+
 function tone(action: string): 'ok' | 'bad' | 'info' | 'muted' | 'warn' {
   if (action === 'created') return 'ok';
   if (action === 'deleted') return 'bad';
@@ -209,7 +219,15 @@ export function AuditLog() {
                       <span className="muted">—</span>
                     ) : (
                       <details>
-                        <summary>Show</summary>
+                        <summary>
+                          Show
+                          {changed(e.before, e.after).length > 0 && (
+                            <span className="muted small">
+                              {' '}
+                              · changed: {changed(e.before, e.after).join(', ')}
+                            </span>
+                          )}
+                        </summary>
                         <div className="audit-diff">
                           <Snapshot label="Before" value={e.before} />
                           <Snapshot label="After" value={e.after} />
