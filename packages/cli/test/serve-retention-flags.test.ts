@@ -1,5 +1,5 @@
 /**
- * `gatehouse serve --retention-days / --rollup-retention-days` (and their GATEHOUSE_*
+ * `gatehouse serve --retention-days / --rollup-retention-days / --audit-retention-days` (and their GATEHOUSE_*
  * variables), with the built binary: a value that is not a positive number of days stops the
  * start with one line naming it, before the data folder is touched.
  */
@@ -22,6 +22,8 @@ describe('gatehouse serve: retention flags', () => {
     { args: [], env: { GATEHOUSE_ROLLUP_RETENTION_DAYS: '-5' }, value: '-5' },
     { args: ['--retention-days', 'never'], value: 'never' },
     { args: [], env: { GATEHOUSE_RETENTION_DAYS: '0' }, value: '0' },
+    { args: ['--audit-retention-days', 'forever'], value: 'forever' },
+    { args: [], env: { GATEHOUSE_AUDIT_RETENTION_DAYS: '0' }, value: '0' },
   ];
   for (const [i, c] of cases.entries()) {
     it(`refuses ${c.args.join(' ') || JSON.stringify(c.env)}`, () => {

@@ -50,6 +50,8 @@ import { ensureTlsIdentity } from './tls-identity.js';
 import { ensureDatabaseTlsIdentity, watchDatabaseTlsIdentity } from './tls-identity-database.js';
 import { ClusterMembership } from './cluster/membership.js';
 import { SingletonScheduler } from './cluster/singleton.js';
+import { AuditLog } from './audit/audit-log.js';
+import { pruneAuditLog } from './audit/audit-retention.js';
 
 export interface ServerOptions {
   /** Folder for the database, the server CA and keys (created if missing). */
@@ -86,6 +88,8 @@ export interface ServerOptions {
   rollupRetentionDays?: number;
   /** TLS versions of the device ports (gateway/tls-profile.ts); default 1.2 and 1.3. */
   tlsVersions?: TlsVersions;
+  /** Days audit log entries are kept (default 30, as IoT Central's audit log). */
+  auditRetentionDays?: number;
   /** Most rows of a CSV answer (default 100,000). */
   csvMaxRows?: number;
   /** Folder of the built web app; default `packages/web/dist/app` of this checkout ('' serves none). */
@@ -332,6 +336,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       },
     });
     await membership.start();
+    const audit = new AuditLog(db);
     // Work one node does per period, whichever gets there first (CLUSTER.md §6.5).
     const singletons = new SingletonScheduler(
       db,
@@ -341,7 +346,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         {
           name: 'telemetry-retention',
           periodMs: HOUR_MS,
-          run: async () => void (await hub.applyRetention()),
+          run: async () => {
+            await hub.applyRetention();
+            await pruneAuditLog(audit, options.auditRetentionDays, logger);
+          },
         },
         { name: 'c2d-expiry', periodMs: 60_000, run: async () => void (await hub.c2d.expireAll()) },
         {
@@ -532,6 +540,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       deviceGroups,
       jobs,
       scheduledJobs,
+      audit,
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot || undefined,
     });
     await api.listen({ host: options.bindHost, port: options.httpPort });

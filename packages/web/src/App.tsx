@@ -2,6 +2,7 @@ import { useState, type ReactNode } from 'react';
 import { RequireSignIn, useAuth } from './auth';
 import { Link, match, navigate, usePath } from './router';
 import { ApiTokens } from './pages/ApiTokens';
+import { AuditLog } from './pages/AuditLog';
 import { Certificates } from './pages/Certificates';
 import { Dashboard } from './pages/Dashboard';
 import { DeviceConnection } from './pages/DeviceConnection';
@@ -33,6 +34,7 @@ const ROUTES: Array<{ pattern: string; render: (p: Record<string, string>) => Re
   { pattern: '/users', render: () => <Users /> },
   { pattern: '/tokens', render: () => <ApiTokens /> },
   { pattern: '/import', render: () => <Import /> },
+  { pattern: '/audit-log', render: () => <AuditLog /> },
 ];
 
 const NAV: Array<{ to: string; label: string; section?: string }> = [
@@ -46,6 +48,7 @@ const NAV: Array<{ to: string; label: string; section?: string }> = [
   { to: '/users', label: 'Users' },
   { to: '/tokens', label: 'API tokens' },
   { to: '/import', label: 'Import' },
+  { to: '/audit-log', label: 'Audit log' },
 ];
 
 export function App() {

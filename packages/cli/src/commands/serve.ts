@@ -31,6 +31,7 @@ interface ServeFlags extends ClusterFlags {
   dpsRetryAfter: number;
   retentionDays: number;
   rollupRetentionDays: number;
+  auditRetentionDays: number;
   databaseUrl?: string;
   proxyProtocol?: 'v2';
   proxyTrusted?: string[];
@@ -153,6 +154,12 @@ export function registerServeCommand(program: Command): void {
         .argParser(positiveDays),
     )
     .addOption(
+      new Option('--audit-retention-days <days>', 'days audit log entries are kept (IoT Central keeps 30)')
+        .env('GATEHOUSE_AUDIT_RETENTION_DAYS')
+        .default(30)
+        .argParser(positiveDays),
+    )
+    .addOption(
       new Option(
         '--database-url <url>',
         'PostgreSQL (postgres://USER@HOST:PORT/DB) shared by every node, instead of SQLite in --data',
@@ -228,6 +235,7 @@ export function registerServeCommand(program: Command): void {
         retentionDays: flags.retentionDays,
         rollupRetentionDays: flags.rollupRetentionDays,
         tlsVersions: { minVersion: flags.tlsMinVersion, maxVersion: flags.tlsMaxVersion },
+        auditRetentionDays: flags.auditRetentionDays,
         ...(flags.databaseUrl ? { databaseUrl: flags.databaseUrl } : {}),
         drainRatePerSecond: flags.drainRate,
         ...(flags.proxyProtocol ? { proxyProtocol: flags.proxyProtocol } : {}),

@@ -6,7 +6,9 @@ import { isAccessTokenName, registerAuth } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { errorHandler, sendError } from './errors.js';
 import { RouteTable } from './route-table.js';
+import { registerAuditHook } from '../audit/audit-hook.js';
 import { apiTokenRoutes } from './routes/api-tokens.js';
+import { auditLogRoutes } from './routes/audit-logs.js';
 import { applicationRoutes } from './routes/application.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { commandRoutes } from './routes/commands.js';
@@ -138,6 +140,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   registerAuth(app, new ApiAuthenticator(deps.tokens, deps.sessions));
+  if (deps.audit) registerAuditHook(app, deps.audit);
 
   applicationRoutes(app, deps);
   roleRoutes(app);
@@ -163,6 +166,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   deviceGroupRoutes(app, deps);
   jobRoutes(app, deps);
   scheduledJobRoutes(app, deps);
+  auditLogRoutes(app, deps);
   openApiRoutes(app);
   return app;
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ApiTokenService } from '../app/api-tokens.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import type { DeviceTemplateService } from '../app/device-templates.js';
 import type { DashboardService } from '../app/dashboards.js';
 import type { DeviceGroupService } from '../app/device-groups.js';
@@ -74,4 +75,6 @@ export interface ApiDeps {
   health?: () => Promise<Record<string, unknown>>;
   /** `GET /readyz`; without it the node is always ready. */
   readiness?: Readiness;
+  /** The audit log: every change through the API is recorded (audit/); absent: none, no route. */
+  audit?: AuditLog;
 }

@@ -50,6 +50,7 @@ export const COPY_ORDER = [
   'device_sessions',
   'cluster_nodes',
   'singleton_runs',
+  'audit_log',
   'telemetry_latest',
   'telemetry_rollup_minute',
   'telemetry_rollup_hour',
