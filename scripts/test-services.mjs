@@ -2,6 +2,7 @@
 // Throwaway PostgreSQL, Redis and RabbitMQ for the tests, on free loopback ports.
 //
 //   eval "$(node scripts/test-services.mjs start)"   # prints `export` lines
+//   node scripts/test-services.mjs start postgres redis   # only these (postgres, redis, rabbitmq)
 //   node scripts/test-services.mjs stop                # uses GATEHOUSE_TEST_SERVICES_DIR
 //
 // PostgreSQL: a fresh cluster (initdb) in a temp folder, listening on 127.0.0.1 only, trust
@@ -274,21 +275,31 @@ function stop(dir) {
 if (mode === 'stop') {
   stop(process.argv[3] ?? process.env.GATEHOUSE_TEST_SERVICES_DIR);
 } else if (mode === 'start') {
+  const names = process.argv.slice(3);
+  const wanted = (name) => names.length === 0 || names.includes(name);
+  const unknown = names.filter((n) => !['postgres', 'redis', 'rabbitmq'].includes(n));
+  if (unknown.length > 0) fail(`unknown service ${unknown.join(', ')} (postgres | redis | rabbitmq)`);
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-services-'));
   const lines = [`export GATEHOUSE_TEST_SERVICES_DIR='${dir}'`];
   try {
-    const pg = await startPostgres(dir);
-    if (pg.url) lines.push(`export GATEHOUSE_TEST_DATABASE_URL='${pg.url}'`);
-    else if (process.env.GATEHOUSE_REQUIRE_POSTGRES === '1') throw new Error(pg.skipped);
-    else console.error(`test-services: ${pg.skipped}; PostgreSQL tests will be skipped`);
-    const redis = await startRedis(dir);
-    if (redis.url) lines.push(`export GATEHOUSE_TEST_REDIS_URL='${redis.url}'`);
-    else if (process.env.GATEHOUSE_REQUIRE_REDIS === '1') throw new Error(redis.skipped);
-    else console.error(`test-services: ${redis.skipped}; Redis tests will be skipped`);
-    const rabbit = await startRabbitmq(dir);
-    if (rabbit.url) lines.push(`export GATEHOUSE_TEST_AMQP_URL='${rabbit.url}'`);
-    else if (process.env.GATEHOUSE_REQUIRE_RABBITMQ === '1') throw new Error(rabbit.skipped);
-    else console.error(`test-services: ${rabbit.skipped}; RabbitMQ tests will be skipped`);
+    if (wanted('postgres')) {
+      const pg = await startPostgres(dir);
+      if (pg.url) lines.push(`export GATEHOUSE_TEST_DATABASE_URL='${pg.url}'`);
+      else if (process.env.GATEHOUSE_REQUIRE_POSTGRES === '1') throw new Error(pg.skipped);
+      else console.error(`test-services: ${pg.skipped}; PostgreSQL tests will be skipped`);
+    }
+    if (wanted('redis')) {
+      const redis = await startRedis(dir);
+      if (redis.url) lines.push(`export GATEHOUSE_TEST_REDIS_URL='${redis.url}'`);
+      else if (process.env.GATEHOUSE_REQUIRE_REDIS === '1') throw new Error(redis.skipped);
+      else console.error(`test-services: ${redis.skipped}; Redis tests will be skipped`);
+    }
+    if (wanted('rabbitmq')) {
+      const rabbit = await startRabbitmq(dir);
+      if (rabbit.url) lines.push(`export GATEHOUSE_TEST_AMQP_URL='${rabbit.url}'`);
+      else if (process.env.GATEHOUSE_REQUIRE_RABBITMQ === '1') throw new Error(rabbit.skipped);
+      else console.error(`test-services: ${rabbit.skipped}; RabbitMQ tests will be skipped`);
+    }
   } catch (err) {
     stop(dir);
     fail(err.message);
