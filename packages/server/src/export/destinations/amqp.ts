@@ -28,7 +28,8 @@ import {
   type BrokerAuthorization,
 } from './destination-fields.js';
 
-export interface AmqpDestinationConfig {
+/** A type alias (not an interface) so it is a `Record<string, unknown>` for the type registry. */
+export type AmqpDestinationConfig = {
   type: 'amqp@v1';
   displayName: string;
   /** `amqp://host[:5672][/vhost]` or `amqps://host[:5671][/vhost]`. */
@@ -41,7 +42,7 @@ export interface AmqpDestinationConfig {
   caCertificate?: string;
   /** `none` logs in as RabbitMQ's default user (guest, loopback only). */
   authorization: BrokerAuthorization;
-}
+};
 
 /** AMQP 0-9-1 shortstr: exchange names and routing keys are at most 255 bytes. */
 const SHORTSTR = 255;

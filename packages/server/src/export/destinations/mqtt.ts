@@ -29,7 +29,8 @@ import {
   type BrokerAuthorization,
 } from './destination-fields.js';
 
-export interface MqttDestinationConfig {
+/** A type alias (not an interface) so it is a `Record<string, unknown>` for the type registry. */
+export type MqttDestinationConfig = {
   type: 'mqtt@v1';
   displayName: string;
   /** `mqtt://host[:1883]` or `mqtts://host[:8883]`. */
@@ -42,7 +43,7 @@ export interface MqttDestinationConfig {
   /** PEM CA certificates for the broker's TLS certificate (mqtts), beside the system's. */
   caCertificate?: string;
   authorization: BrokerAuthorization;
-}
+};
 
 /** [MQTT-4.7.3-1]: topic names hold no wildcard; [MQTT-4.7.3-2]: no NUL. */
 const TOPIC_FORBIDDEN = ['+', '#', '\u0000'];
