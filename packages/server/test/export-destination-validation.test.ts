@@ -280,9 +280,31 @@ describe('network failures in words', () => {
       true,
     ],
     [
-      'handshake alert',
-      { code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', message: 'tlsv13 alert certificate required' },
-      /^TLS handshake with broker\.example:8883 failed: tlsv13 alert certificate required/,
+      'client certificate missing (OpenSSL text as Node gives it)',
+      {
+        code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+        message:
+          '80FC06D2FF7E0000:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 116\n',
+      },
+      /^TLS handshake with broker\.example:8883 failed: the MQTT broker requires a client certificate \(tlsv13 alert certificate required\)\.$/,
+      true,
+    ],
+    [
+      'client certificate refused',
+      {
+        code: 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
+        message: 'x:error:y:SSL routines:ssl3_read_bytes:sslv3 alert bad certificate:f.c:1:',
+      },
+      /refused the client certificate \(sslv3 alert bad certificate\)\.$/,
+      true,
+    ],
+    [
+      'another handshake failure',
+      {
+        code: 'ERR_SSL_WRONG_VERSION_NUMBER',
+        message: 'x:error:y:SSL routines:ssl3_get_record:wrong version number:f.c:1:',
+      },
+      /^TLS handshake with broker\.example:8883 failed: wrong version number\.$/,
       false,
     ],
   ];

@@ -58,7 +58,24 @@ export function connectionError(err: unknown, where: string, what: string): Deli
       `TLS: the ${what}'s certificate at ${where} is not issued for "${host}" (${code}).`,
       true,
     );
-  if (code.startsWith('ERR_SSL_') || /ssl|tls|alert/i.test(message))
-    return new DeliveryError(`TLS handshake with ${where} failed: ${message}.`);
+  if (code.startsWith('ERR_SSL_') || /ssl|tls|alert/i.test(message)) {
+    // OpenSSL's text is `<hex>:error:<hex>:SSL routines:<function>:<reason>:<file>:<line>:…`.
+    const reason = /:SSL routines:[^:]*:([^:]+)/.exec(message)?.[1] ?? message.replace(/\.$/, '');
+    if (/alert certificate required/.test(reason))
+      return new DeliveryError(
+        `TLS handshake with ${where} failed: the ${what} requires a client certificate (${reason}).`,
+        true,
+      );
+    if (
+      /alert (bad certificate|unknown ca|certificate unknown|certificate revoked|certificate expired)/.test(
+        reason,
+      )
+    )
+      return new DeliveryError(
+        `TLS handshake with ${where} failed: the ${what} refused the client certificate (${reason}).`,
+        true,
+      );
+    return new DeliveryError(`TLS handshake with ${where} failed: ${reason}.`);
+  }
   return new DeliveryError(`The ${what} at ${where} failed: ${message}${code ? ` (${code})` : ''}.`);
 }
