@@ -11,7 +11,8 @@
 // runs as the `postgres` user. Redis: no persistence (`--save ''`, no AOF), 127.0.0.1 only.
 // RabbitMQ (the amqp@v1 export destination): a node of its own (name, AMQP port, distribution
 // port and epmd port all fresh, epmd and every listener on 127.0.0.1), data and logs in the temp
-// folder, no plugins, a 1 MB disk-free limit so a nearly full CI disk does not block publishers.
+// folder, an amqps listener too (a throwaway CA made with openssl; its PEM file is exported), no
+// plugins, a 1 MB disk-free limit so a nearly full CI disk does not block publishers.
 // A missing binary is a one-line note on stderr and no export line, unless
 // GATEHOUSE_REQUIRE_POSTGRES / GATEHOUSE_REQUIRE_REDIS / GATEHOUSE_REQUIRE_RABBITMQ is 1: then it
 // is a failure.
@@ -192,12 +193,28 @@ function rabbitEnv(dir, ports) {
 async function startRabbitmq(dir) {
   if (!existsSync(join(RABBITMQ_BIN, 'rabbitmq-server')))
     return { skipped: 'rabbitmq-server not found (apt-get install rabbitmq-server)' };
-  const ports = { amqp: await freePort(), dist: await freePort(), epmd: await freePort() };
+  const ports = {
+    amqp: await freePort(),
+    amqps: await freePort(),
+    dist: await freePort(),
+    epmd: await freePort(),
+  };
   const base = join(dir, 'rabbitmq');
   mkdirSync(base, { recursive: true });
+  const tls = rabbitTls(base);
   writeFileSync(
     join(base, 'rabbitmq.conf'),
-    `listeners.tcp.default = 127.0.0.1:${ports.amqp}\ndisk_free_limit.absolute = 1MB\n`,
+    [
+      `listeners.tcp.default = 127.0.0.1:${ports.amqp}`,
+      `listeners.ssl.default = 127.0.0.1:${ports.amqps}`,
+      `ssl_options.cacertfile = ${tls.ca}`,
+      `ssl_options.certfile = ${tls.cert}`,
+      `ssl_options.keyfile = ${tls.key}`,
+      'ssl_options.verify = verify_none',
+      'ssl_options.fail_if_no_peer_cert = false',
+      'disk_free_limit.absolute = 1MB',
+      '',
+    ].join('\n'),
   );
   writeFileSync(join(base, 'enabled_plugins'), '[].\n');
   writeFileSync(join(dir, 'rabbitmq-ports'), JSON.stringify(ports));
@@ -207,7 +224,12 @@ async function startRabbitmq(dir) {
   // `rabbitmqctl await_startup` gives up on a node that has not registered with epmd yet, so
   // wait for the AMQP listener instead: it opens once the broker has booted.
   for (let i = 0; i < 1200; i++) {
-    if (await answersAmqp(ports.amqp)) return { url: `amqp://guest:guest@127.0.0.1:${ports.amqp}` };
+    if (await answersAmqp(ports.amqp))
+      return {
+        url: `amqp://guest:guest@127.0.0.1:${ports.amqp}`,
+        tlsUrl: `amqps://guest:guest@127.0.0.1:${ports.amqps}`,
+        ca: tls.ca,
+      };
     await new Promise((res) => setTimeout(res, 100));
   }
   throw new Error(`RabbitMQ did not open port ${ports.amqp} within 120 s (see ${join(base, 'log')})`);
@@ -226,6 +248,57 @@ function answersAmqp(port) {
     socket.once('connect', () => socket.write(Buffer.from([65, 77, 81, 80, 0, 0, 9, 1])));
     socket.once('data', (d) => done(d[0] === 1));
   });
+}
+
+/** A throwaway CA and a server certificate for 127.0.0.1 (openssl), for the amqps listener. */
+function rabbitTls(base) {
+  const ca = join(base, 'ca.pem');
+  const caKey = join(base, 'ca-key.pem');
+  const cert = join(base, 'server.pem');
+  const key = join(base, 'server-key.pem');
+  const csr = join(base, 'server.csr');
+  const ext = join(base, 'server.ext');
+  writeFileSync(ext, 'subjectAltName = IP:127.0.0.1\nextendedKeyUsage = serverAuth\n');
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const steps = [
+    [
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      caKey,
+      '-out',
+      ca,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=gatehouse-test-amqp-ca',
+    ],
+    ['req', ...ec, '-keyout', key, '-out', csr, '-subj', '/CN=127.0.0.1'],
+    [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      ca,
+      '-CAkey',
+      caKey,
+      '-CAcreateserial',
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-extfile',
+      ext,
+    ],
+  ];
+  for (const args of steps) {
+    const r = spawnSync('openssl', args, { encoding: 'utf8' });
+    if (r.status !== 0)
+      throw new Error(`openssl ${args[0]} failed: ${(r.stderr || r.stdout || String(r.error)).trim()}`);
+  }
+  return { ca, cert, key };
 }
 
 function stopRabbitmq(dir) {
@@ -296,8 +369,11 @@ if (mode === 'stop') {
     }
     if (wanted('rabbitmq')) {
       const rabbit = await startRabbitmq(dir);
-      if (rabbit.url) lines.push(`export GATEHOUSE_TEST_AMQP_URL='${rabbit.url}'`);
-      else if (process.env.GATEHOUSE_REQUIRE_RABBITMQ === '1') throw new Error(rabbit.skipped);
+      if (rabbit.url) {
+        lines.push(`export GATEHOUSE_TEST_AMQP_URL='${rabbit.url}'`);
+        lines.push(`export GATEHOUSE_TEST_AMQPS_URL='${rabbit.tlsUrl}'`);
+        lines.push(`export GATEHOUSE_TEST_AMQPS_CA='${rabbit.ca}'`);
+      } else if (process.env.GATEHOUSE_REQUIRE_RABBITMQ === '1') throw new Error(rabbit.skipped);
       else console.error(`test-services: ${rabbit.skipped}; RabbitMQ tests will be skipped`);
     }
   } catch (err) {

@@ -2,7 +2,8 @@
  * amqp@v1 against a real RabbitMQ (destinations/amqp.ts, the broker of
  * scripts/test-services.mjs): a batch is confirmed by the broker and consumed from a bound queue
  * as persistent JSON with its routing key and headers; the default exchange reaches a queue by
- * name; a missing exchange and a wrong password are permanent errors in words; a broker that is
+ * name; amqps works with the broker's CA given as caCertificate and is a permanent TLS error
+ * without it; a missing exchange and a wrong password are permanent errors in words; a broker that is
  * down (its port refusing, through a relay the test stops) fails the send, and the send after it
  * came back reconnects and delivers.
  */
@@ -20,7 +21,7 @@ import {
 } from '../src/export/destinations/amqp.js';
 import { CuttableProxy } from './helpers/cuttable-proxy.js';
 import { eventually } from './helpers/hub-harness.js';
-import { requireAmqpUrl, skipWithoutRabbitmq } from './helpers/rabbitmq.js';
+import { requireAmqpsBroker, requireAmqpUrl, skipWithoutRabbitmq } from './helpers/rabbitmq.js';
 import { freePort } from './helpers/redis.js';
 
 const skip = skipWithoutRabbitmq();
@@ -112,6 +113,30 @@ describe('amqp@v1 destination against RabbitMQ', { skip }, () => {
     const [m] = await take(1);
     assert.equal(m?.exchange, '');
     assert.deepEqual(m?.body, { direct: true });
+  });
+
+  it('amqps: confirmed over TLS with the broker CA as caCertificate; without it, a permanent TLS error', async () => {
+    const tls = requireAmqpsBroker();
+    const host = new URL(tls.url).host;
+    const d = destination({ url: `amqps://${host}`, caCertificate: tls.caPem });
+    await d.send([{ over: 'tls' }], { items: [{ deviceId: 's', messageSource: 'telemetry' }] });
+    assert.deepEqual(
+      (await take(1)).map((m) => [m.routingKey, m.body]),
+      [['telemetry.s', { over: 'tls' }]],
+    );
+    const untrusted = destination({ url: `amqps://${host}` });
+    await assert.rejects(
+      untrusted.send([{}], { items: [{ deviceId: 's', messageSource: 'telemetry' }] }),
+      (err) => {
+        assert.ok(err instanceof DeliveryError);
+        assert.match(
+          err.message,
+          /^TLS: the RabbitMQ broker's certificate at 127\.0\.0\.1:\d+ is not trusted \(/,
+        );
+        assert.equal(err.permanent, true);
+        return true;
+      },
+    );
   });
 
   it('an exchange that does not exist is a permanent error naming it', async () => {

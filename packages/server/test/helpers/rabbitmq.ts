@@ -3,6 +3,8 @@
  * GATEHOUSE_TEST_AMQP_URL). Without it a suite is skipped with a one-line reason, unless
  * GATEHOUSE_REQUIRE_RABBITMQ=1 (CI), where a missing broker is a failure.
  */
+import { readFileSync } from 'node:fs';
+
 export const RABBITMQ_NOT_CONFIGURED =
   'RabbitMQ not configured: set GATEHOUSE_TEST_AMQP_URL (scripts/test-services.mjs starts one; Debian: apt-get install rabbitmq-server)';
 
@@ -24,4 +26,12 @@ export function requireAmqpUrl(): string {
   const url = testAmqpUrl();
   if (!url) throw new Error(RABBITMQ_NOT_CONFIGURED);
   return url;
+}
+
+/** The shared broker's amqps listener and the PEM of the CA its certificate is issued by. */
+export function requireAmqpsBroker(): { url: string; caPem: string } {
+  const url = process.env['GATEHOUSE_TEST_AMQPS_URL'];
+  const caFile = process.env['GATEHOUSE_TEST_AMQPS_CA'];
+  if (!url || !caFile) throw new Error(`${RABBITMQ_NOT_CONFIGURED} (no GATEHOUSE_TEST_AMQPS_URL)`);
+  return { url, caPem: readFileSync(caFile, 'utf8') };
 }
