@@ -76,6 +76,11 @@ describe('jq transform: IoT Central example programs', () => {
     assert.deepEqual(await (await compile('.')).apply(KNEE), [KNEE]);
   });
 
+  it('text outside ASCII passes through and jq string functions count characters', async () => {
+    const t = await compile('[.n, (.n | length), (.n | test("é"))]');
+    assert.deepEqual(await t.apply({ n: 'Température ✓ 😀' }), [['Température ✓ 😀', 15, true]]);
+  });
+
   it('example 1, `.telemetry[]`: one output per telemetry entry', async () => {
     assert.deepEqual(await (await compile('.telemetry[]')).apply(KNEE), KNEE.telemetry);
   });
