@@ -5,10 +5,12 @@
  * name; amqps works with the broker's CA given as caCertificate and is a permanent TLS error
  * without it; a missing exchange and a wrong password are permanent errors in words; a broker that is
  * down (its port refusing, through a relay the test stops) fails the send, and the send after it
- * came back reconnects and delivers.
+ * came back reconnects and delivers; a broker whose confirms stop coming (a stalled relay) fails
+ * the batch after the acknowledgement timeout and the next send opens a new connection.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createServer, connect as netConnect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
@@ -25,6 +27,36 @@ import { requireAmqpsBroker, requireAmqpUrl, skipWithoutRabbitmq } from './helpe
 import { freePort } from './helpers/redis.js';
 
 const skip = skipWithoutRabbitmq();
+
+/** A relay to the broker that can stop passing the broker's bytes back (a stalled link). */
+async function stallableRelay(target: number) {
+  let stalled = false;
+  let connections = 0;
+  const pairs: Socket[] = [];
+  const server = createServer((client) => {
+    connections++;
+    const upstream = netConnect(target, '127.0.0.1');
+    pairs.push(client, upstream);
+    for (const s of [client, upstream]) {
+      s.on('error', () => undefined);
+      s.on('close', () => (client.destroy(), upstream.destroy()));
+    }
+    client.pipe(upstream);
+    upstream.on('data', (d: Buffer) => {
+      if (!stalled) client.write(d);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as { port: number }).port,
+    connections: () => connections,
+    stall: (on: boolean) => (stalled = on),
+    close: async () => {
+      pairs.forEach((s) => s.destroy());
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
 const GUEST = { type: 'userNamePassword', userName: 'guest', password: 'guest' };
 
 describe('amqp@v1 destination against RabbitMQ', { skip }, () => {
@@ -36,7 +68,7 @@ describe('amqp@v1 destination against RabbitMQ', { skip }, () => {
   let channel: Channel;
   const received: ConsumeMessage[] = [];
   const open: DestinationAdapter[] = [];
-  const destination = (body: Record<string, unknown>) => {
+  const destination = (body: Record<string, unknown>, ackTimeoutMs?: number) => {
     const r = validateAmqpDestination({
       type: 'amqp@v1',
       displayName: 'Bus',
@@ -47,7 +79,10 @@ describe('amqp@v1 destination against RabbitMQ', { skip }, () => {
       ...body,
     });
     if ('problems' in r) throw new Error(JSON.stringify(r.problems));
-    const d = createAmqpDestination(r.config satisfies AmqpDestinationConfig);
+    const d = createAmqpDestination(
+      r.config satisfies AmqpDestinationConfig,
+      ackTimeoutMs === undefined ? {} : { ackTimeoutMs },
+    );
     open.push(d);
     return d;
   };
@@ -164,6 +199,31 @@ describe('amqp@v1 destination against RabbitMQ', { skip }, () => {
       assert.equal(err.permanent, true);
       return true;
     });
+  });
+
+  it('confirms that stop coming fail the batch after the timeout; the next send reconnects', async () => {
+    const relay = await stallableRelay(Number(broker.port));
+    try {
+      const d = destination({ url: `amqp://127.0.0.1:${relay.port}` }, 500);
+      const items = [{ deviceId: 's', messageSource: 'telemetry' }];
+      await d.send([{ n: 1 }], { items });
+      relay.stall(true);
+      await assert.rejects(d.send([{ n: 2 }], { items }), (err) => {
+        assert.ok(err instanceof DeliveryError);
+        assert.match(err.message, /did not confirm the messages within 500 ms\.$/);
+        return true;
+      });
+      relay.stall(false);
+      await d.send([{ n: 3 }], { items });
+      assert.equal(relay.connections(), 2);
+      // The stalled message reached the broker (only its confirm was held back): at least once.
+      assert.deepEqual(
+        (await take(3)).map((m) => m.body),
+        [{ n: 1 }, { n: 2 }, { n: 3 }],
+      );
+    } finally {
+      await relay.close();
+    }
   });
 
   it('broker down: the send fails in words; broker back: the next send reconnects and delivers', async () => {

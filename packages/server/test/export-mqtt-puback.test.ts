@@ -3,7 +3,9 @@
  * the test's own on a real socket (mqtt-packet, which the gateway speaks too) that holds its
  * PUBACKs until told: at QoS 1 a batch resolves only once the broker acknowledged every message,
  * and a broker that drops the connection before acknowledging fails the batch in words (the
- * export then sends it again whole: at least once). QoS 0 resolves without any PUBACK.
+ * export then sends it again whole: at least once), and so does one that never acknowledges,
+ * after the acknowledgement timeout, the next send using a new connection. QoS 0 resolves
+ * without any PUBACK.
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -22,6 +24,7 @@ class HoldingBroker {
   private readonly sockets = new Set<Socket>();
   private server: Server | undefined;
   port = 0;
+  connections = 0;
 
   async start(): Promise<void> {
     this.server = createServer((socket) => {
@@ -30,9 +33,10 @@ class HoldingBroker {
       socket.on('error', () => undefined);
       const parser = createParser({ protocolVersion: 4 });
       parser.on('packet', (packet: Packet) => {
-        if (packet.cmd === 'connect')
+        if (packet.cmd === 'connect') {
+          this.connections++;
           socket.write(generate({ cmd: 'connack', returnCode: 0, sessionPresent: false }));
-        else if (packet.cmd === 'publish') {
+        } else if (packet.cmd === 'publish') {
           this.published.push(packet);
           if (packet.qos === 1) this.held.push({ socket, messageId: packet.messageId ?? 0 });
         } else if (packet.cmd === 'pingreq') socket.write(generate({ cmd: 'pingresp' }));
@@ -64,7 +68,7 @@ class HoldingBroker {
   }
 }
 
-function destination(port: number, qos: 0 | 1) {
+function destination(port: number, qos: 0 | 1, ackTimeoutMs?: number) {
   const r = validateMqttDestination({
     type: 'mqtt@v1',
     displayName: 'Holding broker',
@@ -73,7 +77,7 @@ function destination(port: number, qos: 0 | 1) {
     qos,
   });
   if ('problems' in r) throw new Error(JSON.stringify(r.problems));
-  return createMqttDestination(r.config);
+  return createMqttDestination(r.config, ackTimeoutMs === undefined ? {} : { ackTimeoutMs });
 }
 
 const items = (n: number) =>
@@ -123,6 +127,27 @@ describe('mqtt@v1 acknowledgements', () => {
     await eventually(() => broker.heldCount() === 2, 5_000);
     broker.ack(2);
     await again;
+    await d.close();
+    broker.published.length = 0;
+  });
+
+  it('QoS 1: no PUBACK within the timeout fails the batch; the next send opens a new connection', async () => {
+    const d = destination(broker.port, 1, 300);
+    const before = broker.connections;
+    await assert.rejects(d.send([{ n: 'x' }], { items: items(1) }), (err) => {
+      assert.ok(err instanceof DeliveryError);
+      assert.match(
+        err.message,
+        /^The MQTT broker at 127\.0\.0\.1:\d+ did not acknowledge the messages within 300 ms\.$/,
+      );
+      return true;
+    });
+    broker.dropConnections();
+    const again = d.send([{ n: 'x' }], { items: items(1) });
+    await eventually(() => broker.heldCount() === 1, 5_000);
+    broker.ack(1);
+    await again;
+    assert.equal(broker.connections, before + 2);
     await d.close();
     broker.published.length = 0;
   });

@@ -16,6 +16,7 @@ import {
   type FieldProblem,
 } from '../contracts.js';
 import { connectionError, endpoint } from './connection-errors.js';
+import type { BrokerDestinationOptions } from './mqtt.js';
 import {
   authorization,
   brokerUrl,
@@ -114,7 +115,10 @@ class AmqpDestination implements DestinationAdapter {
   private readonly where: string;
   private closed = false;
 
-  constructor(private readonly config: AmqpDestinationConfig) {
+  constructor(
+    private readonly config: AmqpDestinationConfig,
+    private readonly ackTimeoutMs: number,
+  ) {
     this.url = new URL(config.url);
     this.where = endpoint(this.url, this.url.protocol === 'amqps:' ? 5671 : 5672);
   }
@@ -128,10 +132,19 @@ class AmqpDestination implements DestinationAdapter {
       const finish = (err?: DeliveryError) => {
         if (done) return;
         done = true;
+        clearTimeout(timer);
         channel.off('close', onClose);
         if (err) reject(err);
         else resolve();
       };
+      const timer = setTimeout(() => {
+        finish(
+          new DeliveryError(
+            `The RabbitMQ broker at ${this.where} did not confirm the messages within ${this.ackTimeoutMs} ms.`,
+          ),
+        );
+        this.drop(channel);
+      }, this.ackTimeoutMs);
       const onClose = () =>
         finish(new DeliveryError(`The connection to the RabbitMQ broker at ${this.where} was lost.`));
       channel.on('close', onClose);
@@ -157,6 +170,16 @@ class AmqpDestination implements DestinationAdapter {
         );
       });
     });
+  }
+
+  /** Forgets a stalled connection so the next send opens a new one. */
+  private drop(channel: ConfirmChannel): void {
+    if (this.channel !== channel) return;
+    const model = this.model;
+    this.model = undefined;
+    this.channel = undefined;
+    // A polite close would wait for the stalled broker's CloseOk: end the socket instead.
+    (model?.connection as unknown as { stream?: { destroy(): void } } | undefined)?.stream?.destroy();
   }
 
   async close(): Promise<void> {
@@ -275,6 +298,9 @@ class AmqpDestination implements DestinationAdapter {
  * await destination.send([{ deviceId: 'd1' }], { items: [{ deviceId: 'd1', messageSource: 'telemetry' }] });
  * ```
  */
-export function createAmqpDestination(config: AmqpDestinationConfig): DestinationAdapter {
-  return new AmqpDestination(config);
+export function createAmqpDestination(
+  config: AmqpDestinationConfig,
+  options: BrokerDestinationOptions = {},
+): DestinationAdapter {
+  return new AmqpDestination(config, options.ackTimeoutMs ?? 30_000);
 }

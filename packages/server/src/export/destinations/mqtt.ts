@@ -52,6 +52,15 @@ const TOPIC_FORBIDDEN = ['+', '#', '\u0000'];
 const TOPIC_UNSAFE = /[/+#\u0000]/g;
 const CONNECT_TIMEOUT_MS = 10_000;
 
+export interface BrokerDestinationOptions {
+  /**
+   * How long a batch may wait for the broker's acknowledgements (PUBACKs, publisher confirms)
+   * before it fails and the connection is dropped; default 30 s. A broker that stalls (out of
+   * memory or disk, a half-open connection) would otherwise hold the export forever.
+   */
+  ackTimeoutMs?: number;
+}
+
 /**
  * Checks a `mqtt@v1` body.
  *
@@ -127,7 +136,10 @@ class MqttDestination implements DestinationAdapter {
   private readonly failOnClose = new Set<(err: DeliveryError) => void>();
   private closed = false;
 
-  constructor(private readonly config: MqttDestinationConfig) {
+  constructor(
+    private readonly config: MqttDestinationConfig,
+    private readonly ackTimeoutMs: number,
+  ) {
     this.where = endpoint(new URL(config.url), config.url.startsWith('mqtts:') ? 8883 : 1883);
   }
 
@@ -140,10 +152,21 @@ class MqttDestination implements DestinationAdapter {
       const finish = (err?: DeliveryError) => {
         if (done) return;
         done = true;
+        clearTimeout(timer);
         this.failOnClose.delete(finish);
         if (err) reject(err);
         else resolve();
       };
+      const timer = setTimeout(() => {
+        finish(
+          new DeliveryError(
+            `The MQTT broker at ${this.where} did not acknowledge the messages within ${this.ackTimeoutMs} ms.`,
+          ),
+        );
+        // A new connection for the next attempt: this one may be stalled.
+        if (this.client === client) this.client = undefined;
+        client.end(true);
+      }, this.ackTimeoutMs);
       this.failOnClose.add(finish);
       batch.forEach((message, i) => {
         const item = context.items[i] ?? { messageSource: 'unknown' };
@@ -246,6 +269,9 @@ class MqttDestination implements DestinationAdapter {
  * await destination.send([{ deviceId: 'd1', telemetry: { t: 1 } }], { items: [{ deviceId: 'd1', messageSource: 'telemetry' }] });
  * ```
  */
-export function createMqttDestination(config: MqttDestinationConfig): DestinationAdapter {
-  return new MqttDestination(config);
+export function createMqttDestination(
+  config: MqttDestinationConfig,
+  options: BrokerDestinationOptions = {},
+): DestinationAdapter {
+  return new MqttDestination(config, options.ackTimeoutMs ?? 30_000);
 }
