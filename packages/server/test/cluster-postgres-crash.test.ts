@@ -39,7 +39,7 @@ describe(
     before(() => {
       // A PostgreSQL of our own; the suite's database is created on it (the variable is read
       // by the database helper when the cluster's `before` runs, after this one).
-      const r = spawnSync(process.execPath, [servicesScript, 'start'], {
+      const r = spawnSync(process.execPath, [servicesScript, 'start', 'postgres', 'redis'], {
         encoding: 'utf8',
         env: process.env,
       });
