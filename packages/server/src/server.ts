@@ -47,6 +47,7 @@ import { ensureTlsIdentity } from './tls-identity.js';
 import { ensureDatabaseTlsIdentity, watchDatabaseTlsIdentity } from './tls-identity-database.js';
 import { ClusterMembership } from './cluster/membership.js';
 import { SingletonScheduler } from './cluster/singleton.js';
+import { DataExportService } from './export/data-export.js';
 
 export interface ServerOptions {
   /** Folder for the database, the server CA and keys (created if missing). */
@@ -107,6 +108,8 @@ export interface ServerOptions {
   idScope?: string;
   /** How long a property job's batch waits for the devices' acknowledgements (default 30 s). */
   jobAckWaitMs?: number;
+  /** `--export-backlog`: undelivered export messages older than this are dropped (default 24 h). */
+  exportBacklogMs?: number;
 }
 
 export interface RunningServer {
@@ -386,6 +389,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     scheduledJobs.start();
     closers.unshift(() => scheduledJobs.close());
 
+    // Data export: one delivery loop per export and destination, on the node holding its lease.
+    const dataExport = new DataExportService({
+      db,
+      metrics,
+      logger: logger.child({ context: 'export' }),
+      subscribe: (listener) => hub.events.subscribe(listener),
+      postgres: opened.dialect === 'postgres',
+      ...(options.exportBacklogMs !== undefined ? { backlogMs: options.exportBacklogMs } : {}),
+      ...(opened.dialect === 'postgres' ? { lease: (key: string) => opened.tryLock(key) } : {}),
+    });
+    await dataExport.start();
+    closers.unshift(() => dataExport.close());
+
     // One gateway configuration for every device transport: MQTT/TLS, MQTT/WSS.
     const gateway = {
       dps: registration,
@@ -514,6 +530,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       deviceGroups,
       jobs,
       scheduledJobs,
+      dataExport,
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot || undefined,
     });
     await api.listen({ host: options.bindHost, port: options.httpPort });
