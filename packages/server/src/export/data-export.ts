@@ -30,6 +30,7 @@ import { ExportRuntime } from './export-runtime.js';
 import { pruneOutbox } from './feeds.js';
 import { SCHEMA } from './message-format.js';
 import { OutboxWriter } from './outbox.js';
+import { TemplateWatch } from './template-watch.js';
 
 /** `--export-backlog` default: 24 h of messages (issue 12 §1). */
 export const DEFAULT_EXPORT_BACKLOG_MS = 24 * 3_600_000;
@@ -86,6 +87,7 @@ export class DataExportService {
   private readonly devices: DeviceSnapshots;
   private outbox: OutboxWriter | undefined;
   private unsubscribe: (() => void) | undefined;
+  private readonly templates: TemplateWatch;
   private pruneTimer: NodeJS.Timeout | undefined;
   private readonly backlogGauge;
   applicationId = '';
@@ -109,7 +111,9 @@ export class DataExportService {
       ...(o.compileTransform ? { compileTransform: o.compileTransform } : {}),
       ...(o.auditFeed ? { auditFeed: o.auditFeed } : {}),
       ...(o.lease ? { lease: o.lease } : {}),
+      onReconciled: () => this.follow(),
     });
+    this.templates = new TemplateWatch(o.db);
     this.backlogGauge = o.metrics.gauge(
       'gatehouse_export_backlog',
       'Stored messages not yet delivered, by export and destination.',
@@ -135,11 +139,30 @@ export class DataExportService {
       this.o.logger,
     );
     await this.outbox.start();
-    this.unsubscribe = this.o.subscribe((event) => this.outbox?.onEvent(event));
     await this.runtime.reconcile();
     this.runtime.start();
     this.pruneTimer = setInterval(() => void this.prune(), PRUNE_MS);
     this.pruneTimer.unref();
+  }
+
+  /**
+   * Listens to the hub's events only while an enabled export reads a source they feed: a
+   * listener of every device's events makes a cluster node receive each of them over the bus.
+   * Watches the templates while `deviceTemplateLifecycle` is read.
+   */
+  private async follow(): Promise<void> {
+    const wanted = ['properties', 'deviceConnectivity', 'deviceLifecycle'].some((s) => this.runtime.wants(s));
+    if (wanted && !this.unsubscribe && this.outbox) {
+      const outbox = this.outbox;
+      await outbox.start();
+      this.unsubscribe ??= this.o.subscribe((event) => outbox.onEvent(event));
+    } else if (!wanted && this.unsubscribe) {
+      this.unsubscribe();
+      this.unsubscribe = undefined;
+    }
+    if (this.runtime.wants('deviceTemplateLifecycle')) {
+      if ((await this.templates.check()) > 0) this.runtime.wake('deviceTemplateLifecycle');
+    } else this.templates.reset();
   }
 
   /** Resolves once the outbox holds the events heard so far (tests). */
@@ -167,6 +190,7 @@ export class DataExportService {
 
   async close(): Promise<void> {
     this.unsubscribe?.();
+    this.unsubscribe = undefined;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     await this.outbox?.flush();
     await this.runtime.close();

@@ -33,6 +33,8 @@ export interface ExportRuntimeOptions {
   logger?: Logger;
   compileTransform?: CompileTransform;
   auditFeed?: AuditFeed;
+  /** Called after each reconcile (the service follows which sources are wanted). */
+  onReconciled?: () => Promise<void>;
   /** Takes a cluster-wide lease; undefined when another node holds it. */
   lease?: (key: string) => Promise<(() => Promise<void>) | undefined>;
 }
@@ -100,6 +102,7 @@ export class ExportRuntime {
   reconcile(): Promise<void> {
     this.reconciling = this.reconciling
       .then(() => this.doReconcile())
+      .then(() => this.o.onReconciled?.())
       .catch((err: unknown) => this.o.logger?.warn({ err }, 'data export reconcile failed'));
     return this.reconciling;
   }

@@ -12,12 +12,14 @@ import { after, before, it } from 'node:test';
 
 import type { MqttClient } from 'mqtt';
 
+import { THERMOSTAT_MODEL } from '../../src/app/device-templates-builtin.js';
 import type { ServerOptions } from '../../src/index.js';
 import { sasFleet } from './sas-device.js';
 import { startTestServer, type TestServer } from './test-server.js';
 import { startWebhookReceiver, type Received, type WebhookReceiver } from './webhook-receiver.js';
 
 const V = '?api-version=2022-10-31-preview';
+const TEMPLATE = 'dtmi:test:ExportedTemplate;1';
 type Msg = Record<string, unknown>;
 
 export interface SuiteStore {
@@ -210,6 +212,37 @@ export function exportDeliverySuite(store: SuiteStore): void {
       messagesOf(hook.received, 'life-dev', 'deviceLifecycle').map((m) => m['messageType']),
       types,
     );
+  });
+
+  it('template lifecycle arrives without a deviceId', async () => {
+    const { server } = await fresh();
+    await setUp(server, { source: 'deviceTemplateLifecycle', filter: `SELECT * FROM ${TEMPLATE}` }, 'tmpl');
+    const path = `/api/deviceTemplates/${encodeURIComponent(TEMPLATE)}`;
+    const created = await server.api('PUT', path, { ...THERMOSTAT_MODEL, '@id': TEMPLATE });
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    // Another template, outside the filter.
+    await server.api('PUT', `/api/deviceTemplates/${encodeURIComponent('dtmi:test:Other;1')}`, {
+      ...THERMOSTAT_MODEL,
+      '@id': 'dtmi:test:Other;1',
+    });
+    const ofTemplate = (r: Received[]) =>
+      r.map((x) => x.body as Msg).filter((m) => m['messageSource'] === 'deviceTemplateLifecycle');
+    await hook.waitFor((r) => ofTemplate(r).length >= 1, 20_000);
+    assert.equal((await server.api('DELETE', path)).status, 204);
+    await hook.waitFor((r) => ofTemplate(r).length >= 2, 20_000);
+    const [c, d] = ofTemplate(hook.received);
+    assert.deepEqual(Object.keys(c!).sort(), [
+      'applicationId',
+      'enqueuedTime',
+      'enrichments',
+      'messageSource',
+      'messageType',
+      'schema',
+      'templateId',
+    ]);
+    assert.deepEqual([c!['messageType'], c!['templateId']], ['created', TEMPLATE]);
+    assert.deepEqual([d!['messageType'], d!['templateId']], ['deleted', TEMPLATE]);
+    assert.equal(ofTemplate(hook.received).length, 2);
   });
 
   it('destination down (refused, then 500s) then up: every stored message arrives', async () => {
