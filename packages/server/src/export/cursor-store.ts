@@ -54,11 +54,18 @@ export class CursorStore {
     ).execute();
   }
 
-  /** Drops cursors of pairs that no longer exist. */
-  async keepOnly(pairs: ReadonlyArray<{ exportId: string; destinationId: string }>): Promise<void> {
+  /**
+   * Drops cursors of pairs that no longer exist. A cursor touched in the last minute stays: the
+   * list of pairs may have been read just before another node created it.
+   */
+  async keepOnly(
+    pairs: ReadonlyArray<{ exportId: string; destinationId: string }>,
+    now = new Date(),
+  ): Promise<void> {
     const keep = new Set(pairs.map((p) => `${p.exportId}\n${p.destinationId}`));
+    const recent = new Date(now.getTime() - 60_000).toISOString();
     for (const row of await this.all()) {
-      if (keep.has(`${row.export_id}\n${row.destination_id}`)) continue;
+      if (keep.has(`${row.export_id}\n${row.destination_id}`) || row.updated_at > recent) continue;
       await this.db
         .deleteFrom('export_cursors')
         .where('export_id', '=', row.export_id)

@@ -160,6 +160,8 @@ export class DataExportService {
       this.unsubscribe();
       this.unsubscribe = undefined;
     }
+    // The backlog gauge of /metrics follows the stored cursors (other nodes' deliveries too).
+    await this.listExports();
     if (this.runtime.wants('deviceTemplateLifecycle')) {
       if ((await this.templates.check()) > 0) this.runtime.wake('deviceTemplateLifecycle');
     } else this.templates.reset();

@@ -307,5 +307,7 @@ export function exportDeliverySuite(store: SuiteStore): void {
     );
     const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
     assert.match(metrics, /gatehouse_export_dropped_total\{destination="hook",export="e1"\} 5/);
+    assert.match(metrics, /gatehouse_export_delivered_total\{destination="hook",export="e1"\} 3/);
+    assert.match(metrics, /gatehouse_export_backlog\{destination="hook",export="e1"\} 0/);
   });
 }
