@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
@@ -269,6 +271,44 @@ export function exportDeliverySuite(store: SuiteStore): void {
     assert.ok(Number(healthy['delivered']) >= 30);
     assert.equal(healthy['dropped'], 0);
     assert.ok(typeof healthy['lastExportTime'] === 'string');
+  });
+
+  it('a destination that answers 4xx forever shows its backlog and blocks nothing else', async () => {
+    const { server } = await fresh();
+    const refusing = createServer((_req, res) => res.writeHead(403).end('Forbidden: bad key\nmore'));
+    await new Promise<void>((r) => refusing.listen(0, '127.0.0.1', r));
+    try {
+      await setUp(
+        server,
+        { source: 'telemetry', filter: 'SELECT * FROM devices WHERE $id = "four-dev"' },
+        'good',
+      );
+      const bad = await server.api('PUT', `/api/dataExport/destinations/refusing${V}`, {
+        displayName: 'Refusing',
+        type: 'webhook@v1',
+        url: `http://127.0.0.1:${(refusing.address() as AddressInfo).port}/hook`,
+      });
+      assert.equal(bad.status, 200);
+      await server.api('PUT', `/api/dataExport/exports/bad${V}`, {
+        displayName: 'bad',
+        enabled: true,
+        source: 'telemetry',
+        destinations: [{ id: 'refusing' }],
+      });
+      const c = await device(server, 'four-dev');
+      for (let i = 0; i < 5; i++) await send(c, 'four-dev', { n: i });
+      await hook.waitFor((r) => messagesOf(r, 'four-dev').length >= 5);
+      const failing = await waitStatus(
+        server,
+        'bad',
+        (e) => e['status'] === 'error' && Number(e['backlog']) >= 5,
+      );
+      assert.match(JSON.stringify(failing['errors']), /HTTP 403: Forbidden: bad key/);
+      await waitStatus(server, 'good', (e) => e['status'] === 'healthy' && e['delivered'] === 5);
+    } finally {
+      refusing.closeAllConnections();
+      refusing.close();
+    }
   });
 
   it('a restart mid-backlog loses nothing', async () => {
