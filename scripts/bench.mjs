@@ -61,6 +61,7 @@ const NEEDS = {
 const QUICK = {
   'bus-fanout': ['--events', '20000'],
   cluster: ['--registrations', '100', '--seconds', '5', '--commands', '100', '--failovers', '2'],
+  export: ['--seconds', '5'],
   idle: ['--devices', '2000'],
   provisioning: ['--devices', '300'],
   simulate: ['--devices', '100', '--duration', '10'],

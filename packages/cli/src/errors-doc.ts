@@ -10,6 +10,7 @@ import {
   APP_ERRORS,
   BUS_ERRORS,
   DEVICE_HTTP_ERRORS,
+  EXPORT_ERRORS,
   HUB_ERRORS,
   JOB_ERRORS,
   COMMON_ERRORS,
@@ -107,6 +108,14 @@ these, or the code the REST API answers for the same resource (\`ERR_GROUP_INVAL
 docs/migrate-from-azure.md.
 
 ${specTable(IMPORT_ERRORS, all, false)}
+
+## Data export (\`/api/dataExport/…\`)
+
+Refusals of destinations and exports (each names the field) and of the test message. A failed
+delivery is not a refusal: it shows in the destination's and export's \`errors\` and is retried
+(docs/data-export.md).
+
+${specTable(EXPORT_ERRORS, all, false)}
 
 ## Jobs and scheduled jobs
 

@@ -15,4 +15,5 @@ export { LIFECYCLE_ERRORS } from './lifecycle/errors.js';
 export { encodeProxyV2, parseProxyV2, type ProxyHeaderV2 } from './gateway/proxy-protocol.js';
 export { Readiness, type ReadinessCheck, type ReadinessReport } from './lifecycle/readiness.js';
 export { IMPORT_ERRORS } from './import/errors.js';
+export { EXPORT_ERRORS } from './export/errors.js';
 export type { ImportPlan, PlanItem } from './import/plan.js';

@@ -52,6 +52,8 @@ import { ClusterMembership } from './cluster/membership.js';
 import { SingletonScheduler } from './cluster/singleton.js';
 import { AuditLog } from './audit/audit-log.js';
 import { pruneAuditLog } from './audit/audit-retention.js';
+import { DataExportService } from './export/data-export.js';
+import { compileTransform } from './export/transform-jq.js';
 
 export interface ServerOptions {
   /** Folder for the database, the server CA and keys (created if missing). */
@@ -116,6 +118,8 @@ export interface ServerOptions {
   idScope?: string;
   /** How long a property job's batch waits for the devices' acknowledgements (default 30 s). */
   jobAckWaitMs?: number;
+  /** `--export-backlog`: undelivered export messages older than this are dropped (default 24 h). */
+  exportBacklogMs?: number;
 }
 
 export interface RunningServer {
@@ -410,6 +414,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     scheduledJobs.start();
     closers.unshift(() => scheduledJobs.close());
 
+    // Data export: one delivery loop per export and destination, on the node holding its lease.
+    const dataExport = new DataExportService({
+      db,
+      metrics,
+      logger: logger.child({ context: 'export' }),
+      subscribe: (listener) => hub.events.subscribe(listener),
+      postgres: opened.dialect === 'postgres',
+      // Transforms run in Debian's jq, one kept-running process per program (transform-jq.ts).
+      compileTransform: (program) => compileTransform(program),
+      auditFeed: audit,
+      ...(options.exportBacklogMs !== undefined ? { backlogMs: options.exportBacklogMs } : {}),
+      ...(opened.dialect === 'postgres' ? { lease: (key: string) => opened.tryLock(key) } : {}),
+    });
+    await dataExport.start();
+    closers.unshift(() => dataExport.close());
+
     // One gateway configuration for every device transport: MQTT/TLS, MQTT/WSS.
     const gateway: GatewayOptions = {
       dps: registration,
@@ -541,6 +561,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       jobs,
       scheduledJobs,
       audit,
+      dataExport,
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot || undefined,
     });
     await api.listen({ host: options.bindHost, port: options.httpPort });

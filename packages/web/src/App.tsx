@@ -5,6 +5,7 @@ import { ApiTokens } from './pages/ApiTokens';
 import { AuditLog } from './pages/AuditLog';
 import { Certificates } from './pages/Certificates';
 import { Dashboard } from './pages/Dashboard';
+import { DataExport } from './pages/DataExport';
 import { DeviceConnection } from './pages/DeviceConnection';
 import { DeviceGroupPage, DeviceGroups } from './pages/DeviceGroups';
 import { DevicePage } from './pages/DevicePage';
@@ -26,6 +27,7 @@ const ROUTES: Array<{ pattern: string; render: (p: Record<string, string>) => Re
   { pattern: '/device-groups/:id', render: (p) => <DeviceGroupPage id={p.id!} /> },
   { pattern: '/jobs', render: () => <Jobs /> },
   { pattern: '/jobs/:id', render: (p) => <JobPage id={p.id!} /> },
+  { pattern: '/data-export', render: () => <DataExport /> },
   { pattern: '/templates', render: () => <Templates /> },
   { pattern: '/templates/:id', render: (p) => <TemplatePage id={p.id!} /> },
   { pattern: '/connection', render: () => <DeviceConnection /> },
@@ -42,6 +44,7 @@ const NAV: Array<{ to: string; label: string; section?: string }> = [
   { to: '/devices', label: 'Devices' },
   { to: '/device-groups', label: 'Device groups' },
   { to: '/jobs', label: 'Jobs' },
+  { to: '/data-export', label: 'Data export' },
   { to: '/templates', label: 'Device templates' },
   { to: '/connection', label: 'Device connection', section: 'Administration' },
   { to: '/certificates', label: 'Certificates' },

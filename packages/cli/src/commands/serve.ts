@@ -3,6 +3,19 @@ import { Option } from 'commander';
 import type { RunningServer } from '@gatehouse/server';
 import { SERVER_DEFAULTS } from '../server-defaults.js';
 import { CliError } from '../output.js';
+
+const BACKLOG_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * `--export-backlog`: how old an undelivered export message may get before it is dropped
+ * (counted): `24h`, `90m`, `3600s`, `2d` or a bare number of hours; undefined when not one.
+ */
+export function parseBacklog(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([smhd]?)$/.exec(text.trim());
+  if (!m) return undefined;
+  const ms = Number(m[1]) * (BACKLOG_UNITS[m[2] || 'h'] ?? 0);
+  return ms > 0 && Number.isFinite(ms) ? ms : undefined;
+}
 import {
   checkClusterOptions,
   clusterServerOptions,
@@ -39,6 +52,7 @@ interface ServeFlags extends ClusterFlags {
   idScope?: string;
   tlsMinVersion: 'TLSv1.2' | 'TLSv1.3';
   tlsMaxVersion: 'TLSv1.2' | 'TLSv1.3';
+  exportBacklog?: number;
 }
 
 /** The lines a user needs after start: where things listen, the ID scope, how devices trust us. */
@@ -197,6 +211,19 @@ export function registerServeCommand(program: Command): void {
     )
     .addOption(
       new Option(
+        '--export-backlog <age>',
+        'data export: undelivered messages older than this are dropped (24h, 90m, 2d)',
+      )
+        .env('GATEHOUSE_EXPORT_BACKLOG')
+        .argParser((v) => {
+          const ms = parseBacklog(v);
+          if (ms === undefined)
+            throw new CliError('ERR_CLI_INVALID_OPTION', `'${v}' is not a duration such as 24h, 90m or 2d.`);
+          return ms;
+        }),
+    )
+    .addOption(
+      new Option(
         '--id-scope <scope>',
         'ID scope of a new database (e.g. your Azure DPS scope, so devices keep it); refused if the database has another',
       ).env('GATEHOUSE_ID_SCOPE'),
@@ -241,6 +268,7 @@ export function registerServeCommand(program: Command): void {
         ...(flags.proxyProtocol ? { proxyProtocol: flags.proxyProtocol } : {}),
         ...(flags.proxyTrusted ? { proxyTrusted: flags.proxyTrusted } : {}),
         ...(flags.idScope !== undefined ? { idScope: flags.idScope } : {}),
+        ...(flags.exportBacklog !== undefined ? { exportBacklogMs: flags.exportBacklog } : {}),
         ...(flags.tlsCert ? { tlsCertFile: flags.tlsCert } : {}),
         ...(flags.tlsKey ? { tlsKeyFile: flags.tlsKey } : {}),
         ...clusterServerOptions(flags),

@@ -16,6 +16,7 @@ import { dashboardRoutes } from './routes/dashboards.js';
 import { deviceRoutes } from './routes/devices.js';
 import { deviceTemplateRoutes } from './routes/device-templates.js';
 import { deviceGroupRoutes } from './routes/device-groups.js';
+import { dataExportRoutes } from './routes/data-export.js';
 import { jobRoutes } from './routes/jobs.js';
 import { scheduledJobRoutes } from './routes/scheduled-jobs.js';
 import { enrollmentGroupRoutes } from './routes/enrollment-groups.js';
@@ -167,6 +168,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   jobRoutes(app, deps);
   scheduledJobRoutes(app, deps);
   auditLogRoutes(app, deps);
+  dataExportRoutes(app, deps);
   openApiRoutes(app);
   return app;
 }

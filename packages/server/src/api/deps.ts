@@ -15,6 +15,7 @@ import type { TelemetryExport } from '../hub/telemetry-export.js';
 import type { TelemetrySeries } from '../hub/telemetry-series.js';
 import type { Readiness } from '../lifecycle/readiness.js';
 import type { ImportService } from '../import/import-service.js';
+import type { DataExportService } from '../export/data-export.js';
 import type { Metrics } from '../metrics.js';
 import type { ProvisioningAttempts } from '../provisioning/attempts.js';
 import type { CertificateInventory } from '../provisioning/certificate-inventory.js';
@@ -65,6 +66,8 @@ export interface ApiDeps {
    * existing callers compile; drop it when they no longer pass it.
    */
   devices?: DeviceQueryService;
+  /** Data export (`/api/dataExport/…`); absent: those routes are not served. */
+  dataExport?: DataExportService;
   /** Imports of Azure exports (`POST /api/imports`); absent: the route answers 404. */
   imports?: ImportService;
   /** Milliseconds between the comment heartbeats of the event streams; default 15000 (tests: less). */

@@ -5,6 +5,7 @@ import { columnTypes, type StoreDialect } from './column-types.js';
 import { createPostgresTelemetryTable } from './postgres-telemetry-schema.js';
 import { backfillTelemetryRollups } from './telemetry-rollup-backfill.js';
 import { createAuditLog } from '../audit/audit-migration.js';
+import { upDataExport } from '../export/export-migration.js';
 
 /**
  * Versioned migrations. Never edit one that has shipped: add the next number.
@@ -493,6 +494,7 @@ function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0011_data_export': { up: (db: Kysely<unknown>) => upDataExport(db, dialect) },
     '0013_audit_log': { up: (db: Kysely<unknown>) => createAuditLog(db, dialect) },
   };
 }
