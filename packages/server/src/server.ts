@@ -47,6 +47,7 @@ import { ensureTlsIdentity } from './tls-identity.js';
 import { ensureDatabaseTlsIdentity, watchDatabaseTlsIdentity } from './tls-identity-database.js';
 import { ClusterMembership } from './cluster/membership.js';
 import { SingletonScheduler } from './cluster/singleton.js';
+import { startRules, type Rules } from './rules/start-rules.js';
 
 export interface ServerOptions {
   /** Folder for the database, the server CA and keys (created if missing). */
@@ -107,6 +108,13 @@ export interface ServerOptions {
   idScope?: string;
   /** How long a property job's batch waits for the devices' acknowledgements (default 30 s). */
   jobAckWaitMs?: number;
+  /** SMTP server of the rules' e-mail actions (`smtp://user:pass@host:587`); absent: e-mail actions are refused. */
+  smtpUrl?: string;
+  /** Sender of those e-mails (default `gatehouse@<hostName>`). */
+  smtpFrom?: string;
+  /** Tests: the rules' clock and tick (rules/engine.ts). */
+  rulesClock?: () => number;
+  rulesTickMs?: number;
 }
 
 export interface RunningServer {
@@ -129,6 +137,8 @@ export interface RunningServer {
   generatedAdminPassword: string | undefined;
   db: Kysely<Database>;
   hub: HubService;
+  /** The rules context (tests tick its engine). */
+  rules: Rules;
   logger: Logger;
   metrics: Metrics;
   /** `GET /readyz`: the composition root registers its checks here (`readiness.register`). */
@@ -456,6 +466,29 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(https ? { httpsPort: https.port } : {}),
       serverCaPath: tls.caPath ?? '',
     };
+    // Rules on this node's hub events (docs/rules.md); the disconnected check under a lease.
+    const rules = await startRules({
+      db,
+      events: hub.events,
+      template: (id) => templates.get(id).then((t) => t.summary, () => undefined),
+      app: {
+        get id() {
+          return idScope;
+        },
+        displayName: 'Gatehouse',
+        host: options.hostName,
+        get uiBase() {
+          return `http://${options.hostName}:${application.httpPort}`;
+        },
+      },
+      logger: logger.child({ context: 'rules' }),
+      ...(options.smtpUrl !== undefined ? { smtpUrl: options.smtpUrl } : {}),
+      ...(options.smtpFrom !== undefined ? { smtpFrom: options.smtpFrom } : {}),
+      ...(options.rulesClock ? { now: options.rulesClock } : {}),
+      ...(options.rulesTickMs !== undefined ? { tickMs: options.rulesTickMs } : {}),
+      ...(opened.dialect === 'postgres' ? { lease: () => opened.tryLock('rules:disconnected') } : {}),
+    });
+    closers.unshift(() => rules.close());
     const imports = new ImportService(db, {
       idScope: scope,
       onIdScopeChanged: (next) => {
@@ -514,6 +547,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       deviceGroups,
       jobs,
       scheduledJobs,
+      rules: rules.service,
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot || undefined,
     });
     await api.listen({ host: options.bindHost, port: options.httpPort });
@@ -559,6 +593,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       generatedAdminPassword: adminUser.password,
       db,
       hub,
+      rules,
       logger,
       metrics,
       readiness,

@@ -14,6 +14,7 @@ import { dashboardRoutes } from './routes/dashboards.js';
 import { deviceRoutes } from './routes/devices.js';
 import { deviceTemplateRoutes } from './routes/device-templates.js';
 import { deviceGroupRoutes } from './routes/device-groups.js';
+import { ruleRoutes } from './routes/rules.js';
 import { jobRoutes } from './routes/jobs.js';
 import { scheduledJobRoutes } from './routes/scheduled-jobs.js';
 import { enrollmentGroupRoutes } from './routes/enrollment-groups.js';
@@ -163,6 +164,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   deviceGroupRoutes(app, deps);
   jobRoutes(app, deps);
   scheduledJobRoutes(app, deps);
+  ruleRoutes(app, deps);
   openApiRoutes(app);
   return app;
 }
