@@ -36,6 +36,30 @@ interface ServeFlags extends ClusterFlags {
   proxyTrusted?: string[];
   drainRate: number;
   idScope?: string;
+  smtpUrl?: string;
+  smtpFrom?: string;
+}
+
+/** `--smtp-url`: an smtp: or smtps: URL with a host, refused in words otherwise. */
+export function smtpUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new CliError(
+      'ERR_CLI_INVALID_OPTION',
+      `--smtp-url: '${value}' is not a URL; use smtp://user:pass@host:587.`,
+    );
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
+    throw new CliError(
+      'ERR_CLI_INVALID_OPTION',
+      `--smtp-url: the scheme must be smtp or smtps, not ${url.protocol.replace(':', '')}.`,
+    );
+  }
+  if (url.hostname === '')
+    throw new CliError('ERR_CLI_INVALID_OPTION', `--smtp-url: '${value}' names no host.`);
+  return value;
 }
 
 /** The lines a user needs after start: where things listen, the ID scope, how devices trust us. */
@@ -192,6 +216,19 @@ export function registerServeCommand(program: Command): void {
         'ID scope of a new database (e.g. your Azure DPS scope, so devices keep it); refused if the database has another',
       ).env('GATEHOUSE_ID_SCOPE'),
     )
+    .addOption(
+      new Option(
+        '--smtp-url <url>',
+        "SMTP server of the rules' e-mail actions: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://…:465",
+      )
+        .env('GATEHOUSE_SMTP_URL')
+        .argParser(smtpUrl),
+    )
+    .addOption(
+      new Option('--smtp-from <address>', "sender of the rules' e-mails (default gatehouse@<host name>)").env(
+        'GATEHOUSE_SMTP_FROM',
+      ),
+    )
     .action(async (flags: ServeFlags) => {
       checkClusterOptions(flags);
       // Loaded on demand: `gatehouse cert …` should not pay for the whole server.
@@ -212,6 +249,8 @@ export function registerServeCommand(program: Command): void {
         ...(flags.proxyProtocol ? { proxyProtocol: flags.proxyProtocol } : {}),
         ...(flags.proxyTrusted ? { proxyTrusted: flags.proxyTrusted } : {}),
         ...(flags.idScope !== undefined ? { idScope: flags.idScope } : {}),
+        ...(flags.smtpUrl !== undefined ? { smtpUrl: flags.smtpUrl } : {}),
+        ...(flags.smtpFrom !== undefined ? { smtpFrom: flags.smtpFrom } : {}),
         ...(flags.tlsCert ? { tlsCertFile: flags.tlsCert } : {}),
         ...(flags.tlsKey ? { tlsKeyFile: flags.tlsKey } : {}),
         ...clusterServerOptions(flags),
