@@ -307,4 +307,23 @@ describe('/api/rules', () => {
     const empty = await server.api<{ value: unknown[] }>('GET', '/api/rules/kept/history');
     assert.deepEqual(empty.body, { value: [] });
   });
+
+  it('documents its routes in the OpenAPI document, each with a summary and the Rules tag', async () => {
+    const doc = await server.api<{
+      paths: Record<string, Record<string, { summary?: string; tags?: string[] }>>;
+    }>('GET', '/api/openapi.json');
+    const expected: Array<[string, string[]]> = [
+      ['/api/rules', ['get']],
+      ['/api/rules/{id}', ['delete', 'get', 'patch', 'put']],
+      ['/api/rules/{id}/history', ['get']],
+      ['/api/devices/{id}/ruleHistory', ['get']],
+    ];
+    for (const [path, methods] of expected) {
+      assert.deepEqual(Object.keys(doc.body.paths[path] ?? {}).sort(), methods, path);
+      for (const m of methods) {
+        assert.ok(doc.body.paths[path]![m]!.summary, `${m} ${path} has a summary`);
+        assert.deepEqual(doc.body.paths[path]![m]!.tags, ['Rules']);
+      }
+    }
+  });
 });
