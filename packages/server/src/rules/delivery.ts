@@ -47,6 +47,8 @@ export function describeFailure(err: unknown, target: string): string {
 
 export class RuleDelivery {
   private readonly transport: Transporter | undefined;
+  /** When this node last sent each rule's action: within the limit, no need to ask the store. */
+  private readonly lastSent = new Map<string, number>();
 
   constructor(private readonly options: DeliveryOptions) {
     this.transport = options.smtpUrl ? nodemailer.createTransport(options.smtpUrl) : undefined;
@@ -71,13 +73,21 @@ export class RuleDelivery {
     components: ReadonlySet<string>,
   ): Promise<ActionOutcome> {
     const base = { id: action.id, type: action.type };
+    const key = `${fired.rule.id}\u0000${action.id}`;
+    const now = this.options.now();
+    // Sent from here within the limit: suppressed for certain. Otherwise the store decides (another
+    // node may have sent, and the limit holds across restarts).
+    const mine = this.lastSent.get(key);
+    if (mine !== undefined && now.getTime() - mine < RATE_LIMIT_MS[action.type])
+      return { ...base, outcome: 'suppressed' };
     const turn = await this.options.store.claimSend(
       fired.rule.id,
       action.id,
-      this.options.now(),
+      now,
       RATE_LIMIT_MS[action.type],
     );
     if (!turn) return { ...base, outcome: 'suppressed' };
+    this.lastSent.set(key, now.getTime());
     try {
       if (action.type === 'webhook') await this.webhook(fired, action, components);
       else await this.email(fired, action);

@@ -28,7 +28,15 @@ import { Accumulator, capabilityParts, compare, readNested, thresholdOf } from '
 import type { RuleDelivery } from './delivery.js';
 import type { FiredDevice, FiredValues } from './payload.js';
 import { WINDOWS, type RuleBody, type ValueCondition } from './rule-shape.js';
-import type { RuleStore, StoredRule } from './rule-store.js';
+import type { Firing, RuleStore, StoredRule } from './rule-store.js';
+
+/**
+ * How long a device row is reused. Changes made on this node drop it at once (deviceChanged);
+ * one made on another node of a cluster applies within this time.
+ */
+const DEVICE_TTL_MS = 2000;
+/** Firings are written together this often (the history shows them after at most this delay). */
+const FLUSH_MS = 100;
 
 interface DeviceRow {
   id: string;
@@ -82,6 +90,12 @@ export class RuleEngine {
   private readonly now: () => number;
   private readonly db: Kysely<FactsDatabase>;
   private readonly pending = new Set<Promise<void>>();
+  /** Device rows read lately: a rule on busy telemetry reads each device once per DEVICE_TTL_MS. */
+  private readonly rows = new Map<string, { row: DeviceRow | undefined; until: number }>();
+  /** Firings not yet written: one transaction per FLUSH_MS, whatever the firing rate. */
+  private unwritten: Omit<Firing, 'id'>[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: RuleEngineOptions) {
     this.now = options.now ?? Date.now;
@@ -99,6 +113,7 @@ export class RuleEngine {
     this.timer = undefined;
     await this.ticking;
     await Promise.allSettled([...this.pending]);
+    await this.flush();
   }
 
   /** Reads the rules again (after a change through the API here; other nodes' on the tick). */
@@ -111,6 +126,10 @@ export class RuleEngine {
 
   /** The hub event listener (subscribed to this node's events only). */
   onEvent(event: HubEvent): void {
+    if (event.type === 'deviceChanged') {
+      this.rows.delete(event.deviceId);
+      return;
+    }
     if (event.type === 'connected' || event.type === 'disconnected') {
       const store = this.options.store;
       this.track(
@@ -129,7 +148,7 @@ export class RuleEngine {
     }
   }
 
-  /** Closes ended windows, runs the disconnected check, reloads the rules (the timer calls it; tests too). */
+  /** Reloads the rules, closes ended windows, runs the disconnected check, writes the firings held (the timer calls it; tests too). */
   async tick(): Promise<void> {
     if (this.ticking) return this.ticking;
     this.ticking = (async () => {
@@ -137,6 +156,7 @@ export class RuleEngine {
         await this.reload();
         await this.closeWindows(this.now());
         await this.checkDisconnected();
+        await this.flush();
       } catch (err) {
         this.options.logger.warn({ err }, 'rule tick failed');
       } finally {
@@ -149,6 +169,21 @@ export class RuleEngine {
   /** Resolves when the evaluations started so far have finished (tests). */
   async idle(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    await this.flush();
+  }
+
+  /** Writes the firings held so far (in one transaction), after any write under way. */
+  private flush(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const batch = this.unwritten;
+    this.unwritten = [];
+    this.flushing = this.flushing
+      .then(() => this.options.store.recordFirings(batch))
+      .catch((err: unknown) =>
+        this.options.logger.error({ err, firings: batch.length }, 'rule firings not recorded'),
+      );
+    return this.flushing;
   }
 
   private track(p: Promise<void>): void {
@@ -264,6 +299,8 @@ export class RuleEngine {
     const release = this.options.lease ? await this.options.lease() : undefined;
     if (this.options.lease && !release) return;
     try {
+      // The history says whether a disconnection fired already: write what is held first.
+      await this.flush();
       const now = this.now();
       const shortest = Math.min(...rules.map((r) => minutesOf(r)));
       const offline = await this.options.store.offlineSince(new Date(now - shortest * 60_000).toISOString());
@@ -310,11 +347,22 @@ export class RuleEngine {
     const components = new Set(summary?.components.map((c) => c.name) ?? []);
     const actions = await this.options.delivery.run(fired, rule.body.actions, components);
     const detail: Record<string, unknown> = { ...values };
-    await this.options.store.recordFiring({ ruleId: rule.id, deviceId: device.id, time, detail, actions });
-    this.options.logger.info({ rule: rule.id, deviceId: device.id, actions }, 'rule fired');
+    this.unwritten.push({ ruleId: rule.id, deviceId: device.id, time, detail, actions });
+    this.flushTimer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+    this.options.logger.debug({ rule: rule.id, deviceId: device.id, actions }, 'rule fired');
   }
 
   private async deviceRow(id: string): Promise<DeviceRow | undefined> {
+    const now = Date.now();
+    const cached = this.rows.get(id);
+    if (cached && cached.until > now) return cached.row;
+    const row = await this.readDeviceRow(id);
+    if (this.rows.size > 100_000) this.rows.clear();
+    this.rows.set(id, { row, until: now + DEVICE_TTL_MS });
+    return row;
+  }
+
+  private async readDeviceRow(id: string): Promise<DeviceRow | undefined> {
     return this.db
       .selectFrom('devices')
       .select(['id', 'display_name', 'template', 'enabled', 'provisioned', 'simulated', 'etag'])

@@ -125,28 +125,62 @@ export class RuleStore {
     return Number(r.numDeletedRows) > 0;
   }
 
-  async recordFiring(f: Omit<Firing, 'id'>): Promise<void> {
-    await this.db
-      .insertInto('rule_firings')
-      .values({
-        rule_id: f.ruleId,
-        device_id: f.deviceId,
-        fired_at: f.time,
-        detail: JSON.stringify(f.detail),
-        actions: JSON.stringify(f.actions),
-      })
-      .execute();
-    await this.db.updateTable('rules').set({ last_fired: f.time }).where('id', '=', f.ruleId).execute();
-    for (const a of f.actions) await this.countAction(f.ruleId, a);
+  /**
+   * Writes firings in one transaction: the history rows, each rule's last firing and the
+   * actions' counts (a rule firing on every message writes once per batch, not per message).
+   */
+  async recordFirings(firings: readonly Omit<Firing, 'id'>[]): Promise<void> {
+    if (firings.length === 0) return;
+    const last = new Map<string, string>();
+    const counts = new Map<
+      string,
+      { ruleId: string; action: ActionOutcome; sent: number; suppressed: number; failed: number }
+    >();
+    for (const f of firings) {
+      if ((last.get(f.ruleId) ?? '') < f.time) last.set(f.ruleId, f.time);
+      for (const a of f.actions) {
+        const key = `${f.ruleId}\u0000${a.id}`;
+        const c = counts.get(key) ?? { ruleId: f.ruleId, action: a, sent: 0, suppressed: 0, failed: 0 };
+        c[a.outcome]++;
+        if (a.outcome === 'failed') c.action = a;
+        counts.set(key, c);
+      }
+    }
+    await this.db.transaction().execute(async (trx) => {
+      const store = new RuleStore(trx as unknown as Kysely<Database>);
+      // Chunks keep an insert under every database's parameter limit.
+      for (let i = 0; i < firings.length; i += 200) {
+        await trx
+          .insertInto('rule_firings')
+          .values(
+            firings.slice(i, i + 200).map((f) => ({
+              rule_id: f.ruleId,
+              device_id: f.deviceId,
+              fired_at: f.time,
+              detail: JSON.stringify(f.detail),
+              actions: JSON.stringify(f.actions),
+            })),
+          )
+          .execute();
+      }
+      for (const [ruleId, time] of last) {
+        await trx.updateTable('rules').set({ last_fired: time }).where('id', '=', ruleId).execute();
+      }
+      for (const c of counts.values())
+        await store.countAction(c.ruleId, c.action, {
+          sent: c.sent,
+          suppressed: c.suppressed,
+          failed: c.failed,
+        });
+    });
   }
 
-  private async countAction(ruleId: string, a: ActionOutcome): Promise<void> {
-    const inc = {
-      sent: a.outcome === 'sent' ? 1 : 0,
-      suppressed: a.outcome === 'suppressed' ? 1 : 0,
-      failed: a.outcome === 'failed' ? 1 : 0,
-    };
-    const lastError = a.outcome === 'failed' ? (a.error ?? 'failed') : null;
+  private async countAction(
+    ruleId: string,
+    a: ActionOutcome,
+    inc: { sent: number; suppressed: number; failed: number },
+  ): Promise<void> {
+    const lastError = inc.failed > 0 ? (a.error ?? 'failed') : null;
     await this.db
       .insertInto('rule_action_counts')
       .values({ rule_id: ruleId, action_id: a.id, ...inc, last_error: lastError, last_sent: null })

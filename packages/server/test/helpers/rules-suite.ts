@@ -194,6 +194,7 @@ export function defineRulesSuite(start: StartRulesServer): void {
     await twinPatchReported(c, JSON.stringify({ firmware: '1.2.3' }));
     await send(c, 'hot-1', { temperature: 35.5 });
     await eventually(() => hook.received.length === 1 && smtp.mails.length === 1, 10_000);
+    await server.rules.engine.idle();
     const payload = hook.received[0]!.body as Record<string, Record<string, unknown>>;
     const dev = (await server.api<{ etag: string }>('GET', '/api/devices/hot-1')).body;
     const fired = await history('hot');
