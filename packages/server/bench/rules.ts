@@ -3,8 +3,8 @@
  *
  * What rules cost the hub: M devices (default 10) of the Environmental Sensor template stream
  * 100-byte JSON telemetry at QoS 1 with W messages in flight each (default 8) against
- * `gatehouse serve` (its own process, SQLite), three runs in the same process: no rules (the
- * baseline), one rule that is evaluated on every message and never matches (`temp > 1000`),
+ * `gatehouse serve` (its own process, SQLite), after a warm-up run, three runs in the same process:
+ * no rules (the baseline), one rule that is evaluated on every message and never matches (`temp > 1000`),
  * and one that matches every message (`temp > 0`, no actions: each firing is a history row).
  * Prints msgs/s, p50/p99 acknowledgement latency and server CPU µs per message, and each run's
  * ratio to the baseline.
@@ -113,6 +113,8 @@ async function main(): Promise<void> {
       conditions: { match: 'all', items: [{ capability: 'temp', operator: '>', value }] },
       actions: [],
     });
+    // A first run warms the server (JIT, SQLite's cache) so the baseline is not the cold one.
+    await drive(clients, server.child.pid!);
     const baseline = await drive(clients, server.child.pid!);
     process.stdout.write(`no rules                ${fmt(baseline)}\n`);
     await api(server, 'PUT', '/api/rules/never', rule(1000));

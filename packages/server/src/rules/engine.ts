@@ -94,6 +94,9 @@ export class RuleEngine {
   private readonly rows = new Map<string, { row: DeviceRow | undefined; until: number }>();
   /** Firings not yet written: one transaction per FLUSH_MS, whatever the firing rate. */
   private unwritten: Omit<Firing, 'id'>[] = [];
+  /** Twin and cloud properties of devices that fired lately, and template components. */
+  private readonly factsCache = new Map<string, { facts: FiredDevice; until: number }>();
+  private readonly components = new Map<string, { names: ReadonlySet<string>; until: number }>();
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -128,8 +131,10 @@ export class RuleEngine {
   onEvent(event: HubEvent): void {
     if (event.type === 'deviceChanged') {
       this.rows.delete(event.deviceId);
+      this.factsCache.delete(event.deviceId);
       return;
     }
+    if (event.type === 'reportedProperties') this.factsCache.delete(event.deviceId);
     if (event.type === 'connected' || event.type === 'disconnected') {
       const store = this.options.store;
       this.track(
@@ -343,8 +348,7 @@ export class RuleEngine {
   private async fire(rule: Compiled, device: FiredDevice, values: FiredValues): Promise<void> {
     const time = new Date(this.now()).toISOString();
     const fired = { rule: { id: rule.id, displayName: rule.body.displayName }, device, values, time };
-    const summary = device.template ? await this.options.template(device.template) : undefined;
-    const components = new Set(summary?.components.map((c) => c.name) ?? []);
+    const components = await this.componentsOf(device.template);
     const actions = await this.options.delivery.run(fired, rule.body.actions, components);
     const detail: Record<string, unknown> = { ...values };
     this.unwritten.push({ ruleId: rule.id, deviceId: device.id, time, detail, actions });
@@ -370,7 +374,33 @@ export class RuleEngine {
       .executeTakeFirst();
   }
 
+  /** The template's component names (the payload groups capabilities by them), reused for 10 s. */
+  private async componentsOf(template: string | null): Promise<ReadonlySet<string>> {
+    if (template === null) return new Set();
+    const now = Date.now();
+    const cached = this.components.get(template);
+    if (cached && cached.until > now) return cached.names;
+    const summary = await this.options.template(template);
+    const names = new Set(summary?.components.map((c) => c.name) ?? []);
+    this.components.set(template, { names, until: now + 10_000 });
+    return names;
+  }
+
+  /**
+   * The device with its reported and cloud properties, reused for DEVICE_TTL_MS (a reported
+   * change or a device change here drops it; a cloud property written meanwhile shows after it).
+   */
   private async facts(row: DeviceRow): Promise<FiredDevice> {
+    const now = Date.now();
+    const cached = this.factsCache.get(row.id);
+    if (cached && cached.until > now && cached.facts.etag === row.etag) return cached.facts;
+    const facts = await this.readFacts(row);
+    if (this.factsCache.size > 100_000) this.factsCache.clear();
+    this.factsCache.set(row.id, { facts, until: now + DEVICE_TTL_MS });
+    return facts;
+  }
+
+  private async readFacts(row: DeviceRow): Promise<FiredDevice> {
     const twin = await this.db
       .selectFrom('twins')
       .select('reported')
