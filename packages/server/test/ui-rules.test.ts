@@ -3,7 +3,8 @@
  * what to do; a rule made in the editor is refused first for a webhook URL that is not http(s) and
  * then for a threshold of the wrong type, each message beside its field and nothing saved;
  * once saved, a device's telemetry fires it and the rule page shows the firing in its history
- * and the webhook's sent count. Screenshots: test-artifacts/screenshots/rules-*.png.
+ * and the webhook's sent count, and the list page
+ * shows the rules fired on a device. Screenshots: test-artifacts/screenshots/rules-*.png.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -123,5 +124,18 @@ describe('web UI: rules', { skip: browserSkipReason(), concurrency: false }, () 
     await listRow.waitFor();
     assert.match(await listRow.innerText(), /temperature > 30/);
     assert.match(await listRow.innerText(), /Enabled/);
+
+    const byDevice = page.getByRole('form', { name: 'Rules fired on a device' });
+    await byDevice.getByLabel('Device ID').fill('ui-rule-1');
+    await byDevice.getByRole('button', { name: 'Show' }).click();
+    const deviceRow = page.getByRole('table', { name: 'Device rule history' }).getByRole('row').nth(1);
+    await deviceRow.waitFor();
+    assert.match(
+      await deviceRow.innerText(),
+      new RegExp(`${ruleId}[\\s\\S]*temperature = 35[\\s\\S]*action-1: sent`),
+    );
+    await byDevice.getByLabel('Device ID').fill('never-fired');
+    await byDevice.getByRole('button', { name: 'Show' }).click();
+    await page.getByText('No rule has fired on this device.').waitFor();
   });
 });

@@ -1,4 +1,5 @@
-import { api } from '../api';
+import { useState, type FormEvent } from 'react';
+import { api, messageOf } from '../api';
 import { Badge, EmptyState, FieldError, ago } from '../components/ui';
 import { Link, navigate } from '../router';
 import { useApiData } from '../use-api-data';
@@ -86,8 +87,73 @@ export function Rules() {
           </table>
         </div>
       )}
+      <DeviceHistory />
     </section>
   );
+}
+
+/** The rules fired on one device (`GET /api/devices/{id}/ruleHistory`). */
+function DeviceHistory() {
+  const [deviceId, setDeviceId] = useState('');
+  const [firings, setFirings] = useState<Firing[] | undefined>(undefined);
+  const [error, setError] = useState<string | null>(null);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      const r = await api<{ value: Firing[] }>(
+        'GET',
+        `/api/devices/${encodeURIComponent(deviceId.trim())}/ruleHistory?maxpagesize=50`,
+      );
+      setFirings(r.value);
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  };
+  return (
+    <>
+      <h2>Fired on a device</h2>
+      <form onSubmit={submit} aria-label="Rules fired on a device" className="row">
+        <label>
+          Device ID
+          <input value={deviceId} onChange={(e) => setDeviceId(e.target.value)} />
+        </label>
+        <button type="submit">Show</button>
+      </form>
+      <FieldError error={error} />
+      {firings !== undefined && firings.length === 0 && (
+        <p className="muted">No rule has fired on this device.</p>
+      )}
+      {firings !== undefined && firings.length > 0 && (
+        <table aria-label="Device rule history">
+          <thead>
+            <tr>
+              <th>Time</th>
+              <th>Rule</th>
+              <th>Values</th>
+              <th>Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {firings.map((f) => (
+              <tr key={f.id}>
+                <td>{f.time}</td>
+                <td>
+                  <Link to={`/rules/${encodeURIComponent(f.ruleId)}`}>{f.ruleId}</Link>
+                </td>
+                <td>{values(f)}</td>
+                <td>{outcomes(f)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
+
+function outcomes(f: Firing): string {
+  return f.actions.map((a) => `${a.id}: ${a.outcome}${a.error ? ` (${a.error})` : ''}`).join('; ');
 }
 
 /** `/rules/new` and `/rules/:id`: the editor, the actions' counts and the fired history. */
