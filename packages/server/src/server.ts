@@ -470,7 +470,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const rules = await startRules({
       db,
       events: hub.events,
-      template: (id) => templates.get(id).then((t) => t.summary, () => undefined),
+      template: (id) =>
+        templates.get(id).then(
+          (t) => t.summary,
+          () => undefined,
+        ),
       app: {
         get id() {
           return idScope;

@@ -10,7 +10,10 @@ import { commonError } from '../validation.js';
  * of the application context (API tokens, roles), re-exported so one import
  * gives docs/errors.md every code the API can answer with.
  */
-export const API_ERRORS = { ...APP_ERRORS, ...JOB_ERRORS, ...RULE_ERRORS } as const satisfies Record<string, ErrorSpec>;
+export const API_ERRORS = { ...APP_ERRORS, ...JOB_ERRORS, ...RULE_ERRORS } as const satisfies Record<
+  string,
+  ErrorSpec
+>;
 
 /**
  * The one error body of the REST API (CENTRAL_API.md §1.1), sent with `x-ms-error-code: <code>`.
