@@ -13,6 +13,7 @@ import {
   EXPORT_ERRORS,
   HUB_ERRORS,
   JOB_ERRORS,
+  RULE_ERRORS,
   COMMON_ERRORS,
   IMPORT_ERRORS,
   GATEWAY_ERRORS,
@@ -123,6 +124,13 @@ A job's per-device failures are not refusals: \`GET /api/jobs/{id}/devices\` giv
 device a \`message\` that starts with the code of what failed (e.g. \`ERR_DEVICE_OFFLINE\`).
 
 ${specTable(JOB_ERRORS, all, false)}
+
+## Rules (\`/api/rules\`)
+
+A refusal names the field first and changes nothing. A failed action is not a refusal: the
+rule's history records it in words (\`GET /api/rules/{id}/history\`). See docs/rules.md.
+
+${specTable(RULE_ERRORS, all, false)}
 
 ## MQTT gateway
 

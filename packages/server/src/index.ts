@@ -6,6 +6,7 @@ export { GATEWAY_ERRORS } from './gateway/errors.js';
 export { APP_ERRORS } from './app/errors.js';
 export { HUB_ERRORS } from './hub/errors.js';
 export { JOB_ERRORS } from './jobs/errors.js';
+export { RULE_ERRORS } from './rules/errors.js';
 export type { HubApi } from './hub/hub-api.js';
 export { DEVICE_HTTP_ERRORS } from './device-http/errors.js';
 export { STORE_ERRORS } from './store/errors.js';

@@ -54,6 +54,7 @@ import { AuditLog } from './audit/audit-log.js';
 import { pruneAuditLog } from './audit/audit-retention.js';
 import { DataExportService } from './export/data-export.js';
 import { compileTransform } from './export/transform-jq.js';
+import { startRules, type Rules } from './rules/start-rules.js';
 
 export interface ServerOptions {
   /** Folder for the database, the server CA and keys (created if missing). */
@@ -120,6 +121,13 @@ export interface ServerOptions {
   jobAckWaitMs?: number;
   /** `--export-backlog`: undelivered export messages older than this are dropped (default 24 h). */
   exportBacklogMs?: number;
+  /** SMTP server of the rules' e-mail actions (`smtp://user:pass@host:587`); absent: e-mail actions are refused. */
+  smtpUrl?: string;
+  /** Sender of those e-mails (default `gatehouse@<hostName>`). */
+  smtpFrom?: string;
+  /** Tests: the rules' clock and tick (rules/engine.ts). */
+  rulesClock?: () => number;
+  rulesTickMs?: number;
 }
 
 export interface RunningServer {
@@ -144,6 +152,8 @@ export interface RunningServer {
   hub: HubService;
   /** What every device listener serves MQTT with (the fuzzers drive it in process). */
   gateway: GatewayOptions;
+  /** The rules context (tests tick its engine). */
+  rules: Rules;
   logger: Logger;
   metrics: Metrics;
   /** `GET /readyz`: the composition root registers its checks here (`readiness.register`). */
@@ -502,6 +512,33 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(https ? { httpsPort: https.port } : {}),
       serverCaPath: tls.caPath ?? '',
     };
+    // Rules on this node's hub events (docs/rules.md); the disconnected check under a lease.
+    const rules = await startRules({
+      db,
+      events: hub.events,
+      template: (id) =>
+        templates.get(id).then(
+          (t) => t.summary,
+          () => undefined,
+        ),
+      app: {
+        get id() {
+          return idScope;
+        },
+        displayName: 'Gatehouse',
+        host: options.hostName,
+        get uiBase() {
+          return `http://${options.hostName}:${application.httpPort}`;
+        },
+      },
+      logger: logger.child({ context: 'rules' }),
+      ...(options.smtpUrl !== undefined ? { smtpUrl: options.smtpUrl } : {}),
+      ...(options.smtpFrom !== undefined ? { smtpFrom: options.smtpFrom } : {}),
+      ...(options.rulesClock ? { now: options.rulesClock } : {}),
+      ...(options.rulesTickMs !== undefined ? { tickMs: options.rulesTickMs } : {}),
+      ...(opened.dialect === 'postgres' ? { lease: () => opened.tryLock('rules:disconnected') } : {}),
+    });
+    closers.unshift(() => rules.close());
     const imports = new ImportService(db, {
       idScope: scope,
       onIdScopeChanged: (next) => {
@@ -562,6 +599,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       scheduledJobs,
       audit,
       dataExport,
+      rules: rules.service,
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot || undefined,
     });
     await api.listen({ host: options.bindHost, port: options.httpPort });
@@ -608,6 +646,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       db,
       hub,
       gateway,
+      rules,
       logger,
       metrics,
       readiness,

@@ -14,6 +14,7 @@ import { GroupPage } from './pages/GroupPage';
 import { Import } from './pages/Import';
 import { JobPage } from './pages/JobPage';
 import { Jobs } from './pages/Jobs';
+import { RulePage, Rules } from './pages/Rules';
 import { TemplatePage } from './pages/TemplatePage';
 import { Templates } from './pages/Templates';
 import { Users } from './pages/Users';
@@ -28,6 +29,8 @@ const ROUTES: Array<{ pattern: string; render: (p: Record<string, string>) => Re
   { pattern: '/jobs', render: () => <Jobs /> },
   { pattern: '/jobs/:id', render: (p) => <JobPage id={p.id!} /> },
   { pattern: '/data-export', render: () => <DataExport /> },
+  { pattern: '/rules', render: () => <Rules /> },
+  { pattern: '/rules/:id', render: (p) => <RulePage id={p.id!} /> },
   { pattern: '/templates', render: () => <Templates /> },
   { pattern: '/templates/:id', render: (p) => <TemplatePage id={p.id!} /> },
   { pattern: '/connection', render: () => <DeviceConnection /> },
@@ -45,6 +48,7 @@ const NAV: Array<{ to: string; label: string; section?: string }> = [
   { to: '/device-groups', label: 'Device groups' },
   { to: '/jobs', label: 'Jobs' },
   { to: '/data-export', label: 'Data export' },
+  { to: '/rules', label: 'Rules' },
   { to: '/templates', label: 'Device templates' },
   { to: '/connection', label: 'Device connection', section: 'Administration' },
   { to: '/certificates', label: 'Certificates' },

@@ -53,6 +53,30 @@ interface ServeFlags extends ClusterFlags {
   tlsMinVersion: 'TLSv1.2' | 'TLSv1.3';
   tlsMaxVersion: 'TLSv1.2' | 'TLSv1.3';
   exportBacklog?: number;
+  smtpUrl?: string;
+  smtpFrom?: string;
+}
+
+/** `--smtp-url`: an smtp: or smtps: URL with a host, refused in words otherwise. */
+export function smtpUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new CliError(
+      'ERR_CLI_INVALID_OPTION',
+      `--smtp-url: '${value}' is not a URL; use smtp://user:pass@host:587.`,
+    );
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
+    throw new CliError(
+      'ERR_CLI_INVALID_OPTION',
+      `--smtp-url: the scheme must be smtp or smtps, not ${url.protocol.replace(':', '')}.`,
+    );
+  }
+  if (url.hostname === '')
+    throw new CliError('ERR_CLI_INVALID_OPTION', `--smtp-url: '${value}' names no host.`);
+  return value;
 }
 
 /** The lines a user needs after start: where things listen, the ID scope, how devices trust us. */
@@ -246,6 +270,19 @@ export function registerServeCommand(program: Command): void {
         .choices(['TLSv1.2', 'TLSv1.3'])
         .default('TLSv1.3'),
     )
+    .addOption(
+      new Option(
+        '--smtp-url <url>',
+        "SMTP server of the rules' e-mail actions: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://…:465",
+      )
+        .env('GATEHOUSE_SMTP_URL')
+        .argParser(smtpUrl),
+    )
+    .addOption(
+      new Option('--smtp-from <address>', "sender of the rules' e-mails (default gatehouse@<host name>)").env(
+        'GATEHOUSE_SMTP_FROM',
+      ),
+    )
     .action(async (flags: ServeFlags) => {
       checkClusterOptions(flags);
       // Loaded on demand: `gatehouse cert …` should not pay for the whole server.
@@ -269,6 +306,8 @@ export function registerServeCommand(program: Command): void {
         ...(flags.proxyTrusted ? { proxyTrusted: flags.proxyTrusted } : {}),
         ...(flags.idScope !== undefined ? { idScope: flags.idScope } : {}),
         ...(flags.exportBacklog !== undefined ? { exportBacklogMs: flags.exportBacklog } : {}),
+        ...(flags.smtpUrl !== undefined ? { smtpUrl: flags.smtpUrl } : {}),
+        ...(flags.smtpFrom !== undefined ? { smtpFrom: flags.smtpFrom } : {}),
         ...(flags.tlsCert ? { tlsCertFile: flags.tlsCert } : {}),
         ...(flags.tlsKey ? { tlsKeyFile: flags.tlsKey } : {}),
         ...clusterServerOptions(flags),

@@ -17,6 +17,7 @@ import { deviceRoutes } from './routes/devices.js';
 import { deviceTemplateRoutes } from './routes/device-templates.js';
 import { deviceGroupRoutes } from './routes/device-groups.js';
 import { dataExportRoutes } from './routes/data-export.js';
+import { ruleRoutes } from './routes/rules.js';
 import { jobRoutes } from './routes/jobs.js';
 import { scheduledJobRoutes } from './routes/scheduled-jobs.js';
 import { enrollmentGroupRoutes } from './routes/enrollment-groups.js';
@@ -169,6 +170,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   scheduledJobRoutes(app, deps);
   auditLogRoutes(app, deps);
   dataExportRoutes(app, deps);
+  ruleRoutes(app, deps);
   openApiRoutes(app);
   return app;
 }

@@ -6,6 +6,7 @@ import type { DashboardService } from '../app/dashboards.js';
 import type { DeviceGroupService } from '../app/device-groups.js';
 import type { JobService } from '../jobs/job-runner.js';
 import type { ScheduledJobService } from '../jobs/scheduled-jobs.js';
+import type { RuleService } from '../rules/rule-service.js';
 import type { DeviceQueryService } from '../app/devices.js';
 import type { SessionService } from '../app/sessions.js';
 import type { StatsService } from '../app/stats.js';
@@ -61,6 +62,8 @@ export interface ApiDeps {
   deviceGroups: DeviceGroupService;
   jobs: JobService;
   scheduledJobs: ScheduledJobService;
+  /** Rules and their fired history (`/api/rules`); absent: those routes are not served. */
+  rules?: RuleService;
   /**
    * @deprecated No route uses it any more: `/api/devices` is served by `hub`. Kept optional so
    * existing callers compile; drop it when they no longer pass it.

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { APP_ERRORS } from '../app/errors.js';
 import { JOB_ERRORS } from '../jobs/errors.js';
+import { RULE_ERRORS } from '../rules/errors.js';
 import { GatehouseError, type ErrorSpec } from '../errors.js';
 import { commonError } from '../validation.js';
 
@@ -9,7 +10,10 @@ import { commonError } from '../validation.js';
  * of the application context (API tokens, roles), re-exported so one import
  * gives docs/errors.md every code the API can answer with.
  */
-export const API_ERRORS = { ...APP_ERRORS, ...JOB_ERRORS } as const satisfies Record<string, ErrorSpec>;
+export const API_ERRORS = { ...APP_ERRORS, ...JOB_ERRORS, ...RULE_ERRORS } as const satisfies Record<
+  string,
+  ErrorSpec
+>;
 
 /**
  * The one error body of the REST API (CENTRAL_API.md §1.1), sent with `x-ms-error-code: <code>`.

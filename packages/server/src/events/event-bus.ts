@@ -62,6 +62,7 @@ export const UNWATCHED_RECHECK_MS = 30_000;
 
 export class EventBus {
   private readonly all = new Set<HubEventListener>();
+  private readonly local = new Set<HubEventListener>();
   private readonly perDevice = new Map<string, Set<HubEventListener>>();
   private readonly remote = new Map<string, RemoteSubscription>();
   /** Devices whose last event reached no node, until when their events are skipped. */
@@ -108,6 +109,15 @@ export class EventBus {
     };
   }
 
+  /**
+   * Listens to the events emitted on this node only, never to other nodes' (rules/engine.ts:
+   * each event is evaluated once, where the device is connected); no bus subscription.
+   */
+  subscribeLocal(listener: HubEventListener): () => void {
+    this.local.add(listener);
+    return () => void this.local.delete(listener);
+  }
+
   /** Number of listeners, for tests and metrics. */
   get listenerCount(): number {
     let n = this.all.size;
@@ -129,6 +139,7 @@ export class EventBus {
   }
 
   emit(event: HubEvent): void {
+    for (const listener of this.local) this.call(listener, event);
     this.deliver(event, true, true);
     if (!this.cluster || !this.watchedElsewhere(event.deviceId)) return;
     const deviceId = event.deviceId;
