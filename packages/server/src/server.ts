@@ -34,6 +34,7 @@ import { EnrollmentGroupService } from './provisioning/enrollment-groups.js';
 import { ensureIdScope } from './provisioning/id-scope.js';
 import { ImportService } from './import/import-service.js';
 import { IndividualEnrollmentService } from './provisioning/individual-enrollments.js';
+import { createRevocation, startRevocation } from './revocation/index.js';
 import { ProvisioningStore } from './provisioning/provisioning-store.js';
 import { RegistrationService } from './provisioning/registration.js';
 import type { Database } from './store/schema.js';
@@ -235,10 +236,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const groups = new EnrollmentGroupService({ store, idScope: scope });
     const individual = new IndividualEnrollmentService({ store, idScope: scope });
     await groups.ensureDefaults();
+    const revocation = createRevocation(db, store, logger.child({ context: 'revocation' }));
     const registration = new RegistrationService({
       store,
       attempts,
-      mechanisms: [new X509Attestation(store), new SymmetricKeyAttestation(store)],
+      mechanisms: [
+        new X509Attestation(store, undefined, revocation.service),
+        new SymmetricKeyAttestation(store),
+      ],
       idScope: scope,
       hostName: options.hostName,
       retryAfterSeconds: options.dpsRetryAfterSeconds ?? SERVER_DEFAULTS.dpsRetryAfterSeconds,
@@ -285,6 +290,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger: logger.child({ context: 'hub' }),
       metrics,
       authenticators: [new SasAuthenticator()],
+      connectChecks: [revocation.connectCheck],
+      onRefused: (identity, refusal) => revocation.record(identity, refusal),
       ...(bus ? { bus, nodeId } : {}),
       templates: {
         check: (id) => templates.checkAssignable(id),
@@ -304,6 +311,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         : {}),
     });
     hub.start({ retention: false });
+    const revoking = await startRevocation({
+      revocation,
+      hub,
+      logger: logger.child({ context: 'revocation' }),
+      ...(bus ? { bus } : {}),
+      nodeId,
+      sources: [groups, individual],
+    });
     // The nodes sharing the database: heartbeats, and the sessions of nodes that died.
     const membership = new ClusterMembership({
       db,
@@ -344,6 +359,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await membership.stop();
     });
     closers.unshift(() => hub.stop());
+    closers.unshift(() => revoking.stop());
     if (opened.dialect === 'postgres') {
       // A node that cannot write its heartbeat for 10 s is not ready: its devices go elsewhere.
       // Heartbeats every 2 s: two missed ones mean PostgreSQL is out of reach; after 10 s of
@@ -492,6 +508,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       application,
       groups,
       individual,
+      revocation: revocation.service,
       attempts,
       tokens,
       templates,

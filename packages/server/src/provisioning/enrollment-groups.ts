@@ -21,6 +21,11 @@ export interface EnrollmentGroupServiceOptions {
   now?: () => Date;
   /** Attestation types this build accepts for new groups. */
   attestationTypes?: readonly string[];
+  /**
+   * Told after a change that can revoke devices (group disabled or deleted, a CA certificate
+   * removed or replaced): live sessions are checked again (revocation/session-sweep.ts).
+   */
+  onRevoked?: (reason: string) => void;
 }
 
 /** Enrollment groups, their CA certificates and proof of possession. */
@@ -29,12 +34,14 @@ export class EnrollmentGroupService {
   private readonly idScopeSource: IdScopeSource;
   private readonly now: () => Date;
   private readonly attestationTypes: readonly string[];
+  onRevoked: ((reason: string) => void) | undefined;
 
   constructor(options: EnrollmentGroupServiceOptions) {
     this.store = options.store;
     this.idScopeSource = options.idScope;
     this.now = options.now ?? (() => new Date());
     this.attestationTypes = options.attestationTypes ?? ['x509', 'symmetricKey'];
+    this.onRevoked = options.onRevoked;
   }
 
   /**
@@ -104,6 +111,7 @@ export class EnrollmentGroupService {
         etag: newEtag(),
         updated_at: now,
       });
+      if (!enabled) this.onRevoked?.(`enrollment group '${id}' disabled`);
     } else {
       await this.store.insertGroup({
         id,
@@ -157,6 +165,7 @@ export class EnrollmentGroupService {
       etag: newEtag(),
       updated_at: nowIso(this.now()),
     });
+    if (enabled === false) this.onRevoked?.(`enrollment group '${id}' disabled`);
     return this.get(id);
   }
 
@@ -164,6 +173,7 @@ export class EnrollmentGroupService {
     checkId('enrollmentGroupId', id);
     if (!(await this.store.deleteGroup(id)))
       throw provisioningError('ERR_GROUP_NOT_FOUND', `Enrollment group '${id}' does not exist.`);
+    this.onRevoked?.(`enrollment group '${id}' deleted`);
   }
 
   async getCertificate(id: string, entry: string): Promise<SigningX509Certificate> {
@@ -214,6 +224,7 @@ export class EnrollmentGroupService {
       etag: newEtag(),
       created_at: nowIso(now),
     });
+    if (existing) this.onRevoked?.(`the ${entry} certificate of enrollment group '${id}' replaced`);
     return this.getCertificate(id, entry);
   }
 
@@ -223,6 +234,7 @@ export class EnrollmentGroupService {
     if (!(await this.store.deleteGroupCertificate(id, entry))) {
       throw provisioningError('ERR_CERT_NOT_FOUND', `Enrollment group '${id}' has no ${entry} certificate.`);
     }
+    this.onRevoked?.(`the ${entry} certificate of enrollment group '${id}' removed`);
   }
 
   /** A fresh one-time code (48 upper-case hex characters, like Azure's); replaces any earlier code. */

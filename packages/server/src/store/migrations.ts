@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { columnTypes, type StoreDialect } from './column-types.js';
 import { createPostgresTelemetryTable } from './postgres-telemetry-schema.js';
 import { backfillTelemetryRollups } from './telemetry-rollup-backfill.js';
+import { revocationMigration } from '../revocation/migration.js';
 
 /**
  * Versioned migrations. Never edit one that has shipped: add the next number.
@@ -492,6 +493,7 @@ function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0014_revocation': revocationMigration(dialect),
   };
 }
 
