@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 
 import type { Issued } from '@gatehouse/pki';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -24,7 +25,12 @@ export function connectX509(
   server: TestServer,
   deviceId: string,
   issued: Issued,
-  options: { transport?: Transport; chain?: boolean; extra?: Partial<IClientOptions> } = {},
+  options: {
+    transport?: Transport;
+    chain?: boolean;
+    /** Client options, and TLS ones such as `maxVersion` or `session` (resumption). */
+    extra?: Partial<IClientOptions> & Pick<ConnectionOptions, 'maxVersion' | 'session'>;
+  } = {},
 ): Promise<MqttClient> {
   const certs = options.chain ? issued.chain.slice(0, -1) : [issued.certificate];
   return mqtt.connectAsync(deviceUrl(server, options.transport ?? 'mqtt'), {
@@ -115,5 +121,58 @@ export async function refusalRecorded(
       );
     }
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * DPS registration over MQTT with the device's certificate (PROTOCOL.md §1): the register
+ * request, then operation-status polls until it settles. Resolves with the final status code
+ * and body (200 assigned, 401 refused, …).
+ */
+export async function provisionX509(
+  server: TestServer,
+  registrationId: string,
+  issued: Issued,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const client = await mqtt.connectAsync(deviceUrl(server, 'mqtt'), {
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    ca: readFileSync(server.serverCaPath!),
+    servername: 'localhost',
+    cert: issued.certificate.pem,
+    key: issued.privateKey.toPem(),
+    clientId: registrationId,
+    username: `${server.idScope}/registrations/${registrationId}/api-version=2019-03-31`,
+    clean: true,
+  });
+  try {
+    await client.subscribeAsync('$dps/registrations/res/#', { qos: 1 });
+    let rid = 0;
+    const ask = async (topic: string, body: string) => {
+      const answer = new Promise<{ status: number; body: Record<string, unknown> }>((resolve) =>
+        client.once('message', (t, payload) =>
+          resolve({
+            status: Number(/res\/(\d+)\//.exec(t)?.[1]),
+            body: JSON.parse(payload.toString() || '{}') as Record<string, unknown>,
+          }),
+        ),
+      );
+      await client.publishAsync(topic, body, { qos: 1 });
+      return answer;
+    };
+    let reply = await ask(
+      `$dps/registrations/PUT/iotdps-register/?$rid=${++rid}`,
+      JSON.stringify({ registrationId }),
+    );
+    for (let i = 0; i < 50 && reply.status === 202; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      reply = await ask(
+        `$dps/registrations/GET/iotdps-get-operationstatus/?$rid=${++rid}&operationId=${String(reply.body['operationId'])}`,
+        '',
+      );
+    }
+    return reply;
+  } finally {
+    client.end(true);
   }
 }
