@@ -515,7 +515,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       users,
       sessions,
       dashboards,
-      certificates: new CertificateInventory(db, { logger: logger.child({ context: 'api' }) }),
+      certificates: new CertificateInventory(db, {
+        logger: logger.child({ context: 'api' }),
+        revocation: revocation.service,
+      }),
       stats: new StatsService(db, { connectedDevices: () => hub.registry.size }),
       hub,
       telemetrySeries: new TelemetrySeries({

@@ -14,12 +14,9 @@ import { checkCrl, normalizeSerial, readCrl } from './crl.js';
 import { revocationError } from './errors.js';
 import type { RevocationStore, RevokedRow } from './revocation-store.js';
 
-/** One revoked certificate, as `GET /api/enrollmentGroups/{id}/crl` lists it. */
-export interface RevokedCertificate {
-  serialNumber: string;
-  issuer: string;
-  revocationDate: string;
-}
+import type { RevokedCertificate } from '../provisioning/rest-shapes.js';
+
+export type { RevokedCertificate };
 
 /** One imported CRL of a group CA. */
 export interface ImportedCrl {
@@ -114,13 +111,10 @@ export class RevocationService {
     );
   }
 
-  /** Whether `certificate` (issuer + serial) is revoked, from a set made by `revokedSet()`. */
-  static isRevoked(set: ReadonlySet<string>, certificate: Certificate): boolean {
-    return set.has(`${certificate.issuer}\u0000${normalizeSerial(certificate.serialNumber)}`);
-  }
-
-  revokedSet(): Promise<Set<string>> {
-    return this.store.revokedKeys();
+  /** A test for "is this certificate (issuer + serial) revoked", from one read of every CRL. */
+  async revokedTest(): Promise<(certificate: Certificate) => boolean> {
+    const set = await this.store.revokedKeys();
+    return (c) => set.has(`${c.issuer}\u0000${normalizeSerial(c.serialNumber)}`);
   }
 
   private async read(groupId: string): Promise<GroupRevocation> {

@@ -3,6 +3,7 @@ import { api, messageOf, toBase64 } from '../api';
 import { Link, navigate } from '../router';
 import { Badge, CopyButton, CopyValue, Dialog, FieldError, FileField } from '../components/ui';
 import { useApiData } from '../use-api-data';
+import { RevocationPanel } from './RevocationPanel';
 import {
   ATTESTATIONS,
   day,
@@ -101,6 +102,7 @@ export function GroupPage({ id }: { id: string }) {
               onChanged={reload}
             />
           ))}
+          <RevocationPanel group={group} onChanged={reload} />
         </div>
       ) : (
         <SasKeys keys={group.attestation.symmetricKey} />
