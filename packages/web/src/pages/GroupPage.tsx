@@ -88,22 +88,24 @@ export function GroupPage({ id }: { id: string }) {
       <FieldError error={actionError} />
 
       {group.attestation.type === 'x509' ? (
-        <div className="grid">
-          {(['primary', 'secondary'] as const).map((entry) => (
-            <CertificatePanel
-              key={entry}
-              groupId={group.id}
-              entry={entry}
-              certificate={
-                group.attestation.type === 'x509'
-                  ? group.attestation.x509.signingCertificates[entry]
-                  : undefined
-              }
-              onChanged={reload}
-            />
-          ))}
+        <>
+          <div className="grid">
+            {(['primary', 'secondary'] as const).map((entry) => (
+              <CertificatePanel
+                key={entry}
+                groupId={group.id}
+                entry={entry}
+                certificate={
+                  group.attestation.type === 'x509'
+                    ? group.attestation.x509.signingCertificates[entry]
+                    : undefined
+                }
+                onChanged={reload}
+              />
+            ))}
+          </div>
           <RevocationPanel group={group} onChanged={reload} />
-        </div>
+        </>
       ) : (
         <SasKeys keys={group.attestation.symmetricKey} />
       )}

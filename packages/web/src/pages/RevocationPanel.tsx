@@ -37,7 +37,7 @@ export function RevocationPanel({ group, onChanged }: { group: EnrollmentGroup; 
     }
   };
   return (
-    <div className="card" aria-label="Revocation">
+    <section className="card" aria-label="Revocation">
       <h2>Revoked certificates</h2>
       <p className="muted small">
         Upload the certificate revocation list of this group&apos;s CA (<code>openssl ca -gencrl</code>, or{' '}
@@ -85,6 +85,6 @@ export function RevocationPanel({ group, onChanged }: { group: EnrollmentGroup; 
           </table>
         </div>
       )}
-    </div>
+    </section>
   );
 }
