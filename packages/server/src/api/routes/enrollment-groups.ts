@@ -39,12 +39,12 @@ export function enrollmentGroupRoutes(
           'Body `{ displayName, type: iot|iotEdge, attestation: { type: x509 }, enabled?, etag? }`.',
       }),
     },
-    async (request) => groups.put(request.params.id, request.body),
+    async (request) => withRevoked(await groups.put(request.params.id, request.body)),
   );
   app.patch<GroupParams>(
     '/api/enrollmentGroups/:id',
     { schema: doc(tag, 'Update an enrollment group (merge patch: displayName, enabled, type, etag)', group) },
-    async (request) => groups.patch(request.params.id, request.body),
+    async (request) => withRevoked(await groups.patch(request.params.id, request.body)),
   );
   app.delete<GroupParams>(
     '/api/enrollmentGroups/:id',
