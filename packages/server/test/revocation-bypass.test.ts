@@ -1,13 +1,17 @@
 /**
  * What must not get past a revocation (HARDENING.md §8 R3, issue 13 §1): a TLS session offered
  * for resumption (TLS 1.2 and 1.3), a DPS registration with a revoked certificate, the old
- * certificate of an individual enrollment whose certificate was replaced or removed.
+ * certificate of an individual enrollment whose certificate was replaced or removed, and HTTPS
+ * device requests (each authenticated on its own) with a revoked certificate or a SAS token
+ * signed before the group was disabled.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 
 import { createDeviceCertificate, createRootCa, type Issued } from '@gatehouse/pki';
+import { deriveDeviceKey, hubSasResource, signSharedAccessSignature } from '@gatehouse/protocol';
 
 import { opensslCa, type OpensslCa } from './helpers/openssl-ca.js';
 import { base64Pem } from './helpers/pki-files.js';
@@ -19,7 +23,9 @@ import {
   refusalRecorded,
   refusalsOf,
 } from './helpers/revocation-clients.js';
+import { sasFleet } from './helpers/sas-device.js';
 import { startTestServer, TEST_ADMIN_TOKEN, type TestServer } from './helpers/test-server.js';
+import { httpsCall } from './helpers/transport-fixtures.js';
 
 describe('revocation: no bypass', { concurrency: false }, () => {
   let server: TestServer;
@@ -112,5 +118,55 @@ describe('revocation: no bypass', { concurrency: false }, () => {
     const fresh = await connectX509(server, id, second);
     await closedWithin(fresh, () => server.api('DELETE', `/api/devices/${id}/attestation`));
     assert.equal(await connackOf(connectX509(server, id, second)), 5);
+  });
+
+  it('HTTPS: a revoked certificate and a SAS token signed before the group was disabled are refused', async () => {
+    const telemetry = (id: string, auth: { cert?: string; key?: string; token?: string }) =>
+      httpsCall({
+        port: server.https!.port,
+        ca: readFileSync(server.serverCaPath!, 'utf8'),
+        method: 'POST',
+        path: `/devices/${id}/messages/events?api-version=2020-09-30`,
+        headers: {
+          'iothub-to': `/devices/${id}/messages/events`,
+          'content-type': 'application/json',
+          ...(auth.token ? { authorization: auth.token } : {}),
+        },
+        body: '{"temp":21}',
+        ...(auth.cert ? { cert: auth.cert, key: auth.key! } : {}),
+      });
+
+    const x509 = 'bypass-https-x509';
+    const leaf = await createDeviceCertificate({ commonName: x509, issuer: root });
+    assert.equal((await provisionX509(server, x509, leaf)).status, 200);
+    const files = { cert: leaf.certificate.pem, key: leaf.privateKey.toPem() };
+    assert.equal((await telemetry(x509, files)).status, 204);
+    await ca.revoke(leaf.certificate);
+    assert.equal((await postCrl('bypass-group', await ca.crl())).status, 200);
+    assert.equal((await telemetry(x509, files)).status, 401);
+
+    const group = await server.api<{ attestation: { symmetricKey: { primaryKey: string } } }>(
+      'GET',
+      '/api/enrollmentGroups/SAS-IoT-Devices',
+    );
+    const sas = 'bypass-https-sas';
+    const key = deriveDeviceKey(group.body.attestation.symmetricKey.primaryKey, sas);
+    const fleet = sasFleet(server, group.body.attestation.symmetricKey.primaryKey);
+    (await fleet.connect(sas)).end(true);
+    const token = signSharedAccessSignature({
+      resource: encodeURIComponent(hubSasResource(server.hostName, sas)),
+      key,
+      expiry: Math.floor(Date.now() / 1000) + 3600,
+    });
+    assert.equal((await telemetry(sas, { token })).status, 204);
+    assert.equal(
+      (await server.api('PATCH', '/api/enrollmentGroups/SAS-IoT-Devices', { enabled: false })).status,
+      200,
+    );
+    try {
+      assert.equal((await telemetry(sas, { token })).status, 401);
+    } finally {
+      await server.api('PATCH', '/api/enrollmentGroups/SAS-IoT-Devices', { enabled: true });
+    }
   });
 });
