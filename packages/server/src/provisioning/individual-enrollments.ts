@@ -7,6 +7,7 @@ import { provisioningError } from './errors.js';
 import { parseUploadedCertificate } from './certificate-input.js';
 import type { IndividualEnrollmentRow, ProvisioningStore } from './provisioning-store.js';
 import { currentIdScope, type IdScopeSource } from './id-scope.js';
+import type { RevocationScope } from '../revocation/scope.js';
 
 interface X509CertificateInfo {
   info: { sha1Thumbprint: string; sha256Thumbprint: string; subject: string; notAfter: string };
@@ -40,7 +41,7 @@ export class IndividualEnrollmentService {
   private readonly now: () => Date;
   private readonly attestationTypes: readonly string[];
   /** Told after the enrollment's certificates were replaced or removed (revocation/session-sweep.ts). */
-  onRevoked: ((reason: string) => void) | undefined;
+  onRevoked: ((reason: string, scope: RevocationScope) => void) | undefined;
 
   constructor(options: IndividualEnrollmentServiceOptions) {
     this.store = options.store;
@@ -205,7 +206,10 @@ export class IndividualEnrollmentService {
     });
     if (existing?.type === 'x509') {
       await this.dropStaleThumbprints(deviceId, [primary, secondary]);
-      this.onRevoked?.(`the individual enrollment certificate of '${deviceId}' replaced`);
+      this.onRevoked?.(`the individual enrollment certificate of '${deviceId}' replaced`, {
+        kind: 'device',
+        deviceId,
+      });
     }
     return this.get(deviceId);
   }
@@ -262,7 +266,7 @@ export class IndividualEnrollmentService {
       );
     }
     await this.dropStaleThumbprints(deviceId, []);
-    this.onRevoked?.(`the individual enrollment of '${deviceId}' deleted`);
+    this.onRevoked?.(`the individual enrollment of '${deviceId}' deleted`, { kind: 'device', deviceId });
   }
 
   /** `GET /devices/{id}/credentials`: the ID scope and the device's own attestation. */

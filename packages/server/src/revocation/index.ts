@@ -15,6 +15,7 @@ import { nowIso } from '../util.js';
 import { RevocationConnectCheck } from './connect-check.js';
 import { RevocationService } from './revocation-service.js';
 import { RevocationStore } from './revocation-store.js';
+import type { RevocationScope } from './scope.js';
 import { SessionSweep, type SweptHub } from './session-sweep.js';
 
 export { REVOCATION_ERRORS } from './errors.js';
@@ -26,6 +27,8 @@ export interface Revocation {
   connectCheck: RevocationConnectCheck;
   /** Keeps a refused hub CONNECT (or a session closed by a revocation) with the refusal records. */
   record(identity: HubConnectIdentity, refusal: HubRefusal, closed?: boolean): void;
+  /** The IDs of the devices provisioned through a group. */
+  devicesOfGroup(groupId: string): Promise<string[]>;
 }
 
 export function createRevocation(
@@ -53,7 +56,12 @@ export function createRevocation(
       })
       .catch((err: unknown) => logger.warn({ err }, 'revocation: refusal not recorded'));
   };
-  return { service, connectCheck: new RevocationConnectCheck(store, service), record };
+  return {
+    service,
+    connectCheck: new RevocationConnectCheck(store, service),
+    record,
+    devicesOfGroup: (groupId) => store.devicesOfGroup(groupId),
+  };
 }
 
 /**
@@ -66,10 +74,11 @@ export async function startRevocation(o: {
   logger: Logger;
   bus?: Bus;
   nodeId: string;
-  sources: Array<{ onRevoked: ((reason: string) => void) | undefined }>;
+  sources: Array<{ onRevoked: ((reason: string, scope: RevocationScope) => void) | undefined }>;
 }): Promise<{ sweep: SessionSweep; stop: () => Promise<void> }> {
   const sweep = new SessionSweep({
     hub: o.hub,
+    devicesOfGroup: (groupId) => o.revocation.devicesOfGroup(groupId),
     logger: o.logger,
     ...(o.bus ? { bus: o.bus } : {}),
     nodeId: o.nodeId,
@@ -78,7 +87,7 @@ export async function startRevocation(o: {
     },
   });
   await sweep.start();
-  const revoke = (reason: string) => sweep.sweep(reason);
+  const revoke = (reason: string, scope: RevocationScope) => sweep.sweep(reason, scope);
   for (const source of [...o.sources, o.revocation.service]) source.onRevoked = revoke;
   return { sweep, stop: () => sweep.stop() };
 }

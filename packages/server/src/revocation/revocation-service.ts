@@ -13,6 +13,7 @@ import { checkId } from '../validation.js';
 import { checkCrl, normalizeSerial, readCrl } from './crl.js';
 import { revocationError } from './errors.js';
 import type { RevocationStore, RevokedRow } from './revocation-store.js';
+import type { RevocationScope } from './scope.js';
 
 import type { RevokedCertificate } from '../provisioning/rest-shapes.js';
 
@@ -39,14 +40,14 @@ export interface RevocationServiceOptions {
   provisioning: ProvisioningStore;
   now?: () => Date;
   /** Told after a CRL changed what is revoked: live sessions are checked again (session-sweep.ts). */
-  onRevoked?: (reason: string) => void;
+  onRevoked?: (reason: string, scope: RevocationScope) => void;
 }
 
 export class RevocationService {
   private readonly store: RevocationStore;
   private readonly provisioning: ProvisioningStore;
   private readonly now: () => Date;
-  onRevoked: ((reason: string) => void) | undefined;
+  onRevoked: ((reason: string, scope: RevocationScope) => void) | undefined;
 
   constructor(options: RevocationServiceOptions) {
     this.store = options.store;
@@ -90,7 +91,10 @@ export class RevocationService {
         revoked_at: e.revokedAt,
       })),
     );
-    this.onRevoked?.(`certificate revoked by the CRL of '${issuer}' (enrollment group '${groupId}')`);
+    this.onRevoked?.(`certificate revoked by the CRL of '${issuer}' (enrollment group '${groupId}')`, {
+      kind: 'certificates',
+      revoked: checked.entries.map((e) => ({ issuer, serial: e.serial })),
+    });
     return this.get(groupId);
   }
 

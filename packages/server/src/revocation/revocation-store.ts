@@ -111,6 +111,15 @@ export class RevocationStore {
     return new Set(rows.map((r) => `${r.issuer}\u0000${r.serial}`));
   }
 
+  async devicesOfGroup(groupId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('devices')
+      .select('id')
+      .where('enrollment_group_id', '=', groupId)
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
   groupEnabled(groupId: string): Promise<{ enabled: number } | undefined> {
     return this.db
       .selectFrom('enrollment_groups')

@@ -1,10 +1,11 @@
 /**
- * Closing the live sessions a revocation covers (HARDENING.md §8 R1–R2): after a device, group,
- * certificate or CRL change, every node checks the credentials of each hub session it holds
- * again — exactly as a new CONNECT would be checked — and closes those that no longer pass.
- * Checking the sessions themselves (rather than a list of affected device IDs) is what makes a
- * revoked or removed CA cascade to devices provisioned long before: their chain no longer
- * reaches a verified CA of an enabled group, or contains a revoked certificate.
+ * Closing the live sessions a revocation covers (HARDENING.md §8 R1–R2): after a group,
+ * certificate or CRL change, every node checks the credentials of the hub sessions in the
+ * change's scope (scope.ts) again — exactly as a new CONNECT would be checked — and closes those
+ * that no longer pass. Checking the sessions themselves, by the chain each presented, is what
+ * makes a revoked or removed CA cascade to devices provisioned long before. The scope keeps it
+ * proportional to what the change touches: picking the sessions is an in-memory pass (plus one
+ * query for a group's devices); only those are checked against the store.
  *
  * In a cluster the request travels on the bus (`gh:revoke`), to every node at once; the bus
  * is at-most-once, so a node that misses it still refuses the device's next CONNECT.
@@ -14,6 +15,8 @@ import type { Logger } from 'pino';
 import type { Bus, Unsubscribe } from '../events/bus.js';
 import type { HubRefusal } from '../hub/hub-service.js';
 import type { HubSession } from '../hub/hub-session.js';
+import { normalizeSerial } from './crl.js';
+import type { RevocationScope } from './scope.js';
 
 /** Every node listens here; the braces keep it apart from device channels (events/bus.ts). */
 export const REVOCATION_CHANNEL = 'gh:{revoke}';
@@ -28,6 +31,8 @@ export interface SweptHub {
 
 export interface SessionSweepOptions {
   hub: SweptHub;
+  /** The IDs of the devices provisioned through a group (for a group scope). */
+  devicesOfGroup: (groupId: string) => Promise<string[]>;
   logger: Logger;
   bus?: Bus;
   nodeId?: string;
@@ -35,9 +40,14 @@ export interface SessionSweepOptions {
   onClosed?: (session: HubSession, refusal: HubRefusal) => void;
 }
 
+interface Request {
+  reason: string;
+  scope: RevocationScope;
+}
+
 export class SessionSweep {
   private running: Promise<void> | undefined;
-  private pending: string | undefined;
+  private readonly queue: Request[] = [];
   private unsubscribe: Unsubscribe | undefined;
 
   constructor(private readonly o: SessionSweepOptions) {}
@@ -47,8 +57,8 @@ export class SessionSweep {
     if (!this.o.bus) return;
     this.unsubscribe = await this.o.bus.subscribe(REVOCATION_CHANNEL, (message) => {
       try {
-        const { from, reason } = JSON.parse(message.toString('utf8')) as { from?: string; reason?: string };
-        if (from !== this.o.nodeId) void this.local(reason ?? 'revocation on another node');
+        const { from, reason, scope } = JSON.parse(message.toString('utf8')) as Request & { from?: string };
+        if (from !== this.o.nodeId) void this.local(reason, scope);
       } catch (err) {
         this.o.logger.warn({ err }, 'revocation: unreadable sweep request on the bus');
       }
@@ -60,38 +70,62 @@ export class SessionSweep {
     this.unsubscribe = undefined;
   }
 
-  /** Checks the sessions of this node now and asks every other node to do the same. */
-  sweep(reason: string): void {
-    void this.local(reason);
+  /** Checks the sessions of this node in `scope` now and asks every other node to do the same. */
+  sweep(reason: string, scope: RevocationScope): void {
+    void this.local(reason, scope);
     if (this.o.bus) {
       this.o.bus
-        .publish(REVOCATION_CHANNEL, JSON.stringify({ from: this.o.nodeId, reason }))
+        .publish(REVOCATION_CHANNEL, JSON.stringify({ from: this.o.nodeId, reason, scope }))
         .catch((err: unknown) =>
           this.o.logger.warn({ err, reason }, 'revocation: sweep not sent to other nodes'),
         );
     }
   }
 
-  /**
-   * Checks this node's sessions; resolves when done. A sweep asked while one runs is run once
-   * more afterwards (a change made during the first may have been read before it was committed).
-   */
-  local(reason: string): Promise<void> {
-    if (this.running) {
-      this.pending = reason;
-      return this.running;
-    }
-    this.running = this.run(reason).finally(() => {
+  /** Checks this node's sessions in `scope`; resolves when every queued request is done. */
+  local(reason: string, scope: RevocationScope): Promise<void> {
+    this.queue.push({ reason, scope });
+    this.running ??= this.drain().finally(() => {
       this.running = undefined;
-      const next = this.pending;
-      this.pending = undefined;
-      if (next !== undefined) void this.local(next);
     });
     return this.running;
   }
 
-  private async run(reason: string): Promise<void> {
-    const sessions = [...this.o.hub.registry.all()];
+  private async drain(): Promise<void> {
+    for (let request = this.queue.shift(); request; request = this.queue.shift()) {
+      try {
+        await this.run(request);
+      } catch (err) {
+        this.o.logger.error({ err, reason: request.reason }, 'revocation: sweep failed');
+      }
+    }
+  }
+
+  /** The sessions of this node that `scope` can touch. */
+  private async candidates(scope: RevocationScope): Promise<HubSession[]> {
+    const all = [...this.o.hub.registry.all()];
+    const chain = (s: HubSession) => s.identity?.peerCertificates ?? [];
+    switch (scope.kind) {
+      case 'device':
+        return all.filter((s) => s.deviceId === scope.deviceId);
+      case 'certificates': {
+        const keys = new Set(scope.revoked.map((r) => `${r.issuer}\u0000${r.serial}`));
+        return all.filter((s) =>
+          chain(s).some((c) => keys.has(`${c.issuer}\u0000${normalizeSerial(c.serialNumber)}`)),
+        );
+      }
+      case 'group': {
+        const devices = new Set(await this.o.devicesOfGroup(scope.groupId));
+        const names = new Set(scope.caSubjects);
+        return all.filter(
+          (s) => devices.has(s.deviceId) || chain(s).some((c) => names.has(c.issuer) || names.has(c.subject)),
+        );
+      }
+    }
+  }
+
+  private async run({ reason, scope }: Request): Promise<void> {
+    const sessions = await this.candidates(scope);
     let closed = 0;
     for (let i = 0; i < sessions.length; i += CONCURRENCY) {
       await Promise.all(
