@@ -86,8 +86,8 @@ ${specTable(COMMON_ERRORS, all, false)}
 
 \`POST /api/enrollmentGroups/{id}/crl\` answers the CRL codes; the \`ERR_HUB_*\` codes are the
 reasons kept for a refused hub CONNECT or a live session closed by a revocation
-(\`GET /api/provisioning/attempts?registrationId=<device id>\`, transport \`hub-mqtt\` or
-\`hub-mqtt-ws\`), while the device sees CONNACK 5. See docs/security.md.
+(\`GET /api/provisioning/attempts?registrationId=<device id>\`, transport \`hub-mqtt\`,
+\`hub-mqtt-ws\` or \`hub-https\`), while the device sees CONNACK 5 (HTTPS: 401). See docs/security.md.
 
 ${specTable(REVOCATION_ERRORS, all, false)}
 

@@ -291,7 +291,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       metrics,
       authenticators: [new SasAuthenticator()],
       connectChecks: [revocation.connectCheck],
-      onRefused: (identity, refusal) => revocation.record(identity, refusal),
+      onRefused: (identity, refusal, transport) => revocation.record(identity, refusal, { transport }),
       ...(bus ? { bus, nodeId } : {}),
       templates: {
         check: (id) => templates.checkAssignable(id),

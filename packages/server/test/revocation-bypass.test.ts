@@ -144,6 +144,8 @@ describe('revocation: no bypass', { concurrency: false }, () => {
     await ca.revoke(leaf.certificate);
     assert.equal((await postCrl('bypass-group', await ca.crl())).status, 200);
     assert.equal((await telemetry(x509, files)).status, 401);
+    const x509Record = await refusalRecorded(server, x509, 'ERR_HUB_CERTIFICATE_REVOKED');
+    assert.equal(x509Record.transport, 'hub-https');
 
     const group = await server.api<{ attestation: { symmetricKey: { primaryKey: string } } }>(
       'GET',
@@ -165,6 +167,8 @@ describe('revocation: no bypass', { concurrency: false }, () => {
     );
     try {
       assert.equal((await telemetry(sas, { token })).status, 401);
+      const sasRecord = await refusalRecorded(server, sas, 'ERR_HUB_GROUP_DISABLED');
+      assert.equal(sasRecord.transport, 'hub-https');
     } finally {
       await server.api('PATCH', '/api/enrollmentGroups/SAS-IoT-Devices', { enabled: true });
     }

@@ -103,7 +103,7 @@ export interface HubServiceOptions {
   /** Checks after authentication at every CONNECT (revocation/connect-check.ts). */
   connectChecks?: ConnectCheck[];
   /** Told of every refused hub CONNECT, to keep the reason (the refusal records). */
-  onRefused?: (identity: HubConnectIdentity, refusal: HubRefusal) => void;
+  onRefused?: (identity: HubConnectIdentity, refusal: HubRefusal, transport?: 'https') => void;
   /** With a bus: how often queued C2D messages of devices held here are looked for; default 10 s. */
   c2dSweepMs?: number;
 }
@@ -241,6 +241,9 @@ export class HubService implements HubApi {
       authentication: this.authentication,
       ingest: this.ingest,
       c2d: this.c2d,
+      ...(options.onRefused
+        ? { onRefused: (identity, refusal) => options.onRefused?.(identity, refusal, 'https') }
+        : {}),
     });
     this.devices = new DeviceRegistry(
       this.db,

@@ -26,7 +26,11 @@ export interface Revocation {
   service: RevocationService;
   connectCheck: RevocationConnectCheck;
   /** Keeps a refused hub CONNECT (or a session closed by a revocation) with the refusal records. */
-  record(identity: HubConnectIdentity, refusal: HubRefusal, closed?: boolean): void;
+  record(
+    identity: HubConnectIdentity,
+    refusal: HubRefusal,
+    options?: { closed?: boolean; transport?: 'https' | undefined },
+  ): void;
   /** The IDs of the devices provisioned through a group. */
   devicesOfGroup(groupId: string): Promise<string[]>;
 }
@@ -38,14 +42,15 @@ export function createRevocation(
 ): Revocation {
   const store = new RevocationStore(db);
   const service = new RevocationService({ store, provisioning });
-  const record = (identity: HubConnectIdentity, refusal: HubRefusal, closed = false): void => {
+  const record: Revocation['record'] = (identity, refusal, options = {}) => {
+    const closed = options.closed === true;
     const leaf = identity.peerCertificates[0];
     provisioning
       .insertAttempt({
         time: nowIso(new Date()),
         registration_id: identity.username.deviceId,
         id_scope: '',
-        transport: `hub-${identity.transport}`,
+        transport: `hub-${options.transport ?? identity.transport}`,
         sha1: leaf?.sha1Thumbprint ?? null,
         sha256: leaf?.sha256Thumbprint ?? null,
         subject: leaf?.subject ?? null,
@@ -83,7 +88,7 @@ export async function startRevocation(o: {
     ...(o.bus ? { bus: o.bus } : {}),
     nodeId: o.nodeId,
     onClosed: (session, refusal) => {
-      if (session.identity) o.revocation.record(session.identity, refusal, true);
+      if (session.identity) o.revocation.record(session.identity, refusal, { closed: true });
     },
   });
   await sweep.start();
