@@ -19,6 +19,7 @@ import {
   GATEWAY_ERRORS,
   LIFECYCLE_ERRORS,
   PROVISIONING_ERRORS,
+  REVOCATION_ERRORS,
   STORE_ERRORS,
   type ErrorSpec,
 } from '@gatehouse/server';
@@ -82,6 +83,15 @@ ${specTable(PROVISIONING_ERRORS, notDps, false)}
 ## REST API: every resource
 
 ${specTable(COMMON_ERRORS, all, false)}
+
+## Revocation: CRLs and refused or closed hub connections
+
+\`POST /api/enrollmentGroups/{id}/crl\` answers the CRL codes; the \`ERR_HUB_*\` codes are the
+reasons kept for a refused hub CONNECT or a live session closed by a revocation
+(\`GET /api/provisioning/attempts?registrationId=<device id>\`, transport \`hub-mqtt\`,
+\`hub-mqtt-ws\` or \`hub-https\`), while the device sees CONNACK 5 (HTTPS: 401). See docs/security.md.
+
+${specTable(REVOCATION_ERRORS, all, false)}
 
 ## Hub: devices, telemetry, properties, commands, cloud-to-device
 

@@ -1,6 +1,7 @@
 export { startServer, SERVER_DEFAULTS, type ServerOptions, type RunningServer } from './server.js';
 export { GatehouseError, type ErrorSpec } from './errors.js';
 export { PROVISIONING_ERRORS } from './provisioning/errors.js';
+export { REVOCATION_ERRORS } from './revocation/errors.js';
 export { COMMON_ERRORS } from './validation.js';
 export { GATEWAY_ERRORS } from './gateway/errors.js';
 export { APP_ERRORS } from './app/errors.js';

@@ -16,6 +16,7 @@ export type {
   CertificateEntry,
   EnrollmentGroup,
   InventoryCertificate,
+  RevokedCertificate,
   SigningX509Certificate,
 } from './provisioning/rest-shapes.js';
 export type {

@@ -36,6 +36,7 @@ import { EnrollmentGroupService } from './provisioning/enrollment-groups.js';
 import { ensureIdScope } from './provisioning/id-scope.js';
 import { ImportService } from './import/import-service.js';
 import { IndividualEnrollmentService } from './provisioning/individual-enrollments.js';
+import { createRevocation, startRevocation } from './revocation/index.js';
 import { ProvisioningStore } from './provisioning/provisioning-store.js';
 import { RegistrationService } from './provisioning/registration.js';
 import type { Database } from './store/schema.js';
@@ -260,10 +261,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const groups = new EnrollmentGroupService({ store, idScope: scope });
     const individual = new IndividualEnrollmentService({ store, idScope: scope });
     await groups.ensureDefaults();
+    const revocation = createRevocation(db, store, logger.child({ context: 'revocation' }));
     const registration = new RegistrationService({
       store,
       attempts,
-      mechanisms: [new X509Attestation(store), new SymmetricKeyAttestation(store)],
+      mechanisms: [
+        new X509Attestation(store, undefined, revocation.service),
+        new SymmetricKeyAttestation(store),
+      ],
       idScope: scope,
       hostName: options.hostName,
       retryAfterSeconds: options.dpsRetryAfterSeconds ?? SERVER_DEFAULTS.dpsRetryAfterSeconds,
@@ -319,6 +324,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger: logger.child({ context: 'hub' }),
       metrics,
       authenticators: [new SasAuthenticator()],
+      connectChecks: [revocation.connectCheck],
+      onRefused: (identity, refusal, transport) => revocation.record(identity, refusal, { transport }),
       ...(bus ? { bus, nodeId } : {}),
       templates: {
         check: (id) => templates.checkAssignable(id),
@@ -338,6 +345,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         : {}),
     });
     hub.start({ retention: false });
+    const revoking = await startRevocation({
+      revocation,
+      hub,
+      logger: logger.child({ context: 'revocation' }),
+      ...(bus ? { bus } : {}),
+      nodeId,
+      sources: [groups, individual],
+    });
     // The nodes sharing the database: heartbeats, and the sessions of nodes that died.
     const membership = new ClusterMembership({
       db,
@@ -382,6 +397,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await membership.stop();
     });
     closers.unshift(() => hub.stop());
+    closers.unshift(() => revoking.stop());
     if (opened.dialect === 'postgres') {
       // A node that cannot write its heartbeat for 10 s is not ready: its devices go elsewhere.
       // Heartbeats every 2 s: two missed ones mean PostgreSQL is out of reach; after 10 s of
@@ -575,13 +591,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       application,
       groups,
       individual,
+      revocation: revocation.service,
       attempts,
       tokens,
       templates,
       users,
       sessions,
       dashboards,
-      certificates: new CertificateInventory(db, { logger: logger.child({ context: 'api' }) }),
+      certificates: new CertificateInventory(db, {
+        logger: logger.child({ context: 'api' }),
+        revocation: revocation.service,
+      }),
       stats: new StatsService(db, { connectedDevices: () => hub.registry.size }),
       hub,
       telemetrySeries: new TelemetrySeries({

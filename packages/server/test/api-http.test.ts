@@ -137,6 +137,7 @@ describe('REST API over HTTP', () => {
       ['/api/enrollmentGroups/{id}/certificates/{entry}', ['get', 'put', 'delete']],
       ['/api/enrollmentGroups/{id}/certificates/{entry}/generateVerificationCode', ['post']],
       ['/api/enrollmentGroups/{id}/certificates/{entry}/verify', ['post']],
+      ['/api/enrollmentGroups/{id}/crl', ['get', 'post']],
       ['/api/devices', ['get']],
       ['/api/devices/{id}', ['get', 'put', 'patch', 'delete']],
       ['/api/devices/{id}/attestation', ['get', 'put', 'delete']],

@@ -22,6 +22,7 @@ import type { ProvisioningAttempts } from '../provisioning/attempts.js';
 import type { CertificateInventory } from '../provisioning/certificate-inventory.js';
 import type { EnrollmentGroupService } from '../provisioning/enrollment-groups.js';
 import type { IndividualEnrollmentService } from '../provisioning/individual-enrollments.js';
+import type { RevocationService } from '../revocation/revocation-service.js';
 
 /** What `GET /api/application` tells a client about this Gatehouse. */
 export interface ApplicationInfo {
@@ -41,6 +42,8 @@ export interface ApiDeps {
   application: ApplicationInfo;
   groups: EnrollmentGroupService;
   individual: IndividualEnrollmentService;
+  /** CRLs of enrollment groups (revocation/). */
+  revocation?: RevocationService;
   attempts: ProvisioningAttempts;
   tokens: ApiTokenService;
   /** Device templates (DTDL v2), with the built-ins. */

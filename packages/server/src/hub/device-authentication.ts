@@ -18,7 +18,24 @@ import type { Database } from '../store/schema.js';
 
 export type AuthenticationResult =
   | { ok: true; device: DeviceRow; method: string }
-  | { ok: false; code: Exclude<ConnackCode, 0>; reason: string };
+  | {
+      ok: false;
+      code: Exclude<ConnackCode, 0>;
+      reason: string;
+      /** A stable code for the refusal records (revocation/errors.ts); absent = not authorized. */
+      reasonCode?: string;
+    };
+
+/**
+ * A check after the credentials proved who the device is: revocation (a disabled enrollment
+ * group, a revoked certificate; revocation/connect-check.ts). `undefined` = passes.
+ */
+export interface ConnectCheck {
+  check(
+    device: DeviceRow,
+    identity: HubConnectIdentity,
+  ): Promise<{ reasonCode: string; reason: string } | undefined>;
+}
 
 /** One way a device proves who it is (STYLE.md: one file per way, a registry of them). */
 export interface DeviceAuthenticator {
@@ -93,6 +110,9 @@ export class X509Authenticator implements DeviceAuthenticator {
       .select(['c.pem', 'c.sha256'])
       .where('g.attestation_type', '=', 'x509')
       .where('c.verified', '=', 1)
+      // A disabled group's CA no longer vouches for anyone (revocation cascades to the devices
+      // it issued, provisioned before or not).
+      .where('g.enabled', '=', 1)
       .execute();
     const result: Certificate[] = [];
     for (const row of rows) {
@@ -111,6 +131,7 @@ export class DeviceAuthentication {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly authenticators: DeviceAuthenticator[],
+    private readonly checks: readonly ConnectCheck[] = [],
   ) {}
 
   async authenticate(clientId: string, identity: HubConnectIdentity): Promise<AuthenticationResult> {
@@ -134,7 +155,12 @@ export class DeviceAuthentication {
       .executeTakeFirst();
     if (!device) return { ok: false, code: CONNACK.NOT_AUTHORIZED, reason: 'unknown device' };
     if (device.enabled !== 1)
-      return { ok: false, code: CONNACK.NOT_AUTHORIZED, reason: 'device is disabled' };
+      return {
+        ok: false,
+        code: CONNACK.NOT_AUTHORIZED,
+        reason: 'device is disabled',
+        reasonCode: 'ERR_HUB_DEVICE_DISABLED',
+      };
     const authenticator = this.authenticators.find((a) => a.applies(identity));
     if (!authenticator) {
       return {
@@ -149,6 +175,10 @@ export class DeviceAuthentication {
     const refusal = await authenticator.authenticate(device, identity);
     if (refusal !== undefined) {
       return { ok: false, code: CONNACK.NOT_AUTHORIZED, reason: `${authenticator.method}: ${refusal}` };
+    }
+    for (const check of this.checks) {
+      const failed = await check.check(device, identity);
+      if (failed) return { ok: false, code: CONNACK.NOT_AUTHORIZED, ...failed };
     }
     return { ok: true, device, method: authenticator.method };
   }

@@ -10,7 +10,7 @@ import type {
 import type { HubConnectIdentity } from '../gateway/gateway-options.js';
 import type { Database } from '../store/schema.js';
 import type { CloudToDevice } from './cloud-to-device.js';
-import type { DeviceAuthentication } from './device-authentication.js';
+import type { AuthenticationResult, DeviceAuthentication } from './device-authentication.js';
 import { hubError } from './errors.js';
 import { decodeBody, isPlainObject } from './message-body.js';
 import type { TelemetryIngest } from './telemetry-ingest.js';
@@ -24,6 +24,8 @@ export interface HubHttpDevicesOptions {
   authentication: DeviceAuthentication;
   ingest: TelemetryIngest;
   c2d: CloudToDevice;
+  /** Told of every refused request, to keep the reason (the refusal records). */
+  onRefused?: (identity: HubConnectIdentity, refusal: Extract<AuthenticationResult, { ok: false }>) => void;
 }
 
 /**
@@ -50,6 +52,7 @@ export class HubHttpDevices implements HubHttpHandler {
     const result = await this.o.authentication.authenticate(deviceId, identity);
     if (!result.ok) {
       this.o.logger.info({ deviceId, reason: result.reason, transport: 'https' }, 'device refused');
+      this.o.onRefused?.(identity, result);
       throw hubError('ERR_DEVICE_UNAUTHORIZED', `Device '${deviceId}' is not authorized.`, {
         detail: { reason: result.reason },
       });

@@ -25,8 +25,13 @@ import { DeviceRouter } from './device-router.js';
 import {
   DeviceAuthentication,
   X509Authenticator,
+  type AuthenticationResult,
+  type ConnectCheck,
   type DeviceAuthenticator,
 } from './device-authentication.js';
+
+/** A refused CONNECT (or a live session closed by a revocation). */
+export type HubRefusal = Extract<AuthenticationResult, { ok: false }>;
 import { DeviceRegistry } from './devices.js';
 import { DirectMethods } from './direct-methods.js';
 import { hubError } from './errors.js';
@@ -98,6 +103,10 @@ export interface HubServiceOptions {
   bus?: Bus;
   /** This node's name on the bus (required with `bus`). */
   nodeId?: string;
+  /** Checks after authentication at every CONNECT (revocation/connect-check.ts). */
+  connectChecks?: ConnectCheck[];
+  /** Told of every refused hub CONNECT, to keep the reason (the refusal records). */
+  onRefused?: (identity: HubConnectIdentity, refusal: HubRefusal, transport?: 'https') => void;
   /** With a bus: how often queued C2D messages of devices held here are looked for; default 10 s. */
   c2dSweepMs?: number;
 }
@@ -141,6 +150,7 @@ export class HubService implements HubApi {
   private readonly telemetry: TelemetryStore;
   private readonly sessions: SessionStore;
   private readonly authentication: DeviceAuthentication;
+  private readonly onRefused: HubServiceOptions['onRefused'];
   private readonly retentionDays: number;
   private readonly rollupRetentionDays: number;
   private readonly templates: TemplateLookup | undefined;
@@ -194,10 +204,12 @@ export class HubService implements HubApi {
     const telemetry = options.telemetryStore;
     this.telemetry = telemetry;
     this.sessions = new SessionStore(this.db);
-    this.authentication = new DeviceAuthentication(this.db, [
-      new X509Authenticator(this.db, this.now),
-      ...(options.authenticators ?? []),
-    ]);
+    this.authentication = new DeviceAuthentication(
+      this.db,
+      [new X509Authenticator(this.db, this.now), ...(options.authenticators ?? [])],
+      options.connectChecks,
+    );
+    this.onRefused = options.onRefused;
     this.ingest = new TelemetryIngest({
       store: telemetry,
       logger: this.logger,
@@ -235,6 +247,9 @@ export class HubService implements HubApi {
       authentication: this.authentication,
       ingest: this.ingest,
       c2d: this.c2d,
+      ...(options.onRefused
+        ? { onRefused: (identity, refusal) => options.onRefused?.(identity, refusal, 'https') }
+        : {}),
     });
     this.devices = new DeviceRegistry(
       this.db,
@@ -353,6 +368,7 @@ export class HubService implements HubApi {
       conn.log.info({ deviceId, connack: result.code, reason: result.reason }, 'hub connection refused');
       this.metrics?.refused.inc({ code: String(result.code) });
       conn.refuse(result.code, result.reason);
+      this.onRefused?.(identity, result);
       return;
     }
     const clean = connect.clean !== false;
@@ -388,6 +404,8 @@ export class HubService implements HubApi {
       handlers: this.handlers,
       now: this.now,
       epoch: claim.epoch,
+      clientId: connect.clientId,
+      identity,
     });
     const time = this.now().toISOString();
     // One connection per device (§3.7): registering closes the previous one.
@@ -811,6 +829,16 @@ export class HubService implements HubApi {
   /** Whether the device has a live connection now. */
   isConnected(deviceId: string): boolean {
     return this.registry.isConnected(deviceId);
+  }
+
+  /**
+   * Checks a live session's credentials again (revocation/session-sweep.ts): the refusal if
+   * they no longer pass, else undefined.
+   */
+  async recheck(session: HubSession): Promise<HubRefusal | undefined> {
+    if (!session.identity) return undefined;
+    const result = await this.authentication.authenticate(session.clientId, session.identity);
+    return result.ok ? undefined : result;
   }
 
   /** Closes the device's live connection (e.g. its credentials changed); true if there was one. */

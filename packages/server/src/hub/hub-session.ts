@@ -13,6 +13,7 @@ import {
 } from '@gatehouse/protocol';
 import type { IPublishPacket, ISubscribePacket, IUnsubscribePacket } from 'mqtt-packet';
 
+import type { HubConnectIdentity } from '../gateway/gateway-options.js';
 import type { CloseReason, MqttConnection, MqttSession } from '../gateway/mqtt-connection.js';
 import type { LiveDevice } from './connection-registry.js';
 import type { SessionStore } from './sessions.js';
@@ -41,6 +42,9 @@ export interface HubSessionOptions {
   maxInflightTelemetry?: number;
   /** The fencing token of this connection (device-sessions.ts). */
   epoch?: number;
+  /** The CONNECT's client ID and credentials, checked again when something is revoked. */
+  clientId?: string;
+  identity?: HubConnectIdentity;
 }
 
 export class HubSession implements MqttSession, LiveDevice {
@@ -51,6 +55,9 @@ export class HubSession implements MqttSession, LiveDevice {
   readonly clean: boolean;
   /** This connection's epoch in `device_sessions` (CLUSTER.md §6.2). */
   readonly epoch: number | undefined;
+  /** What the device connected with (revocation/session-sweep.ts checks it again). */
+  readonly clientId: string;
+  readonly identity: HubConnectIdentity | undefined;
 
   private readonly subscriptions: Map<string, 0 | 1>;
   private readonly sessions: SessionStore;
@@ -65,6 +72,8 @@ export class HubSession implements MqttSession, LiveDevice {
     this.deviceId = options.deviceId;
     this.clean = options.clean;
     this.epoch = options.epoch;
+    this.clientId = options.clientId ?? options.deviceId;
+    this.identity = options.identity;
     this.subscriptions = options.subscriptions;
     this.sessions = options.sessions;
     this.handlers = options.handlers;

@@ -1,6 +1,7 @@
 import type { ErrorSpec, GatehouseError } from '../errors.js';
 import { nowIso } from '../util.js';
 import type { DpsRequestContext } from './dps-handler.js';
+import { REVOCATION_ERRORS } from '../revocation/errors.js';
 import { PROVISIONING_ERRORS } from './errors.js';
 import type { AttemptRow, ProvisioningStore } from './provisioning-store.js';
 
@@ -82,6 +83,7 @@ function toApi(r: AttemptRow): ProvisioningAttempt {
 
 /** The error table's fix for a refusal code, so the operator sees what to do next. */
 function fixOf(code: string): { fix?: string } {
-  const spec = (PROVISIONING_ERRORS as Record<string, ErrorSpec>)[code];
+  // Hub refusals (transport hub-*) carry the revocation context's codes.
+  const spec = ({ ...PROVISIONING_ERRORS, ...REVOCATION_ERRORS } as Record<string, ErrorSpec>)[code];
   return spec?.fix !== undefined ? { fix: spec.fix } : {};
 }

@@ -22,7 +22,12 @@ export class CertificateInventory {
 
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly options: { now?: () => Date; logger?: Logger } = {},
+    private readonly options: {
+      now?: () => Date;
+      logger?: Logger;
+      /** Imported CRLs (revocation/): flags the certificates they revoke. */
+      revocation?: { revokedTest(): Promise<(certificate: Certificate) => boolean> };
+    } = {},
   ) {
     this.now = options.now ?? (() => new Date());
   }
@@ -30,6 +35,7 @@ export class CertificateInventory {
   async list(): Promise<CertificateEntry[]> {
     const now = this.now();
     const out: CertificateEntry[] = [];
+    const isRevoked = (await this.options.revocation?.revokedTest()) ?? (() => false);
     const groups = await this.db
       .selectFrom('group_certificates')
       .innerJoin('enrollment_groups', 'enrollment_groups.id', 'group_certificates.group_id')
@@ -51,6 +57,7 @@ export class CertificateInventory {
         ownerDisplayName: g.display_name,
         entry: g.entry === 'secondary' ? 'secondary' : 'primary',
         verified: g.verified === 1,
+        ...(isRevoked(cert) ? { revoked: true } : {}),
       });
     }
     const individuals = await this.db
@@ -78,6 +85,7 @@ export class CertificateInventory {
           owner: d.device_id,
           ownerDisplayName: d.display_name ?? d.device_id,
           entry,
+          ...(isRevoked(cert) ? { revoked: true } : {}),
         });
       }
     }

@@ -8,6 +8,7 @@ import type { GroupCertificateRow, GroupRow, ProvisioningStore } from './provisi
 
 import type { CertificateEntry, EnrollmentGroup, SigningX509Certificate } from './rest-shapes.js';
 import { currentIdScope, type IdScopeSource } from './id-scope.js';
+import type { RevocationScope } from '../revocation/scope.js';
 
 export type { CertificateEntry, EnrollmentGroup, SigningX509Certificate };
 export const CERTIFICATE_ENTRIES: readonly CertificateEntry[] = ['primary', 'secondary'];
@@ -21,6 +22,11 @@ export interface EnrollmentGroupServiceOptions {
   now?: () => Date;
   /** Attestation types this build accepts for new groups. */
   attestationTypes?: readonly string[];
+  /**
+   * Told after a change that can revoke devices (group disabled or deleted, a CA certificate
+   * removed or replaced): live sessions are checked again (revocation/session-sweep.ts).
+   */
+  onRevoked?: (reason: string, scope: RevocationScope) => void;
 }
 
 /** Enrollment groups, their CA certificates and proof of possession. */
@@ -29,12 +35,14 @@ export class EnrollmentGroupService {
   private readonly idScopeSource: IdScopeSource;
   private readonly now: () => Date;
   private readonly attestationTypes: readonly string[];
+  onRevoked: ((reason: string, scope: RevocationScope) => void) | undefined;
 
   constructor(options: EnrollmentGroupServiceOptions) {
     this.store = options.store;
     this.idScopeSource = options.idScope;
     this.now = options.now ?? (() => new Date());
     this.attestationTypes = options.attestationTypes ?? ['x509', 'symmetricKey'];
+    this.onRevoked = options.onRevoked;
   }
 
   /**
@@ -104,6 +112,7 @@ export class EnrollmentGroupService {
         etag: newEtag(),
         updated_at: now,
       });
+      if (!enabled) this.onRevoked?.(`enrollment group '${id}' disabled`, await this.scopeOf(id));
     } else {
       await this.store.insertGroup({
         id,
@@ -157,13 +166,16 @@ export class EnrollmentGroupService {
       etag: newEtag(),
       updated_at: nowIso(this.now()),
     });
+    if (enabled === false) this.onRevoked?.(`enrollment group '${id}' disabled`, await this.scopeOf(id));
     return this.get(id);
   }
 
   async delete(id: string): Promise<void> {
     checkId('enrollmentGroupId', id);
+    const scope = await this.scopeOf(id);
     if (!(await this.store.deleteGroup(id)))
       throw provisioningError('ERR_GROUP_NOT_FOUND', `Enrollment group '${id}' does not exist.`);
+    this.onRevoked?.(`enrollment group '${id}' deleted`, scope);
   }
 
   async getCertificate(id: string, entry: string): Promise<SigningX509Certificate> {
@@ -214,15 +226,28 @@ export class EnrollmentGroupService {
       etag: newEtag(),
       created_at: nowIso(now),
     });
+    if (existing) {
+      this.onRevoked?.(`the ${entry} certificate of enrollment group '${id}' replaced`, {
+        kind: 'group',
+        groupId: id,
+        caSubjects: [existing.subject],
+      });
+    }
     return this.getCertificate(id, entry);
   }
 
   async deleteCertificate(id: string, entry: string): Promise<void> {
     await this.requireX509Group(id);
     checkEntry(entry);
+    const removed = await this.store.getGroupCertificate(id, entry);
     if (!(await this.store.deleteGroupCertificate(id, entry))) {
       throw provisioningError('ERR_CERT_NOT_FOUND', `Enrollment group '${id}' has no ${entry} certificate.`);
     }
+    this.onRevoked?.(`the ${entry} certificate of enrollment group '${id}' removed`, {
+      kind: 'group',
+      groupId: id,
+      caSubjects: removed ? [removed.subject] : [],
+    });
   }
 
   /** A fresh one-time code (48 upper-case hex characters, like Azure's); replaces any earlier code. */
@@ -285,6 +310,12 @@ export class EnrollmentGroupService {
       etag: newEtag(),
     });
     return this.getCertificate(id, entry);
+  }
+
+  /** The sessions a change of the whole group can touch (revocation/scope.ts). */
+  private async scopeOf(id: string): Promise<RevocationScope> {
+    const certs = await this.store.listGroupCertificates(id);
+    return { kind: 'group', groupId: id, caSubjects: certs.map((c) => c.subject) };
   }
 
   private checkEtag(body: Record<string, unknown>, current: string | undefined): void {

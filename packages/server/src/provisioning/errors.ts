@@ -32,6 +32,12 @@ export const PROVISIONING_ERRORS = {
     summary: 'A certificate in the device chain has expired.',
     fix: 'Issue a new certificate (`gatehouse cert device …`); create_test_cert.js certificates last one day.',
   },
+  ERR_DPS_CERTIFICATE_REVOKED: {
+    status: 401,
+    dpsErrorCode: 401002,
+    summary: 'A certificate in the device chain is on a CRL imported for an enrollment group.',
+    fix: 'Issue the device a new certificate; see `GET /api/enrollmentGroups/{id}/crl` for the revoked serials.',
+  },
   ERR_DPS_CERTIFICATE_NOT_YET_VALID: {
     status: 401,
     dpsErrorCode: 401002,

@@ -7,6 +7,7 @@ import { provisioningError } from './errors.js';
 import { parseUploadedCertificate } from './certificate-input.js';
 import type { IndividualEnrollmentRow, ProvisioningStore } from './provisioning-store.js';
 import { currentIdScope, type IdScopeSource } from './id-scope.js';
+import type { RevocationScope } from '../revocation/scope.js';
 
 interface X509CertificateInfo {
   info: { sha1Thumbprint: string; sha256Thumbprint: string; subject: string; notAfter: string };
@@ -39,12 +40,15 @@ export class IndividualEnrollmentService {
   private readonly idScopeSource: IdScopeSource;
   private readonly now: () => Date;
   private readonly attestationTypes: readonly string[];
+  /** Told after the enrollment's certificates were replaced or removed (revocation/session-sweep.ts). */
+  onRevoked: ((reason: string, scope: RevocationScope) => void) | undefined;
 
   constructor(options: IndividualEnrollmentServiceOptions) {
     this.store = options.store;
     this.idScopeSource = options.idScope;
     this.now = options.now ?? (() => new Date());
     this.attestationTypes = options.attestationTypes ?? ['x509', 'symmetricKey'];
+    this.onRevoked = undefined;
   }
 
   async get(deviceId: string): Promise<Attestation> {
@@ -200,7 +204,33 @@ export class IndividualEnrollmentService {
       created_at: existing?.created_at ?? iso,
       updated_at: iso,
     });
+    if (existing?.type === 'x509') {
+      await this.dropStaleThumbprints(deviceId, [primary, secondary]);
+      this.onRevoked?.(`the individual enrollment certificate of '${deviceId}' replaced`, {
+        kind: 'device',
+        deviceId,
+      });
+    }
     return this.get(deviceId);
+  }
+
+  /**
+   * The hub knows a directly enrolled device by the thumbprints provisioning gave it; when the
+   * enrollment's certificates change, thumbprints of certificates no longer enrolled are
+   * forgotten, so the old certificate stops connecting at once (revocation).
+   */
+  private async dropStaleThumbprints(deviceId: string, kept: Array<Certificate | undefined>): Promise<void> {
+    const device = await this.store.getDevice(deviceId);
+    if (!device) return;
+    const keep = new Set(kept.flatMap((c) => (c ? [c.sha1Thumbprint, c.sha256Thumbprint] : [])));
+    const pick = (t: string | null) => (t !== null && keep.has(t) ? t : null);
+    const next = {
+      x509_primary_sha1: pick(device.x509_primary_sha1),
+      x509_primary_sha256: pick(device.x509_primary_sha256),
+      x509_secondary_sha1: pick(device.x509_secondary_sha1),
+      x509_secondary_sha256: pick(device.x509_secondary_sha256),
+    };
+    await this.store.db.updateTable('devices').set(next).where('id', '=', deviceId).execute();
   }
 
   /** Creating an attestation creates the device when it does not exist (CENTRAL_API.md §3). */
@@ -235,6 +265,8 @@ export class IndividualEnrollmentService {
         `Device '${deviceId}' has no individual enrollment.`,
       );
     }
+    await this.dropStaleThumbprints(deviceId, []);
+    this.onRevoked?.(`the individual enrollment of '${deviceId}' deleted`, { kind: 'device', deviceId });
   }
 
   /** `GET /devices/{id}/credentials`: the ID scope and the device's own attestation. */

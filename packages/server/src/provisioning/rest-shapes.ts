@@ -25,6 +25,16 @@ export interface EnrollmentGroup {
     | { type: 'symmetricKey'; symmetricKey: { primaryKey: string; secondaryKey: string } };
   etag: string;
   idScope: string;
+  /** X.509 groups: the certificates the CRLs imported for the group revoke (`POST …/crl`). */
+  revokedCertificates?: RevokedCertificate[];
+}
+
+/** A certificate an imported CRL revokes: refused at provisioning and hub connect. */
+export interface RevokedCertificate {
+  /** Upper-case hex without leading zeros. */
+  serialNumber: string;
+  issuer: string;
+  revocationDate: string;
 }
 
 /** One stored certificate as `GET /api/certificates` lists it. */
@@ -44,4 +54,6 @@ export interface InventoryCertificate {
   status: 'valid' | 'expiringSoon' | 'expired';
   /** Enrollment group CAs only: proof of possession done. */
   verified?: boolean;
+  /** On a CRL imported for an enrollment group: the certificate is refused (revocation). */
+  revoked?: boolean;
 }

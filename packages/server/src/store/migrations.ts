@@ -7,6 +7,7 @@ import { backfillTelemetryRollups } from './telemetry-rollup-backfill.js';
 import { createAuditLog } from '../audit/audit-migration.js';
 import { upDataExport } from '../export/export-migration.js';
 import { upRules } from '../rules/migration.js';
+import { revocationMigration } from '../revocation/migration.js';
 
 /**
  * Versioned migrations. Never edit one that has shipped: add the next number.
@@ -498,6 +499,7 @@ function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
     '0011_data_export': { up: (db: Kysely<unknown>) => upDataExport(db, dialect) },
     '0012_rules': { up: (db: Kysely<unknown>) => upRules(db, dialect) },
     '0013_audit_log': { up: (db: Kysely<unknown>) => createAuditLog(db, dialect) },
+    '0014_revocation': revocationMigration(dialect),
   };
 }
 

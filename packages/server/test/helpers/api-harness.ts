@@ -19,6 +19,8 @@ import { Metrics } from '../../src/metrics.js';
 import { ProvisioningAttempts } from '../../src/provisioning/attempts.js';
 import { CertificateInventory } from '../../src/provisioning/certificate-inventory.js';
 import { EnrollmentGroupService } from '../../src/provisioning/enrollment-groups.js';
+import { RevocationService } from '../../src/revocation/revocation-service.js';
+import { RevocationStore } from '../../src/revocation/revocation-store.js';
 import { IndividualEnrollmentService } from '../../src/provisioning/individual-enrollments.js';
 import { ProvisioningStore } from '../../src/provisioning/provisioning-store.js';
 import type { Database } from '../../src/store/schema.js';
@@ -124,6 +126,7 @@ export async function apiHarness(
     },
     groups: new EnrollmentGroupService({ store, idScope: ID_SCOPE, now }),
     individual: new IndividualEnrollmentService({ store, idScope: ID_SCOPE, now }),
+    revocation: new RevocationService({ store: new RevocationStore(db), provisioning: store, now }),
     attempts: new ProvisioningAttempts(store, now),
     tokens,
     templates,

@@ -15,6 +15,7 @@ export function Certificates() {
   );
   const soon = data?.filter((c) => c.status === 'expiringSoon').length ?? 0;
   const expired = data?.filter((c) => c.status === 'expired').length ?? 0;
+  const revoked = data?.filter((c) => c.revoked === true).length ?? 0;
   return (
     <section>
       <h1>Certificates</h1>
@@ -28,8 +29,9 @@ export function Certificates() {
       )}
       {data !== undefined && data.length > 0 && (
         <>
-          {(soon > 0 || expired > 0) && (
+          {(soon > 0 || expired > 0 || revoked > 0) && (
             <p className="row" role="status">
+              {revoked > 0 && <Badge tone="bad">{revoked} revoked</Badge>}
               {expired > 0 && <Badge tone="bad">{expired} expired</Badge>}
               {soon > 0 && <Badge tone="warn">{soon} expiring within 30 days</Badge>}
             </p>
@@ -75,6 +77,7 @@ export function Certificates() {
                     <td>
                       <span className="row">
                         <StatusBadge status={c.status} />
+                        {c.revoked === true && <Badge tone="bad">Revoked</Badge>}
                         {c.verified === true && <Badge tone="ok">Verified</Badge>}
                         {c.verified === false && <Badge tone="muted">Unverified</Badge>}
                       </span>

@@ -3,6 +3,7 @@ import { api, messageOf, toBase64 } from '../api';
 import { Link, navigate } from '../router';
 import { Badge, CopyButton, CopyValue, Dialog, FieldError, FileField } from '../components/ui';
 import { useApiData } from '../use-api-data';
+import { RevocationPanel } from './RevocationPanel';
 import {
   ATTESTATIONS,
   day,
@@ -87,21 +88,24 @@ export function GroupPage({ id }: { id: string }) {
       <FieldError error={actionError} />
 
       {group.attestation.type === 'x509' ? (
-        <div className="grid">
-          {(['primary', 'secondary'] as const).map((entry) => (
-            <CertificatePanel
-              key={entry}
-              groupId={group.id}
-              entry={entry}
-              certificate={
-                group.attestation.type === 'x509'
-                  ? group.attestation.x509.signingCertificates[entry]
-                  : undefined
-              }
-              onChanged={reload}
-            />
-          ))}
-        </div>
+        <>
+          <div className="grid">
+            {(['primary', 'secondary'] as const).map((entry) => (
+              <CertificatePanel
+                key={entry}
+                groupId={group.id}
+                entry={entry}
+                certificate={
+                  group.attestation.type === 'x509'
+                    ? group.attestation.x509.signingCertificates[entry]
+                    : undefined
+                }
+                onChanged={reload}
+              />
+            ))}
+          </div>
+          <RevocationPanel group={group} onChanged={reload} />
+        </>
       ) : (
         <SasKeys keys={group.attestation.symmetricKey} />
       )}

@@ -4,6 +4,7 @@ import { createVerificationCertificate, PkiError, type Certificate, type Private
 import { addConnectionOptions, ApiClient, segment, type ConnectionFlags } from '../../api-client.js';
 import { CliError } from '../../output.js';
 import { readKeyFile } from '../cert/read.js';
+import { registerGroupCrlCommand } from './group-crl.js';
 import { base64Pem, fields, keyPair, print, readFirstCertificate, table } from './shared.js';
 
 type Entry = 'primary' | 'secondary';
@@ -24,6 +25,8 @@ export interface EnrollmentGroup {
   attestation:
     | { type: 'x509'; x509?: { signingCertificates?: Partial<Record<Entry, SigningCertificate>> } }
     | { type: 'symmetricKey'; symmetricKey?: { primaryKey: string; secondaryKey: string } };
+  /** X.509 groups: the serials their imported CRLs revoke. */
+  revokedCertificates?: Array<{ serialNumber: string; issuer: string; revocationDate: string }>;
 }
 
 interface CreateFlags extends ConnectionFlags {
@@ -143,6 +146,8 @@ export function registerGroupCommands(program: Command): void {
     const g = await client.request<EnrollmentGroup>('GET', groupPath(name));
     print(flags.json, g, () => showGroup(g));
   });
+
+  registerGroupCrlCommand(group);
 }
 
 function certificateSummary(g: EnrollmentGroup): string {
@@ -185,6 +190,10 @@ function showGroup(g: EnrollmentGroup): string[] {
         : 'none',
     ]);
   }
+  entries.push([
+    'Revoked',
+    `${g.revokedCertificates?.length ?? 0} certificate(s) (gatehouse group crl ${g.id} <crl_file>)`,
+  ]);
   lines.push(...fields(entries));
   const unverified = (['primary', 'secondary'] as const).filter((e) => certs[e] && !certs[e].verified);
   if (unverified.length > 0) {

@@ -1,24 +1,34 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../deps.js';
+import type { EnrollmentGroup } from '../../provisioning/enrollment-groups.js';
+import { crlRoutes } from './crl.js';
 import { doc, ENTRY, GROUP_ID } from './schema.js';
 
 type GroupParams = { Params: { id: string } };
 type CertParams = { Params: { id: string; entry: string } };
 
 /** `/api/enrollmentGroups`: groups, their CA certificates and proof of possession (CENTRAL_API.md §1.2, §2). */
-export function enrollmentGroupRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'groups'>): void {
-  const { groups } = deps;
+export function enrollmentGroupRoutes(
+  app: FastifyInstance,
+  deps: Pick<ApiDeps, 'groups'> & Partial<Pick<ApiDeps, 'revocation'>>,
+): void {
+  const { groups, revocation } = deps;
+  // X.509 groups carry the serials their CRLs revoke (revocation/revocation-service.ts).
+  const withRevoked = async (g: EnrollmentGroup) =>
+    revocation && g.attestation.type === 'x509'
+      ? { ...g, revokedCertificates: await revocation.revokedCertificates(g.id) }
+      : g;
   const tag = 'Enrollment groups';
   const group = { params: { id: GROUP_ID } };
   const cert = { params: { id: GROUP_ID, entry: ENTRY } };
 
   app.get('/api/enrollmentGroups', { schema: doc(tag, 'List the enrollment groups') }, async () => ({
-    value: await groups.list(),
+    value: await Promise.all((await groups.list()).map(withRevoked)),
   }));
   app.get<GroupParams>(
     '/api/enrollmentGroups/:id',
     { schema: doc(tag, 'Get an enrollment group', group) },
-    async (request) => groups.get(request.params.id),
+    async (request) => withRevoked(await groups.get(request.params.id)),
   );
   app.put<GroupParams>(
     '/api/enrollmentGroups/:id',
@@ -29,12 +39,12 @@ export function enrollmentGroupRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 
           'Body `{ displayName, type: iot|iotEdge, attestation: { type: x509 }, enabled?, etag? }`.',
       }),
     },
-    async (request) => groups.put(request.params.id, request.body),
+    async (request) => withRevoked(await groups.put(request.params.id, request.body)),
   );
   app.patch<GroupParams>(
     '/api/enrollmentGroups/:id',
     { schema: doc(tag, 'Update an enrollment group (merge patch: displayName, enabled, type, etag)', group) },
-    async (request) => groups.patch(request.params.id, request.body),
+    async (request) => withRevoked(await groups.patch(request.params.id, request.body)),
   );
   app.delete<GroupParams>(
     '/api/enrollmentGroups/:id',
@@ -91,4 +101,5 @@ export function enrollmentGroupRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 
       return reply.code(204).send();
     },
   );
+  if (revocation) crlRoutes(app, revocation, tag, group);
 }

@@ -4,6 +4,13 @@ import { provisioningError, type ProvisioningErrorCode } from '../errors.js';
 import type { GroupCertificateWithGroup, ProvisioningStore } from '../provisioning-store.js';
 import type { AttestationMechanism, AttestationOutcome, ThumbprintPair } from './attestation.js';
 
+/** Imported CRLs (revocation/revocation-service.ts): the first revoked certificate of a chain. */
+export interface RevocationLookup {
+  findRevoked(
+    chain: readonly Certificate[],
+  ): Promise<{ serial: string; issuer: string; group_id: string } | undefined>;
+}
+
 /** PKI refusal codes → the provisioning refusal a user reads in the diagnostics. */
 const PKI_TO_DPS: Partial<Record<string, ProvisioningErrorCode>> = {
   ERR_PKI_EXPIRED: 'ERR_DPS_CERTIFICATE_EXPIRED',
@@ -55,6 +62,7 @@ export class X509Attestation implements AttestationMechanism {
   constructor(
     private readonly store: ProvisioningStore,
     private readonly now: () => Date = () => new Date(),
+    private readonly revocation?: RevocationLookup,
   ) {}
 
   applies(ctx: DpsRequestContext): boolean {
@@ -80,6 +88,13 @@ export class X509Attestation implements AttestationMechanism {
       );
     }
     const time = this.now();
+    const revoked = await this.revocation?.findRevoked(ctx.clientCertificates);
+    if (revoked) {
+      throw provisioningError(
+        'ERR_DPS_CERTIFICATE_REVOKED',
+        `Certificate serial ${revoked.serial} issued by '${revoked.issuer}' is revoked by the CRL imported for enrollment group '${revoked.group_id}'.`,
+      );
+    }
 
     const individual =
       (await this.store.getIndividualEnrollment(ctx.registrationId)) ??
