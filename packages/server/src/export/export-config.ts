@@ -82,7 +82,7 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
 }
 
 function problemsText(problems: FieldProblem[]): string {
-  return problems.map((p) => `${p.field}: ${p.message}`).join('; ');
+  return problems.map((p) => `${p.field}: ${p.message.replace(/\.$/, '')}`).join('; ');
 }
 
 function toDestination(row: Selectable<ExportDestinationsTable>): StoredDestination {
