@@ -24,6 +24,9 @@ function parse(der: Buffer, decodedByOpenssl = false): Certificate {
     return hit;
   }
   const certificate = new Certificate(der, { decodedByOpenssl });
+  // A TLS peer's own certificate serves its one connection and is cheap to read again (no
+  // OpenSSL decode): keeping it would hold memory per connected device. Its CAs are kept.
+  if (decodedByOpenssl && !certificate.isCA) return certificate;
   if (PARSED.size >= PARSED_LIMIT) PARSED.delete(PARSED.keys().next().value as string);
   PARSED.set(key, certificate);
   return certificate;
@@ -140,7 +143,7 @@ export function readCertificate(input: string | Buffer): Certificate {
  * Reads one certificate of a TLS peer's chain, as Node gives it (`getPeerCertificate(true)`'s
  * `raw`, one DER certificate). OpenSSL decoded exactly these bytes during the handshake, so they
  * are not decoded by OpenSSL a second time; the facts read are the same as
- * {@link readCertificate}'s.
+ * {@link readCertificate}'s. Only CA certificates read this way are kept in the parse cache.
  *
  * @throws PkiError `ERR_PKI_NOT_A_CERTIFICATE` when the DER is not one certificate.
  *

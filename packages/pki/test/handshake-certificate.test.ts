@@ -90,6 +90,9 @@ test('the chain received in a TLS handshake reads as readCertificate reads it, a
   assert.deepEqual(facts(leaf), facts(device.certificate));
   assert.deepEqual(facts(sent), facts(intermediate.certificate));
   assert.equal(leaf.isSignedBy(sent), true);
+  // The device's own certificate is not kept (memory per connected device); its CA is.
+  assert.notEqual(readHandshakeCertificate(received[0]!), leaf);
+  assert.equal(readHandshakeCertificate(received[1]!), sent);
   const { anchor } = validateChain({
     leaf,
     presented: [sent],
