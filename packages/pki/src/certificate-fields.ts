@@ -8,6 +8,7 @@
  */
 import { children, contentEquals, expectTag, hex, oidString, readTlv, type Tlv } from './der.js';
 import { canonicalName } from './name.js';
+import { readPlainName } from './plain-name.js';
 import { x509 } from './webcrypto.js';
 
 export interface CertificateFields {
@@ -60,10 +61,15 @@ function readName(der: Uint8Array, t: Tlv, keep: boolean): NameFacts {
   const hit = NAMES.get(key);
   if (hit) return hit;
   const copy = Uint8Array.from(bytes);
-  const name = new x509.Name(copy);
-  const facts = nameFacts(name);
-  // Keep only the strings for a subject; its Name object is rebuilt when asked for.
-  const result: NameFacts = keep ? facts : { ...facts, name: () => new x509.Name(copy) };
+  // A plain name is read without asn1js; its Name object is built only when asked for (and then
+  // kept for an issuer).
+  const plain = readPlainName(der, t);
+  let built: x509.Name | undefined = plain ? undefined : new x509.Name(copy);
+  const facts = built ? nameFacts(built) : plain!;
+  const name = keep ? () => (built ??= new x509.Name(copy)) : () => new x509.Name(copy);
+  // Keep only the strings for a subject.
+  if (!keep) built = undefined;
+  const result: NameFacts = { text: facts.text, commonName: facts.commonName, key: facts.key, name };
   if (keep) {
     if (NAMES.size >= NAMES_LIMIT) NAMES.delete(NAMES.keys().next().value as string);
     NAMES.set(key, result);

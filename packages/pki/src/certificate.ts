@@ -93,6 +93,15 @@ export function parseFully(der: Buffer): CertificateFields {
   }
 }
 
+/** @internal */
+export interface CertificateOptions {
+  /**
+   * The DER is exactly what OpenSSL decoded moments ago (a TLS peer's certificate, as Node's
+   * `raw`): its encoding is not checked again.
+   */
+  decodedByOpenssl?: boolean;
+}
+
 /**
  * An X.509 certificate with the facts Gatehouse needs already extracted. Obtain one with
  * {@link readCertificate}/{@link readCertificates} or from the generators.
@@ -147,11 +156,12 @@ export class Certificate {
    * Parses one DER certificate. Prefer {@link readCertificate}, which accepts every encoding.
    * @throws PkiError `ERR_PKI_NOT_A_CERTIFICATE`
    */
-  constructor(der: Uint8Array) {
-    // OpenSSL checks the encoding either way; its object is dropped (it costs native memory per
-    // certificate) and made again only when a signature or the key is needed.
-    let node: NodeX509Certificate | undefined = opensslParse(der);
-    this.der = Buffer.from(node.raw);
+  constructor(der: Uint8Array, options: CertificateOptions = {}) {
+    // OpenSSL checks the encoding (unless it just did, in a TLS handshake); its object is
+    // dropped (it costs native memory per certificate) and made again only when a signature or
+    // the key is needed.
+    let node: NodeX509Certificate | undefined = options.decodedByOpenssl ? undefined : opensslParse(der);
+    this.der = node ? Buffer.from(node.raw) : Buffer.from(der);
     const f = readCertificateFields(this.der) ?? parseFully(this.der);
     this.subject = f.subject.text;
     this.issuer = f.issuer.text;

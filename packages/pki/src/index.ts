@@ -4,7 +4,7 @@ import 'reflect-metadata';
 export { PkiError, PKI_ERROR_CODES, PKI_ERROR_DESCRIPTIONS, type PkiErrorCode } from './errors.js';
 export { PrivateKey, readPrivateKey, type KeySpec } from './keys.js';
 export { Certificate } from './certificate.js';
-export { readCertificates, readCertificate } from './read.js';
+export { readCertificates, readCertificate, readHandshakeCertificate } from './read.js';
 export {
   createRootCa,
   createIntermediateCa,

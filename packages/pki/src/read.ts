@@ -15,7 +15,7 @@ const CERTIFICATE_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE']);
 const PARSED = new Map<string, Certificate>();
 const PARSED_LIMIT = 2_000;
 
-function parse(der: Buffer): Certificate {
+function parse(der: Buffer, decodedByOpenssl = false): Certificate {
   const key = der.toString('base64');
   const hit = PARSED.get(key);
   if (hit) {
@@ -23,7 +23,10 @@ function parse(der: Buffer): Certificate {
     PARSED.set(key, hit);
     return hit;
   }
-  const certificate = new Certificate(der);
+  const certificate = new Certificate(der, { decodedByOpenssl });
+  // A TLS peer's own certificate serves its one connection and is cheap to read again (no
+  // OpenSSL decode): keeping it would hold memory per connected device. Its CAs are kept.
+  if (decodedByOpenssl && !certificate.isCA) return certificate;
   if (PARSED.size >= PARSED_LIMIT) PARSED.delete(PARSED.keys().next().value as string);
   PARSED.set(key, certificate);
   return certificate;
@@ -134,4 +137,28 @@ export function readCertificate(input: string | Buffer): Certificate {
   const [first] = readCertificates(input);
   if (!first) throw new PkiError('ERR_PKI_NOT_A_CERTIFICATE', 'The input holds no certificate.');
   return first;
+}
+
+/**
+ * Reads one certificate of a TLS peer's chain, as Node gives it (`getPeerCertificate(true)`'s
+ * `raw`, one DER certificate). OpenSSL decoded exactly these bytes during the handshake, so they
+ * are not decoded by OpenSSL a second time; the facts read are the same as
+ * {@link readCertificate}'s. Only CA certificates read this way are kept in the parse cache.
+ *
+ * @throws PkiError `ERR_PKI_NOT_A_CERTIFICATE` when the DER is not one certificate.
+ *
+ * @example
+ * ```ts
+ * const leaf = readHandshakeCertificate(tlsSocket.getPeerCertificate(true).raw);
+ * leaf.subjectCN; // 'mytestdevice'
+ * ```
+ */
+export function readHandshakeCertificate(der: Buffer): Certificate {
+  const length = derLength(der, 0);
+  if (length !== der.length) {
+    throw new PkiError('ERR_PKI_NOT_A_CERTIFICATE', 'The DER data is truncated or is not a certificate.', {
+      offset: 0,
+    });
+  }
+  return parse(der, true);
 }

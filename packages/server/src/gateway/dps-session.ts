@@ -84,8 +84,7 @@ export class DpsSession implements MqttSession {
   }
 
   onClose(reason: CloseReason): void {
-    if (this.inflight > 0)
-      this.conn.log.debug({ reason, inflight: this.inflight }, 'dps requests still running');
+    if (this.inflight > 0) this.conn.debug({ reason, inflight: this.inflight }, 'dps requests still running');
   }
 
   /** Keep a record of a protocol violation in the refusal diagnostics (if the handler keeps them). */
@@ -133,9 +132,9 @@ export class DpsSession implements MqttSession {
       status = fallback.status;
       encoded = encodeDpsReply(request.rid, fallback);
     }
-    this.conn.log.debug({ rid: request.rid, kind: request.kind, status }, 'dps reply');
+    this.conn.debug({ rid: request.rid, kind: request.kind, status }, 'dps reply');
     this.conn.publish(encoded.topic, encoded.payload, 0).catch(() => {
-      this.conn.log.debug({ rid: request.rid }, 'dps reply dropped: connection closed');
+      this.conn.debug({ rid: request.rid }, 'dps reply dropped: connection closed');
     });
   }
 }

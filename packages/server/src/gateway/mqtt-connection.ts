@@ -154,7 +154,12 @@ export class MqttConnection implements KeepAliveMember {
     stream.on('end', () => this.close('peer-closed', 'peer ended the stream'));
     stream.on('error', (err: Error) => this.close('peer-closed', err.message));
     stream.on('close', () => this.close('peer-closed', 'stream closed'));
-    this.log.debug('mqtt connection opened');
+    this.debug({}, 'mqtt connection opened');
+  }
+
+  /** A debug line; no connection logger is made when debug lines are not written. */
+  debug(bindings: Record<string, unknown>, message: string): void {
+    if (this.logger.isLevelEnabled('debug')) this.log.debug(bindings, message);
   }
 
   /**
@@ -276,7 +281,8 @@ export class MqttConnection implements KeepAliveMember {
     for (const waiter of this.outstanding.values()) waiter.reject(err);
     this.outstanding.clear();
 
-    this.log[LOG_LEVEL[reason]]({ reason, detail }, 'mqtt connection closed');
+    const level = LOG_LEVEL[reason];
+    if (this.logger.isLevelEnabled(level)) this.log[level]({ reason, detail }, 'mqtt connection closed');
     this.metrics.connectionClosed(this.kind);
     if (!NORMAL.has(reason)) this.metrics.refused(reason);
     try {

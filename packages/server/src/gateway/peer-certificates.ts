@@ -1,6 +1,6 @@
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 
-import { readCertificates, type Certificate } from '@gatehouse/pki';
+import { readHandshakeCertificate, type Certificate } from '@gatehouse/pki';
 
 /**
  * The client certificate chain exactly as the device sent it, leaf first, as DER. With
@@ -26,13 +26,10 @@ export function peerCertificateDers(socket: TLSSocket): Buffer[] {
 
 /**
  * The client chain parsed with @gatehouse/pki, leaf first. Validation is not done here: it
- * belongs to the service, per enrollment (DESIGN.md security rules). Throws a `PkiError` if a
- * certificate does not parse (TLS accepted it, so that would be a parser gap).
+ * belongs to the service, per enrollment (DESIGN.md security rules). OpenSSL decoded these
+ * certificates in the handshake, so they are not decoded by OpenSSL again. Throws a `PkiError`
+ * if a certificate does not parse (TLS accepted it, so that would be a parser gap).
  */
 export function peerCertificates(socket: TLSSocket): Certificate[] {
-  return peerCertificateDers(socket).map((der) => {
-    const [certificate] = readCertificates(der);
-    if (!certificate) throw new Error('no certificate in DER');
-    return certificate;
-  });
+  return peerCertificateDers(socket).map((der) => readHandshakeCertificate(der));
 }

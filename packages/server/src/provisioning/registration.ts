@@ -164,7 +164,7 @@ export class RegistrationService implements DpsHandler {
   ): Promise<RegistrationRow> {
     const now = nowIso(this.now());
     const previous = await this.o.store.getRegistration(ctx.registrationId);
-    const existingDevice = await this.o.store.getDevice(outcome.deviceId);
+    const existed = outcome.deviceExisted ?? (await this.o.store.getDevice(outcome.deviceId)) !== undefined;
     // Re-registration to the same hub keeps the initial assignment; a changed
     // host name means the device data moved with it (PROTOCOL.md §1.7).
     const substatus =
@@ -254,7 +254,7 @@ export class RegistrationService implements DpsHandler {
         enrollment: outcome.enrollment,
         transport: ctx.transport,
         remoteAddress: ctx.remoteAddress,
-        existed: existingDevice !== undefined,
+        existed,
         ...(template !== undefined ? { template } : {}),
       },
       'device provisioned',

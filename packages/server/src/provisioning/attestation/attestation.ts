@@ -21,6 +21,8 @@ export interface AttestationOutcome {
   registrationResult: Record<string, unknown>;
   /** Identifies the credential (leaf SHA-256 or key name) so an operation poll can be tied to it. */
   credential: string;
+  /** Whether the device row existed when attestation read it, so the assignment need not read it again. */
+  deviceExisted?: boolean;
 }
 
 /**

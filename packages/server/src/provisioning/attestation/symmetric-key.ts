@@ -72,8 +72,9 @@ export class SymmetricKeyAttestation implements AttestationMechanism {
         now,
         `the individual enrollment of '${individual.device_id}'`,
       );
-      await this.checkDeviceEnabled(individual.device_id);
+      const deviceExisted = await this.checkDeviceEnabled(individual.device_id);
       return {
+        deviceExisted,
         deviceId: individual.device_id,
         enrollment: { kind: 'individual' },
         attestationType: 'symmetricKey',
@@ -103,9 +104,10 @@ export class SymmetricKeyAttestation implements AttestationMechanism {
           `The SAS token matches enrollment group '${group.id}', which is disabled.`,
         );
       }
-      await this.checkDeviceEnabled(ctx.registrationId);
+      const deviceExisted = await this.checkDeviceEnabled(ctx.registrationId);
       const [primaryKey, secondaryKey] = derived as [string, string];
       return {
+        deviceExisted,
         deviceId: ctx.registrationId,
         enrollment: { kind: 'group', groupId: group.id },
         attestationType: 'symmetricKey',
@@ -199,7 +201,8 @@ export class SymmetricKeyAttestation implements AttestationMechanism {
     }
   }
 
-  private async checkDeviceEnabled(deviceId: string): Promise<void> {
+  /** Refuses a blocked device or one with the other kind of credential; says whether the row exists. */
+  private async checkDeviceEnabled(deviceId: string): Promise<boolean> {
     const device = await this.store.getDevice(deviceId);
     if (device && device.enabled !== 1) {
       throw provisioningError(
@@ -213,5 +216,6 @@ export class SymmetricKeyAttestation implements AttestationMechanism {
         `Device '${deviceId}' authenticates with X.509 certificates, but presented a SAS token.`,
       );
     }
+    return device !== undefined;
   }
 }

@@ -128,11 +128,12 @@ export class X509Attestation implements AttestationMechanism {
           { cause: err },
         );
       }
-      await this.checkDeviceEnabled(individual.device_id);
+      const deviceExisted = await this.checkDeviceEnabled(individual.device_id);
       const direct = enrolled.some((c) => c.sha256Thumbprint === leaf.sha256Thumbprint);
       const primary = enrolled[0] ? thumbprints(enrolled[0]) : thumbprints(leaf);
       const secondary = enrolled[1] ? thumbprints(enrolled[1]) : primary;
       return {
+        deviceExisted,
         deviceId: individual.device_id,
         enrollment: { kind: 'individual' },
         attestationType: 'x509',
@@ -174,8 +175,9 @@ export class X509Attestation implements AttestationMechanism {
         );
       }
     }
-    await this.checkDeviceEnabled(ctx.registrationId);
+    const deviceExisted = await this.checkDeviceEnabled(ctx.registrationId);
     return {
+      deviceExisted,
       deviceId: ctx.registrationId,
       enrollment: { kind: 'group', groupId: group.group_id },
       attestationType: 'x509',
@@ -188,7 +190,8 @@ export class X509Attestation implements AttestationMechanism {
     };
   }
 
-  private async checkDeviceEnabled(deviceId: string): Promise<void> {
+  /** Refuses a blocked device or one with the other kind of credential; says whether the row exists. */
+  private async checkDeviceEnabled(deviceId: string): Promise<boolean> {
     const device = await this.store.getDevice(deviceId);
     if (device && device.enabled !== 1) {
       throw provisioningError(
@@ -202,6 +205,7 @@ export class X509Attestation implements AttestationMechanism {
         `Device '${deviceId}' authenticates with symmetric keys, but presented a certificate.`,
       );
     }
+    return device !== undefined;
   }
 
   /** Turn a failed group chain into the most useful sentence we can give. */
