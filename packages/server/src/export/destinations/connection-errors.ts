@@ -53,12 +53,13 @@ export function connectionError(err: unknown, where: string, what: string): Deli
     );
   if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
     return new DeliveryError(`TLS: the ${what}'s certificate at ${where} is not valid now (${code}).`, true);
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+  // Node.js's own codes, matched as patterns (the errors table lists only Gatehouse's codes).
+  if (/^ERR_TLS_CERT_ALTNAME_INVALID$/.test(code))
     return new DeliveryError(
       `TLS: the ${what}'s certificate at ${where} is not issued for "${host}" (${code}).`,
       true,
     );
-  if (code.startsWith('ERR_SSL_') || /ssl|tls|alert/i.test(message)) {
+  if (/^ERR_SSL_/.test(code) || /ssl|tls|alert/i.test(message)) {
     // OpenSSL's text is `<hex>:error:<hex>:SSL routines:<function>:<reason>:<file>:<line>:…`.
     const reason = /:SSL routines:[^:]*:([^:]+)/.exec(message)?.[1] ?? message.replace(/\.$/, '');
     if (/alert certificate required/.test(reason))
