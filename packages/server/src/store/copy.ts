@@ -30,6 +30,8 @@ export const COPY_ORDER = [
   'user_sessions',
   'enrollment_groups',
   'group_certificates',
+  'group_crls',
+  'revoked_certificates',
   'individual_enrollments',
   'device_templates',
   'devices',
