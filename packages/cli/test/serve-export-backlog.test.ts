@@ -7,11 +7,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 
 import { parseBacklog } from '../src/commands/serve.js';
-import { MAIN } from './helpers/cli.js';
+import { serveRefused } from './helpers/cli.js';
 
 describe('gatehouse serve: --export-backlog', () => {
   const root = mkdtempSync(join(tmpdir(), 'gatehouse-export-backlog-'));
@@ -35,23 +34,7 @@ describe('gatehouse serve: --export-backlog', () => {
   for (const [i, c] of cases.entries()) {
     it(`refuses ${c.args.join(' ') || JSON.stringify(c.env)}`, () => {
       const data = join(root, `d${i}`);
-      const r = spawnSync(
-        process.execPath,
-        [
-          MAIN,
-          'serve',
-          '--data',
-          data,
-          '--mqtt-port',
-          '0',
-          '--http-port',
-          '0',
-          '--https-port',
-          '0',
-          ...c.args,
-        ],
-        { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...c.env } },
-      );
+      const r = serveRefused(data, c.args, c.env);
       assert.notEqual(r.status, 0);
       assert.match(
         r.stderr,

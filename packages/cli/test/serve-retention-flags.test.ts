@@ -7,10 +7,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 
-import { MAIN } from './helpers/cli.js';
+import { serveRefused } from './helpers/cli.js';
 
 describe('gatehouse serve: retention flags', () => {
   const root = mkdtempSync(join(tmpdir(), 'gatehouse-retention-flags-'));
@@ -28,23 +27,7 @@ describe('gatehouse serve: retention flags', () => {
   for (const [i, c] of cases.entries()) {
     it(`refuses ${c.args.join(' ') || JSON.stringify(c.env)}`, () => {
       const data = join(root, `d${i}`);
-      const r = spawnSync(
-        process.execPath,
-        [
-          MAIN,
-          'serve',
-          '--data',
-          data,
-          '--mqtt-port',
-          '0',
-          '--http-port',
-          '0',
-          '--https-port',
-          '0',
-          ...c.args,
-        ],
-        { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...c.env } },
-      );
+      const r = serveRefused(data, c.args, c.env);
       assert.notEqual(r.status, 0);
       assert.match(
         r.stderr,

@@ -4,13 +4,12 @@
  * flag, before the data folder is touched.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 
-import { MAIN } from './helpers/cli.js';
+import { serveRefused } from './helpers/cli.js';
 
 describe('gatehouse serve: --smtp-url', () => {
   const root = mkdtempSync(join(tmpdir(), 'gatehouse-smtp-flags-'));
@@ -31,23 +30,7 @@ describe('gatehouse serve: --smtp-url', () => {
   for (const [i, c] of cases.entries()) {
     it(`refuses ${c.args.join(' ') || JSON.stringify(c.env)}`, () => {
       const data = join(root, `d${i}`);
-      const r = spawnSync(
-        process.execPath,
-        [
-          MAIN,
-          'serve',
-          '--data',
-          data,
-          '--mqtt-port',
-          '0',
-          '--http-port',
-          '0',
-          '--https-port',
-          '0',
-          ...c.args,
-        ],
-        { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...c.env } },
-      );
+      const r = serveRefused(data, c.args, c.env);
       assert.notEqual(r.status, 0);
       assert.match(r.stderr, /ERR_CLI_INVALID_OPTION/);
       assert.match(r.stderr, c.message);

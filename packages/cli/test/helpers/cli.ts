@@ -44,3 +44,16 @@ export function tempDirs(): { make: () => string; cleanup: () => void } {
 export function listing(dir: string): string[] {
   return readdirSync(dir).sort();
 }
+
+/**
+ * `gatehouse serve` on `data` with every port 0 and the extra `args` / environment, waiting for
+ * it to exit: for flags that must stop the start before anything listens or is written.
+ */
+export function serveRefused(data: string, args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
+  const r = spawnSync(
+    process.execPath,
+    [MAIN, 'serve', '--data', data, '--mqtt-port', '0', '--http-port', '0', '--https-port', '0', ...args],
+    { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...env } },
+  );
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
