@@ -3,13 +3,29 @@
 // `node --test` invocation, so the runner prints one summary for the whole
 // repository. Pass package folders or compiled test files to restrict the run:
 // `node scripts/test.mjs packages/pki packages/server/dist/test/hub-sdk.test.js`.
-import { readdirSync, statSync, existsSync } from 'node:fs';
+// `--skip-list FILE` leaves out the test files FILE names (one base name at the start of
+// each line; `#` lines are comments), as the Node.js 24 CI run does (scripts/node24-skip.txt).
+import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const args = process.argv.slice(2);
+let skipped = new Set();
+const skipAt = args.indexOf('--skip-list');
+if (skipAt >= 0) {
+  const listFile = args[skipAt + 1];
+  if (listFile === undefined) {
+    console.error('--skip-list needs a file');
+    process.exit(2);
+  }
+  const lines = readFileSync(resolve(listFile), 'utf8').split('\n');
+  skipped = new Set(
+    lines.filter((l) => l.trim() !== '' && !l.startsWith('#')).map((l) => l.trim().split(/\s+/)[0]),
+  );
+  args.splice(skipAt, 2);
+}
 const filter = process.env.TEST_FILTER;
 const roots =
   args.length > 0
@@ -34,7 +50,15 @@ for (const pkg of roots) {
   const testDir = join(pkg, 'dist', 'test');
   if (existsSync(testDir)) walk(testDir, files);
 }
-const selected = filter ? files.filter((f) => f.includes(filter)) : files;
+const unknown = [...skipped].filter((name) => !files.some((f) => f.endsWith(`/${name}`)));
+if (unknown.length > 0) {
+  console.error(`--skip-list names test files that do not exist: ${unknown.join(', ')}`);
+  process.exit(2);
+}
+const kept = files.filter((f) => !skipped.has(f.slice(f.lastIndexOf('/') + 1)));
+if (skipped.size > 0)
+  console.log(`leaving out ${files.length - kept.length} test files named in the skip list`);
+const selected = filter ? kept.filter((f) => f.includes(filter)) : kept;
 if (selected.length === 0) {
   console.error('no test files found: run `npm run build` first');
   process.exit(1);
