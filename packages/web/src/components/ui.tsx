@@ -54,6 +54,41 @@ export function EmptyState({ title, children }: { title: string; children?: Reac
   );
 }
 
+/**
+ * A list page's table: nothing while the rows load, `empty` when there are none, else one
+ * `children(row)` a row under the column headings.
+ */
+export function ListTable<T>({
+  label,
+  rows,
+  columns,
+  empty,
+  children,
+}: {
+  label: string;
+  rows: readonly T[] | undefined;
+  columns: readonly string[];
+  empty: ReactNode;
+  children: (row: T) => ReactNode;
+}) {
+  if (rows === undefined) return null;
+  if (rows.length === 0) return <>{empty}</>;
+  return (
+    <div className="table-wrap">
+      <table aria-label={label}>
+        <thead>
+          <tr>
+            {columns.map((c, i) => (
+              <th key={i}>{c}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{rows.map(children)}</tbody>
+      </table>
+    </div>
+  );
+}
+
 export function Badge({
   tone,
   children,

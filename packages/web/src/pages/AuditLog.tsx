@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, messageOf } from '../api';
-import { Badge, EmptyState, FieldError } from '../components/ui';
+import { Badge, EmptyState, FieldError, ListTable } from '../components/ui';
 
 /** One entry of `GET /api/auditLogs` (docs/audit.md). */
 export interface AuditEntry {
@@ -174,73 +174,55 @@ export function AuditLog() {
         </div>
       </form>
       <FieldError error={error} />
-      {entries !== undefined && entries.length === 0 && (
-        <EmptyState title="No changes">Nothing matches these filters.</EmptyState>
-      )}
-      {entries !== undefined && entries.length > 0 && (
-        <div className="table-wrap">
-          <table aria-label="Audit log">
-            <thead>
-              <tr>
-                <th>Time</th>
-                <th>Actor</th>
-                <th>Action</th>
-                <th>Resource</th>
-                <th>Before / after</th>
-              </tr>
-            </thead>
-            <tbody>
-              {entries.map((e) => (
-                <tr key={e.id} data-testid={`audit-${e.id}`}>
-                  <td>{new Date(e.time).toLocaleString()}</td>
-                  <td>
-                    {e.actor.name ?? e.actor.id}
-                    <div className="muted small">{e.actor.type === 'apiToken' ? 'API token' : 'User'}</div>
-                  </td>
-                  <td>
-                    <Badge tone={tone(e.action)}>{e.action}</Badge>
-                  </td>
-                  <td>
-                    {e.resource.displayName ?? e.resource.id ?? ''}
-                    <div className="muted small">
-                      {e.resource.type}
-                      {e.resource.id !== undefined &&
-                        e.resource.displayName !== undefined &&
-                        ` · ${e.resource.id}`}
-                    </div>
-                    <div className="muted small">
-                      <code>
-                        {e.method} {e.path}
-                      </code>
-                    </div>
-                  </td>
-                  <td>
-                    {e.before === undefined && e.after === undefined ? (
-                      <span className="muted">—</span>
-                    ) : (
-                      <details>
-                        <summary>
-                          Show
-                          {changed(e.before, e.after).length > 0 && (
-                            <span className="muted small">
-                              {' '}
-                              · changed: {changed(e.before, e.after).join(', ')}
-                            </span>
-                          )}
-                        </summary>
-                        <div className="audit-diff">
-                          <Snapshot label="Before" value={e.before} />
-                          <Snapshot label="After" value={e.after} />
-                        </div>
-                      </details>
+      <ListTable
+        label="Audit log"
+        rows={entries}
+        columns={['Time', 'Actor', 'Action', 'Resource', 'Before / after']}
+        empty={<EmptyState title="No changes">Nothing matches these filters.</EmptyState>}
+      >
+        {(e) => (
+          <tr key={e.id} data-testid={`audit-${e.id}`}>
+            <td>{new Date(e.time).toLocaleString()}</td>
+            <td>
+              {e.actor.name ?? e.actor.id}
+              <div className="muted small">{e.actor.type === 'apiToken' ? 'API token' : 'User'}</div>
+            </td>
+            <td>
+              <Badge tone={tone(e.action)}>{e.action}</Badge>
+            </td>
+            <td>
+              {e.resource.displayName ?? e.resource.id ?? ''}
+              <div className="muted small">
+                {e.resource.type}
+                {e.resource.id !== undefined && e.resource.displayName !== undefined && ` · ${e.resource.id}`}
+              </div>
+              <div className="muted small">
+                <code>
+                  {e.method} {e.path}
+                </code>
+              </div>
+            </td>
+            <td>
+              {e.before === undefined && e.after === undefined ? (
+                <span className="muted">—</span>
+              ) : (
+                <details>
+                  <summary>
+                    Show
+                    {changed(e.before, e.after).length > 0 && (
+                      <span className="muted small"> · changed: {changed(e.before, e.after).join(', ')}</span>
                     )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+                  </summary>
+                  <div className="audit-diff">
+                    <Snapshot label="Before" value={e.before} />
+                    <Snapshot label="After" value={e.after} />
+                  </div>
+                </details>
+              )}
+            </td>
+          </tr>
+        )}
+      </ListTable>
       {next !== undefined && (
         <button type="button" disabled={busy} onClick={() => void load(next, true)}>
           Older entries

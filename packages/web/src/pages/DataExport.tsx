@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, messageOf } from '../api';
-import { Badge, Dialog, EmptyState, FieldError, ago } from '../components/ui';
+import { Badge, Dialog, EmptyState, FieldError, ago, ListTable } from '../components/ui';
 import { idFrom } from '../jobs/types';
 import { useApiData } from '../use-api-data';
 
@@ -119,88 +119,71 @@ export function DataExport() {
         </p>
       )}
       <h2>Exports</h2>
-      {exports.data !== undefined && exports.data.length === 0 && (
-        <EmptyState title="No exports yet">
-          <p>
-            An export sends telemetry, property changes, connectivity or lifecycle events to your own systems,
-            in IoT Central&apos;s message format, as they are stored, and catches up after an outage.
-          </p>
-        </EmptyState>
-      )}
-      {exports.data !== undefined && exports.data.length > 0 && (
-        <div className="table-wrap">
-          <table aria-label="Exports">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Source</th>
-                <th>Destinations</th>
-                <th>Status</th>
-                <th>Backlog</th>
-                <th>Delivered</th>
-                <th>Dropped</th>
-                <th>Last export</th>
-              </tr>
-            </thead>
-            <tbody>
-              {exports.data.map((e) => (
-                <tr key={e.id} data-testid={`export-row-${e.id}`}>
-                  <td>
-                    {e.displayName}
-                    {!e.enabled && <span className="muted"> (disabled)</span>}
-                  </td>
-                  <td>{e.source}</td>
-                  <td>{e.destinations.map((d) => d.id).join(', ')}</td>
-                  <StatusCell s={e} />
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ListTable
+        label="Exports"
+        rows={exports.data}
+        columns={[
+          'Name',
+          'Source',
+          'Destinations',
+          'Status',
+          'Backlog',
+          'Delivered',
+          'Dropped',
+          'Last export',
+        ]}
+        empty={
+          <EmptyState title="No exports yet">
+            <p>
+              An export sends telemetry, property changes, connectivity or lifecycle events to your own
+              systems, in IoT Central&apos;s message format, as they are stored, and catches up after an
+              outage.
+            </p>
+          </EmptyState>
+        }
+      >
+        {(e) => (
+          <tr key={e.id} data-testid={`export-row-${e.id}`}>
+            <td>
+              {e.displayName}
+              {!e.enabled && <span className="muted"> (disabled)</span>}
+            </td>
+            <td>{e.source}</td>
+            <td>{e.destinations.map((d) => d.id).join(', ')}</td>
+            <StatusCell s={e} />
+          </tr>
+        )}
+      </ListTable>
       <h2>Destinations</h2>
-      {destinations.data !== undefined && destinations.data.length === 0 && (
-        <EmptyState title="No destinations yet">
-          <p>
-            A destination is where exports send: a webhook (HTTP POST), an MQTT broker or a RabbitMQ exchange.
-          </p>
-        </EmptyState>
-      )}
-      {destinations.data !== undefined && destinations.data.length > 0 && (
-        <div className="table-wrap">
-          <table aria-label="Destinations">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Type</th>
-                <th>Status</th>
-                <th>Backlog</th>
-                <th>Delivered</th>
-                <th>Dropped</th>
-                <th>Last export</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {destinations.data.map((d) => (
-                <tr key={d.id} data-testid={`destination-row-${d.id}`}>
-                  <td>
-                    {d.displayName}
-                    {d.url && <div className="muted">{d.url}</div>}
-                  </td>
-                  <td>{d.type}</td>
-                  <StatusCell s={d} />
-                  <td>
-                    <button type="button" onClick={() => void test(d.id)}>
-                      Send a test message
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ListTable
+        label="Destinations"
+        rows={destinations.data}
+        columns={['Name', 'Type', 'Status', 'Backlog', 'Delivered', 'Dropped', 'Last export', '']}
+        empty={
+          <EmptyState title="No destinations yet">
+            <p>
+              A destination is where exports send: a webhook (HTTP POST), an MQTT broker or a RabbitMQ
+              exchange.
+            </p>
+          </EmptyState>
+        }
+      >
+        {(d) => (
+          <tr key={d.id} data-testid={`destination-row-${d.id}`}>
+            <td>
+              {d.displayName}
+              {d.url && <div className="muted">{d.url}</div>}
+            </td>
+            <td>{d.type}</td>
+            <StatusCell s={d} />
+            <td>
+              <button type="button" onClick={() => void test(d.id)}>
+                Send a test message
+              </button>
+            </td>
+          </tr>
+        )}
+      </ListTable>
       {dialog === 'destination' && (
         <DestinationDialog
           onClose={() => setDialog(null)}

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api, messageOf } from '../api';
-import { Badge, Dialog, EmptyState, FieldError } from '../components/ui';
+import { Badge, Dialog, EmptyState, FieldError, ListTable } from '../components/ui';
 import type { Device, DeviceTemplate } from '../devices/types';
 import { groupPath, idFrom, type DeviceGroup } from '../jobs/types';
 import { Link, navigate } from '../router';
@@ -27,40 +27,31 @@ export function DeviceGroups() {
       </div>
       <FieldError error={groups.error} />
       {groups.data === undefined && groups.error === null && <p className="muted">Loading…</p>}
-      {groups.data !== undefined && groups.data.length === 0 && (
-        <EmptyState title="No device groups yet">
-          <p>
-            A device group is a query over your devices, such as all the devices of one template. Jobs set
-            properties or run commands on the devices of a group; the device list can show one group.
-          </p>
-        </EmptyState>
-      )}
-      {groups.data !== undefined && groups.data.length > 0 && (
-        <div className="table-wrap">
-          <table aria-label="Device groups">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Filter</th>
-                <th>Description</th>
-              </tr>
-            </thead>
-            <tbody>
-              {groups.data.map((g) => (
-                <tr key={g.id} data-testid={`group-row-${g.id}`}>
-                  <td>
-                    <Link to={`/device-groups/${encodeURIComponent(g.id)}`}>{g.displayName}</Link>
-                  </td>
-                  <td>
-                    <code>{g.filter}</code>
-                  </td>
-                  <td>{g.description ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ListTable
+        label="Device groups"
+        rows={groups.data}
+        columns={['Name', 'Filter', 'Description']}
+        empty={
+          <EmptyState title="No device groups yet">
+            <p>
+              A device group is a query over your devices, such as all the devices of one template. Jobs set
+              properties or run commands on the devices of a group; the device list can show one group.
+            </p>
+          </EmptyState>
+        }
+      >
+        {(g) => (
+          <tr key={g.id} data-testid={`group-row-${g.id}`}>
+            <td>
+              <Link to={`/device-groups/${encodeURIComponent(g.id)}`}>{g.displayName}</Link>
+            </td>
+            <td>
+              <code>{g.filter}</code>
+            </td>
+            <td>{g.description ?? ''}</td>
+          </tr>
+        )}
+      </ListTable>
       {creating && (
         <GroupDialog
           onClose={() => setCreating(false)}
@@ -231,43 +222,34 @@ export function DeviceGroupPage({ id }: { id: string }) {
       )}
       <h2>Devices</h2>
       <FieldError error={devices.error} />
-      {devices.data !== undefined && devices.data.length === 0 && (
-        <EmptyState title="No device matches this group's filter now">
-          The group is evaluated each time it is used: devices that match later join it.
-        </EmptyState>
-      )}
-      {devices.data !== undefined && devices.data.length > 0 && (
-        <div className="table-wrap">
-          <table aria-label="Group devices">
-            <thead>
-              <tr>
-                <th>Device name</th>
-                <th>Device ID</th>
-                <th>Connection</th>
-              </tr>
-            </thead>
-            <tbody>
-              {devices.data.map((d) => (
-                <tr key={d.id} data-testid={`group-device-${d.id}`}>
-                  <td>
-                    <Link to={`/devices/${encodeURIComponent(d.id)}`}>{d.displayName || d.id}</Link>
-                  </td>
-                  <td>
-                    <code>{d.id}</code>
-                  </td>
-                  <td>
-                    {d.status.connected ? (
-                      <Badge tone="ok">Connected</Badge>
-                    ) : (
-                      <Badge tone="muted">Disconnected</Badge>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ListTable
+        label="Group devices"
+        rows={devices.data}
+        columns={['Device name', 'Device ID', 'Connection']}
+        empty={
+          <EmptyState title="No device matches this group's filter now">
+            The group is evaluated each time it is used: devices that match later join it.
+          </EmptyState>
+        }
+      >
+        {(d) => (
+          <tr key={d.id} data-testid={`group-device-${d.id}`}>
+            <td>
+              <Link to={`/devices/${encodeURIComponent(d.id)}`}>{d.displayName || d.id}</Link>
+            </td>
+            <td>
+              <code>{d.id}</code>
+            </td>
+            <td>
+              {d.status.connected ? (
+                <Badge tone="ok">Connected</Badge>
+              ) : (
+                <Badge tone="muted">Disconnected</Badge>
+              )}
+            </td>
+          </tr>
+        )}
+      </ListTable>
       {editing && g && (
         <GroupDialog
           group={g}

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { api, messageOf } from '../api';
-import { Badge, EmptyState, FieldError } from '../components/ui';
+import { Badge, EmptyState, FieldError, ListTable } from '../components/ui';
 import { idFrom, isActive, jobPath, jobTone, type Job, type JobDevice } from '../jobs/types';
 import { Link, navigate } from '../router';
 import { useApiData } from '../use-api-data';
@@ -118,37 +118,26 @@ export function JobPage({ id }: { id: string }) {
       )}
       <h2>Devices</h2>
       <FieldError error={devices.error} />
-      {devices.data !== undefined && devices.data.length === 0 && (
-        <EmptyState title="The group selected no device when the job started" />
-      )}
-      {devices.data !== undefined && devices.data.length > 0 && (
-        <div className="table-wrap">
-          <table aria-label="Job devices">
-            <thead>
-              <tr>
-                <th>Device ID</th>
-                <th>Status</th>
-                <th>Details</th>
-              </tr>
-            </thead>
-            <tbody>
-              {devices.data.map((d) => (
-                <tr key={d.id} data-testid={`job-device-${d.id}`}>
-                  <td>
-                    <Link to={`/devices/${encodeURIComponent(d.id)}`}>{d.id}</Link>
-                  </td>
-                  <td>
-                    <Badge tone={d.status === 'completed' ? 'ok' : d.status === 'failed' ? 'bad' : 'info'}>
-                      {d.status === 'completed' ? 'Completed' : d.status === 'failed' ? 'Failed' : 'Pending'}
-                    </Badge>
-                  </td>
-                  <td>{d.message ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ListTable
+        label="Job devices"
+        rows={devices.data}
+        columns={['Device ID', 'Status', 'Details']}
+        empty={<EmptyState title="The group selected no device when the job started" />}
+      >
+        {(d) => (
+          <tr key={d.id} data-testid={`job-device-${d.id}`}>
+            <td>
+              <Link to={`/devices/${encodeURIComponent(d.id)}`}>{d.id}</Link>
+            </td>
+            <td>
+              <Badge tone={d.status === 'completed' ? 'ok' : d.status === 'failed' ? 'bad' : 'info'}>
+                {d.status === 'completed' ? 'Completed' : d.status === 'failed' ? 'Failed' : 'Pending'}
+              </Badge>
+            </td>
+            <td>{d.message ?? ''}</td>
+          </tr>
+        )}
+      </ListTable>
     </section>
   );
 }

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { api, messageOf } from '../api';
-import { Badge, Dialog, EmptyState, FieldError, ago } from '../components/ui';
+import { Badge, Dialog, EmptyState, FieldError, ago, ListTable } from '../components/ui';
 import type { Device, DeviceTemplate } from '../devices/types';
 import { idFrom, isActive, jobPath, jobTone, type DeviceGroup, type Job, type JobData } from '../jobs/types';
 import { Link, navigate } from '../router';
@@ -29,51 +29,40 @@ export function Jobs() {
       </div>
       <FieldError error={jobs.error} />
       {jobs.data === undefined && jobs.error === null && <p className="muted">Loading…</p>}
-      {jobs.data !== undefined && jobs.data.length === 0 && (
-        <EmptyState title="No jobs yet">
-          <p>
-            A job sets a property or runs a command on every device of a{' '}
-            <Link to="/device-groups">device group</Link>, in batches if you like; at most 5 run at once and
-            they are kept 30 days.
-          </p>
-        </EmptyState>
-      )}
-      {jobs.data !== undefined && jobs.data.length > 0 && (
-        <div className="table-wrap">
-          <table aria-label="Jobs">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Group</th>
-                <th>Status</th>
-                <th>Progress</th>
-                <th>Started</th>
-              </tr>
-            </thead>
-            <tbody>
-              {jobs.data.map((j) => {
-                const s = jobTone(j.status);
-                return (
-                  <tr key={j.id} data-testid={`job-row-${j.id}`}>
-                    <td>
-                      <Link to={`/jobs/${encodeURIComponent(j.id)}`}>{j.displayName ?? j.id}</Link>
-                    </td>
-                    <td>{j.group}</td>
-                    <td>
-                      <Badge tone={s.tone}>{s.label}</Badge>
-                    </td>
-                    <td>
-                      {j.progress.completed} completed, {j.progress.failed} failed, {j.progress.pending}{' '}
-                      pending of {j.progress.total}
-                    </td>
-                    <td>{ago(j.start ?? null)}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ListTable
+        label="Jobs"
+        rows={jobs.data}
+        columns={['Name', 'Group', 'Status', 'Progress', 'Started']}
+        empty={
+          <EmptyState title="No jobs yet">
+            <p>
+              A job sets a property or runs a command on every device of a{' '}
+              <Link to="/device-groups">device group</Link>, in batches if you like; at most 5 run at once and
+              they are kept 30 days.
+            </p>
+          </EmptyState>
+        }
+      >
+        {(j) => {
+          const s = jobTone(j.status);
+          return (
+            <tr key={j.id} data-testid={`job-row-${j.id}`}>
+              <td>
+                <Link to={`/jobs/${encodeURIComponent(j.id)}`}>{j.displayName ?? j.id}</Link>
+              </td>
+              <td>{j.group}</td>
+              <td>
+                <Badge tone={s.tone}>{s.label}</Badge>
+              </td>
+              <td>
+                {j.progress.completed} completed, {j.progress.failed} failed, {j.progress.pending} pending of{' '}
+                {j.progress.total}
+              </td>
+              <td>{ago(j.start ?? null)}</td>
+            </tr>
+          );
+        }}
+      </ListTable>
       {creating && (
         <NewJob
           {...(initialGroup !== undefined ? { initialGroup } : {})}

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { api, messageOf } from '../api';
 import { Link, navigate } from '../router';
-import { Badge, EmptyState, FieldError, FileField } from '../components/ui';
+import { Badge, EmptyState, FieldError, FileField, ListTable } from '../components/ui';
 import { useApiData } from '../use-api-data';
 import type { DeviceTemplate } from '../admin/types';
 
@@ -69,43 +69,33 @@ export function Templates() {
         <FieldError error={importError} />
       </section>
       <FieldError error={error} />
-      {data !== undefined && data.length === 0 && (
-        <EmptyState title="No device templates">
-          Import a DTDL v2 file above, e.g. the Thermostat model of the IoT Plug and Play samples.
-        </EmptyState>
-      )}
-      {data !== undefined && data.length > 0 && (
-        <div className="table-wrap">
-          <table aria-label="Device templates">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Model ID</th>
-                <th>Devices</th>
-                <th>Capabilities</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.map((t) => (
-                <tr key={t['@id']}>
-                  <td>
-                    <Link to={templatePath(t['@id'])}>{t.displayName}</Link>{' '}
-                    {t.builtIn && <Badge tone="muted">Built-in</Badge>}
-                  </td>
-                  <td>
-                    <code>{t.capabilityModel['@id'] ?? t['@id']}</code>
-                  </td>
-                  <td data-testid={`devices-${t['@id']}`}>{t.devices}</td>
-                  <td className="muted">
-                    {t.summary.telemetry.length} telemetry, {t.summary.properties.length} properties,{' '}
-                    {t.summary.commands.length} commands
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ListTable
+        label="Device templates"
+        rows={data}
+        columns={['Name', 'Model ID', 'Devices', 'Capabilities']}
+        empty={
+          <EmptyState title="No device templates">
+            Import a DTDL v2 file above, e.g. the Thermostat model of the IoT Plug and Play samples.
+          </EmptyState>
+        }
+      >
+        {(t) => (
+          <tr key={t['@id']}>
+            <td>
+              <Link to={templatePath(t['@id'])}>{t.displayName}</Link>{' '}
+              {t.builtIn && <Badge tone="muted">Built-in</Badge>}
+            </td>
+            <td>
+              <code>{t.capabilityModel['@id'] ?? t['@id']}</code>
+            </td>
+            <td data-testid={`devices-${t['@id']}`}>{t.devices}</td>
+            <td className="muted">
+              {t.summary.telemetry.length} telemetry, {t.summary.properties.length} properties,{' '}
+              {t.summary.commands.length} commands
+            </td>
+          </tr>
+        )}
+      </ListTable>
     </section>
   );
 }
