@@ -22,14 +22,11 @@ import type { Logger } from 'pino';
 
 import type { TemplateSummary } from '../app/dtdl-summary.js';
 import { GatehouseError } from '../errors.js';
-import { readAck } from '../hub/properties.js';
-import { isPlainObject } from '../hub/message-body.js';
 import { KeyedMutex } from '../keyed-mutex.js';
-import { commonError } from '../validation.js';
+import { ackOutcome, checkJobId, failureText } from './job-acks.js';
 import { jobError } from './errors.js';
 import {
   batchSize,
-  JOB_ID,
   parseJobDefinition,
   splitPath,
   thresholdReached,
@@ -70,20 +67,6 @@ export interface JobServiceOptions {
   lease?: (jobId: string) => Promise<(() => Promise<void>) | undefined>;
   /** With a lease: how often this node looks for active jobs nobody runs (a dead node's; default 5 s). */
   adoptEveryMs?: number;
-}
-
-function checkJobId(id: string, what = 'jobId'): void {
-  if (!JOB_ID.test(id)) {
-    throw commonError(
-      'ERR_INVALID_ID',
-      `${what} '${id.slice(0, 64)}' is invalid: use letters, digits, - and _, 1–255 characters.`,
-    );
-  }
-}
-
-function failureText(err: unknown): string {
-  if (err instanceof GatehouseError) return `${err.code}: ${err.message}`;
-  return 'ERR_INTERNAL: the operation failed unexpectedly (see the server log).';
 }
 
 export class JobService {
@@ -532,28 +515,4 @@ export class JobService {
       this.wakers.get(w.jobId)?.();
     }
   }
-}
-
-/** Whether the reported properties acknowledge every value of a property job at `version` or later. */
-export function ackOutcome(
-  reported: Record<string, unknown>,
-  data: JobData[],
-  version: number,
-): { status: JobDeviceStatus; message?: string } {
-  for (const d of data) {
-    if (d.value === null) continue;
-    const { component, name } = splitPath(d.path);
-    const holder = component === undefined ? reported : reported[component];
-    const ack = isPlainObject(holder) && Object.hasOwn(holder, name) ? readAck(holder[name]) : undefined;
-    if (!ack || ack.ackVersion === undefined || ack.ackVersion < version) return { status: 'pending' };
-    const code = ack.ackCode ?? 200;
-    if (code >= 201 && code <= 203) return { status: 'pending' };
-    if (code < 200 || code > 299) {
-      return {
-        status: 'failed',
-        message: `The device refused '${d.path}' (ac ${code}${ack.ackDescription !== undefined ? `: ${ack.ackDescription.slice(0, 200)}` : ''}).`,
-      };
-    }
-  }
-  return { status: 'completed' };
 }
