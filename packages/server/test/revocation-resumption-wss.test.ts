@@ -106,7 +106,8 @@ describe('revocation: TLS resumption on the WSS listener', { concurrency: false 
     assert.ok(first.seen.session, 'the client has a session to offer');
 
     await revoke();
-    await closedWithin(client, async () => postCrl(await ca.crl()));
+    const crl = await ca.crl();
+    await closedWithin(client, () => postCrl(crl));
 
     const retry = wssTls(version, first.seen.session);
     assert.equal(
