@@ -121,6 +121,8 @@ export async function crashLoop(o: { iterations: number; seed: number }): Promis
   let killMin = Infinity;
   let killMax = 0;
   let stored = 0;
+  let rowsStored = 0;
+  let integrityOk = 0;
   try {
     for (let i = 0; i < o.iterations; i++) {
       rec.begin(i);
@@ -146,6 +148,7 @@ export async function crashLoop(o: { iterations: number; seed: number }): Promis
       try {
         const check = db.pragma('integrity_check', { simple: true });
         if (check !== 'ok') rec.add('integrity', String(check), i);
+        else integrityOk++;
         const rows = db
           .prepare('select cast(body as text) as body from telemetry where device_id = ?')
           .all(DEVICE) as {
@@ -153,6 +156,7 @@ export async function crashLoop(o: { iterations: number; seed: number }): Promis
         }[];
         const have = new Set(rows.map((r) => (JSON.parse(r.body) as { seq: number }).seq));
         stored = have.size;
+        rowsStored = rows.length;
         const lost = [...acknowledged].filter((n) => !have.has(n));
         if (lost.length > 0)
           rec.add(
@@ -171,6 +175,10 @@ export async function crashLoop(o: { iterations: number; seed: number }): Promis
     iterations: o.iterations,
     acknowledged: acknowledged.size,
     stored,
+    // Rows beyond one per sequence number. The client never sends a number twice (each
+    // iteration starts past the last one), so any duplicate is written by the server.
+    duplicates: rowsStored - stored,
+    integrityOk,
     killAfterMs: { min: killMin, max: killMax },
   });
 }

@@ -8,28 +8,21 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createDeviceCertificate, createRootCa, type Issued } from '@gatehouse/pki';
-import { deriveDeviceKey } from '@gatehouse/protocol';
-import { runAzureProvision } from './helpers/azure-device.js';
-import { AzureHubDevice } from './helpers/azure-hub.js';
-import { base64Pem, tempDir, writeIssued } from './helpers/pki-files.js';
-import { withPortLock } from './helpers/port-lock.js';
+import {
+  provisionWithSdk,
+  sdkCredential,
+  sdkEnrollments,
+  startSdkDevice,
+  type CredentialKind,
+  type SdkCredential,
+  type SdkEnrollments,
+  type SdkTransport,
+} from './helpers/azure-credentials.js';
+import type { AzureHubDevice } from './helpers/azure-hub.js';
+import { holdPortLock } from './helpers/port-lock.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
-type Transport = 'mqtt' | 'mqttws' | 'http';
-const TRANSPORTS: Transport[] = ['mqtt', 'mqttws', 'http'];
-
-interface Credential {
-  registrationId: string;
-  files?: { cert: string; key: string };
-  symmetricKey?: string;
-}
-
-function hold(port: number): Promise<() => void> {
-  return new Promise((ready, fail) => {
-    withPortLock(port, () => new Promise<void>((done) => ready(done))).catch(fail);
-  });
-}
+const TRANSPORTS: SdkTransport[] = ['mqtt', 'mqttws', 'http'];
 
 async function eventually<T>(
   read: () => Promise<T>,
@@ -50,33 +43,15 @@ async function eventually<T>(
 describe('every attestation × every transport with the real Azure SDK', { concurrency: false }, () => {
   let server: TestServer;
   const releases: Array<() => void> = [];
-  let dir: string;
-  let root: Issued;
-  let groupKey: string;
+  let enrollments: SdkEnrollments;
   const devices: AzureHubDevice[] = [];
 
   before(async () => {
-    releases.push(await hold(8883));
-    releases.push(await hold(443));
+    releases.push(await holdPortLock(8883));
+    releases.push(await holdPortLock(443));
     server = await startTestServer({ mqttPort: 8883, httpsPort: 443 });
     assert.ok(server.https, `the HTTPS listener is up (${server.httpsError ?? ''})`);
-    dir = await tempDir();
-    root = await createRootCa({ commonName: 'matrix-root' });
-    await server.api('PUT', '/api/enrollmentGroups/matrix', {
-      displayName: 'matrix',
-      type: 'iot',
-      attestation: { type: 'x509' },
-    });
-    const up = await server.api('PUT', '/api/enrollmentGroups/matrix/certificates/primary', {
-      certificate: base64Pem(root.certificate),
-      verified: true,
-    });
-    assert.equal(up.status, 200);
-    const g = await server.api<{ attestation: { symmetricKey: { primaryKey: string } } }>(
-      'GET',
-      '/api/enrollmentGroups/SAS-IoT-Devices',
-    );
-    groupKey = g.body.attestation.symmetricKey.primaryKey;
+    enrollments = await sdkEnrollments(server, 'matrix');
   });
 
   after(async () => {
@@ -86,73 +61,25 @@ describe('every attestation × every transport with the real Azure SDK', { concu
   });
 
   /** A fresh identity of the given kind, ready to provision. */
-  async function credential(kind: string, transport: Transport): Promise<Credential> {
-    const id = `${kind}-${transport}`;
-    switch (kind) {
-      case 'x509-group': {
-        const files = await writeIssued(
-          dir,
-          id,
-          await createDeviceCertificate({ commonName: id, issuer: root }),
-        );
-        return { registrationId: id, files };
-      }
-      case 'x509-individual': {
-        const leaf = await createDeviceCertificate({ commonName: id });
-        const put = await server.api('PUT', `/api/devices/${id}/attestation`, {
-          type: 'x509',
-          x509: { clientCertificates: { primary: { certificate: leaf.certificate.pem } } },
-        });
-        assert.equal(put.status, 200, JSON.stringify(put.body));
-        return { registrationId: id, files: await writeIssued(dir, id, leaf) };
-      }
-      case 'sas-group':
-        return { registrationId: id, symmetricKey: deriveDeviceKey(groupKey, id) };
-      default: {
-        const put = await server.api<{ symmetricKey: { primaryKey: string } }>(
-          'PUT',
-          `/api/devices/${id}/attestation`,
-          { type: 'symmetricKey' },
-        );
-        assert.equal(put.status, 200, JSON.stringify(put.body));
-        return { registrationId: id, symmetricKey: put.body.symmetricKey.primaryKey };
-      }
-    }
+  function credential(kind: CredentialKind, transport: SdkTransport): Promise<SdkCredential> {
+    return sdkCredential(enrollments, kind, `${kind}-${transport}`);
   }
 
   function startDevice(
-    c: Credential,
-    transport: Transport,
+    c: SdkCredential,
+    transport: SdkTransport,
     extra: Record<string, string> = {},
   ): AzureHubDevice {
-    const env: Record<string, string> = {
-      HUB_HOST: 'localhost',
-      DEVICE_ID: c.registrationId,
-      TRANSPORT: transport,
-      ...extra,
-    };
-    if (c.symmetricKey) env['SHARED_ACCESS_KEY'] = c.symmetricKey;
-    else {
-      env['CERT_FILE'] = c.files!.cert;
-      env['KEY_FILE'] = c.files!.key;
-    }
-    const d = new AzureHubDevice(env, server.serverCaPath!);
+    const d = startSdkDevice(server, c, transport, extra);
     devices.push(d);
     return d;
   }
 
-  for (const kind of ['x509-group', 'x509-individual', 'sas-group', 'sas-individual']) {
+  for (const kind of ['x509-group', 'x509-individual', 'sas-group', 'sas-individual'] as const) {
     for (const transport of TRANSPORTS) {
       it(`${kind} provisions over ${transport} and sends telemetry to the hub over ${transport}`, async () => {
         const c = await credential(kind, transport);
-        const reg = await runAzureProvision({
-          caPath: server.serverCaPath!,
-          idScope: server.idScope,
-          registrationId: c.registrationId,
-          transport,
-          ...(c.files ? { certFile: c.files.cert, keyFile: c.files.key } : {}),
-          ...(c.symmetricKey ? { symmetricKey: c.symmetricKey } : {}),
-        });
+        const reg = await provisionWithSdk(server, c, transport);
         assert.equal(reg.ok, true, `${kind}/${transport}: ${JSON.stringify(reg.error)}`);
         assert.equal(reg.result?.deviceId, c.registrationId);
         assert.equal(reg.result?.assignedHub, 'localhost');

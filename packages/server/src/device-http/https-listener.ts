@@ -4,6 +4,7 @@
  * for all three. Like the MQTT listener it asks every client for a certificate and never
  * rejects one: chains are validated by the services, per enrollment or device.
  */
+import { constants } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -27,6 +28,15 @@ import { hubErrorBody, serveHub } from './hub-http.js';
 import type { HubHttpHandler } from './hub-http-handler.js';
 import { sendJson } from './http-reply.js';
 import { tlsProfile, type TlsVersions } from '../gateway/tls-profile.js';
+
+/**
+ * No TLS session tickets, as on the MQTT/TLS listener: a resumed session carries only the
+ * client's leaf certificate (OpenSSL keeps no peer chain in a session), so the revocation check
+ * would no longer see the intermediate CAs the device sent, and a device below a revoked
+ * intermediate got back in by resuming (HARDENING.md §8 R3). A client offering a ticket gets a
+ * full handshake with its chain.
+ */
+const SECURE_OPTIONS = constants.SSL_OP_NO_TICKET;
 
 export interface DeviceHttpsListenerOptions {
   /** Default: all interfaces. */
@@ -174,7 +184,7 @@ export async function startDeviceHttpsListener(
       // Ask for the device chain, never reject it: DPS and the hub validate it (§7).
       requestCert: true,
       rejectUnauthorized: false,
-      ...tlsProfile(options.tlsVersions),
+      ...tlsProfile(options.tlsVersions, SECURE_OPTIONS),
       handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
       // Device requests are small; a slow-loris client is dropped.
       headersTimeout: 20_000,
@@ -222,7 +232,8 @@ export async function startDeviceHttpsListener(
   const stopAccepting = () => (stopped ??= bound.close());
   return {
     address: () => address,
-    setCertificate: (key, cert) => server.setSecureContext({ key, cert, ...tlsProfile(options.tlsVersions) }),
+    setCertificate: (key, cert) =>
+      server.setSecureContext({ key, cert, ...tlsProfile(options.tlsVersions, SECURE_OPTIONS) }),
     get webSocketCount() {
       return ws.connectionCount;
     },

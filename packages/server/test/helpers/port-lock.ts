@@ -51,3 +51,13 @@ export async function withPortLock<T>(
     }
   }
 }
+
+/**
+ * Takes the lock of `port` for longer than one call (a whole `describe`, from `before` to
+ * `after`): resolves with the function that releases it. Take 8883 before 443, always.
+ */
+export function holdPortLock(port: number): Promise<() => void> {
+  return new Promise((ready, fail) => {
+    withPortLock(port, () => new Promise<void>((done) => ready(done))).catch(fail);
+  });
+}

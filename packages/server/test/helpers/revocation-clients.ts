@@ -125,21 +125,23 @@ export async function refusalRecorded(
 }
 
 /**
- * DPS registration over MQTT with the device's certificate (PROTOCOL.md §1): the register
- * request, then operation-status polls until it settles. Resolves with the final status code
- * and body (200 assigned, 401 refused, …).
+ * DPS registration over MQTT with the device's certificate (and the chain above it, if `chain`)
+ * (PROTOCOL.md §1): the register request, then operation-status polls until it settles.
+ * Resolves with the final status code and body (200 assigned, 401 refused, …).
  */
 export async function provisionX509(
   server: TestServer,
   registrationId: string,
   issued: Issued,
+  options: { chain?: boolean } = {},
 ): Promise<{ status: number; body: Record<string, unknown> }> {
+  const certs = options.chain ? issued.chain.slice(0, -1) : [issued.certificate];
   const client = await mqtt.connectAsync(deviceUrl(server, 'mqtt'), {
     protocolVersion: 4,
     reconnectPeriod: 0,
     ca: readFileSync(server.serverCaPath!),
     servername: 'localhost',
-    cert: issued.certificate.pem,
+    cert: certs.map((c) => c.pem).join(''),
     key: issued.privateKey.toPem(),
     clientId: registrationId,
     username: `${server.idScope}/registrations/${registrationId}/api-version=2019-03-31`,
