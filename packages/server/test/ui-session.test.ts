@@ -156,11 +156,19 @@ describe('web UI: the session cookie', { skip: browserSkipReason(), concurrency:
     }
   });
 
-  it('a user disabled while signed in is at the sign-in form on the next page load', async () => {
+  it('a user disabled on the Users page while signed in is at the sign-in form on the next page load', async () => {
     const { context, page } = await browser.newPage();
+    const admin = await browser.newPage();
     try {
       await signIn(page, server.baseUrl, PASSWORD, 'victim@example.com');
-      assert.equal((await server.api('PATCH', '/api/users/victim', { disabled: true })).status, 200);
+      await signIn(admin.page, server.baseUrl, ADMIN_PASSWORD);
+      await admin.page.goto(`${server.baseUrl}/users`);
+      await admin.page.getByRole('button', { name: 'Disable user victim@example.com' }).click();
+      await admin.page.getByRole('button', { name: 'Enable user victim@example.com' }).waitFor();
+      await admin.page.getByText('Disabled', { exact: true }).waitFor();
+      await browser.screenshot(admin.page, 'users-disabled');
+      const user = await server.api('GET', '/api/users/victim');
+      assert.equal((user.body as { disabled?: boolean }).disabled, true);
       await page.reload();
       await page.getByRole('button', { name: 'Sign in' }).waitFor();
       await page.getByLabel('User name').fill('victim@example.com');
@@ -169,6 +177,7 @@ describe('web UI: the session cookie', { skip: browserSkipReason(), concurrency:
       await page.getByRole('alert').filter({ hasText: 'disabled' }).waitFor();
     } finally {
       await context.close();
+      await admin.context.close();
     }
   });
 });
