@@ -24,7 +24,11 @@ import { call, cookieSignIn, openStream, UI_HEADER } from './helpers/web-client.
 const ADMIN_PASSWORD = 'admin-password-for-session-end';
 const LIMIT_MS = 1000;
 
-async function makeUser(server: TestServer, id: string, roles = [ROLE_IDS.operator]): Promise<void> {
+async function makeUser(
+  server: TestServer,
+  id: string,
+  roles: string[] = [ROLE_IDS.operator],
+): Promise<void> {
   const put = await server.api('PUT', `/api/users/${id}`, {
     type: 'email',
     email: `${id}@example.com`,
@@ -242,3 +246,46 @@ describe(
     });
   },
 );
+
+describe('GATEHOUSE_ADMIN_PASSWORD enables a disabled admin again (the way back in)', () => {
+  it('admin disabled by another administrator; a restart with the password signs admin in again', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-web-admin-'));
+    try {
+      const first = await startTestServer({ dataDir, adminPassword: ADMIN_PASSWORD });
+      await makeUser(first, 'boss', [ROLE_IDS.administrator]);
+      const { cookie } = await cookieSignIn(first, 'boss@example.com', PASSWORD);
+      const disabled = await call(
+        first,
+        'PATCH',
+        '/api/users/admin',
+        { cookie, ...UI_HEADER },
+        { disabled: true },
+      );
+      assert.equal(disabled.status, 200, JSON.stringify(disabled.body));
+      const refused = await call(
+        first,
+        'POST',
+        '/api/session',
+        {},
+        { username: 'admin', password: ADMIN_PASSWORD },
+      );
+      expectApiError(refused, 403, 'ERR_USER_DISABLED');
+      await first.stop();
+      const again = await startTestServer({ dataDir, adminPassword: ADMIN_PASSWORD });
+      try {
+        const ok = await call(
+          again,
+          'POST',
+          '/api/session',
+          {},
+          { username: 'admin', password: ADMIN_PASSWORD },
+        );
+        assert.equal(ok.status, 200, JSON.stringify(ok.body));
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
