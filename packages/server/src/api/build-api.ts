@@ -139,9 +139,16 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
             name: 'Authorization',
             description: 'The API token text: `SharedAccessSignature sr=…&sig=…&skn=<id>&se=<ms>`.',
           },
+          sessionCookie: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'gatehouse_session',
+            description:
+              "The web UI's session (`POST /api/session` with `cookie: true`; `__Host-gatehouse_session` over HTTPS). Changes made with it need the header `X-Gatehouse-Request: 1` and a same-origin request (403 ERR_CSRF_REFUSED).",
+          },
         },
       },
-      security: [{ bearer: [] }, { apiToken: [] }],
+      security: [{ bearer: [] }, { apiToken: [] }, { sessionCookie: [] }],
     },
   });
 
