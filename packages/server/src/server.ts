@@ -13,6 +13,7 @@ import { JobStore } from './jobs/job-store.js';
 import { LocalJobTargets } from './jobs/job-targets.js';
 import { ScheduledJobService } from './jobs/scheduled-jobs.js';
 import { SessionService } from './app/sessions.js';
+import type { SignInLimitOptions } from './app/sign-in-limits.js';
 import { StatsService } from './app/stats.js';
 import { UserService } from './app/users.js';
 import { startMqttTlsListener } from './gateway/index.js';
@@ -126,6 +127,10 @@ export interface ServerOptions {
   smtpUrl?: string;
   /** Sender of those e-mails (default `gatehouse@<hostName>`). */
   smtpFrom?: string;
+  /** `--sign-in-ip-limit` / `--sign-in-account-limit` and their windows (app/sign-in-limits.ts). */
+  signInLimits?: SignInLimitOptions;
+  /** `--http-trust-proxy`: reverse proxies in front of the HTTP port (their X-Forwarded-* count). */
+  httpTrustProxy?: string[];
   /** Tests: the rules' clock and tick (rules/engine.ts). */
   rulesClock?: () => number;
   rulesTickMs?: number;
@@ -295,7 +300,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
     // The web UI's first user, like the token above: printed once, kept in a 0600 file.
     const users = new UserService(db);
-    const sessions = new SessionService(db, users);
+    const sessions = new SessionService(db, users, { limits: options.signInLimits ?? {} });
+    if (bus) {
+      await users.sessionEnds.attach(bus);
+      closers.unshift(() => users.sessionEnds.detach());
+    }
     const adminUser = await users.ensureAdminUser(
       options.adminPassword !== undefined ? { password: options.adminPassword } : {},
     );
@@ -621,6 +630,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       dataExport,
       rules: rules.service,
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot || undefined,
+      ...(options.httpTrustProxy ? { trustProxy: options.httpTrustProxy } : {}),
     });
     await api.listen({ host: options.bindHost, port: options.httpPort });
     closers.unshift(() => api.close());

@@ -44,7 +44,7 @@ describe('web app serving', () => {
     const expected: Array<[string, string]> = [
       [
         'content-security-policy',
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
       ],
       ['x-content-type-options', 'nosniff'],
       ['x-frame-options', 'DENY'],

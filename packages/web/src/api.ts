@@ -1,11 +1,23 @@
 /**
  * The REST API client of the web app: JSON in and out, the signed-in user's
- * token as `Authorization: Bearer`, and the server's error envelope
+ * session as an HttpOnly cookie the page's scripts never see (the server sets it
+ * at sign-in), the anti-forgery header on every call, and the server's error envelope
  * (`{ error: { code, message } }`) turned into an {@link ApiError} so a page
  * can show the server's own message beside the field that caused it.
  */
 
-const TOKEN_KEY = 'gatehouse.token';
+/**
+ * Sent on every call: the server refuses a change made with the session cookie without it
+ * (a custom header another site cannot send without the server's consent).
+ */
+export const REQUEST_HEADERS: Record<string, string> = { 'x-gatehouse-request': '1' };
+
+// Earlier versions kept the session token here; it is dropped, the cookie replaces it.
+try {
+  localStorage.removeItem('gatehouse.token');
+} catch {
+  // No storage (private mode): nothing to drop.
+}
 
 /** An error the server answered with (or a network failure, code `ERR_NETWORK`). */
 export class ApiError extends Error {
@@ -28,26 +40,16 @@ export function onUnauthorized(listener: () => void): void {
   unauthorizedListener = listener;
 }
 
-export function getToken(): string | null {
-  return localStorage.getItem(TOKEN_KEY);
-}
-
-export function setToken(token: string | null): void {
-  if (token === null) localStorage.removeItem(TOKEN_KEY);
-  else localStorage.setItem(TOKEN_KEY, token);
-}
-
 /** One API call. `path` starts with `/api/`. Resolves to the parsed JSON body (undefined for 204). */
 export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
-  const token = getToken();
-  if (token !== null) headers.authorization = `Bearer ${token}`;
+  const headers: Record<string, string> = { accept: 'application/json', ...REQUEST_HEADERS };
   if (body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
   try {
     response = await fetch(path, {
       method,
       headers,
+      credentials: 'same-origin',
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
   } catch (err) {

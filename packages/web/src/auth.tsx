@@ -1,5 +1,5 @@
 import { createContext, useContext, useEffect, useState, type FormEvent, type ReactNode } from 'react';
-import { api, ApiError, getToken, messageOf, onUnauthorized, setToken } from './api';
+import { api, ApiError, messageOf, onUnauthorized } from './api';
 
 export interface SessionUser {
   id: string;
@@ -24,27 +24,21 @@ export function useAuth(): AuthState {
 
 /** Renders the sign-in form until there is a valid session, then its children. */
 export function RequireSignIn({ children }: { children: ReactNode }) {
-  const [user, setUser] = useState<SessionUser | null | undefined>(getToken() === null ? null : undefined);
+  const [user, setUser] = useState<SessionUser | null | undefined>(undefined);
 
   useEffect(() => {
-    onUnauthorized(() => {
-      setToken(null);
-      setUser(null);
-    });
-    if (getToken() === null) return;
+    onUnauthorized(() => setUser(null));
+    // The session cookie is HttpOnly: whether there is a session, only the server can say.
     api<{ user: SessionUser }>('GET', '/api/session')
       .then((s) => setUser(s.user))
-      .catch(() => {
-        setToken(null);
-        setUser(null);
-      });
+      .catch(() => setUser(null));
   }, []);
 
   if (user === undefined) return <div className="loading">Loading…</div>;
   if (user === null) return <SignIn onSignedIn={setUser} />;
   const signOut = async () => {
+    // Ends the session on the server and clears the cookie.
     await api('DELETE', '/api/session').catch(() => undefined);
-    setToken(null);
     setUser(null);
   };
   return <AuthContext.Provider value={{ user, signOut }}>{children}</AuthContext.Provider>;
@@ -61,11 +55,12 @@ function SignIn({ onSignedIn }: { onSignedIn: (user: SessionUser) => void }) {
     setBusy(true);
     setError(null);
     try {
-      const session = await api<{ token: string; user: SessionUser }>('POST', '/api/session', {
+      // cookie: the server sets the session as an HttpOnly cookie and answers no token.
+      const session = await api<{ user: SessionUser }>('POST', '/api/session', {
         username,
         password,
+        cookie: true,
       });
-      setToken(session.token);
       onSignedIn(session.user);
     } catch (err) {
       setError(err instanceof ApiError ? err.message : messageOf(err));

@@ -1,6 +1,5 @@
 import { useEffect, useRef } from 'react';
 import type { HubEvent } from '@gatehouse/server/rest-types';
-import { getToken } from './api';
 
 /** An event of the server's live stream (`/api/events`): the server's own type. */
 export type LiveEvent = HubEvent;
@@ -17,18 +16,16 @@ const TYPES = [
 
 /**
  * Subscribe to the server-sent events of the application, or of one device.
- * EventSource reconnects by itself; the token rides as `access_token` because
- * EventSource cannot send headers.
+ * EventSource reconnects by itself and sends the session cookie like any
+ * same-origin request (a GET: no anti-forgery header needed).
  */
 export function useLiveEvents(onEvent: (event: LiveEvent) => void, deviceId?: string): void {
   const handler = useRef(onEvent);
   handler.current = onEvent;
   useEffect(() => {
-    const token = getToken();
-    if (token === null) return;
     const base =
       deviceId === undefined ? '/api/events' : `/api/devices/${encodeURIComponent(deviceId)}/events`;
-    const source = new EventSource(`${base}?access_token=${encodeURIComponent(token)}`);
+    const source = new EventSource(base);
     // After a reconnect the server replays stored telemetry from a little before the last
     // event seen (Last-Event-ID); an id already handled is skipped. Only telemetry has ids
     // (EventSource repeats the last id on later events without one, so others are not checked).

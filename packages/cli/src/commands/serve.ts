@@ -23,6 +23,7 @@ import {
   redisUrlOption,
   type ClusterFlags,
 } from './serve-cluster.js';
+import { webOptions, webServerOptions, type WebFlags } from './serve-web.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -31,7 +32,7 @@ function port(value: string): number {
   return n;
 }
 
-interface ServeFlags extends ClusterFlags {
+interface ServeFlags extends ClusterFlags, WebFlags {
   data: string;
   hostName: string;
   bind: string;
@@ -283,6 +284,9 @@ export function registerServeCommand(program: Command): void {
         'GATEHOUSE_SMTP_FROM',
       ),
     )
+    .addOption(webOptions().signInIpLimit)
+    .addOption(webOptions().signInAccountLimit)
+    .addOption(webOptions().httpTrustProxy)
     .action(async (flags: ServeFlags) => {
       checkClusterOptions(flags);
       // Loaded on demand: `gatehouse cert …` should not pay for the whole server.
@@ -311,6 +315,7 @@ export function registerServeCommand(program: Command): void {
         ...(flags.tlsCert ? { tlsCertFile: flags.tlsCert } : {}),
         ...(flags.tlsKey ? { tlsKeyFile: flags.tlsKey } : {}),
         ...clusterServerOptions(flags),
+        ...webServerOptions(flags),
         ...(process.env['GATEHOUSE_ADMIN_TOKEN'] ? { adminToken: process.env['GATEHOUSE_ADMIN_TOKEN'] } : {}),
         ...(process.env['GATEHOUSE_ADMIN_PASSWORD']
           ? { adminPassword: process.env['GATEHOUSE_ADMIN_PASSWORD'] }

@@ -36,6 +36,7 @@ import { telemetryRoutes } from './routes/telemetry.js';
 import { telemetrySeriesRoutes } from './routes/telemetry-series.js';
 import { userRoutes } from './routes/users.js';
 import { registerWebApp } from './web-app.js';
+import { registerSecurityHeaders } from './security-headers.js';
 import { commonError } from '../validation.js';
 
 /** 1 MiB: a certificate upload is a few kB; nothing the API takes comes close. */
@@ -55,6 +56,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     // The event streams take `?access_token=`: request URLs are logged with its value redacted.
     loggerInstance: deps.logger.child({}, { serializers: { req: requestForLog } }),
     genReqId: () => randomUUID(),
+    // --http-trust-proxy: X-Forwarded-For/-Proto/-Host believed from these addresses only.
+    ...(deps.trustProxy?.length ? { trustProxy: deps.trustProxy } : {}),
     bodyLimit: API_BODY_LIMIT,
     // Long enough that an over-long ID reaches the service and gets ERR_INVALID_ID, not a bare 414.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
@@ -71,6 +74,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler(errorHandler);
+  registerSecurityHeaders(app);
 
   const requests = deps.metrics.counter(
     'gatehouse_http_requests_total',
@@ -135,13 +139,20 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
             name: 'Authorization',
             description: 'The API token text: `SharedAccessSignature sr=…&sig=…&skn=<id>&se=<ms>`.',
           },
+          sessionCookie: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'gatehouse_session',
+            description:
+              "The web UI's session (`POST /api/session` with `cookie: true`; `__Host-gatehouse_session` over HTTPS). Changes made with it need the header `X-Gatehouse-Request: 1` and a same-origin request (403 ERR_CSRF_REFUSED).",
+          },
         },
       },
-      security: [{ bearer: [] }, { apiToken: [] }],
+      security: [{ bearer: [] }, { apiToken: [] }, { sessionCookie: [] }],
     },
   });
 
-  registerAuth(app, new ApiAuthenticator(deps.tokens, deps.sessions));
+  registerAuth(app, new ApiAuthenticator(deps.tokens, deps.sessions), deps.users.sessionEnds);
   if (deps.audit) registerAuditHook(app, deps.audit);
 
   applicationRoutes(app, deps);

@@ -78,6 +78,8 @@ export interface ApiDeps {
   imports?: ImportService;
   /** Milliseconds between the comment heartbeats of the event streams; default 15000 (tests: less). */
   sseHeartbeatMs?: number;
+  /** `--http-trust-proxy`: addresses (CIDRs) of reverse proxies whose X-Forwarded-* headers count. */
+  trustProxy?: string[];
   /** Folder of the built web app (`packages/web/dist/app`); undefined: a page saying to build it. */
   webRoot?: string;
   /** Extra fields for `GET /healthz` (e.g. store and listener checks); a throw answers 503. */

@@ -21,8 +21,8 @@ export function defaultWebRoot(): string | undefined {
  * Headers on every response of the web app (its files and the index.html fallback). The
  * policy allows only the app's own origin: its scripts (Vite emits no inline script), its
  * API calls and event streams, `data:` images. Inline styles are allowed because the chart
- * library (uPlot) sets style attributes. No framing (clickjacking), no MIME sniffing, and no
- * Referer, which could carry an app URL to another site.
+ * library (uPlot) sets style attributes. No plugins and no `<base>` (ASVS 3.4.3), no framing
+ * (clickjacking), no MIME sniffing, and no Referer, which could carry an app URL to another site.
  */
 export const WEB_SECURITY_HEADERS = {
   'content-security-policy': [
@@ -31,8 +31,9 @@ export const WEB_SECURITY_HEADERS = {
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data:",
     "connect-src 'self'",
+    "object-src 'none'",
     "frame-ancestors 'none'",
-    "base-uri 'self'",
+    "base-uri 'none'",
     "form-action 'self'",
   ].join('; '),
   'x-content-type-options': 'nosniff',
@@ -60,6 +61,10 @@ export async function registerWebApp(
     await app.register(async (scope) => {
       scope.addHook('onRoute', (route) => {
         route.config = { ...(route.config ?? {}), public: true };
+      });
+      // After the API's own headers (security-headers.ts): a file of the app is a page.
+      scope.addHook('onRequest', async (_request, reply) => {
+        reply.headers(WEB_SECURITY_HEADERS);
       });
       await scope.register(fastifyStatic, {
         root,

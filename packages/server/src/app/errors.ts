@@ -35,8 +35,31 @@ export const APP_ERRORS = {
   },
   ERR_SIGNIN_THROTTLED: {
     status: 429,
-    summary: 'Too many failed sign-ins for this user name in the last minute.',
+    summary:
+      'Too many failed sign-ins for this user name: 10 in the last minute, or `--sign-in-account-limit` (default 20) in the last hour.',
     fix: 'Wait for the time the message (and the retry-after header) gives, then try again.',
+  },
+  ERR_SIGNIN_IP_THROTTLED: {
+    status: 429,
+    summary:
+      'Too many failed sign-ins from this client address in the last minute (`--sign-in-ip-limit`, default 5), whatever the user names.',
+    fix: 'Wait for the time the message (and the retry-after header) gives. Behind a reverse proxy, name it with `--http-trust-proxy` so each client counts apart.',
+  },
+  ERR_USER_DISABLED: {
+    status: 403,
+    summary: 'The password is right but an administrator disabled this user: it cannot sign in.',
+    fix: 'Ask an administrator to enable it (`PATCH /api/users/{id}` with `disabled: false`).',
+  },
+  ERR_USER_DISABLE_SELF: {
+    status: 409,
+    summary: 'A signed-in user cannot disable their own account.',
+    fix: 'Ask another administrator to disable it.',
+  },
+  ERR_CSRF_REFUSED: {
+    status: 403,
+    summary:
+      'A change authenticated by the session cookie came without the anti-forgery header `X-Gatehouse-Request: 1`, or from another site (`Sec-Fetch-Site`, `Origin`).',
+    fix: 'The web UI sends the header itself: reload it. Scripts use `Authorization: Bearer <token>`, which needs no header.',
   },
   ERR_SESSION_REQUIRED: {
     status: 403,

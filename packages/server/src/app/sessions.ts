@@ -6,7 +6,7 @@ import { commonError, isObject } from '../validation.js';
 import { appError } from './errors.js';
 import { MAX_PASSWORD_LENGTH, verifyPassword } from './passwords.js';
 import { describePrincipal, type ApiPrincipal } from './principal.js';
-import { SignInThrottle } from './sign-in-throttle.js';
+import { SignInLimits, type SignInAttempt, type SignInLimitOptions } from './sign-in-limits.js';
 import { toApi, userRoles, usernameKey, type User, type UserService } from './users.js';
 
 /** `POST /api/session` answer: the only time the token is shown. */
@@ -36,6 +36,8 @@ export interface SessionServiceOptions {
   /** Failed sign-ins per user name allowed within `throttleWindowMs` (default 10 per minute). */
   maxFailures?: number;
   throttleWindowMs?: number;
+  /** The per-address and per-user-name hourly limits (sign-in-limits.ts). */
+  limits?: SignInLimitOptions;
 }
 
 const HOUR_MS = 3_600_000;
@@ -58,7 +60,7 @@ function hashToken(token: string): string {
 export class SessionService {
   private readonly now: () => Date;
   private readonly lifetimeMs: number;
-  private readonly throttle: SignInThrottle;
+  private readonly limits: SignInLimits;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -67,18 +69,20 @@ export class SessionService {
   ) {
     this.now = options.now ?? (() => new Date());
     this.lifetimeMs = options.lifetimeMs ?? DEFAULT_LIFETIME_MS;
-    this.throttle = new SignInThrottle({
-      maxFailures: options.maxFailures ?? 10,
-      windowMs: options.throttleWindowMs ?? 60_000,
+    this.limits = new SignInLimits({
+      ...options.limits,
+      ...(options.maxFailures !== undefined ? { burstFailures: options.maxFailures } : {}),
+      ...(options.throttleWindowMs !== undefined ? { burstWindowMs: options.throttleWindowMs } : {}),
       now: this.now,
     });
   }
 
   /**
    * `POST /api/session` `{ username, password }`. An unknown user name and a
-   * wrong password get the same answer after the same work (passwords.ts).
+   * wrong password get the same answer after the same work (passwords.ts). `clientIp`: the
+   * caller's address, for the per-address limit.
    */
-  async signIn(body: unknown): Promise<CreatedSession> {
+  async signIn(body: unknown, clientIp?: string): Promise<CreatedSession> {
     if (!isObject(body))
       throw commonError('ERR_VALIDATION', 'The body must be a JSON object { username, password }.');
     const username = body['username'];
@@ -88,12 +92,14 @@ export class SessionService {
     if (typeof password !== 'string' || password === '' || characterCount(password) > MAX_PASSWORD_LENGTH)
       throw commonError('ERR_VALIDATION', "'password' is required.");
     const key = usernameKey(username);
-    const row = await this.throttled(key, async () => {
+    const row = await this.throttled(key, clientIp, async () => {
       const found = await this.users.findByUsername(username);
       return (await verifyPassword(password, found?.password_hash)) ? found : undefined;
     });
     if (!row) throw appError('ERR_SIGNIN_FAILED', SIGNIN_FAILED);
-    this.throttle.forgive(key);
+    // Said only to someone who knows the password.
+    if (row.disabled !== 0)
+      throw appError('ERR_USER_DISABLED', `User '${row.username}' is disabled: ask an administrator.`);
     const now = this.now();
     const token = randomBytes(32).toString('base64url');
     const expiresAt = new Date(now.getTime() + this.lifetimeMs).toISOString();
@@ -124,11 +130,22 @@ export class SessionService {
       .selectFrom('user_sessions')
       .innerJoin('users', 'users.id', 'user_sessions.user_id')
       .selectAll('users')
-      .select(['user_sessions.id as session_id', 'user_sessions.token_hash', 'user_sessions.expires_at'])
+      .select([
+        'user_sessions.id as session_id',
+        'user_sessions.token_hash',
+        'user_sessions.expires_at',
+        'users.disabled as user_disabled',
+      ])
       .where('user_sessions.token_hash', '=', hash)
       .executeTakeFirst();
     if (!session || !timingSafeEqual(Buffer.from(session.token_hash, 'hex'), Buffer.from(hash, 'hex')))
       return undefined;
+    // Disabling deletes the sessions too; this is the second lock of the same door.
+    if (session.user_disabled !== 0)
+      throw commonError(
+        'ERR_UNAUTHENTICATED',
+        `User '${session.username}' is disabled: the session has ended.`,
+      );
     if (Date.parse(session.expires_at) <= this.now().getTime()) {
       throw commonError(
         'ERR_UNAUTHENTICATED',
@@ -152,8 +169,9 @@ export class SessionService {
 
   /** `DELETE /api/session`: the token stops working at once. */
   async signOut(principal: ApiPrincipal | null): Promise<void> {
-    const { session } = await this.current(principal);
+    const { user, session } = await this.current(principal);
     await this.db.deleteFrom('user_sessions').where('id', '=', session.id).execute();
+    this.users.sessionEnds.emit(user.id);
   }
 
   /**
@@ -171,7 +189,7 @@ export class SessionService {
       throw commonError('ERR_VALIDATION', "'currentPassword' is required.");
     if (typeof newPassword !== 'string') throw commonError('ERR_VALIDATION', "'newPassword' is required.");
     const key = usernameKey(user.username);
-    const ok = await this.throttled(key, async () => {
+    const ok = await this.throttled(key, undefined, async () => {
       const row = await this.users.row(user.id);
       return (await verifyPassword(currentPassword, row?.password_hash)) || undefined;
     });
@@ -185,28 +203,39 @@ export class SessionService {
    * checked (at most `maxFailures` are ever checked at once). `verify` answers undefined
    * for a wrong password; that, and an error, count as a failure.
    */
-  private async throttled<T>(key: string, verify: () => Promise<T | undefined>): Promise<T | undefined> {
-    this.reserveAttempt(key);
+  private async throttled<T>(
+    key: string,
+    ip: string | undefined,
+    verify: () => Promise<T | undefined>,
+  ): Promise<T | undefined> {
+    const attempt = this.reserveAttempt(key, ip);
     let result: T | undefined;
     try {
       result = await verify();
     } finally {
-      if (result === undefined) this.throttle.fail(key);
-      else this.throttle.release(key);
+      if (result === undefined) this.limits.fail(attempt);
+      else this.limits.succeed(attempt);
     }
     return result;
   }
 
-  private reserveAttempt(key: string): void {
-    const waitMs = this.throttle.reserve(key);
-    if (waitMs > 0) {
-      const seconds = Math.ceil(waitMs / 1000);
+  private reserveAttempt(key: string, ip: string | undefined): SignInAttempt {
+    const attempt = this.limits.reserve(key, ip);
+    if ('held' in attempt) return attempt;
+    const seconds = Math.ceil(attempt.waitMs / 1000);
+    const detail = { retryAfterSeconds: seconds };
+    if (attempt.scope === 'ip') {
       throw appError(
-        'ERR_SIGNIN_THROTTLED',
-        `Too many failed sign-ins for this user name: try again in ${seconds} s.`,
-        { detail: { retryAfterSeconds: seconds } },
+        'ERR_SIGNIN_IP_THROTTLED',
+        `Too many failed sign-ins from this address: try again in ${seconds} s.`,
+        { detail },
       );
     }
+    throw appError(
+      'ERR_SIGNIN_THROTTLED',
+      `Too many failed sign-ins for this user name: try again in ${seconds} s.`,
+      { detail },
+    );
   }
 
   private async current(

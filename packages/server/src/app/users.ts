@@ -14,6 +14,7 @@ import {
 } from './passwords.js';
 import type { ApiPrincipal } from './principal.js';
 import { isRoleId, ROLE_IDS } from './roles.js';
+import { SessionEnds } from './session-ends.js';
 
 /**
  * A user as `GET /api/users[/{id}]` returns it (CENTRAL_API.md §1.2 `User`, type
@@ -25,6 +26,8 @@ export interface User {
   email: string;
   username: string;
   roles: RoleAssignment[];
+  /** Present (true) only on a disabled user: signs in nowhere, has no session. */
+  disabled?: true;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -52,6 +55,8 @@ const INVISIBLE = /[\p{Cf}\p{Cs}]/u;
  */
 export class UserService {
   private readonly now: () => Date;
+  /** Raised after a change that ends sessions of a user (session-ends.ts). */
+  readonly sessionEnds = new SessionEnds();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -97,7 +102,8 @@ export class UserService {
     const username = body['username'] === undefined ? email : parseUsername(body['username']);
     const roles = parseRoles(body['roles']);
     const password = parsePassword(body['password']);
-    return this.save(id, { email, username, roles, password }, actor, false);
+    const disabled = parseDisabled(body['disabled']);
+    return this.save(id, { email, username, roles, password, disabled }, actor, false);
   }
 
   /** `PATCH /api/users/{id}`: merge `email`, `username`, `roles`, `password`. */
@@ -111,6 +117,7 @@ export class UserService {
       username: body['username'] === undefined ? current.username : parseUsername(body['username']),
       roles: body['roles'] === undefined ? current.roles : parseRoles(body['roles']),
       password: parsePassword(body['password']),
+      disabled: parseDisabled(body['disabled']),
     };
     return this.save(id, change, actor, true);
   }
@@ -133,6 +140,7 @@ export class UserService {
       await trx.deleteFrom('user_sessions').where('user_id', '=', id).execute();
       await trx.deleteFrom('users').where('id', '=', id).execute();
     });
+    this.sessionEnds.emit(id);
   }
 
   /** Replace the password hash; ends every session of the user except `keepSessionId`. */
@@ -149,6 +157,7 @@ export class UserService {
       if (keepSessionId !== undefined) sessions = sessions.where('id', '!=', keepSessionId);
       await sessions.execute();
     });
+    this.sessionEnds.emit(id);
   }
 
   /**
@@ -195,6 +204,10 @@ export class UserService {
     if (password !== undefined) {
       if (!(await verifyPassword(password, admin.password_hash)))
         await this.setPassword(ADMIN_USER_ID, password);
+      // The operator's way back in: the administrator named by the password is enabled again.
+      if (admin.disabled !== 0) {
+        await this.db.updateTable('users').set({ disabled: 0 }).where('id', '=', ADMIN_USER_ID).execute();
+      }
       if (!isAdministrator(admin)) {
         const current = toApi(admin).roles;
         await this.db
@@ -216,12 +229,26 @@ export class UserService {
    */
   private async save(
     id: string,
-    change: { email: string; username: string; roles: RoleAssignment[]; password: string | undefined },
+    change: {
+      email: string;
+      username: string;
+      roles: RoleAssignment[];
+      password: string | undefined;
+      /** Undefined: as it is (a new user: enabled). */
+      disabled: boolean | undefined;
+    },
     actor: ApiPrincipal | undefined,
     mustExist: boolean,
   ): Promise<User> {
     const key = usernameKey(change.username);
-    const keepsAdmin = change.roles.some((r) => r.role === ROLE_IDS.administrator);
+    const keepsAdmin =
+      change.roles.some((r) => r.role === ROLE_IDS.administrator) && change.disabled !== true;
+    if (change.disabled === true && actor?.kind === 'user' && actor.userId === id) {
+      throw appError(
+        'ERR_USER_DISABLE_SELF',
+        `You are signed in as '${change.username}' and cannot disable your own account: ask another administrator.`,
+      );
+    }
     const hash = change.password === undefined ? undefined : await hashPassword(change.password);
     const now = nowIso(this.now());
     const fields = {
@@ -232,7 +259,9 @@ export class UserService {
       roles: JSON.stringify(change.roles),
       updated_at: now,
       ...(hash !== undefined ? { password_hash: hash } : {}),
+      ...(change.disabled !== undefined ? { disabled: change.disabled ? 1 : 0 } : {}),
     };
+    let endsSessions = hash !== undefined;
     try {
       await serializable(this.db, async (trx) => {
         const holder = await trx
@@ -253,7 +282,11 @@ export class UserService {
             .values({ id, ...fields, password_hash: hash ?? null, created_at: now })
             .execute();
         }
-        if (hash !== undefined) {
+        if (change.disabled === true) {
+          // ASVS 7.4.2: a disabled account keeps no session (the streams close by sessionEnds).
+          await trx.deleteFrom('user_sessions').where('user_id', '=', id).execute();
+          endsSessions = true;
+        } else if (hash !== undefined) {
           // A new password ends the sessions opened with the old one (but not the caller's own).
           let sessions = trx.deleteFrom('user_sessions').where('user_id', '=', id);
           if (actor?.kind === 'user' && actor.userId === id)
@@ -267,6 +300,7 @@ export class UserService {
       if (isUniqueViolation(err, 'users', 'username_key')) throw usernameTaken(change.username, err);
       throw err;
     }
+    if (endsSessions) this.sessionEnds.emit(id);
     return this.get(id);
   }
 
@@ -291,6 +325,7 @@ async function requireAnotherAdministrator(db: Kysely<Database>, exceptId: strin
     .selectFrom('users')
     .selectAll()
     .where('id', '!=', exceptId)
+    .where('disabled', '=', 0)
     .where('password_hash', 'is not', null)
     .where('password_hash', '!=', '')
     .execute();
@@ -325,7 +360,14 @@ export function userRoles(row: UserRow): RoleAssignment[] {
 }
 
 export function toApi(row: UserRow): User {
-  return { id: row.id, type: 'email', email: row.email, username: row.username, roles: userRoles(row) };
+  return {
+    id: row.id,
+    type: 'email',
+    email: row.email,
+    username: row.username,
+    roles: userRoles(row),
+    ...(row.disabled !== 0 ? { disabled: true as const } : {}),
+  };
 }
 
 function isAdministrator(row: UserRow): boolean {
@@ -379,6 +421,12 @@ function parseUsername(value: unknown): string {
       `'username' must be 1–${MAX_NAME_LENGTH} characters without spaces or control characters.`,
     );
   }
+  return value;
+}
+
+function parseDisabled(value: unknown): boolean | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'boolean') throw commonError('ERR_VALIDATION', "'disabled' must be true or false.");
   return value;
 }
 

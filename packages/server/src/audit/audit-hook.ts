@@ -53,8 +53,13 @@ export function registerAuditHook(app: FastifyInstance, log: AuditLog, options: 
       !route.startsWith('/api/session') &&
       app.hasRoute({ method: 'GET', url: route })
     ) {
-      const headers =
-        request.headers.authorization !== undefined ? { authorization: request.headers.authorization } : {};
+      // The caller's own credentials: its Authorization header, or the web UI's session cookie.
+      const headers = {
+        ...(request.headers.authorization !== undefined
+          ? { authorization: request.headers.authorization }
+          : {}),
+        ...(request.headers.cookie !== undefined ? { cookie: request.headers.cookie } : {}),
+      };
       const res = await app.inject({ method: 'GET', url: pathOf(request.url), headers });
       if (res.statusCode === 200) {
         entry.existed = true;

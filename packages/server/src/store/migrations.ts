@@ -8,6 +8,7 @@ import { createAuditLog } from '../audit/audit-migration.js';
 import { upDataExport } from '../export/export-migration.js';
 import { upRules } from '../rules/migration.js';
 import { revocationMigration } from '../revocation/migration.js';
+import { usersDisabledMigration } from '../app/users-disabled-migration.js';
 
 /**
  * Versioned migrations. Never edit one that has shipped: add the next number.
@@ -500,6 +501,7 @@ function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
     '0012_rules': { up: (db: Kysely<unknown>) => upRules(db, dialect) },
     '0013_audit_log': { up: (db: Kysely<unknown>) => createAuditLog(db, dialect) },
     '0014_revocation': revocationMigration(dialect),
+    '0015_users_disabled': usersDisabledMigration(dialect),
   };
 }
 

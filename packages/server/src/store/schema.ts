@@ -208,6 +208,8 @@ export interface UsersTable {
   roles: string; // JSON: RoleAssignment[]
   created_at: string;
   updated_at: string;
+  /** 1: disabled by an administrator, cannot sign in (migration 0015; default 0). */
+  disabled: Generated<number>;
 }
 
 export interface UserSessionsTable {

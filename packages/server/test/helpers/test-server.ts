@@ -41,6 +41,9 @@ export async function startTestServer(overrides: Partial<ServerOptions> = {}): P
     adminToken: TEST_ADMIN_TOKEN,
     logger: pino({ level: process.env['GATEHOUSE_TEST_LOG'] ?? 'silent' }),
     dpsRetryAfterSeconds: 0.1,
+    // Every test client is 127.0.0.1: the per-address sign-in limit would join unrelated tests'
+    // failures. The tests of that limit set it (sign-in-limits.test.ts).
+    signInLimits: { ipFailures: 10_000 },
     ...(ownDatabase ? { databaseUrl: ownDatabase.url } : {}),
     ...overrides,
   });

@@ -31,6 +31,8 @@ export interface User {
   email: string;
   username: string;
   roles: Array<{ role: string }>;
+  /** Present only on a disabled user: cannot sign in, has no session. */
+  disabled?: true;
 }
 
 export interface ApiToken {

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { api, ApiError, getToken, messageOf } from '../api';
+import { api, ApiError, messageOf, REQUEST_HEADERS } from '../api';
 import { resolveRange, type Aggregation, type ChartRange } from '../components/RangePicker';
 import type { Point } from './telemetry';
 import { devicePath } from './types';
@@ -149,15 +149,12 @@ export function useSeries(targets: readonly SeriesTarget[], range: ChartRange, a
 }
 
 /**
- * Saves what a chart shows as CSV: the series with `format=csv`, fetched with the signed-in
- * user's token (the API takes no cookie, so a plain link would be refused), saved under the
- * server's `Content-Disposition` name.
+ * Saves what a chart shows as CSV: the series with `format=csv`, fetched with the session
+ * cookie and saved under the server's `Content-Disposition` name (fetched, not linked, so a
+ * refusal shows as the server's message).
  */
 export async function downloadCsv(path: string, fallbackName: string): Promise<void> {
-  const token = getToken();
-  const response = await fetch(path, {
-    headers: token !== null ? { authorization: `Bearer ${token}` } : {},
-  });
+  const response = await fetch(path, { headers: REQUEST_HEADERS, credentials: 'same-origin' });
   if (!response.ok) {
     const body = (await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
     throw new ApiError(

@@ -34,6 +34,16 @@ export function Users() {
       setRowError({ id: u.id, message: messageOf(err) });
     }
   };
+  // Disabling ends the user's sessions at once (their open pages go back to sign-in).
+  const setDisabled = async (u: User, disabled: boolean) => {
+    setRowError(null);
+    try {
+      await api('PATCH', `/api/users/${encodeURIComponent(u.id)}`, { disabled });
+      await users.reload();
+    } catch (err) {
+      setRowError({ id: u.id, message: messageOf(err) });
+    }
+  };
   const remove = async (u: User) => {
     setRowError(null);
     try {
@@ -76,6 +86,7 @@ export function Users() {
                     <tr key={u.id}>
                       <td>
                         {u.username} {u.id === me.id && <Badge tone="info">You</Badge>}
+                        {u.disabled && <Badge tone="bad">Disabled</Badge>}
                         {u.email !== u.username && <div className="muted small">{u.email}</div>}
                       </td>
                       <td>
@@ -98,6 +109,13 @@ export function Users() {
                         {rowError?.id === u.id && <FieldError error={rowError.message} />}
                       </td>
                       <td>
+                        <button
+                          type="button"
+                          aria-label={`${u.disabled ? 'Enable' : 'Disable'} user ${u.username}`}
+                          onClick={() => void setDisabled(u, !u.disabled)}
+                        >
+                          {u.disabled ? 'Enable' : 'Disable'}
+                        </button>{' '}
                         <button
                           type="button"
                           className="danger"

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { GatehouseError } from '../../errors.js';
 import type { ApiDeps } from '../deps.js';
+import { isObject } from '../../validation.js';
+import { checkCsrf, clearSessionCookie, setSessionCookie } from '../web-session.js';
 import { doc } from './schema.js';
 
 /**
@@ -15,12 +17,18 @@ export function sessionRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'session
       config: { public: true },
       schema: doc('Session', 'Sign in', {
         description:
-          'Body `{ username, password }`. Answers `{ token, expiresAt, user: { id, username, roles } }`; send the token as `Authorization: Bearer <token>` (or `access_token` on the event streams). It expires 12 hours after sign-in. An unknown user and a wrong password get the same 401 ERR_SIGNIN_FAILED; 10 failures a minute for one user name give 429 ERR_SIGNIN_THROTTLED with retry-after.',
+          'Body `{ username, password, cookie? }`. Answers `{ token, expiresAt, user: { id, username, roles } }`; send the token as `Authorization: Bearer <token>` (or `access_token` on the event streams). With `cookie: true` (the web UI; needs the header `X-Gatehouse-Request: 1`) the token is set as an HttpOnly, SameSite=Strict session cookie instead (`__Host-gatehouse_session`, Secure, over HTTPS) and left out of the answer; changes made with the cookie need that header too. It expires 12 hours after sign-in. An unknown user and a wrong password get the same 401 ERR_SIGNIN_FAILED (a disabled user with the right password 403 ERR_USER_DISABLED); 10 failures a minute or 20 an hour for one user name give 429 ERR_SIGNIN_THROTTLED, 5 a minute from one client address 429 ERR_SIGNIN_IP_THROTTLED, both with retry-after.',
       }),
     },
     async (request, reply) => {
       try {
-        return await deps.sessions.signIn(request.body);
+        const cookie = isObject(request.body) && request.body['cookie'] === true;
+        // A sign-in that sets the cookie is a change by a browser: login CSRF is refused as any other.
+        if (cookie) checkCsrf(request);
+        const session = await deps.sessions.signIn(request.body, request.ip);
+        if (!cookie) return session;
+        setSessionCookie(request, reply, session.token, session.expiresAt);
+        return { expiresAt: session.expiresAt, user: session.user };
       } catch (err) {
         const seconds = err instanceof GatehouseError ? err.detail?.['retryAfterSeconds'] : undefined;
         if (typeof seconds === 'number') reply.header('retry-after', String(seconds));
@@ -41,9 +49,16 @@ export function sessionRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'session
   );
   app.delete(
     '/api/session',
-    { config: own, schema: doc('Session', 'Sign out: the session token stops working') },
+    {
+      config: own,
+      schema: doc('Session', 'Sign out: the session token stops working', {
+        description:
+          'Ends the session on the server at once (its event streams close within a second) and clears the session cookie.',
+      }),
+    },
     async (request, reply) => {
       await deps.sessions.signOut(request.principal);
+      if (request.viaCookie) clearSessionCookie(request, reply);
       return reply.code(204).send();
     },
   );

@@ -25,7 +25,7 @@ export function userRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'users'>): 
       schema: doc('Users', 'Create or replace a user', {
         ...params,
         description:
-          'Body `{ type: "email", email, roles: [{ role }], username?, password? }`; `username` (what the user signs in with) defaults to `email`. Without `password` an existing user keeps theirs. A new password signs the user out everywhere.',
+          'Body `{ type: "email", email, roles: [{ role }], username?, password?, disabled? }`; `username` (what the user signs in with) defaults to `email`. Without `password` an existing user keeps theirs, without `disabled` their state. A new password signs the user out everywhere, and so does `disabled: true` (their open event streams close within a second; they cannot sign in until enabled again).',
       }),
     },
     async (request) => deps.users.put(request.params.userId, request.body, request.principal ?? undefined),
@@ -37,7 +37,7 @@ export function userRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'users'>): 
       schema: doc('Users', 'Update a user', {
         ...params,
         description:
-          'Merge `email`, `username`, `roles`, `password`. Nobody may take the Administrator role from the last administrator.',
+          'Merge `email`, `username`, `roles`, `password`, `disabled` (true: every session of the user ends within a second, open event streams included, and sign-in answers 403 ERR_USER_DISABLED; a user shows `disabled: true` only while disabled). Nobody may take the Administrator role from, or disable, the last administrator (409 ERR_LAST_ADMIN), nor disable themselves (409 ERR_USER_DISABLE_SELF).',
       }),
     },
     async (request) => deps.users.patch(request.params.userId, request.body, request.principal ?? undefined),
@@ -49,7 +49,7 @@ export function userRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'users'>): 
       schema: doc('Users', 'Delete a user', {
         ...params,
         description:
-          'Not yourself (409 ERR_USER_DELETE_SELF) and not the last administrator (409 ERR_LAST_ADMIN).',
+          "Not yourself (409 ERR_USER_DELETE_SELF) and not the last administrator (409 ERR_LAST_ADMIN). The user's sessions end within a second, open event streams included.",
       }),
     },
     async (request, reply) => {
