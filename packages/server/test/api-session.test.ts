@@ -283,6 +283,12 @@ describe('sign-in sessions', () => {
         'ERR_PASSWORD_WEAK',
         /at most 1024/,
       ],
+      [
+        { currentPassword: PASSWORD, newPassword: 'iloveyou1' },
+        400,
+        'ERR_PASSWORD_WEAK',
+        /50,000 most common passwords/,
+      ],
       [{ currentPassword: PASSWORD }, 422, 'ERR_VALIDATION', /'newPassword' is required/],
       [{ newPassword: 'a-new-password' }, 422, 'ERR_VALIDATION', /'currentPassword' is required/],
       ['text', 422, 'ERR_VALIDATION', /JSON object/],
@@ -428,19 +434,25 @@ describe('the first administrator', () => {
     }
   });
 
-  it('refuses a GATEHOUSE_ADMIN_PASSWORD shorter than 8 characters', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gatehouse-admin-weak-'));
-    try {
-      await assert.rejects(
-        startTestServer({ dataDir: dir, adminPassword: 'short' }),
-        (err: Error & { code?: string }) => {
-          assert.equal(err.code, 'ERR_PASSWORD_WEAK');
-          assert.match(err.message, /GATEHOUSE_ADMIN_PASSWORD/);
-          return true;
-        },
-      );
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+  for (const [weak, why] of [
+    ['short', /at least 8 characters/],
+    ['administrator', /50,000 most common passwords/],
+  ] as const) {
+    it(`refuses the GATEHOUSE_ADMIN_PASSWORD '${weak}' (${why.source})`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'gatehouse-admin-weak-'));
+      try {
+        await assert.rejects(
+          startTestServer({ dataDir: dir, adminPassword: weak }),
+          (err: Error & { code?: string }) => {
+            assert.equal(err.code, 'ERR_PASSWORD_WEAK');
+            assert.match(err.message, /GATEHOUSE_ADMIN_PASSWORD/);
+            assert.match(err.message, why);
+            return true;
+          },
+        );
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });

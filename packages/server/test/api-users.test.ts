@@ -210,6 +210,11 @@ describe('users over REST', () => {
       [{ ...ok, password: 'short' }, 400, 'ERR_PASSWORD_WEAK', /at least 8 characters/],
       [{ ...ok, password: '1234567' }, 400, 'ERR_PASSWORD_WEAK', /at least 8 characters/],
       [{ ...ok, password: 'p'.repeat(1025) }, 400, 'ERR_PASSWORD_WEAK', /at most 1024/],
+      // ASVS 6.2.4: the common passwords, as typed and whatever their case.
+      [{ ...ok, password: 'password1' }, 400, 'ERR_PASSWORD_WEAK', /50,000 most common passwords/],
+      [{ ...ok, password: 'Password1' }, 400, 'ERR_PASSWORD_WEAK', /50,000 most common passwords/],
+      [{ ...ok, password: '12345678' }, 400, 'ERR_PASSWORD_WEAK', /50,000 most common passwords/],
+      [{ ...ok, password: 'QWERTYUIOP' }, 400, 'ERR_PASSWORD_WEAK', /50,000 most common passwords/],
       [{ ...ok, password: 12345678 }, 422, 'ERR_VALIDATION', /'password' must be a string/],
       [{ ...ok, type: undefined }, 422, 'ERR_VALIDATION', /'type' is required and must be 'email'/],
       [{ ...ok, type: 'servicePrincipal' }, 422, 'ERR_VALIDATION', /not supported/],

@@ -72,7 +72,8 @@ export const APP_ERRORS = {
   },
   ERR_PASSWORD_WEAK: {
     status: 400,
-    summary: 'The password is shorter than 8 characters (or longer than 1024).',
+    summary:
+      'The password is shorter than 8 characters (or longer than 1024), or one of the 50,000 most common passwords (OWASP ASVS 6.2.4).',
     fix: 'Choose a longer password; a passphrase of a few words is easy to remember.',
   },
   ERR_USER_NOT_FOUND: { status: 404, summary: 'No user has this ID.' },

@@ -12,6 +12,7 @@ import {
   MIN_PASSWORD_LENGTH,
   verifyPassword,
 } from './passwords.js';
+import { isCommonPassword } from './common-passwords.js';
 import type { ApiPrincipal } from './principal.js';
 import { isRoleId, ROLE_IDS } from './roles.js';
 import { SessionEnds } from './session-ends.js';
@@ -450,6 +451,12 @@ export function checkPasswordRules(password: string, what = 'The password'): voi
     throw appError(
       'ERR_PASSWORD_WEAK',
       `${what} is too long: use at most ${MAX_PASSWORD_LENGTH} characters.`,
+    );
+  }
+  if (isCommonPassword(password)) {
+    throw appError(
+      'ERR_PASSWORD_WEAK',
+      `${what} is one of the 50,000 most common passwords, the first ones an attacker tries: choose another.`,
     );
   }
 }
