@@ -5,10 +5,10 @@
  * `gatehouse serve` (its own process); prints the server's resident memory per
  * connection, and the same for mosquitto under the same load generator.
  * The headline is measured 3 s after the last connection (as since the first
- * round); each server's RSS is read again after S seconds idle (default 30), when
- * V8's memory reducer has had the time to give back the young generation the
- * burst of handshakes grew (Node 24 keeps it longer than 20), and that ratio is
- * printed beside it.
+ * round); each server's RSS is read again after S seconds idle (default 30), to
+ * see whether memory grown by the burst of handshakes (V8's young generation,
+ * malloc arenas) is given back once the connections sit idle, and that ratio is
+ * printed beside it. The breakdown is taken after that wait.
  *
  * The breakdown beside it comes from a probe loaded into the server (`--import` of a
  * data: URL, `--expose-gc`) that answers SIGUSR2 with `process.memoryUsage()` after a full
