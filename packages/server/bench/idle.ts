@@ -1,9 +1,14 @@
 /**
- * `npm run bench -- idle [--devices K] [--heap-snapshot DIR]`
+ * `npm run bench -- idle [--devices K] [--idle-seconds S] [--heap-snapshot DIR]`
  *
  * K idle devices (default 5,000) hold an authenticated MQTT/TLS connection to
  * `gatehouse serve` (its own process); prints the server's resident memory per
  * connection, and the same for mosquitto under the same load generator.
+ * The headline is measured 3 s after the last connection (as since the first
+ * round); each server's RSS is read again after S seconds idle (default 30), to
+ * see whether memory grown by the burst of handshakes (V8's young generation,
+ * malloc arenas) is given back once the connections sit idle, and that ratio is
+ * printed beside it. The breakdown is taken after that wait.
  *
  * The breakdown beside it comes from a probe loaded into the server (`--import` of a
  * data: URL, `--expose-gc`) that answers SIGUSR2 with `process.memoryUsage()` after a full
@@ -20,6 +25,7 @@ import { mosquittoAvailable, startMosquitto } from './mosquitto.js';
 import { arg, rssBytes, startServe } from './util.js';
 
 const K = arg('devices', 5000);
+const IDLE_SECONDS = arg('idle-seconds', 30);
 const SNAPSHOT_DIR = (() => {
   const i = process.argv.indexOf('--heap-snapshot');
   return i >= 0 ? process.argv[i + 1] : undefined;
@@ -93,8 +99,16 @@ async function connectMany(
   return clients;
 }
 
+const SETTLE_MS = 3000;
+
 async function settle(): Promise<void> {
-  await new Promise((r) => setTimeout(r, 3000));
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
+}
+
+/** The RSS once the connections have been idle for IDLE_SECONDS (counting the settle). */
+async function idleRss(pid: number): Promise<number> {
+  await new Promise((r) => setTimeout(r, Math.max(0, IDLE_SECONDS * 1000 - SETTLE_MS)));
+  return rssBytes(pid);
 }
 
 const KIB = 1024;
@@ -131,6 +145,7 @@ async function main(): Promise<void> {
     );
     await settle();
     const after = rssBytes(server.child.pid!);
+    const afterIdle = await idleRss(server.child.pid!);
     const heapAfter = await probe(server.child.pid!, memoryFile, SNAPSHOT_DIR !== undefined);
     const n = clients.length;
     const perConnection = (after - before) / n;
@@ -143,6 +158,8 @@ async function main(): Promise<void> {
       rssBeforeMiB: Number((before / MIB).toFixed(1)),
       rssAfterMiB: Number((after / MIB).toFixed(1)),
       bytesPerConnection: Math.round(perConnection),
+      idleSeconds: IDLE_SECONDS,
+      bytesPerConnectionIdle: Math.round((afterIdle - before) / n),
       breakdownKiBPerConnection: {
         rssAfterGc: kib(rssGc),
         jsHeapUsed: kib(js),
@@ -156,6 +173,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       [
         `gatehouse   ${n} connected, RSS ${(before / MIB).toFixed(0)} → ${(after / MIB).toFixed(0)} MiB, ${(perConnection / KIB).toFixed(1)} KiB per connection`,
+        `  after ${IDLE_SECONDS} s idle: RSS ${(afterIdle / MIB).toFixed(0)} MiB, ${((afterIdle - before) / n / KIB).toFixed(1)} KiB per connection`,
         `  per connection after a full GC: RSS ${kib(rssGc)} KiB = JS heap ${kib(heapReserved)} KiB reserved (${kib(js)} KiB live)`,
         `  + external (Buffers) ${kib(external)} KiB + native rest (OpenSSL, libuv, malloc) ${kib(rssGc - heapReserved - external)} KiB`,
         `  100,000 devices: ${(result['gatehouse'] as { projectedGiBFor100k: number }).projectedGiBFor100k} GiB projected`,
@@ -178,10 +196,17 @@ async function main(): Promise<void> {
         await settle();
         const mAfter = rssBytes(broker.child.pid!);
         const mPer = (mAfter - mBefore) / mclients.length;
-        result['mosquitto'] = { connected: mclients.length, bytesPerConnection: Math.round(mPer) };
+        const mPerIdle = ((await idleRss(broker.child.pid!)) - mBefore) / mclients.length;
+        result['mosquitto'] = {
+          connected: mclients.length,
+          bytesPerConnection: Math.round(mPer),
+          bytesPerConnectionIdle: Math.round(mPerIdle),
+        };
         result['ratio'] = Number((perConnection / mPer).toFixed(2));
+        result['ratioIdle'] = Number(((afterIdle - before) / n / mPerIdle).toFixed(2));
         process.stdout.write(
-          `mosquitto   ${mclients.length} connected, ${(mPer / 1024).toFixed(1)} KiB per connection (ratio ${String(result['ratio'])}, goal ≤ 2)\n`,
+          `mosquitto   ${mclients.length} connected, ${(mPer / 1024).toFixed(1)} KiB per connection (ratio ${String(result['ratio'])}, goal ≤ 2); ` +
+            `after ${IDLE_SECONDS} s idle ${(mPerIdle / 1024).toFixed(1)} KiB (ratio ${String(result['ratioIdle'])})\n`,
         );
         mclients.forEach((c) => c.destroy());
       } finally {

@@ -1,6 +1,7 @@
 import type { Compilable, CompiledQuery, Kysely, Selectable, Insertable, Updateable } from 'kysely';
 import { serializable } from '../store/transactions.js';
 import { newEtag } from '../util.js';
+import { WalCommit } from './wal-commit.js';
 import type {
   Database,
   DevicesTable,
@@ -290,14 +291,17 @@ export class ProvisioningStore {
 
   private pendingAssignments: PendingAssignment[] = [];
   private assignmentFlush: Promise<void> | undefined;
+  /** Commits whose fsync runs off the event loop (SQLite); see wal-commit.ts. */
+  private walCommit: WalCommit | undefined;
 
   private async flushAssignments(): Promise<void> {
     // Let the requests already read in this turn of the event loop join the batch.
     await new Promise<void>((resolve) => setImmediate(resolve));
+    const commit = (this.walCommit ??= new WalCommit(this.db));
     while (this.pendingAssignments.length > 0) {
       const batch = this.pendingAssignments.splice(0);
       try {
-        await serializable(this.db, async (trx) => {
+        await commit.run(async (trx) => {
           for (const a of batch) await writeAssignment(trx, a);
         });
         for (const a of batch) a.resolve();
@@ -308,7 +312,7 @@ export class ProvisioningStore {
         }
         for (const a of batch) {
           try {
-            await serializable(this.db, (trx) => writeAssignment(trx, a));
+            await commit.run((trx) => writeAssignment(trx, a));
             a.resolve();
           } catch (one) {
             a.reject(one);
