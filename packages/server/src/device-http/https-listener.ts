@@ -13,6 +13,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Certificate } from '@gatehouse/pki';
 import type { Logger } from 'pino';
 
+import type { ConnectionAdmission } from '../gateway/connection-admission.js';
 import { listenDevicePort, type DevicePort, type ProxyProtocolOptions } from '../gateway/device-port.js';
 import type { GatewayOptions } from '../gateway/gateway-options.js';
 import { peerCertificates } from '../gateway/peer-certificates.js';
@@ -53,6 +54,8 @@ export interface DeviceHttpsListenerOptions {
   closeGraceMs?: number;
   /** `--proxy-protocol v2`: read a PROXY v2 header before TLS (gateway/device-port.ts). */
   proxyProtocol?: ProxyProtocolOptions;
+  /** Connect rate and connection cap shared by the device ports (gateway/connection-admission.ts). */
+  admission?: ConnectionAdmission;
 }
 
 export interface DeviceHttpsListener {
@@ -202,6 +205,7 @@ export async function startDeviceHttpsListener(
     port: options.port,
     ...(options.host !== undefined ? { host: options.host } : {}),
     ...(options.proxyProtocol ? { proxyProtocol: options.proxyProtocol } : {}),
+    ...(options.admission ? { admission: options.admission } : {}),
     logger: options.logger,
     ...(options.metrics ? { metrics: options.metrics } : {}),
     name: 'https',
