@@ -29,6 +29,11 @@ import type { HubHttpHandler } from './hub-http-handler.js';
 import { sendJson } from './http-reply.js';
 import { tlsProfile, type TlsVersions } from '../gateway/tls-profile.js';
 
+/** Time a device has to send a request's headers. */
+export const DEVICE_HEADERS_TIMEOUT_MS = 20_000;
+/** Time a device has to send a whole request (256 KiB at most). */
+export const DEVICE_REQUEST_TIMEOUT_MS = 60_000;
+
 export interface DeviceHttpsListenerOptions {
   /** Default: all interfaces. */
   host?: string;
@@ -48,6 +53,10 @@ export interface DeviceHttpsListenerOptions {
   metrics?: Metrics;
   /** TLS handshake deadline; default 10 s. */
   handshakeTimeoutMs?: number;
+  /** Time a client has to send a request's headers; default 20 s. */
+  headersTimeoutMs?: number;
+  /** Time a client has to send a whole request; default 60 s. */
+  requestTimeoutMs?: number;
   /** TLS versions (gateway/tls-profile.ts); default 1.2 and 1.3. */
   tlsVersions?: TlsVersions;
   /** How long `close()` lets connections end before destroying them; default 2 s. */
@@ -179,9 +188,11 @@ export async function startDeviceHttpsListener(
       rejectUnauthorized: false,
       ...tlsProfile(options.tlsVersions),
       handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
-      // Device requests are small; a slow-loris client is dropped.
-      headersTimeout: 20_000,
-      requestTimeout: 60_000,
+      // Device requests are small; a slow-loris client is dropped. Node checks the deadlines
+      // every connectionsCheckingInterval (default 30 s): every second.
+      headersTimeout: options.headersTimeoutMs ?? DEVICE_HEADERS_TIMEOUT_MS,
+      requestTimeout: options.requestTimeoutMs ?? DEVICE_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: 1_000,
     },
     (req, res) => void onRequest(req, res),
   );
