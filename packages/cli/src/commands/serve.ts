@@ -23,6 +23,7 @@ import {
   redisUrlOption,
   type ClusterFlags,
 } from './serve-cluster.js';
+import { limitOptions, limitServerOptions, type LimitFlags } from './serve-limits.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -31,7 +32,7 @@ function port(value: string): number {
   return n;
 }
 
-interface ServeFlags extends ClusterFlags {
+interface ServeFlags extends ClusterFlags, LimitFlags {
   data: string;
   hostName: string;
   bind: string;
@@ -120,7 +121,7 @@ export function banner(s: RunningServer): string {
 }
 
 export function registerServeCommand(program: Command): void {
-  program
+  const serve = program
     .command('serve')
     .description('run Gatehouse: provisioning (DPS), the device hub and the REST API, in one process')
     .addOption(
@@ -299,6 +300,7 @@ export function registerServeCommand(program: Command): void {
         retentionDays: flags.retentionDays,
         rollupRetentionDays: flags.rollupRetentionDays,
         tlsVersions: { minVersion: flags.tlsMinVersion, maxVersion: flags.tlsMaxVersion },
+        ...limitServerOptions(flags),
         auditRetentionDays: flags.auditRetentionDays,
         ...(flags.databaseUrl ? { databaseUrl: flags.databaseUrl } : {}),
         drainRatePerSecond: flags.drainRate,
@@ -346,6 +348,7 @@ export function registerServeCommand(program: Command): void {
         process.once('SIGTERM', () => stop('SIGTERM'));
       });
     });
+  for (const option of limitOptions()) serve.addOption(option);
 }
 
 function positiveDays(v: string): number {
