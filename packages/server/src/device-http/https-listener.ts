@@ -190,7 +190,11 @@ export async function startDeviceHttpsListener(
       handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
       // Device requests are small; a slow-loris client is dropped. Node checks the deadlines
       // every connectionsCheckingInterval (default 30 s): every second.
-      headersTimeout: options.headersTimeoutMs ?? DEVICE_HEADERS_TIMEOUT_MS,
+      // Node requires headersTimeout ≤ requestTimeout.
+      headersTimeout: Math.min(
+        options.headersTimeoutMs ?? DEVICE_HEADERS_TIMEOUT_MS,
+        options.requestTimeoutMs ?? DEVICE_REQUEST_TIMEOUT_MS,
+      ),
       requestTimeout: options.requestTimeoutMs ?? DEVICE_REQUEST_TIMEOUT_MS,
       connectionsCheckingInterval: 1_000,
     },
@@ -203,9 +207,12 @@ export async function startDeviceHttpsListener(
   server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
     log.debug({ err: err.message, remoteAddress: clientAddress(socket) }, 'tls handshake failed');
   });
-  server.on('clientError', (err: Error, socket: Duplex) => {
-    log.debug({ err: err.message }, 'malformed http request');
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    // headersTimeout / requestTimeout passed (a slow client): 408, as Node itself answers.
+    const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    log.debug({ err: err.message }, timeout ? 'http request too slow' : 'malformed http request');
+    const status = timeout ? '408 Request Timeout' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     else socket.destroy();
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
@@ -217,6 +224,7 @@ export async function startDeviceHttpsListener(
     ...(options.host !== undefined ? { host: options.host } : {}),
     ...(options.proxyProtocol ? { proxyProtocol: options.proxyProtocol } : {}),
     ...(options.admission ? { admission: options.admission } : {}),
+    ...(options.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
     logger: options.logger,
     ...(options.metrics ? { metrics: options.metrics } : {}),
     name: 'https',

@@ -46,6 +46,37 @@ export interface DevicePortOptions {
   name: string;
   /** Connect rate and connection cap, shared by the device ports; default: one of its own with the defaults. */
   admission?: ConnectionAdmission;
+  /** Time from the hand-over to TLS until the handshake is done; default 10 s. */
+  handshakeTimeoutMs?: number;
+}
+
+/**
+ * Node's `handshakeTimeout` is an inactivity timer that does not fire for a client that sends
+ * nothing, or half a ClientHello, after connecting (measured on Node 20): the deadline is
+ * kept here, on the raw socket, from the moment TLS gets it until TLS reports it secure.
+ */
+function handshakeDeadline(tls: TlsServer, timeoutMs: number, log: Logger): (socket: Socket) => void {
+  const pending = new Map<string, NodeJS.Timeout>();
+  tls.on('secureConnection', (socket: Socket) => {
+    const tuple = tupleOf(socket);
+    clearTimeout(pending.get(tuple));
+    pending.delete(tuple);
+  });
+  return (socket) => {
+    const tuple = tupleOf(socket);
+    const timer = setTimeout(() => {
+      pending.delete(tuple);
+      log.debug({ remoteAddress: socket.remoteAddress }, `no TLS handshake within ${timeoutMs} ms; closed`);
+      socket.destroy();
+    }, timeoutMs);
+    timer.unref();
+    pending.set(tuple, timer);
+    socket.once('close', () => {
+      if (pending.get(tuple) !== timer) return;
+      clearTimeout(timer);
+      pending.delete(tuple);
+    });
+  };
 }
 
 export interface DevicePort {
@@ -83,10 +114,16 @@ export async function listenDevicePort(tls: TlsServer, options: DevicePortOption
   const proxy = options.proxyProtocol;
   const admission = options.admission ?? new ConnectionAdmission({}, options.logger, options.metrics);
   const ownAdmission = options.admission === undefined;
+  const deadline = handshakeDeadline(
+    tls,
+    options.handshakeTimeoutMs ?? 10_000,
+    options.logger.child({ listener: options.name }),
+  );
   if (!proxy) {
     const front = createServer({ allowHalfOpen: false, noDelay: true }, (socket) => {
       if (!admission.admitSocket(socket, options.name)) return;
       if (!admission.admitAddress(socket, options.name, socket.remoteAddress)) return;
+      deadline(socket);
       tls.emit('connection', socket);
     });
     return frontPort(front, tls, options, () => {
@@ -129,6 +166,7 @@ export async function listenDevicePort(tls: TlsServer, options: DevicePortOption
     }
     socket.pause();
     if (rest.length > 0) socket.unshift(rest);
+    deadline(socket);
     tls.emit('connection', socket);
   }
 

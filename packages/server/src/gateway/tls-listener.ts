@@ -106,6 +106,7 @@ export async function startMqttTlsListener(options: MqttTlsListenerOptions): Pro
     ...(options.host !== undefined ? { host: options.host } : {}),
     ...(options.proxyProtocol ? { proxyProtocol: options.proxyProtocol } : {}),
     ...(options.admission ? { admission: options.admission } : {}),
+    ...(options.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
     logger: options.logger,
     ...(options.metrics ? { metrics: options.metrics } : {}),
     name: 'mqtts',
