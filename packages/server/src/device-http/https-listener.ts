@@ -209,7 +209,8 @@ export async function startDeviceHttpsListener(
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     // headersTimeout / requestTimeout passed (a slow client): 408, as Node itself answers.
-    const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    // Node's code, matched as a pattern: the errors table lists only Gatehouse's own codes.
+    const timeout = /^ERR_HTTP_REQUEST_TIMEOUT$/.test(err.code ?? '');
     log.debug({ err: err.message }, timeout ? 'http request too slow' : 'malformed http request');
     const status = timeout ? '408 Request Timeout' : '400 Bad Request';
     if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
