@@ -12,6 +12,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 
 import { createRootCa, createServerCertificate } from '@gatehouse/pki';
+import WebSocket from 'ws';
 import { generate, parser as createParser, type IPublishPacket, type Packet } from 'mqtt-packet';
 
 import {
@@ -20,6 +21,7 @@ import {
   type MqttListener,
   type OutboundLimits,
 } from '../src/gateway/index.js';
+import { startDeviceHttpsListener, type DeviceHttpsListener } from '../src/device-http/index.js';
 import { Metrics } from '../src/metrics.js';
 import { captureLogger, FakeDpsHandler } from './helpers/gateway-harness.js';
 
@@ -193,5 +195,66 @@ describe('gateway: outbound limits', () => {
     await d.received(1 + 128, 20_000);
     assert.equal(conn.isClosing, false);
     d.socket.destroy();
+  });
+
+  it('over MQTT/WSS the same: a WebSocket client that stops reading is closed after the send timeout', async () => {
+    const log = captureLogger();
+    const connections: MqttConnection[] = [];
+    const dps = new FakeDpsHandler();
+    const https: DeviceHttpsListener = await startDeviceHttpsListener({
+      host: '127.0.0.1',
+      port: 0,
+      key,
+      cert,
+      dpsHandler: dps,
+      logger: log.logger,
+      gateway: {
+        dps,
+        logger: log.logger,
+        outbound: { maxWriteBufferBytes: 128 * 1024, sendTimeoutMs: 1500 },
+        hub: (conn) => {
+          conn.accept(
+            { onPublish: () => undefined, onSubscribe: () => undefined, onUnsubscribe: () => undefined },
+            'hub',
+          );
+          connections.push(conn);
+        },
+      },
+    });
+    try {
+      const ws = new WebSocket(`wss://127.0.0.1:${https.address().port}/$iothub/websocket`, 'mqtt', {
+        rejectUnauthorized: false,
+      });
+      ws.on('error', () => undefined);
+      await new Promise((resolve) => ws.once('open', resolve));
+      ws.send(
+        generate({
+          cmd: 'connect',
+          protocolId: 'MQTT',
+          protocolVersion: 4,
+          clientId: 'ws-dev',
+          clean: false,
+          keepalive: 0,
+          username: 'localhost/ws-dev/?api-version=2021-04-12',
+        }),
+      );
+      await new Promise((resolve) => ws.once('message', resolve));
+      while (connections.length === 0) await new Promise((r) => setTimeout(r, 5));
+      const conn = connections[0]!;
+      ws.pause();
+      const chunk = Buffer.alloc(64 * 1024, 3);
+      let refused: Error | undefined;
+      for (let i = 0; i < 4000 && !refused; i++) {
+        conn
+          .publish('devices/ws-dev/messages/devicebound/', chunk, 0)
+          .catch((err: Error) => (refused ??= err));
+        await new Promise((r) => setImmediate(r));
+      }
+      assert.equal((refused as { code?: string } | undefined)?.code, 'ERR_MQTT_SEND_QUEUE_FULL');
+      assert.equal(await conn.closed, 'send-timeout');
+      ws.terminate();
+    } finally {
+      await https.close();
+    }
   });
 });
