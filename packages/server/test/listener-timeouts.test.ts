@@ -51,10 +51,16 @@ const tcp = (port: number) => netConnect({ host: '127.0.0.1', port });
 
 describe('listener deadlines, real server defaults', { concurrency: true, timeout: 90_000 }, () => {
   let server: TestServer;
+  let proxied: TestServer;
   before(async () => {
     server = await startTestServer();
+    // Behind --proxy-protocol the HTTPS server never listens itself (gateway/device-port.ts).
+    proxied = await startTestServer({ proxyProtocol: 'v2', proxyTrusted: ['127.0.0.2/32'] });
   });
-  after(async () => server?.stop());
+  after(async () => {
+    await server?.stop();
+    await proxied?.stop();
+  });
 
   it('MQTT/TLS: a TLS handshake not finished within 10 s is closed', async () => {
     const s = tcp(server.mqtt.port);
@@ -97,6 +103,17 @@ describe('listener deadlines, real server defaults', { concurrency: true, timeou
   it('device HTTPS: headers trickled past 20 s are closed (slow-loris)', async () => {
     assert.ok(server.https);
     const s = await tls(server.https.port);
+    s.write(
+      'GET /0ne00000/registrations/x/operations/1?api-version=2021-06-01 HTTP/1.1\r\nHost: localhost\r\n',
+    );
+    let n = 0;
+    const seconds = await closedAfter(s, () => s.write(`X-Slow-${n++}: 1\r\n`));
+    assert.ok(seconds >= 19.5 && seconds < 25, `closed after ${seconds.toFixed(1)} s`);
+  });
+
+  it('device HTTPS with --proxy-protocol v2: headers trickled past 20 s are closed too', async () => {
+    assert.ok(proxied.https);
+    const s = await tls(proxied.https.port);
     s.write(
       'GET /0ne00000/registrations/x/operations/1?api-version=2021-06-01 HTTP/1.1\r\nHost: localhost\r\n',
     );
