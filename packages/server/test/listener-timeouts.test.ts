@@ -100,6 +100,31 @@ describe('listener deadlines, real server defaults', { concurrency: true, timeou
     assert.ok(seconds >= 9.5 && seconds < 14, `closed after ${seconds.toFixed(1)} s`);
   });
 
+  it('a device that finished its handshake and CONNECT is still served after both deadlines', async () => {
+    const s = await tls(server.mqtt.port);
+    const received: Buffer[] = [];
+    s.on('data', (d: Buffer) => received.push(d));
+    s.write(
+      generate({
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clientId: 'steady',
+        clean: true,
+        keepalive: 60,
+        username: `${server.idScope}/registrations/steady/api-version=2019-03-31`,
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 12_000));
+    s.write(generate({ cmd: 'pingreq' }));
+    await new Promise((r) => setTimeout(r, 500));
+    const bytes = Buffer.concat(received);
+    // CONNACK 0 (20 02 00 00), then PINGRESP (d0 00).
+    assert.equal(bytes.toString('hex'), '20020000d000');
+    assert.equal(s.destroyed, false);
+    s.destroy();
+  });
+
   it('device HTTPS: headers trickled past 20 s are closed (slow-loris)', async () => {
     assert.ok(server.https);
     const s = await tls(server.https.port);
