@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -39,6 +40,15 @@ describe('gatehouse serve: connection limits', () => {
     {
       args: ['--connect-rate-exempt', '10.0.0.0/33'],
       message: /--connect-rate-exempt: '10\.0\.0\.0\/33' is not/,
+    },
+    {
+      args: ['--handshake-timeout', '0'],
+      message: /--handshake-timeout: '0' is not a whole number of at least 1/,
+    },
+    { args: ['--connect-timeout', 'soon'], message: /--connect-timeout: 'soon' is not a whole number/ },
+    {
+      args: ['--max-packet-size', '100'],
+      message: /--max-packet-size: '100' is not a size of at least 1KiB/,
     },
     {
       args: [],
@@ -94,6 +104,29 @@ describe('gatehouse serve: connection limits', () => {
       metrics,
       /gatehouse_device_connections_refused_total\{listener="mqtts",reason="rate-limit"\} 1/,
     );
+    await s.stop();
+  });
+
+  it('--handshake-timeout 1 and GATEHOUSE_CONNECT_TIMEOUT=1 close a silent socket and a CONNECT-less TLS client in about 1 s', async () => {
+    const s = await startServeProcess({
+      dataDir: join(root, 'timeouts'),
+      token: 'limits-flags-token-0123456789abcdef',
+      args: ['--handshake-timeout', '1'],
+      env: { GATEHOUSE_CONNECT_TIMEOUT: '1' },
+    });
+    const closedIn = (socket: Socket) =>
+      new Promise<number>((resolve) => {
+        const started = Date.now();
+        socket.on('error', () => undefined);
+        socket.resume();
+        socket.once('close', () => resolve((Date.now() - started) / 1000));
+      });
+    const silent = connect({ host: '127.0.0.1', port: s.mqttPort });
+    const tls = tlsConnect({ host: '127.0.0.1', port: s.mqttPort, rejectUnauthorized: false });
+    await new Promise((resolve) => tls.once('secureConnect', resolve));
+    const [a, b] = await Promise.all([closedIn(silent), closedIn(tls)]);
+    assert.ok(a >= 0.8 && a < 4, `silent socket closed after ${a} s`);
+    assert.ok(b >= 0.8 && b < 4, `TLS client without CONNECT closed after ${b} s`);
     await s.stop();
   });
 });

@@ -98,7 +98,8 @@ export interface ServerOptions {
   /** TLS versions of the device ports (gateway/tls-profile.ts); default 1.2 and 1.3. */
   tlsVersions?: TlsVersions;
   /** Connect rate, connection cap and per-connection output limits of the device ports (docs/security.md#limits). */
-  deviceLimits?: ConnectionLimits & OutboundLimits;
+  deviceLimits?: ConnectionLimits &
+    OutboundLimits & { handshakeTimeoutMs?: number; connectTimeoutMs?: number; maxPacketBytes?: number };
   /** Days audit log entries are kept (default 30, as IoT Central's audit log). */
   auditRetentionDays?: number;
   /** Most rows of a CSV answer (default 100,000). */
@@ -471,7 +472,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger: logger.child({ context: 'gateway' }),
       metrics,
       outbound: limits,
+      ...(limits.connectTimeoutMs !== undefined ? { connectTimeoutMs: limits.connectTimeoutMs } : {}),
+      ...(limits.maxPacketBytes !== undefined ? { maxPacketBytes: limits.maxPacketBytes } : {}),
     };
+    const handshake =
+      limits.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: limits.handshakeTimeoutMs } : {};
     // One per process: the cap and the per-address buckets span both device ports.
     const admission = new ConnectionAdmission(limits, logger, metrics);
     closers.unshift(async () => admission.close());
@@ -484,6 +489,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(options.tlsVersions ? { tlsVersions: options.tlsVersions } : {}),
       ...(proxyProtocol ? { proxyProtocol } : {}),
       admission,
+      ...handshake,
     });
     closers.unshift(() => mqtt.close());
     stopAccepting.push(() => mqtt.stopAccepting());
@@ -508,6 +514,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         metrics,
         ...(proxyProtocol ? { proxyProtocol } : {}),
         admission,
+        ...handshake,
       });
       closers.unshift(() => deviceHttps.close());
       stopAccepting.push(() => deviceHttps.stopAccepting());

@@ -19,6 +19,9 @@ export interface LimitFlags {
   maxInflight: number;
   maxWriteBuffer: number;
   sendTimeout: number;
+  handshakeTimeout: number;
+  connectTimeout: number;
+  maxPacketSize: number;
 }
 
 function wholeNumber(flag: string, min: number): (value: string) => number {
@@ -35,17 +38,19 @@ function wholeNumber(flag: string, min: number): (value: string) => number {
 
 const UNITS: Record<string, number> = { '': 1, k: 1024, kib: 1024, m: 1024 * 1024, mib: 1024 * 1024 };
 
-/** `--max-write-buffer`: bytes, or with a KiB/MiB unit (`512KiB`, `1MiB`, `2m`); at least 16 KiB. */
-export function byteSize(value: string): number {
-  const m = /^(\d+)\s*([a-z]*)$/i.exec(value.trim());
-  const unit = m ? UNITS[(m[2] ?? '').toLowerCase()] : undefined;
-  const n = m && unit !== undefined ? Number(m[1]) * unit : NaN;
-  if (!Number.isSafeInteger(n) || n < 16 * 1024)
-    throw new CliError(
-      'ERR_CLI_INVALID_OPTION',
-      `--max-write-buffer: '${value}' is not a size of at least 16KiB (bytes, or with KiB or MiB).`,
-    );
-  return n;
+/** A size in bytes, or with a KiB/MiB unit (`512KiB`, `1MiB`, `2m`), of at least `min` KiB. */
+export function byteSize(flag: string, minKiB: number): (value: string) => number {
+  return (value) => {
+    const m = /^(\d+)\s*([a-z]*)$/i.exec(value.trim());
+    const unit = m ? UNITS[(m[2] ?? '').toLowerCase()] : undefined;
+    const n = m && unit !== undefined ? Number(m[1]) * unit : NaN;
+    if (!Number.isSafeInteger(n) || n < minKiB * 1024)
+      throw new CliError(
+        'ERR_CLI_INVALID_OPTION',
+        `${flag}: '${value}' is not a size of at least ${minKiB}KiB (bytes, or with KiB or MiB).`,
+      );
+    return n;
+  };
 }
 
 /** `--connect-rate-exempt`: CIDRs or addresses, repeatable or comma-separated; `none` exempts nothing. */
@@ -102,7 +107,7 @@ export function limitOptions(): Option[] {
     )
       .env('GATEHOUSE_MAX_WRITE_BUFFER')
       .default(1024 * 1024, '1MiB')
-      .argParser(byteSize),
+      .argParser(byteSize('--max-write-buffer', 16)),
     new Option(
       '--send-timeout <seconds>',
       'a device connection whose output does not drain this long is closed',
@@ -110,6 +115,27 @@ export function limitOptions(): Option[] {
       .env('GATEHOUSE_SEND_TIMEOUT')
       .default(15)
       .argParser(wholeNumber('--send-timeout', 1)),
+    new Option(
+      '--handshake-timeout <seconds>',
+      'device ports: a TLS handshake not finished in this long is closed',
+    )
+      .env('GATEHOUSE_HANDSHAKE_TIMEOUT')
+      .default(10)
+      .argParser(wholeNumber('--handshake-timeout', 1)),
+    new Option(
+      '--connect-timeout <seconds>',
+      'MQTT: a connection that sends no CONNECT this long after TLS is closed',
+    )
+      .env('GATEHOUSE_CONNECT_TIMEOUT')
+      .default(10)
+      .argParser(wholeNumber('--connect-timeout', 1)),
+    new Option(
+      '--max-packet-size <size>',
+      'largest incoming MQTT packet; a larger declared length closes the connection on its header',
+    )
+      .env('GATEHOUSE_MAX_PACKET_SIZE')
+      .default(256 * 1024 + 1024, '257KiB')
+      .argParser(byteSize('--max-packet-size', 1)),
   ];
 }
 
@@ -124,6 +150,9 @@ export function limitServerOptions(flags: LimitFlags) {
       maxInflight: flags.maxInflight,
       maxWriteBufferBytes: flags.maxWriteBuffer,
       sendTimeoutMs: flags.sendTimeout * 1000,
+      handshakeTimeoutMs: flags.handshakeTimeout * 1000,
+      connectTimeoutMs: flags.connectTimeout * 1000,
+      maxPacketBytes: flags.maxPacketSize,
     },
   };
 }
