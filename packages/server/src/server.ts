@@ -16,7 +16,12 @@ import { SessionService } from './app/sessions.js';
 import type { SignInLimitOptions } from './app/sign-in-limits.js';
 import { StatsService } from './app/stats.js';
 import { UserService } from './app/users.js';
-import { startMqttTlsListener } from './gateway/index.js';
+import {
+  ConnectionAdmission,
+  startMqttTlsListener,
+  type ConnectionLimits,
+  type OutboundLimits,
+} from './gateway/index.js';
 import { proxyProtocolSettings } from './gateway/proxy-trust.js';
 import type { GatewayOptions } from './gateway/gateway-options.js';
 import type { TlsVersions } from './gateway/tls-profile.js';
@@ -93,6 +98,9 @@ export interface ServerOptions {
   rollupRetentionDays?: number;
   /** TLS versions of the device ports (gateway/tls-profile.ts); default 1.2 and 1.3. */
   tlsVersions?: TlsVersions;
+  /** Connect rate, connection cap and per-connection output limits of the device ports (docs/security.md#limits). */
+  deviceLimits?: ConnectionLimits &
+    OutboundLimits & { handshakeTimeoutMs?: number; connectTimeoutMs?: number; maxPacketBytes?: number };
   /** Days audit log entries are kept (default 30, as IoT Central's audit log). */
   auditRetentionDays?: number;
   /** Most rows of a CSV answer (default 100,000). */
@@ -466,12 +474,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     closers.unshift(() => dataExport.close());
 
     // One gateway configuration for every device transport: MQTT/TLS, MQTT/WSS.
+    const limits = options.deviceLimits ?? {};
     const gateway: GatewayOptions = {
       dps: registration,
       hub: hub.connectHandler(),
       logger: logger.child({ context: 'gateway' }),
       metrics,
+      outbound: limits,
+      ...(limits.connectTimeoutMs !== undefined ? { connectTimeoutMs: limits.connectTimeoutMs } : {}),
+      ...(limits.maxPacketBytes !== undefined ? { maxPacketBytes: limits.maxPacketBytes } : {}),
     };
+    const handshake =
+      limits.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: limits.handshakeTimeoutMs } : {};
+    // One per process: the cap and the per-address buckets span both device ports.
+    const admission = new ConnectionAdmission(limits, logger, metrics);
+    closers.unshift(async () => admission.close());
     const mqtt = await startMqttTlsListener({
       host: options.bindHost,
       port: options.mqttPort,
@@ -480,6 +497,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...gateway,
       ...(options.tlsVersions ? { tlsVersions: options.tlsVersions } : {}),
       ...(proxyProtocol ? { proxyProtocol } : {}),
+      admission,
+      ...handshake,
     });
     closers.unshift(() => mqtt.close());
     stopAccepting.push(() => mqtt.stopAccepting());
@@ -503,6 +522,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         logger: logger.child({ context: 'device-https' }),
         metrics,
         ...(proxyProtocol ? { proxyProtocol } : {}),
+        admission,
+        ...handshake,
       });
       closers.unshift(() => deviceHttps.close());
       stopAccepting.push(() => deviceHttps.stopAccepting());

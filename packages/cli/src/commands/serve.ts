@@ -23,6 +23,7 @@ import {
   redisUrlOption,
   type ClusterFlags,
 } from './serve-cluster.js';
+import { limitOptions, limitServerOptions, type LimitFlags } from './serve-limits.js';
 import { webOptions, webServerOptions, type WebFlags } from './serve-web.js';
 
 function port(value: string): number {
@@ -32,7 +33,7 @@ function port(value: string): number {
   return n;
 }
 
-interface ServeFlags extends ClusterFlags, WebFlags {
+interface ServeFlags extends ClusterFlags, WebFlags, LimitFlags {
   data: string;
   hostName: string;
   bind: string;
@@ -121,7 +122,7 @@ export function banner(s: RunningServer): string {
 }
 
 export function registerServeCommand(program: Command): void {
-  program
+  const serve = program
     .command('serve')
     .description('run Gatehouse: provisioning (DPS), the device hub and the REST API, in one process')
     .addOption(
@@ -303,6 +304,7 @@ export function registerServeCommand(program: Command): void {
         retentionDays: flags.retentionDays,
         rollupRetentionDays: flags.rollupRetentionDays,
         tlsVersions: { minVersion: flags.tlsMinVersion, maxVersion: flags.tlsMaxVersion },
+        ...limitServerOptions(flags),
         auditRetentionDays: flags.auditRetentionDays,
         ...(flags.databaseUrl ? { databaseUrl: flags.databaseUrl } : {}),
         drainRatePerSecond: flags.drainRate,
@@ -351,6 +353,7 @@ export function registerServeCommand(program: Command): void {
         process.once('SIGTERM', () => stop('SIGTERM'));
       });
     });
+  for (const option of limitOptions()) serve.addOption(option);
 }
 
 function positiveDays(v: string): number {

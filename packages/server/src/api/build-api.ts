@@ -42,6 +42,11 @@ import { commonError } from '../validation.js';
 /** 1 MiB: a certificate upload is a few kB; nothing the API takes comes close. */
 export const API_BODY_LIMIT = 1024 * 1024;
 
+/** Time a client has to send a request's headers. */
+export const API_HEADERS_TIMEOUT_MS = 20_000;
+/** Time a client has to send a whole request, body included (response time not counted). */
+export const API_REQUEST_TIMEOUT_MS = 120_000;
+
 const JSON_TYPES = ['application/json', 'application/merge-patch+json'];
 
 /**
@@ -59,6 +64,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     // --http-trust-proxy: X-Forwarded-For/-Proto/-Host believed from these addresses only.
     ...(deps.trustProxy?.length ? { trustProxy: deps.trustProxy } : {}),
     bodyLimit: API_BODY_LIMIT,
+    // Slow clients (docs/security.md#limits): headers within 20 s, the whole request (a 32 MiB
+    // import body included) within 120 s; fastify's own default is no request timeout at all.
+    // Node checks these deadlines every connectionsCheckingInterval (default 30 s): every second.
+    http: { headersTimeout: API_HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1_000 },
+    requestTimeout: API_REQUEST_TIMEOUT_MS,
     // Long enough that an over-long ID reaches the service and gets ERR_INVALID_ID, not a bare 414.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
   }) as unknown as FastifyInstance;

@@ -14,6 +14,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Certificate } from '@gatehouse/pki';
 import type { Logger } from 'pino';
 
+import type { ConnectionAdmission } from '../gateway/connection-admission.js';
 import { listenDevicePort, type DevicePort, type ProxyProtocolOptions } from '../gateway/device-port.js';
 import type { GatewayOptions } from '../gateway/gateway-options.js';
 import { peerCertificates } from '../gateway/peer-certificates.js';
@@ -37,6 +38,10 @@ import { tlsProfile, type TlsVersions } from '../gateway/tls-profile.js';
  * full handshake with its chain.
  */
 const SECURE_OPTIONS = constants.SSL_OP_NO_TICKET;
+/** Time a device has to send a request's headers. */
+export const DEVICE_HEADERS_TIMEOUT_MS = 20_000;
+/** Time a device has to send a whole request (256 KiB at most). */
+export const DEVICE_REQUEST_TIMEOUT_MS = 60_000;
 
 export interface DeviceHttpsListenerOptions {
   /** Default: all interfaces. */
@@ -57,12 +62,18 @@ export interface DeviceHttpsListenerOptions {
   metrics?: Metrics;
   /** TLS handshake deadline; default 10 s. */
   handshakeTimeoutMs?: number;
+  /** Time a client has to send a request's headers; default 20 s. */
+  headersTimeoutMs?: number;
+  /** Time a client has to send a whole request; default 60 s. */
+  requestTimeoutMs?: number;
   /** TLS versions (gateway/tls-profile.ts); default 1.2 and 1.3. */
   tlsVersions?: TlsVersions;
   /** How long `close()` lets connections end before destroying them; default 2 s. */
   closeGraceMs?: number;
   /** `--proxy-protocol v2`: read a PROXY v2 header before TLS (gateway/device-port.ts). */
   proxyProtocol?: ProxyProtocolOptions;
+  /** Connect rate and connection cap shared by the device ports (gateway/connection-admission.ts). */
+  admission?: ConnectionAdmission;
 }
 
 export interface DeviceHttpsListener {
@@ -186,9 +197,15 @@ export async function startDeviceHttpsListener(
       rejectUnauthorized: false,
       ...tlsProfile(options.tlsVersions, SECURE_OPTIONS),
       handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
-      // Device requests are small; a slow-loris client is dropped.
-      headersTimeout: 20_000,
-      requestTimeout: 60_000,
+      // Device requests are small; a slow-loris client is dropped. Node checks the deadlines
+      // every connectionsCheckingInterval (default 30 s): every second.
+      // Node requires headersTimeout ≤ requestTimeout.
+      headersTimeout: Math.min(
+        options.headersTimeoutMs ?? DEVICE_HEADERS_TIMEOUT_MS,
+        options.requestTimeoutMs ?? DEVICE_REQUEST_TIMEOUT_MS,
+      ),
+      requestTimeout: options.requestTimeoutMs ?? DEVICE_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: 1_000,
     },
     (req, res) => void onRequest(req, res),
   );
@@ -199,9 +216,13 @@ export async function startDeviceHttpsListener(
   server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
     log.debug({ err: err.message, remoteAddress: clientAddress(socket) }, 'tls handshake failed');
   });
-  server.on('clientError', (err: Error, socket: Duplex) => {
-    log.debug({ err: err.message }, 'malformed http request');
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    // headersTimeout / requestTimeout passed (a slow client): 408, as Node itself answers.
+    // Node's code, matched as a pattern: the errors table lists only Gatehouse's own codes.
+    const timeout = /^ERR_HTTP_REQUEST_TIMEOUT$/.test(err.code ?? '');
+    log.debug({ err: err.message }, timeout ? 'http request too slow' : 'malformed http request');
+    const status = timeout ? '408 Request Timeout' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     else socket.destroy();
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
@@ -212,6 +233,8 @@ export async function startDeviceHttpsListener(
     port: options.port,
     ...(options.host !== undefined ? { host: options.host } : {}),
     ...(options.proxyProtocol ? { proxyProtocol: options.proxyProtocol } : {}),
+    ...(options.admission ? { admission: options.admission } : {}),
+    ...(options.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
     logger: options.logger,
     ...(options.metrics ? { metrics: options.metrics } : {}),
     name: 'https',

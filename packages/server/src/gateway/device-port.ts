@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 
 import { GatehouseError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
+import { ConnectionAdmission } from './connection-admission.js';
 import { gatewayError } from './errors.js';
 import {
   parseProxyV2,
@@ -43,6 +44,39 @@ export interface DevicePortOptions {
   metrics?: Metrics;
   /** `listener` label of the metrics and logs: `mqtts` or `https`. */
   name: string;
+  /** Connect rate and connection cap, shared by the device ports; default: one of its own with the defaults. */
+  admission?: ConnectionAdmission;
+  /** Time from the hand-over to TLS until the handshake is done; default 10 s. */
+  handshakeTimeoutMs?: number;
+}
+
+/**
+ * Node's `handshakeTimeout` is an inactivity timer that does not fire for a client that sends
+ * nothing, or half a ClientHello, after connecting (measured on Node 20): the deadline is
+ * kept here, on the raw socket, from the moment TLS gets it until TLS reports it secure.
+ */
+function handshakeDeadline(tls: TlsServer, timeoutMs: number, log: Logger): (socket: Socket) => void {
+  const pending = new Map<string, NodeJS.Timeout>();
+  tls.on('secureConnection', (socket: Socket) => {
+    const tuple = tupleOf(socket);
+    clearTimeout(pending.get(tuple));
+    pending.delete(tuple);
+  });
+  return (socket) => {
+    const tuple = tupleOf(socket);
+    const timer = setTimeout(() => {
+      pending.delete(tuple);
+      log.debug({ remoteAddress: socket.remoteAddress }, `no TLS handshake within ${timeoutMs} ms; closed`);
+      socket.destroy();
+    }, timeoutMs);
+    timer.unref();
+    pending.set(tuple, timer);
+    socket.once('close', () => {
+      if (pending.get(tuple) !== timer) return;
+      clearTimeout(timer);
+      pending.delete(tuple);
+    });
+  };
 }
 
 export interface DevicePort {
@@ -71,17 +105,30 @@ function listen(server: NetServer | TlsServer, port: number, host: string | unde
 /**
  * Binds the device port for `tls`. Rejects with the listen error as is (the callers turn
  * EADDRINUSE/EACCES into their own one-line messages).
+ *
+ * A plain TCP server always binds the port, so that every connection passes admission
+ * (connection-admission.ts) on the raw socket, before TLS sees a byte: the cap first, then the
+ * client address's connect rate (after the PROXY header, whose source is the client's address).
  */
 export async function listenDevicePort(tls: TlsServer, options: DevicePortOptions): Promise<DevicePort> {
   const proxy = options.proxyProtocol;
+  const admission = options.admission ?? new ConnectionAdmission({}, options.logger, options.metrics);
+  const ownAdmission = options.admission === undefined;
+  const deadline = handshakeDeadline(
+    tls,
+    options.handshakeTimeoutMs ?? 10_000,
+    options.logger.child({ listener: options.name }),
+  );
   if (!proxy) {
-    await listen(tls, options.port, options.host);
-    const address = tls.address() as AddressInfo;
-    return {
-      address: () => address,
-      clientAddress: (socket) => socket.remoteAddress,
-      close: () => new Promise<void>((resolve) => tls.close(() => resolve())),
-    };
+    const front = createServer({ allowHalfOpen: false, noDelay: true }, (socket) => {
+      if (!admission.admitSocket(socket, options.name)) return;
+      if (!admission.admitAddress(socket, options.name, socket.remoteAddress)) return;
+      deadline(socket);
+      tls.emit('connection', socket);
+    });
+    return frontPort(front, tls, options, () => {
+      if (ownAdmission) admission.close();
+    });
   }
 
   const log = options.logger.child({ listener: options.name, proxyProtocol: 'v2' });
@@ -108,8 +155,9 @@ export async function listenDevicePort(tls: TlsServer, options: DevicePortOption
   }
 
   function handOver(socket: Socket, rest: Buffer, header: ProxyHeaderV2 | undefined): void {
-    accepted?.inc({ listener: options.name, command: header?.command ?? 'direct' });
     const source = header?.source;
+    if (!admission.admitAddress(socket, options.name, source?.address ?? socket.remoteAddress)) return;
+    accepted?.inc({ listener: options.name, command: header?.command ?? 'direct' });
     if (source) {
       const tuple = tupleOf(socket);
       clients.set(tuple, source.address);
@@ -118,10 +166,12 @@ export async function listenDevicePort(tls: TlsServer, options: DevicePortOption
     }
     socket.pause();
     if (rest.length > 0) socket.unshift(rest);
+    deadline(socket);
     tls.emit('connection', socket);
   }
 
   function onConnection(socket: Socket): void {
+    if (!admission.admitSocket(socket, options.name)) return;
     const trusted = proxy!.trusted.has(socket.remoteAddress);
     let bytes: Buffer = Buffer.alloc(0);
     reading.add(socket);
@@ -199,21 +249,46 @@ export async function listenDevicePort(tls: TlsServer, options: DevicePortOption
     socket.on('error', onError);
   }
 
-  // noDelay as the HTTPS server would set on the sockets it accepts itself: device requests and
-  // MQTT packets are small, Nagle would delay them.
   const front = createServer({ allowHalfOpen: false, noDelay: true }, onConnection);
+  log.info({ trusted: proxy.trusted.ranges }, 'reading PROXY v2 headers before TLS');
+  return frontPort(
+    front,
+    tls,
+    options,
+    () => {
+      for (const socket of reading) socket.destroy();
+      if (ownAdmission) admission.close();
+    },
+    (socket) => clients.get(tupleOf(socket)) ?? socket.remoteAddress,
+  );
+}
+
+/**
+ * Listens with `front` and hands its sockets to `tls`. noDelay as the HTTPS server would set on
+ * the sockets it accepts itself: device requests and MQTT packets are small, Nagle would delay
+ * them.
+ */
+async function frontPort(
+  front: NetServer,
+  tls: TlsServer,
+  options: DevicePortOptions,
+  onClose: () => void,
+  clientAddress: (socket: Socket) => string | undefined = (socket) => socket.remoteAddress,
+): Promise<DevicePort> {
   await listen(front, options.port, options.host);
+  // An HTTP server starts tracking its connections (headersTimeout, requestTimeout,
+  // closeIdleConnections) on 'listening'; it never listens itself here, so it is told.
+  tls.emit('listening');
+  const log = options.logger.child({ listener: options.name });
   front.on('error', (err) => log.error({ err }, 'listener error'));
   const address = front.address() as AddressInfo;
-  log.info({ trusted: proxy.trusted.ranges }, 'reading PROXY v2 headers before TLS');
-
   return {
     address: () => address,
-    clientAddress: (socket) => clients.get(tupleOf(socket)) ?? socket.remoteAddress,
+    clientAddress,
     close: () =>
       new Promise<void>((resolve) => {
         front.close(() => resolve());
-        for (const socket of reading) socket.destroy();
+        onClose();
         // Not listening itself; this ends the HTTP server's idle keep-alive connections (https).
         tls.close(() => undefined);
       }),

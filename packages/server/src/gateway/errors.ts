@@ -15,6 +15,12 @@ export const GATEWAY_ERRORS = {
     status: 503,
     summary: 'All 65,535 packet identifiers of the connection are waiting for a PUBACK.',
   },
+  ERR_MQTT_SEND_QUEUE_FULL: {
+    status: 503,
+    summary:
+      'A publish to a device was refused: its connection already holds the write-buffer budget (`--max-write-buffer`, default 1 MiB) unsent and as much again waiting. A C2D message stays queued for later.',
+    fix: 'The device reads too slowly or not at all; it is closed after the send timeout (`--send-timeout`, 15 s) if its output does not drain.',
+  },
   ERR_MQTT_QOS2_NOT_SUPPORTED: {
     status: 400,
     summary:

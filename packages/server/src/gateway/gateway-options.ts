@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import type { DpsHandler } from '../provisioning/dps-handler.js';
 import type { MqttConnection } from './mqtt-connection.js';
+import type { OutboundLimits } from './outbound.js';
 
 /** What the transport knows about the client before CONNECT (same for TLS and WSS). */
 export interface MqttPeer {
@@ -48,4 +49,6 @@ export interface GatewayOptions {
   maxPacketBytes?: number;
   /** DPS requests handled at once per connection before reading pauses; default 8. */
   maxInflightDpsRequests?: number;
+  /** What a connection sends: inflight window, write-buffer budget, send timeout (outbound.ts). */
+  outbound?: OutboundLimits;
 }

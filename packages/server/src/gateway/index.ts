@@ -5,6 +5,14 @@ export {
   type DevicePortOptions,
   type ProxyProtocolOptions,
 } from './device-port.js';
+export {
+  ConnectionAdmission,
+  DEFAULT_CONNECT_BURST_PER_IP,
+  DEFAULT_CONNECT_RATE_EXEMPT,
+  DEFAULT_CONNECT_RATE_PER_IP,
+  DEFAULT_MAX_CONNECTIONS,
+  type ConnectionLimits,
+} from './connection-admission.js';
 export { dispatchConnect } from './dispatcher.js';
 export { encodeDpsReply, internalErrorReply, type EncodedDpsReply } from './dps-reply.js';
 export { DpsSession, type DpsSessionOptions } from './dps-session.js';
@@ -19,6 +27,12 @@ export {
   type MqttConnectionOptions,
   type MqttSession,
 } from './mqtt-connection.js';
+export {
+  DEFAULT_MAX_INFLIGHT,
+  DEFAULT_MAX_WRITE_BUFFER_BYTES,
+  DEFAULT_SEND_TIMEOUT_MS,
+  type OutboundLimits,
+} from './outbound.js';
 export {
   encodeProxyV2,
   parseProxyV2,

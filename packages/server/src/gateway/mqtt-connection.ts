@@ -27,12 +27,17 @@ import type {
 } from 'mqtt-packet';
 import type { Logger } from 'pino';
 
+import { CLOSE_LOG_LEVEL, NORMAL_CLOSE, type CloseReason } from './close-reason.js';
 import { CONNACK, type ConnackCode } from './connack-codes.js';
 import { gatewayError } from './errors.js';
 import type { ConnectionKind, GatewayMetrics } from './gateway-metrics.js';
 import { gatewayMetrics } from './gateway-metrics.js';
 import { keepAliveWheel, type KeepAliveMember } from './keep-alive-wheel.js';
+import { DEFAULT_SEND_TIMEOUT_MS, Outbound, type OutboundLimits } from './outbound.js';
+import { packetViolation } from './packet-rules.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
+
+export type { CloseReason } from './close-reason.js';
 
 /** [MQTT-3.1.0-1] the client has this long to send CONNECT after the transport opens. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -42,37 +47,6 @@ export const DEFAULT_MAX_PACKET_BYTES = MAX_MESSAGE_BYTES + 1024;
 const PARSER_IDLE_RELEASE_MS = 2_000;
 /** How long an ended stream may linger (peer not closing its side) before it is destroyed. */
 const CLOSE_GRACE_MS = 2_000;
-
-/** Why a connection closed; also the `reason` label of refusals in the metrics. */
-export type CloseReason =
-  | 'client-disconnect'
-  | 'peer-closed'
-  | 'server-shutdown'
-  | 'connect-refused'
-  | 'connect-timeout'
-  | 'keepalive-timeout'
-  | 'packet-too-large'
-  | 'malformed-packet'
-  | 'protocol-violation'
-  | 'forbidden'
-  | 'internal-error';
-
-const LOG_LEVEL: Record<CloseReason, 'debug' | 'info' | 'warn' | 'error'> = {
-  'client-disconnect': 'debug',
-  'peer-closed': 'debug',
-  'server-shutdown': 'debug',
-  'connect-refused': 'info',
-  'connect-timeout': 'info',
-  'keepalive-timeout': 'info',
-  'packet-too-large': 'warn',
-  'malformed-packet': 'warn',
-  'protocol-violation': 'warn',
-  forbidden: 'warn',
-  'internal-error': 'error',
-};
-
-/** Normal ends; every other reason counts as a refusal in the metrics. */
-const NORMAL: ReadonlySet<CloseReason> = new Set(['client-disconnect', 'peer-closed', 'server-shutdown']);
 
 /** What a service implements to receive a connection's packets once CONNECT is accepted. */
 export interface MqttSession {
@@ -95,9 +69,9 @@ export interface MqttConnectionOptions {
   connectTimeoutMs?: number;
   /** Largest accepted incoming packet, fixed header included. */
   maxPacketBytes?: number;
+  /** Inflight window, write-buffer budget and send timeout (outbound.ts). */
+  outbound?: OutboundLimits;
 }
-
-type Outstanding = { resolve: () => void; reject: (err: Error) => void };
 type PauseReason = 'session' | 'drain' | 'service';
 
 export class MqttConnection implements KeepAliveMember {
@@ -129,8 +103,9 @@ export class MqttConnection implements KeepAliveMember {
   keepAliveMs = 0;
   lastPacketAt = Date.now();
   private readonly paused = new Set<PauseReason>();
-  private readonly outstanding = new Map<number, Outstanding>();
-  private nextPacketId = 0;
+  private readonly outbound: Outbound;
+  private readonly sendTimeoutMs: number;
+  private sendTimer: NodeJS.Timeout | undefined;
 
   constructor(stream: Duplex, options: MqttConnectionOptions) {
     this.stream = stream;
@@ -141,6 +116,8 @@ export class MqttConnection implements KeepAliveMember {
     this.logBindings = { ...options.logBindings, remoteAddress: options.remoteAddress };
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.sizeGuard = new PacketSizeGuard(options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES);
+    this.outbound = new Outbound({ stream, write: (packet) => this.send(packet) }, options.outbound);
+    this.sendTimeoutMs = options.outbound?.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
 
     this.metrics.connectionOpened(this.kind);
     // [MQTT-3.1.0-1] a server that does not receive CONNECT in a reasonable time closes.
@@ -182,7 +159,12 @@ export class MqttConnection implements KeepAliveMember {
 
   /** Number of QoS 1 publishes waiting for their PUBACK. */
   get outstandingCount(): number {
-    return this.outstanding.size;
+    return this.outbound.inflight;
+  }
+
+  /** Publishes waiting to be written: the inflight window is full or the write buffer at its cap. */
+  get queuedCount(): number {
+    return this.outbound.queued;
   }
 
   /** Sends CONNACK 0 and hands every following packet to `session`; `kind` labels the metrics. */
@@ -211,24 +193,14 @@ export class MqttConnection implements KeepAliveMember {
 
   /**
    * Publishes to the client. QoS 0 resolves once written; QoS 1 gets a free packet
-   * identifier [MQTT-2.3.1-2] and resolves on the client's PUBACK [MQTT-4.3.2-1]. Rejects
-   * with `ERR_MQTT_CONNECTION_CLOSED` if the connection closes first.
+   * identifier [MQTT-2.3.1-2] and resolves on the client's PUBACK [MQTT-4.3.2-1]. Past the
+   * inflight window or the write-buffer budget it waits its turn (outbound.ts). Rejects with
+   * `ERR_MQTT_CONNECTION_CLOSED` if the connection closes first, `ERR_MQTT_SEND_QUEUE_FULL`
+   * when the waiting publishes already hold the budget.
    */
   publish(topic: string, payload: Buffer | string, qos: 0 | 1 = 0): Promise<void> {
     if (this.isClosed) return Promise.reject(gatewayError('ERR_MQTT_CONNECTION_CLOSED', 'connection closed'));
-    const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
-    if (qos === 0) {
-      this.send({ cmd: 'publish', topic, payload: body, qos: 0, dup: false, retain: false });
-      return Promise.resolve();
-    }
-    const messageId = this.allocatePacketId();
-    if (messageId === undefined) {
-      return Promise.reject(gatewayError('ERR_MQTT_PACKET_IDS_EXHAUSTED', 'no free packet identifier'));
-    }
-    return new Promise<void>((resolve, reject) => {
-      this.outstanding.set(messageId, { resolve, reject });
-      this.send({ cmd: 'publish', topic, payload: body, qos: 1, messageId, dup: false, retain: false });
-    });
+    return this.outbound.publish(topic, typeof payload === 'string' ? Buffer.from(payload) : payload, qos);
   }
 
   /** [MQTT-4.3.2-2] acknowledges a QoS 1 PUBLISH. */
@@ -274,17 +246,16 @@ export class MqttConnection implements KeepAliveMember {
     this.closeReason = reason;
     clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
+    clearTimeout(this.sendTimer);
     keepAliveWheel.delete(this);
     this.onConnectCallback = undefined;
     this.held = [];
-    const err = gatewayError('ERR_MQTT_CONNECTION_CLOSED', `connection closed (${reason})`);
-    for (const waiter of this.outstanding.values()) waiter.reject(err);
-    this.outstanding.clear();
+    this.outbound.fail(gatewayError('ERR_MQTT_CONNECTION_CLOSED', `connection closed (${reason})`));
 
-    const level = LOG_LEVEL[reason];
+    const level = CLOSE_LOG_LEVEL[reason];
     if (this.logger.isLevelEnabled(level)) this.log[level]({ reason, detail }, 'mqtt connection closed');
     this.metrics.connectionClosed(this.kind);
-    if (!NORMAL.has(reason)) this.metrics.refused(reason);
+    if (!NORMAL_CLOSE.has(reason)) this.metrics.refused(reason);
     try {
       this.session?.onClose?.(reason);
     } catch (cause) {
@@ -333,6 +304,12 @@ export class MqttConnection implements KeepAliveMember {
     if (this.isClosed) return;
     this.metrics.packetReceived(packet.cmd);
     this.lastPacketAt = Date.now();
+    const violation = packetViolation(packet);
+    if (violation !== undefined) {
+      // [MQTT-3.1.4-1] a non-conforming CONNECT gets no CONNACK; any other packet no answer.
+      this.close('protocol-violation', `${packet.cmd}: ${violation}`);
+      return;
+    }
     if (!this.connectReceived) {
       if (packet.cmd !== 'connect') {
         // [MQTT-3.1.0-1] the first packet from the client must be CONNECT.
@@ -412,13 +389,9 @@ export class MqttConnection implements KeepAliveMember {
   }
 
   private onPuback(messageId: number | undefined): void {
-    const waiter = messageId === undefined ? undefined : this.outstanding.get(messageId);
-    if (!waiter || messageId === undefined) {
-      this.log.debug({ messageId }, 'PUBACK for an unknown packet identifier ignored');
-      return;
-    }
-    this.outstanding.delete(messageId);
-    waiter.resolve();
+    // An unknown identifier is ignored, as mosquitto does: a late PUBACK after a redelivery.
+    if (messageId === undefined || !this.outbound.acknowledge(messageId))
+      this.debug({ messageId }, 'PUBACK for an unknown packet identifier ignored');
   }
 
   private startKeepAlive(keepAliveSeconds: number): void {
@@ -455,14 +428,6 @@ export class MqttConnection implements KeepAliveMember {
     this.close('keepalive-timeout', `nothing received for ${idleMs} ms`);
   }
 
-  private allocatePacketId(): number | undefined {
-    for (let tries = 0; tries < 65535; tries++) {
-      this.nextPacketId = this.nextPacketId >= 65535 ? 1 : this.nextPacketId + 1;
-      if (!this.outstanding.has(this.nextPacketId)) return this.nextPacketId;
-    }
-    return undefined;
-  }
-
   private send(packet: Packet): void {
     if (this.isClosed) {
       this.log.debug({ cmd: packet.cmd }, 'not sent: connection closed');
@@ -477,11 +442,28 @@ export class MqttConnection implements KeepAliveMember {
       return;
     }
     this.metrics.packetSent(packet.cmd);
-    // Backpressure: when the client does not read, stop reading its requests until it does.
+    // Backpressure: when the client does not read, stop reading its requests until it does,
+    // and give it the send timeout to take what is buffered.
     if (!this.stream.write(bytes) && !this.paused.has('drain')) {
       this.pause('drain');
-      this.stream.once('drain', () => this.resume('drain'));
+      this.sendTimer = setTimeout(() => this.sendTimedOut(), this.sendTimeoutMs);
+      this.sendTimer.unref();
+      this.stream.once('drain', () => {
+        clearTimeout(this.sendTimer);
+        this.resume('drain');
+        this.outbound.flush();
+      });
     }
+  }
+
+  private sendTimedOut(): void {
+    const buffered = this.stream.writableLength;
+    this.close(
+      'send-timeout',
+      `${buffered} bytes of output not taken by the peer in ${this.sendTimeoutMs} ms`,
+    );
+    // The peer reads nothing: ending the stream would wait for the buffer, so drop it now.
+    this.stream.destroy();
   }
 
   private resume(reason: PauseReason): void {

@@ -31,5 +31,6 @@ export function handleMqttStream(stream: Duplex, peer: MqttPeer, options: Gatewa
     metrics: metricsFor(options.metrics),
     connectTimeoutMs: options.connectTimeoutMs,
     maxPacketBytes: options.maxPacketBytes,
+    ...(options.outbound ? { outbound: options.outbound } : {}),
   });
 }

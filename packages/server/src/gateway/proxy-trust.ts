@@ -31,7 +31,7 @@ export class TrustedProxies {
    * @example
    * TrustedProxies.parse(['127.0.0.1/32', '10.0.0.0/8,fd00::/8']).has('10.1.2.3'); // true
    */
-  static parse(values: readonly string[]): TrustedProxies {
+  static parse(values: readonly string[], flag = '--proxy-trusted'): TrustedProxies {
     const ranges: string[] = [];
     for (const entry of values.flatMap((v) => v.split(',')).map((v) => v.trim())) {
       if (entry === '') continue;
@@ -44,7 +44,7 @@ export class TrustedProxies {
       if (family === 0 || !/^\d{1,3}$/.test(prefixText) || prefix > max)
         throw gatewayError(
           'ERR_PROXY_TRUSTED_INVALID',
-          `--proxy-trusted '${entry}' is not an IPv4 or IPv6 address or CIDR range (e.g. 10.0.0.0/8, fd00::/8)`,
+          `${flag} '${entry}' is not an IPv4 or IPv6 address or CIDR range (e.g. 10.0.0.0/8, fd00::/8)`,
         );
       ranges.push(`${address}/${prefix}`);
     }

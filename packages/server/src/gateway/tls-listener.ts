@@ -8,6 +8,7 @@ import { createServer, type TLSSocket } from 'node:tls';
 
 import type { Certificate } from '@gatehouse/pki';
 
+import type { ConnectionAdmission } from './connection-admission.js';
 import { listenDevicePort, type ProxyProtocolOptions } from './device-port.js';
 import type { GatewayOptions } from './gateway-options.js';
 import type { MqttConnection } from './mqtt-connection.js';
@@ -32,6 +33,8 @@ export interface MqttTlsListenerOptions extends GatewayOptions {
   closeGraceMs?: number;
   /** `--proxy-protocol v2`: read a PROXY v2 header before TLS (device-port.ts). */
   proxyProtocol?: ProxyProtocolOptions;
+  /** Connect rate and connection cap shared by the device ports (gateway/connection-admission.ts). */
+  admission?: ConnectionAdmission;
 }
 
 export interface MqttListener {
@@ -102,6 +105,8 @@ export async function startMqttTlsListener(options: MqttTlsListenerOptions): Pro
     port: options.port,
     ...(options.host !== undefined ? { host: options.host } : {}),
     ...(options.proxyProtocol ? { proxyProtocol: options.proxyProtocol } : {}),
+    ...(options.admission ? { admission: options.admission } : {}),
+    ...(options.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
     logger: options.logger,
     ...(options.metrics ? { metrics: options.metrics } : {}),
     name: 'mqtts',
