@@ -17,7 +17,13 @@ import { makeFleet, type Fleet } from '../bench/fleet.js';
 import { LeanClient } from '../bench/lean-client.js';
 import { mosquittoAvailable, startMosquitto } from '../bench/mosquitto.js';
 import { rssBytes } from '../bench/util.js';
-import { openFds, startServerUnderTest, waitFor, type ServerMetrics } from './server-under-test.js';
+import {
+  openFds,
+  startServerUnderTest,
+  stopOnSignal,
+  waitFor,
+  type ServerMetrics,
+} from './server-under-test.js';
 import { round, type Target } from './telemetry-load.js';
 
 export interface ChurnOptions {
@@ -177,6 +183,7 @@ export async function runChurn(o: ChurnOptions): Promise<ChurnResult> {
         certfile: server.tls.certfile,
         keyfile: server.tls.keyfile,
       });
+      stopOnSignal(broker.child);
       try {
         const mTarget: Target = {
           port: broker.port,

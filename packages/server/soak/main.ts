@@ -68,6 +68,7 @@ if (mode !== 'churn') {
       `  (${s.messages.probeOverlaps} messages in flight during the heap probes, a forced GC in the server, left out of the latency figures)`,
       `  p99 last/first ${s.p99LastToFirst} (goal 0.8–1.2): ${ok(s.p99LastToFirst >= 0.8 && s.p99LastToFirst <= 1.2)}; p50 last/first ${s.p50LastToFirst}`,
       `  messages sent per tenth: ${t.map((x) => x.sent).join(' ')} (target ${(s.devices * s.seconds) / 10}); load generator CPU ${Math.round(s.generatorCpuShare * 100)}% of a core`,
+      `  server CPU ${s.serverCpuUsPerMessage} µs per message: ${s.devices} devices × 1 msg/s take ${((s.serverCpuUsPerMessage * s.devices) / 1e6).toFixed(2)} cores, 10,000 would take ${((s.serverCpuUsPerMessage * 10_000) / 1e6).toFixed(2)}`,
       ...(s.mosquitto
         ? [
             `mosquitto baseline (${s.mosquitto.seconds} s): RSS ${s.mosquitto.rssAt10PercentMiB} → ${s.mosquitto.rssEndMiB} MiB, ratio ${s.mosquitto.rssRatio}; p99 ${s.mosquitto.tenths[0]!.p99Ms} → ${s.mosquitto.tenths[9]!.p99Ms} ms, last/first ${s.mosquitto.p99LastToFirst}; errors ${s.mosquitto.errors.connectFailures + s.mosquitto.errors.disconnects + s.mosquitto.errors.pubackTimeouts}`,

@@ -6,6 +6,7 @@
  * post-GC heap figures; /metrics gives the connection gauges and the stored-message counter;
  * the telemetry table is counted at the end.
  */
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { get } from 'node:http';
@@ -138,6 +139,7 @@ export async function startServerUnderTest(fleet: Fleet, postgres: boolean): Pro
     db ? ['--database-url', db.url] : [],
     MEMORY_PROBE_NODE_ARGS,
   );
+  stopOnSignal(serve.child);
   const pid = serve.child.pid!;
   const base = `http://127.0.0.1:${serve.httpPort}`;
   try {
@@ -191,6 +193,20 @@ export async function startServerUnderTest(fleet: Fleet, postgres: boolean): Pro
     },
   };
 }
+
+const children = new Set<ChildProcess>();
+
+/** A server process to stop if the run is interrupted (Ctrl-C, or a runner's SIGTERM). */
+export function stopOnSignal(child: ChildProcess): void {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    for (const c of children) c.kill('SIGKILL');
+    process.exit(130);
+  });
 
 /** Polls `check` every 200 ms until it is true or `ms` have passed; returns its last answer. */
 export async function waitFor(check: () => Promise<boolean>, ms: number): Promise<boolean> {

@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { makeFleet, type Fleet } from '../bench/fleet.js';
 import { mosquittoAvailable, startMosquitto } from '../bench/mosquitto.js';
 import { cpuMillis, rssBytes } from '../bench/util.js';
-import { startServerUnderTest, waitFor } from './server-under-test.js';
+import { startServerUnderTest, stopOnSignal, waitFor } from './server-under-test.js';
 import { FleetConnections, round, type LoadErrors, type LoadRun, type Target } from './telemetry-load.js';
 
 export interface SoakOptions {
@@ -51,6 +51,8 @@ export interface DriftFigures {
   /** p99 of the last tenth / p99 of the first (goal 0.8–1.2). */
   p99LastToFirst: number;
   p50LastToFirst: number;
+  /** Server CPU time per message sent (what N × 1 msg/s costs in cores: N × this / 1e6). */
+  serverCpuUsPerMessage: number;
   generatorCpuShare: number;
 }
 
@@ -140,6 +142,11 @@ async function drift(
       rssRatio: round(last.rssMiB / first.rssMiB, 3),
       p99LastToFirst: round(last.p99Ms / first.p99Ms),
       p50LastToFirst: round(last.p50Ms / first.p50Ms),
+      serverCpuUsPerMessage: round(
+        (samples.reduce((a, x) => a + x.cpuShare, 0) * ((o.seconds * 1000) / 10) * 1000) /
+          Math.max(1, run.sent),
+        1,
+      ),
       generatorCpuShare: run.generatorCpuShare,
     },
     errors: conns.errors,
@@ -225,6 +232,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
         certfile: server.tls.certfile,
         keyfile: server.tls.keyfile,
       });
+      stopOnSignal(broker.child);
       try {
         log(`mosquitto (pid ${broker.child.pid}), the same load for ${o.baselineSeconds} s`);
         const m = await drift(

@@ -51,6 +51,7 @@ export interface LoadRun {
 
 const CONNECT_TIMEOUT_MS = 30_000;
 const CONNECT_RETRIES = 3;
+const CONNECTS_IN_FLIGHT = 32;
 
 function payload(seq: number): Buffer {
   return Buffer.from(JSON.stringify({ temperature: 20 + (seq % 10) / 10, humidity: 55, seq }));
@@ -80,15 +81,21 @@ export class FleetConnections {
     const t0 = performance.now();
     let started = 0;
     let connected = 0;
+    let inFlight = 0;
     const pending: Array<Promise<void>> = [];
     while (started < n) {
+      // At most `perSecond` a second and CONNECTS_IN_FLIGHT at once: a server slower than the
+      // rate would otherwise see handshakes queue until they time out.
       const due = Math.min(n, Math.floor(((performance.now() - t0) / 1000) * perSecond) + 1);
-      for (; started < due; started++)
+      for (; started < due && inFlight < CONNECTS_IN_FLIGHT; started++) {
+        inFlight++;
         pending.push(
           f.connectOne(started).then(() => {
+            inFlight--;
             if (++connected % 1000 === 0) progress?.(connected);
           }),
         );
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
     await Promise.all(pending);
@@ -99,6 +106,7 @@ export class FleetConnections {
     const d = this.fleet.devices[i]!;
     const u = this.target.username(d.id);
     for (let attempt = 0; attempt <= CONNECT_RETRIES; attempt++) {
+      if (this.closing) return;
       try {
         const c = await LeanClient.connect({
           host: '127.0.0.1',
