@@ -111,7 +111,7 @@ async function drift(
   const samples: Array<{ rss: number; heap?: number; cpuShare: number; load: number }> = [];
   let cpuPrev = cpuMillis(pid);
   let tPrev = performance.now();
-  const run = await conns.publish(o.seconds, o.ackTimeoutMs ?? 10_000, async (k) => {
+  const run = await conns.publish(o.seconds, o.ackTimeoutMs ?? 10_000, async (k, status) => {
     const rss = rssBytes(pid);
     const cpu = cpuMillis(pid);
     const now = performance.now();
@@ -121,7 +121,7 @@ async function drift(
     const heap = heapAfterGc ? await heapAfterGc() : undefined;
     samples[k - 1] = { rss, ...(heap !== undefined ? { heap } : {}), cpuShare, load: loadavg()[0]! };
     log(
-      `  tenth ${k}: RSS ${(rss / MIB).toFixed(1)} MiB${heap !== undefined ? `, heap after GC ${(heap / MIB).toFixed(1)} MiB` : ''}, server CPU ${(cpuShare * 100).toFixed(0)}%, load ${loadavg()[0]!.toFixed(1)}`,
+      `  tenth ${k}: RSS ${(rss / MIB).toFixed(1)} MiB${heap !== undefined ? `, heap after GC ${(heap / MIB).toFixed(1)} MiB` : ''}, server CPU ${(cpuShare * 100).toFixed(0)}%, load ${loadavg()[0]!.toFixed(1)}; ${status.acknowledged} of ${status.sent} acknowledged, ${status.outstanding} awaiting PUBACK, errors ${status.errors.connectFailures + status.errors.disconnects + status.errors.pubackTimeouts}`,
     );
   });
   await conns.close();

@@ -37,10 +37,19 @@ export interface Tenth {
   maxMs: number;
 }
 
+/** Where the run stands at the end of a tenth (for the progress lines). */
+export interface LoadStatus {
+  sent: number;
+  acknowledged: number;
+  /** Messages awaiting their PUBACK. */
+  outstanding: number;
+  errors: LoadErrors;
+}
+
 export interface LoadRun {
   sent: number;
   acknowledged: number;
-  /** PUBACKs that came after their timeout (already counted as errors). */
+  /** PUBACKs that came after their timeout (counted as errors; in the latency figures). */
   lateAcks: number;
   tenths: Tenth[];
   /** Acknowledged messages left out of the latency figures (in flight during a probe). */
@@ -154,13 +163,14 @@ export class FleetConnections {
   async publish(
     seconds: number,
     ackTimeoutMs: number,
-    atTenth: (k: number) => Promise<void>,
+    atTenth: (k: number, status: LoadStatus) => Promise<void>,
   ): Promise<LoadRun> {
     const n = this.clients.length;
     const tenthMs = (seconds * 1000) / 10;
     const latencies: number[][] = Array.from({ length: 10 }, () => []);
     const sentPerTenth = new Array<number>(10).fill(0);
     const outstanding = new Map<number, number>(); // message number → send time, oldest first
+    const timedOut = new Map<number, number>();
     let sent = 0;
     let acknowledged = 0;
     let lateAcks = 0;
@@ -184,14 +194,17 @@ export class FleetConnections {
       sentPerTenth[tenth]!++;
       outstanding.set(number, now);
       c.publish(`devices/${this.fleet.devices[i]!.id}/messages/events/`, payload(number)).then(() => {
-        const start = outstanding.get(number);
-        if (start === undefined) {
-          lateAcks++;
-          return;
-        }
-        outstanding.delete(number);
-        acknowledged++;
         const end = performance.now();
+        let start = outstanding.get(number);
+        if (start === undefined) {
+          // Counted as a timeout already; its latency still belongs to the figures.
+          start = timedOut.get(number)!;
+          timedOut.delete(number);
+          lateAcks++;
+        } else {
+          outstanding.delete(number);
+          acknowledged++;
+        }
         if (overlapsProbe(start, end)) overlaps[tenth]!++;
         else latencies[tenth]!.push(end - start);
       }, undefined);
@@ -200,6 +213,7 @@ export class FleetConnections {
       for (const [number, start] of outstanding) {
         if (now - start < ackTimeoutMs) break;
         outstanding.delete(number);
+        timedOut.set(number, start);
         this.errors.pubackTimeouts++;
       }
     };
@@ -220,7 +234,8 @@ export class FleetConnections {
           tenthsDone++;
           const probe = { start: now, end: Number.POSITIVE_INFINITY };
           probes.push(probe);
-          hooks.push(atTenth(tenthsDone).finally(() => (probe.end = performance.now())));
+          const status = { sent, acknowledged, outstanding: outstanding.size, errors: { ...this.errors } };
+          hooks.push(atTenth(tenthsDone, status).finally(() => (probe.end = performance.now())));
         }
         if (tenthsDone === 10) {
           clearInterval(tick);
@@ -240,7 +255,7 @@ export class FleetConnections {
       l.sort((a, b) => a - b);
       return {
         sent: sentPerTenth[k]!,
-        acknowledged: l.length + overlaps[k]!,
+        acknowledged: l.length + overlaps[k]!, // in time or late
         probeOverlaps: overlaps[k]!,
         p50Ms: round(percentile(l, 50)),
         p99Ms: round(percentile(l, 99)),
