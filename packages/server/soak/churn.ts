@@ -9,18 +9,16 @@
  * its descriptors before and after).
  */
 import { cpus, loadavg } from 'node:os';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { makeFleet, type Fleet } from '../bench/fleet.js';
 import { LeanClient } from '../bench/lean-client.js';
-import { mosquittoAvailable, startMosquitto } from '../bench/mosquitto.js';
+import { mosquittoAvailable } from '../bench/mosquitto.js';
 import { rssBytes } from '../bench/util.js';
 import {
   openFds,
+  startBaselineBroker,
   startServerUnderTest,
-  stopOnSignal,
   waitFor,
   type ServerMetrics,
 } from './server-under-test.js';
@@ -176,21 +174,8 @@ export async function runChurn(o: ChurnOptions): Promise<ChurnResult> {
     };
 
     if (o.baselineCycles > 0 && mosquittoAvailable()) {
-      const rootFile = join(server.dataDir, 'churn-root.pem');
-      await writeFile(rootFile, fleet.root.certificate.pem);
-      const broker = await startMosquitto(server.dataDir, {
-        cafile: rootFile,
-        certfile: server.tls.certfile,
-        keyfile: server.tls.keyfile,
-      });
-      stopOnSignal(broker.child);
+      const { broker, target: mTarget } = await startBaselineBroker(server, fleet);
       try {
-        const mTarget: Target = {
-          port: broker.port,
-          ca: server.tls.ca,
-          username: () => undefined,
-          clean: true,
-        };
         const pid = broker.child.pid!;
         await cycle(fleet, mTarget, Math.max(o.parallel, Math.round(o.baselineCycles / 20)), () => {});
         await settle(1000);

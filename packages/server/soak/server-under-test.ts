@@ -8,7 +8,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,9 +16,11 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 
 import { BENCH_TOKEN, enrollFleet, serverTls, type Fleet } from '../bench/fleet.js';
+import { startMosquitto, type Mosquitto } from '../bench/mosquitto.js';
 import { MEMORY_PROBE_NODE_ARGS, probeMemory, type Memory } from '../bench/memory-probe.js';
 import { rssBytes, startServe, type ServeProcess } from '../bench/util.js';
 import { createTestDatabase, dropTestDatabase } from '../test/helpers/postgres.js';
+import type { Target } from './telemetry-load.js';
 
 export interface ServerUnderTest {
   serve: ServeProcess;
@@ -207,6 +209,28 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
     for (const c of children) c.kill('SIGKILL');
     process.exit(130);
   });
+
+/**
+ * mosquitto, the baseline: the server's TLS certificate, client certificates of the fleet's
+ * root required, no persistence (bench/mosquitto.ts); and how the fleet reaches it.
+ */
+export async function startBaselineBroker(
+  server: ServerUnderTest,
+  fleet: Fleet,
+): Promise<{ broker: Mosquitto; target: Target }> {
+  const rootFile = join(server.dataDir, 'baseline-root.pem');
+  await writeFile(rootFile, fleet.root.certificate.pem);
+  const broker = await startMosquitto(server.dataDir, {
+    cafile: rootFile,
+    certfile: server.tls.certfile,
+    keyfile: server.tls.keyfile,
+  });
+  stopOnSignal(broker.child);
+  return {
+    broker,
+    target: { port: broker.port, ca: server.tls.ca, username: () => undefined, clean: true },
+  };
+}
 
 /** Polls `check` every 200 ms until it is true or `ms` have passed; returns its last answer. */
 export async function waitFor(check: () => Promise<boolean>, ms: number): Promise<boolean> {

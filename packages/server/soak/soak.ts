@@ -9,14 +9,12 @@
  * `baselineSeconds` (RSS ratio and latency drift of a C broker that stores nothing).
  */
 import { cpus, loadavg } from 'node:os';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { makeFleet, type Fleet } from '../bench/fleet.js';
-import { mosquittoAvailable, startMosquitto } from '../bench/mosquitto.js';
+import { mosquittoAvailable } from '../bench/mosquitto.js';
 import { cpuMillis, rssBytes } from '../bench/util.js';
-import { startServerUnderTest, stopOnSignal, waitFor } from './server-under-test.js';
+import { startBaselineBroker, startServerUnderTest, waitFor } from './server-under-test.js';
 import { FleetConnections, round, type LoadErrors, type LoadRun, type Target } from './telemetry-load.js';
 
 export interface SoakOptions {
@@ -225,22 +223,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     };
 
     if (o.baselineSeconds > 0 && mosquittoAvailable()) {
-      const rootFile = join(server.dataDir, 'soak-root.pem');
-      await writeFile(rootFile, fleet.root.certificate.pem);
-      const broker = await startMosquitto(server.dataDir, {
-        cafile: rootFile,
-        certfile: server.tls.certfile,
-        keyfile: server.tls.keyfile,
-      });
-      stopOnSignal(broker.child);
+      const { broker, target: mTarget } = await startBaselineBroker(server, fleet);
       try {
         log(`mosquitto (pid ${broker.child.pid}), the same load for ${o.baselineSeconds} s`);
-        const m = await drift(
-          fleet,
-          { port: broker.port, ca: server.tls.ca, username: () => undefined, clean: true },
-          broker.child.pid!,
-          { ...o, seconds: o.baselineSeconds },
-        );
+        const m = await drift(fleet, mTarget, broker.child.pid!, { ...o, seconds: o.baselineSeconds });
         result.mosquitto = { ...m.figures, seconds: o.baselineSeconds, errors: m.errors };
         result.rssRatioToMosquitto = round(result.rssEndMiB / m.figures.rssEndMiB);
       } finally {
