@@ -32,6 +32,7 @@ const HELPERS = [
   'fleet',
   'cluster-harness',
   'cluster-fleet',
+  'memory-probe',
 ];
 
 const env = process.env;

@@ -16,11 +16,12 @@
  * external memory (Buffers) and the rest of the RSS (native: OpenSSL, libuv, malloc).
  * `--heap-snapshot DIR` also writes a V8 heap snapshot there with the devices connected.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_TOKEN, enrollFleet, makeFleet, serverTls, type Fleet } from './fleet.js';
 import { LeanClient } from './lean-client.js';
+import { MEMORY_PROBE_NODE_ARGS, probeMemory as probe } from './memory-probe.js';
 import { mosquittoAvailable, startMosquitto } from './mosquitto.js';
 import { arg, rssBytes, startServe } from './util.js';
 
@@ -30,45 +31,6 @@ const SNAPSHOT_DIR = (() => {
   const i = process.argv.indexOf('--heap-snapshot');
   return i >= 0 ? process.argv[i + 1] : undefined;
 })();
-
-/** process.memoryUsage() after a full GC, written to $GATEHOUSE_BENCH_MEMORY_FILE on SIGUSR2. */
-const PROBE = [
-  "import { readFileSync, renameSync, writeFileSync } from 'node:fs';",
-  "import { writeHeapSnapshot } from 'node:v8';",
-  "process.on('SIGUSR2', () => {",
-  '  globalThis.gc?.(); globalThis.gc?.();',
-  '  const m = process.memoryUsage();',
-  '  const file = process.env.GATEHOUSE_BENCH_MEMORY_FILE;',
-  '  const dir = process.env.GATEHOUSE_BENCH_SNAPSHOT_DIR;',
-  "  const wanted = dir && readFileSync(file + '.snapshot', 'utf8') === '1';",
-  "  const snapshot = wanted ? writeHeapSnapshot(dir + '/idle-' + process.pid + '.heapsnapshot') : undefined;",
-  "  writeFileSync(file + '.tmp', JSON.stringify({ ...m, snapshot }));",
-  "  renameSync(file + '.tmp', file);",
-  '});',
-].join('\n');
-
-interface Memory {
-  rss: number;
-  heapTotal: number;
-  heapUsed: number;
-  external: number;
-  arrayBuffers: number;
-  snapshot?: string;
-}
-
-async function probe(pid: number, file: string, snapshot: boolean): Promise<Memory> {
-  await rm(file, { force: true });
-  await writeFile(`${file}.snapshot`, snapshot ? '1' : '0');
-  process.kill(pid, 'SIGUSR2');
-  for (let i = 0; i < 1200; i++) {
-    try {
-      return JSON.parse(await readFile(file, 'utf8')) as Memory;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error('the memory probe did not answer');
-}
 
 async function connectMany(
   fleet: Fleet,
@@ -124,12 +86,7 @@ async function main(): Promise<void> {
     `idle benchmark: ${K} connected devices (EC P-256 client certificates, MQTT 3.1.1 over TLS, keep-alive 180 s), Node ${process.version}\n`,
   );
   const fleet = await makeFleet(K, 'idle');
-  const server = await startServe(
-    dataDir,
-    BENCH_TOKEN,
-    [],
-    ['--expose-gc', `--import=data:text/javascript,${encodeURIComponent(PROBE)}`],
-  );
+  const server = await startServe(dataDir, BENCH_TOKEN, [], MEMORY_PROBE_NODE_ARGS);
   const result: Record<string, unknown> = { devices: K, node: process.version };
   try {
     await enrollFleet(server, fleet);

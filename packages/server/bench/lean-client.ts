@@ -14,6 +14,8 @@ export interface LeanClientOptions {
   username?: string;
   clean?: boolean;
   keepalive?: number;
+  /** Give up (socket destroyed, promise rejected) without a CONNACK after this long. */
+  connectTimeoutMs?: number;
 }
 
 export class LeanClient {
@@ -23,6 +25,12 @@ export class LeanClient {
   onMessage: ((topic: string, payload: Buffer) => void) | undefined;
   private subscribed: (() => void) | undefined;
   closed = false;
+  /** Called once when the socket closes, whoever closed it (the soak counts disconnects). */
+  onClose: (() => void) | undefined;
+  // Declared before `gone`, whose initializer sets it (fields are defined in order).
+  private goneResolve!: () => void;
+  /** Resolves when the socket has closed. */
+  readonly gone = new Promise<void>((resolve) => (this.goneResolve = resolve));
 
   static async connect(o: LeanClientOptions): Promise<LeanClient> {
     const c = new LeanClient();
@@ -46,17 +54,28 @@ export class LeanClient {
           }),
         );
       });
+      const timer = o.connectTimeoutMs
+        ? setTimeout(() => {
+            this.socket.destroy();
+            reject(new Error(`no CONNACK in ${o.connectTimeoutMs} ms`));
+          }, o.connectTimeoutMs)
+        : undefined;
       this.socket.setNoDelay(true);
       this.socket.on('data', (d: Buffer) => parser.parse(d));
       this.socket.on('error', (err) => {
         if (!this.closed) reject(err);
       });
       this.socket.on('close', () => {
+        clearTimeout(timer);
         this.closed = true;
+        reject(new Error('closed before CONNACK'));
+        this.goneResolve();
+        this.onClose?.();
       });
       parser.on('packet', (p: Packet) => {
         switch (p.cmd) {
           case 'connack':
+            clearTimeout(timer);
             if (p.returnCode === 0) resolve();
             else reject(new Error(`CONNACK ${p.returnCode}`));
             break;
