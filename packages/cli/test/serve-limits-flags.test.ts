@@ -31,6 +31,10 @@ describe('gatehouse serve: connection limits', () => {
     },
     { args: ['--max-connections', 'lots'], message: /--max-connections: 'lots' is not a whole number/ },
     { args: ['--max-inflight', '0'], message: /--max-inflight: '0' is not a whole number of at least 1/ },
+    {
+      args: ['--max-uncommitted-telemetry', '0'],
+      message: /--max-uncommitted-telemetry: '0' is not a whole number of at least 1/,
+    },
     { args: ['--max-write-buffer', '1GB'], message: /--max-write-buffer: '1GB' is not a size/ },
     {
       args: ['--max-write-buffer', '1024'],

@@ -100,7 +100,13 @@ export interface ServerOptions {
   tlsVersions?: TlsVersions;
   /** Connect rate, connection cap and per-connection output limits of the device ports (docs/security.md#limits). */
   deviceLimits?: ConnectionLimits &
-    OutboundLimits & { handshakeTimeoutMs?: number; connectTimeoutMs?: number; maxPacketBytes?: number };
+    OutboundLimits & {
+      handshakeTimeoutMs?: number;
+      connectTimeoutMs?: number;
+      maxPacketBytes?: number;
+      /** Telemetry read and not yet committed across all devices before reading pauses (default 50,000). */
+      maxUncommittedTelemetry?: number;
+    };
   /** Days audit log entries are kept (default 30, as IoT Central's audit log). */
   auditRetentionDays?: number;
   /** Most rows of a CSV answer (default 100,000). */
@@ -359,6 +365,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(options.retentionDays !== undefined ? { retentionDays: options.retentionDays } : {}),
       ...(options.rollupRetentionDays !== undefined
         ? { rollupRetentionDays: options.rollupRetentionDays }
+        : {}),
+      ...(options.deviceLimits?.maxUncommittedTelemetry !== undefined
+        ? { maxUncommittedTelemetry: options.deviceLimits.maxUncommittedTelemetry }
         : {}),
     });
     hub.start({ retention: false });

@@ -17,6 +17,7 @@ export interface LimitFlags {
   connectRateExempt?: string[];
   maxConnections: number;
   maxInflight: number;
+  maxUncommittedTelemetry: number;
   maxWriteBuffer: number;
   sendTimeout: number;
   handshakeTimeout: number;
@@ -102,6 +103,13 @@ export function limitOptions(): Option[] {
       .default(32)
       .argParser(wholeNumber('--max-inflight', 1)),
     new Option(
+      '--max-uncommitted-telemetry <n>',
+      'telemetry messages read and not yet committed, across all devices, before reading pauses',
+    )
+      .env('GATEHOUSE_MAX_UNCOMMITTED_TELEMETRY')
+      .default(50_000)
+      .argParser(wholeNumber('--max-uncommitted-telemetry', 1)),
+    new Option(
       '--max-write-buffer <size>',
       'unsent output per device connection before further messages wait (1MiB, 512KiB)',
     )
@@ -148,6 +156,7 @@ export function limitServerOptions(flags: LimitFlags) {
       ...(flags.connectRateExempt !== undefined ? { rateExempt: flags.connectRateExempt } : {}),
       maxConnections: flags.maxConnections,
       maxInflight: flags.maxInflight,
+      maxUncommittedTelemetry: flags.maxUncommittedTelemetry,
       maxWriteBufferBytes: flags.maxWriteBuffer,
       sendTimeoutMs: flags.sendTimeout * 1000,
       handshakeTimeoutMs: flags.handshakeTimeout * 1000,

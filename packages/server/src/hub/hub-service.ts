@@ -16,6 +16,7 @@ import { CONNACK } from '../gateway/connack-codes.js';
 import type { HubConnectHandler, HubConnectIdentity } from '../gateway/gateway-options.js';
 import type { CloseReason, MqttConnection } from '../gateway/mqtt-connection.js';
 import type { Metrics } from '../metrics.js';
+import { TelemetryBudget } from './telemetry-budget.js';
 import type { Database } from '../store/schema.js';
 import { checkId } from '../validation.js';
 import { C2D_SWEEP_MS, CloudToDevice } from './cloud-to-device.js';
@@ -78,6 +79,8 @@ export interface HubServiceOptions {
   /** The hub's host name (the `HostName` devices connect with). */
   hostName: string;
   logger: Logger;
+  /** Telemetry read but not committed, across every session, before sessions stop reading (telemetry-budget.ts). */
+  maxUncommittedTelemetry?: number;
   metrics?: Metrics;
   /** The disk-full alarm: devices are refused while it is raised (server.ts makes it). */
   storage?: StorageAlarm;
@@ -155,6 +158,7 @@ export class HubService implements HubApi {
   private readonly rollupRetentionDays: number;
   private readonly templates: TemplateLookup | undefined;
   private readonly metrics: ReturnType<typeof hubMetrics> | undefined;
+  private readonly budget: TelemetryBudget;
   private readonly storage: StorageAlarm | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -184,6 +188,7 @@ export class HubService implements HubApi {
     this.templates = options.templates;
     this.storage = options.storage;
     this.metrics = options.metrics ? hubMetrics(options.metrics) : undefined;
+    this.budget = new TelemetryBudget(options.maxUncommittedTelemetry, this.metrics?.uncommitted);
     this.nodeId = options.nodeId ?? 'node';
     this.deviceSessions = new DeviceSessions(this.db, this.nodeId, this.now);
     this.tags = new DeviceTags(this.db, this.now);
@@ -406,6 +411,7 @@ export class HubService implements HubApi {
       epoch: claim.epoch,
       clientId: connect.clientId,
       identity,
+      budget: this.budget,
     });
     const time = this.now().toISOString();
     // One connection per device (§3.7): registering closes the previous one.
@@ -872,6 +878,10 @@ function hubMetrics(metrics: Metrics) {
       'Telemetry commits (group commit batches).',
     ),
     connected: metrics.gauge('gatehouse_hub_connected_devices', 'Devices connected to the hub now.'),
+    uncommitted: metrics.gauge(
+      'gatehouse_hub_telemetry_uncommitted',
+      'Telemetry messages read from devices and not yet committed, across all sessions.',
+    ),
     refused: metrics.counter('gatehouse_hub_connect_refused_total', 'Hub CONNECTs refused, by CONNACK code.'),
   };
 }

@@ -17,6 +17,7 @@ import type { HubConnectIdentity } from '../gateway/gateway-options.js';
 import type { CloseReason, MqttConnection, MqttSession } from '../gateway/mqtt-connection.js';
 import type { LiveDevice } from './connection-registry.js';
 import type { SessionStore } from './sessions.js';
+import type { TelemetryBudget } from './telemetry-budget.js';
 
 /** What the session hands to the hub services. */
 export interface HubSessionHandlers {
@@ -40,6 +41,8 @@ export interface HubSessionOptions {
   now?: () => Date;
   /** Unacknowledged telemetry per connection before reading pauses; default 512. */
   maxInflightTelemetry?: number;
+  /** The server-wide bound on uncommitted telemetry, shared by every session. */
+  budget?: TelemetryBudget;
   /** The fencing token of this connection (device-sessions.ts). */
   epoch?: number;
   /** The CONNECT's client ID and credentials, checked again when something is revoked. */
@@ -65,7 +68,15 @@ export class HubSession implements MqttSession, LiveDevice {
   private readonly now: () => Date;
   private readonly maxInflight: number;
   private inflight = 0;
+  /** Reading is paused for this session's own limit. */
   private paused = false;
+  /** Reading is paused for the server-wide budget, until it calls {@link resumeFromBudget}. */
+  private budgetPaused = false;
+  private readonly budget: TelemetryBudget | undefined;
+  private readonly resumeFromBudget = (): void => {
+    this.budgetPaused = false;
+    if (!this.paused) this.conn.resumeInput();
+  };
 
   constructor(options: HubSessionOptions) {
     this.conn = options.conn;
@@ -81,6 +92,7 @@ export class HubSession implements MqttSession, LiveDevice {
     this.connectedAt = this.now();
     this.lastActivity = this.connectedAt;
     this.maxInflight = options.maxInflightTelemetry ?? 512;
+    this.budget = options.budget;
   }
 
   get log() {
@@ -196,6 +208,7 @@ export class HubSession implements MqttSession, LiveDevice {
   }
 
   onClose(reason: CloseReason): void {
+    this.budget?.forget(this.resumeFromBudget);
     this.handlers.closed(this, reason);
   }
 
@@ -213,8 +226,13 @@ export class HubSession implements MqttSession, LiveDevice {
     this.inflight++;
     if (this.inflight >= this.maxInflight && !this.paused) {
       // Backpressure: stop reading until commits catch up, instead of queueing in memory.
+      if (!this.budgetPaused) this.conn.pauseInput();
       this.paused = true;
-      this.conn.pauseInput();
+    }
+    if (this.budget?.take() && !this.budgetPaused) {
+      if (!this.paused) this.conn.pauseInput();
+      this.budgetPaused = true;
+      this.budget.wait(this.resumeFromBudget);
     }
     this.handlers.telemetry(this, properties, packet).then(
       () => {
@@ -235,8 +253,9 @@ export class HubSession implements MqttSession, LiveDevice {
     this.inflight--;
     if (this.paused && this.inflight <= this.maxInflight / 2) {
       this.paused = false;
-      this.conn.resumeInput();
+      if (!this.budgetPaused) this.conn.resumeInput();
     }
+    this.budget?.release();
   }
 
   /** Twin and method publishes need no durability: QoS 1 (the SDK uses 0) is acked at once. */
