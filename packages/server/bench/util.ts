@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
 
 /** Percentile of a sorted array of numbers. */
 export function percentile(sorted: number[], p: number): number {
@@ -92,4 +93,70 @@ export function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
   return Number.isFinite(v) ? v : fallback;
+}
+
+/** An X.509 device's hub connection to a `gatehouse serve` process (clean: false, no reconnects). */
+export async function connectServeDevice(
+  s: ServeProcess,
+  deviceId: string,
+  leaf: { certificate: { pem: string }; privateKey: { toPem(): string } },
+): Promise<mqtt.MqttClient> {
+  const client = mqtt.connect(`mqtts://127.0.0.1:${s.mqttPort}`, {
+    protocolVersion: 4,
+    clientId: deviceId,
+    username: `localhost/${deviceId}/?api-version=2021-04-12`,
+    clean: false,
+    reconnectPeriod: 0,
+    ca: readFileSync(s.caPath),
+    servername: 'localhost',
+    cert: leaf.certificate.pem,
+    key: leaf.privateKey.toPem(),
+  });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  client.on('error', () => undefined);
+  return client;
+}
+
+/**
+ * Publishes `{ seq }` at QoS 1 from `firstSeq` on, `inFlight` at once, as fast as
+ * acknowledgements allow; when `killWhen` resolves, calls `kill` and waits for the connection
+ * to drop. Answers the sequence numbers acknowledged by then (the "acknowledged means durable"
+ * test and the crash loop).
+ */
+export async function streamUntilKilled(
+  client: mqtt.MqttClient,
+  deviceId: string,
+  o: {
+    killWhen: (acked: readonly number[]) => Promise<void>;
+    kill: () => void;
+    firstSeq?: number;
+    inFlight?: number;
+  },
+): Promise<{ acked: number[]; sent: number }> {
+  const acked: number[] = [];
+  let next = o.firstSeq ?? 0;
+  let stop = false;
+  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+  const pump = async () => {
+    while (!stop) {
+      const seq = next++;
+      await new Promise<void>((resolve) =>
+        client.publish(`devices/${deviceId}/messages/events/`, JSON.stringify({ seq }), { qos: 1 }, (err) => {
+          if (!err) acked.push(seq);
+          resolve();
+        }),
+      );
+    }
+  };
+  const pumps = Array.from({ length: o.inFlight ?? 50 }, () => pump());
+  await o.killWhen(acked);
+  o.kill();
+  await closed;
+  stop = true;
+  client.end(true);
+  await Promise.race([Promise.all(pumps), new Promise((r) => setTimeout(r, 2000))]);
+  return { acked, sent: next - (o.firstSeq ?? 0) };
 }

@@ -5,15 +5,14 @@
  * moment (seeded), then opens the SQLite file itself: PRAGMA integrity_check must say ok and
  * every message the device saw acknowledged, in this or any earlier iteration, must be there.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { createDeviceCertificate, createRootCa, type Issued } from '@gatehouse/pki';
 import Database from 'better-sqlite3';
-import mqtt from 'mqtt';
 
-import { startServe, type ServeProcess } from '../bench/util.js';
+import { connectServeDevice, startServe, streamUntilKilled, type ServeProcess } from '../bench/util.js';
 import { FuzzRecorder, type FuzzReport } from './fuzz-report.js';
 
 const TOKEN = 'crash-loop-token-0123456789abcdef';
@@ -63,51 +62,20 @@ async function enroll(s: ServeProcess): Promise<Issued> {
   return leaf;
 }
 
-/** Streams until the server dies; returns the sequence numbers acknowledged. */
-async function streamUntilKilled(
+/** Streams until the server is killed `killAfterMs` in; returns the sequence numbers acknowledged. */
+async function streamUntilKilledAt(
   s: ServeProcess,
   leaf: Issued,
   firstSeq: number,
   killAfterMs: number,
 ): Promise<number[]> {
-  const client = mqtt.connect(`mqtts://127.0.0.1:${s.mqttPort}`, {
-    protocolVersion: 4,
-    clientId: DEVICE,
-    username: `localhost/${DEVICE}/?api-version=2021-04-12`,
-    clean: false,
-    reconnectPeriod: 0,
-    ca: await readFile(s.caPath),
-    servername: 'localhost',
-    cert: leaf.certificate.pem,
-    key: leaf.privateKey.toPem(),
+  const client = await connectServeDevice(s, DEVICE, leaf);
+  const { acked } = await streamUntilKilled(client, DEVICE, {
+    firstSeq,
+    inFlight: IN_FLIGHT,
+    killWhen: () => new Promise((r) => setTimeout(r, killAfterMs)),
+    kill: () => s.child.kill('SIGKILL'),
   });
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  });
-  client.on('error', () => undefined);
-  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
-  const acked: number[] = [];
-  let next = firstSeq;
-  let stop = false;
-  const pump = async () => {
-    while (!stop) {
-      const seq = next++;
-      await new Promise<void>((resolve) =>
-        client.publish(`devices/${DEVICE}/messages/events/`, JSON.stringify({ seq }), { qos: 1 }, (err) => {
-          if (!err) acked.push(seq);
-          resolve();
-        }),
-      );
-    }
-  };
-  const pumps = Array.from({ length: IN_FLIGHT }, pump);
-  await new Promise((r) => setTimeout(r, killAfterMs));
-  s.child.kill('SIGKILL');
-  await closed;
-  stop = true;
-  client.end(true);
-  await Promise.race([Promise.all(pumps), new Promise((r) => setTimeout(r, 1000))]);
   return acked;
 }
 
@@ -132,7 +100,7 @@ export async function crashLoop(o: { iterations: number; seed: number }): Promis
       const s = await startServe(dataDir, TOKEN);
       try {
         leaf ??= await enroll(s);
-        const acked = await streamUntilKilled(s, leaf, seq, killAfterMs);
+        const acked = await streamUntilKilledAt(s, leaf, seq, killAfterMs);
         for (const n of acked) acknowledged.add(n);
         seq = Math.max(seq, ...acked, seq) + IN_FLIGHT + 1;
       } catch (err) {

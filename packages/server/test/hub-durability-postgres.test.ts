@@ -15,7 +15,7 @@ import {
   connectX509Device,
   DURABILITY_TOKEN,
   serveApi as api,
-  streamUntilKilled,
+  streamUntilAcked,
 } from './helpers/durable-stream.js';
 import { postgresSkipReason, withPostgres } from './helpers/postgres.js';
 
@@ -38,7 +38,7 @@ describe('telemetry durability on PostgreSQL across SIGKILL', { skip: postgresSk
   it('every acknowledged message is in PostgreSQL after the node is killed', async () => {
     const first = await node();
     const client = await connectX509Device(first, 'pg-dur-device');
-    const { acked: ackedAtKill, sent } = await streamUntilKilled(client, 'pg-dur-device', () =>
+    const { acked: ackedAtKill, sent } = await streamUntilAcked(client, 'pg-dur-device', () =>
       first.child.kill('SIGKILL'),
     );
 

@@ -10,12 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { startServe, type ServeProcess } from '../bench/util.js';
-import {
-  connectX509Device,
-  DURABILITY_TOKEN,
-  serveApi,
-  streamUntilKilled,
-} from './helpers/durable-stream.js';
+import { connectX509Device, DURABILITY_TOKEN, serveApi, streamUntilAcked } from './helpers/durable-stream.js';
 
 /** `gatehouse serve` in its own process: the benchmarks' launcher, so there is one copy. */
 const serve = (dataDir: string): Promise<ServeProcess> => startServe(dataDir, DURABILITY_TOKEN);
@@ -33,7 +28,7 @@ describe('telemetry durability across SIGKILL', () => {
     running = await serve(dataDir);
     const killed = running;
     const client = await connectX509Device(running, 'dur-device');
-    const { acked: ackedAtKill } = await streamUntilKilled(client, 'dur-device', () =>
+    const { acked: ackedAtKill } = await streamUntilAcked(client, 'dur-device', () =>
       killed.child.kill('SIGKILL'),
     );
     assert.ok(ackedAtKill.length >= 1000);

@@ -4,11 +4,10 @@
  * process is killed, and the test then checks that every acknowledged message is stored.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import mqtt from 'mqtt';
+import type mqtt from 'mqtt';
 import { createDeviceCertificate, createRootCa } from '@gatehouse/pki';
 
-import type { ServeProcess } from '../../bench/util.js';
+import { connectServeDevice, streamUntilKilled, type ServeProcess } from '../../bench/util.js';
 
 export const DURABILITY_TOKEN = 'durability-token-0123456789abcdef';
 
@@ -53,58 +52,23 @@ export async function connectX509Device(s: ServeProcess, deviceId: string): Prom
     x509: { clientCertificates: { primary: { certificate: leaf.certificate.pem } } },
   });
   assert.equal(att.status, 200, JSON.stringify(att.body));
-  const client = mqtt.connect(`mqtts://127.0.0.1:${s.mqttPort}`, {
-    protocolVersion: 4,
-    clientId: deviceId,
-    username: `localhost/${deviceId}/?api-version=2021-04-12`,
-    clean: false,
-    reconnectPeriod: 0,
-    ca: await readFile(s.caPath),
-    servername: 'localhost',
-    cert: leaf.certificate.pem,
-    key: leaf.privateKey.toPem(),
-  });
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  });
-  client.on('error', () => undefined);
-  return client;
+  return connectServeDevice(s, deviceId, leaf);
 }
 
 /**
- * Publishes `{ seq }` messages at QoS 1, 50 in flight, as fast as acknowledgements allow
- * (batches commit while more arrive); once `ackedBeforeKill` are acknowledged, calls `kill`
- * and waits for the connection to drop. Answers the sequence numbers acknowledged by then
- * and how many were sent.
+ * The stream of {@link streamUntilKilled} (bench/util.ts), 50 in flight, killed once
+ * `ackedBeforeKill` messages are acknowledged.
  */
-export async function streamUntilKilled(
+export function streamUntilAcked(
   client: mqtt.MqttClient,
   deviceId: string,
   kill: () => void,
   ackedBeforeKill = 1000,
 ): Promise<{ acked: number[]; sent: number }> {
-  const acked = new Set<number>();
-  let sent = 0;
-  let stop = false;
-  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
-  const pump = async () => {
-    while (!stop) {
-      const seq = sent++;
-      await new Promise<void>((resolve) =>
-        client.publish(`devices/${deviceId}/messages/events/`, JSON.stringify({ seq }), { qos: 1 }, (err) => {
-          if (!err) acked.add(seq);
-          resolve();
-        }),
-      );
-    }
-  };
-  const pumps = Array.from({ length: 50 }, () => pump());
-  while (acked.size < ackedBeforeKill) await new Promise((r) => setTimeout(r, 20));
-  kill();
-  await closed;
-  stop = true;
-  client.end(true);
-  await Promise.race([Promise.all(pumps), new Promise((r) => setTimeout(r, 2000))]);
-  return { acked: [...acked], sent };
+  return streamUntilKilled(client, deviceId, {
+    kill,
+    killWhen: async (acked) => {
+      while (acked.length < ackedBeforeKill) await new Promise((r) => setTimeout(r, 20));
+    },
+  });
 }
