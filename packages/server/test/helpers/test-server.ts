@@ -52,22 +52,8 @@ export async function startTestServer(overrides: Partial<ServerOptions> = {}): P
     ...server,
     baseUrl,
     async api(method, path, body, token = TEST_ADMIN_TOKEN) {
-      const res = await fetch(baseUrl + path, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        /* not JSON */
-      }
-      return { status: res.status, body: parsed as never, headers: res.headers };
+      const res = await httpCall(baseUrl, method, path, { authorization: `Bearer ${token}` }, body);
+      return { ...res, body: res.body as never };
     },
     async stop() {
       await server.close();
@@ -76,4 +62,30 @@ export async function startTestServer(overrides: Partial<ServerOptions> = {}): P
       if (ownDatabase && !overrides.dataDir) await dropTestDatabase(ownDatabase.name);
     },
   };
+}
+
+/**
+ * One HTTP call to `baseUrl + path` with exactly `headers` (and the JSON content type when
+ * there is a body); the answer's body parsed as JSON when it is JSON, else its text.
+ */
+export async function httpCall(
+  baseUrl: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: unknown,
+): Promise<{ status: number; body: unknown; headers: Headers }> {
+  const res = await fetch(baseUrl + path, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
 }

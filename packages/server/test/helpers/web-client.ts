@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import type { TestServer } from './test-server.js';
+import { httpCall, type TestServer } from './test-server.js';
 import type { HttpAnswer } from './users.js';
 
 /** The header the web UI sends on every call (api/web-session.ts). */
@@ -14,19 +14,7 @@ export async function call(
   headers: Record<string, string> = {},
   body?: unknown,
 ): Promise<HttpAnswer> {
-  const res = await fetch(server.baseUrl + path, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, body: parsed, headers: res.headers };
+  return httpCall(server.baseUrl, method, path, headers, body);
 }
 
 /** The web UI's sign-in: `cookie: true` with its header; answers the cookie pair (`name=value`) and the answer. */
