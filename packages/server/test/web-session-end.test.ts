@@ -18,24 +18,14 @@ import { ROLE_IDS } from '../src/app/roles.js';
 import { createTestDatabase, dropTestDatabase, postgresSkipReason } from './helpers/postgres.js';
 import { skipWithoutRedis, testRedisUrl } from './helpers/redis.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
-import { expectApiError, PASSWORD } from './helpers/users.js';
+import { expectApiError, PASSWORD, putUser } from './helpers/users.js';
 import { call, cookieSignIn, openStream, UI_HEADER } from './helpers/web-client.js';
 
 const ADMIN_PASSWORD = 'admin-password-for-session-end';
 const LIMIT_MS = 1000;
 
-async function makeUser(
-  server: TestServer,
-  id: string,
-  roles: string[] = [ROLE_IDS.operator],
-): Promise<void> {
-  const put = await server.api('PUT', `/api/users/${id}`, {
-    type: 'email',
-    email: `${id}@example.com`,
-    roles: roles.map((role) => ({ role })),
-    password: PASSWORD,
-  });
-  assert.equal(put.status, 200, JSON.stringify(put.body));
+function makeUser(server: TestServer, id: string, roles: string[] = [ROLE_IDS.operator]): Promise<void> {
+  return putUser(server, id, roles);
 }
 
 interface EndCase {

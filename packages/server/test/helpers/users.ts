@@ -45,6 +45,14 @@ export async function signIn(server: TestServer, username: string, password: str
 
 /** Creates (or replaces) user `id` with these roles and {@link PASSWORD}, signs in, returns the session token. */
 export async function userSession(server: TestServer, id: string, roles: string[]): Promise<string> {
+  await putUser(server, id, roles);
+  const res = await signIn(server, `${id}@example.com`, PASSWORD);
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return (res.body as { token: string }).token;
+}
+
+/** Creates (or replaces) user `id` (`id@example.com`) with these roles and {@link PASSWORD}. */
+export async function putUser(server: TestServer, id: string, roles: string[]): Promise<void> {
   const put = await server.api('PUT', `/api/users/${id}`, {
     type: 'email',
     email: `${id}@example.com`,
@@ -52,7 +60,4 @@ export async function userSession(server: TestServer, id: string, roles: string[
     password: PASSWORD,
   });
   assert.equal(put.status, 200, JSON.stringify(put.body));
-  const res = await signIn(server, `${id}@example.com`, PASSWORD);
-  assert.equal(res.status, 200, JSON.stringify(res.body));
-  return (res.body as { token: string }).token;
 }
