@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { batches, FuzzRecorder, type FuzzReport } from './fuzz-report.js';
 import type { FuzzServer } from './fuzz-server.js';
 import { mqttInputs } from './fuzz-mqtt.js';
-import { chunked } from './mutate.js';
+import { chunked, countPackets } from './mutate.js';
 
 export const RSS_ALLOWANCE_BYTES = 64 * 1024 * 1024;
 
@@ -59,6 +59,7 @@ export async function fuzzMqttOverTls(o: TlsFuzzOptions): Promise<FuzzReport> {
   const baseline = process.memoryUsage().rss;
   let peak = baseline;
   let healthChecks = 0;
+  let packets = 0;
   for (const { batch, count, first } of batches(o.runs, size)) {
     const inputs = fc.sample(arbitrary, { numRuns: count, seed: o.seed + batch });
     let next = 0;
@@ -67,6 +68,7 @@ export async function fuzzMqttOverTls(o: TlsFuzzOptions): Promise<FuzzReport> {
         const i = next++;
         const [bytes, cutPoints] = inputs[i]!;
         rec.begin(first + i);
+        packets += countPackets(bytes);
         try {
           await send(server.mqtt.port, ca, chunked(bytes, cutPoints));
         } catch (err) {
@@ -92,5 +94,11 @@ export async function fuzzMqttOverTls(o: TlsFuzzOptions): Promise<FuzzReport> {
       );
   }
   const mib = (n: number) => Math.round((n / 2 ** 20) * 10) / 10;
-  return rec.finish({ healthChecks, baselineRssMiB: mib(baseline), peakRssMiB: mib(peak) });
+  return rec.finish({
+    parallel,
+    packets,
+    healthChecks,
+    baselineRssMiB: mib(baseline),
+    peakRssMiB: mib(peak),
+  });
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run fuzz -- <target> [--runs N] [--seed S] [--replay I]`, targets:
+ * `npm run fuzz -- <target> [--runs N] [--seed S] [--replay I] [--parallel P]`, targets:
  *   mqtt      fuzzed conversations through the gateway in process (default 100,000 runs)
  *   mqtt-tls  the same over the real TLS listener on loopback (default 20,000)
  *   rest      every OpenAPI operation over HTTP (default 5,000)
@@ -38,15 +38,17 @@ async function main(): Promise<number> {
   const target = process.argv[2] ?? '';
   if (!(target in DEFAULT_RUNS)) {
     console.error(
-      `usage: npm run fuzz -- ${Object.keys(DEFAULT_RUNS).join('|')} [--runs N] [--seed S] [--replay I]`,
+      `usage: npm run fuzz -- ${Object.keys(DEFAULT_RUNS).join('|')} [--runs N] [--seed S] [--replay I] [--parallel P]`,
     );
     return 2;
   }
   const runs = option('runs') ?? DEFAULT_RUNS[target]!;
   const seed = option('seed') ?? Math.floor(Math.random() * 2 ** 31);
   const replay = option('replay');
+  // Conversations in flight at once (mqtt: 32 by default, mqtt-tls: 32 sockets).
+  const parallel = option('parallel') ?? 32;
   console.log(
-    `fuzz ${target}: ${runs} inputs, seed ${seed}; Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
+    `fuzz ${target}: ${runs} inputs, seed ${seed}, ${parallel} at once; Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
   );
   let report: FuzzReport;
   if (target === 'pki') {
@@ -57,7 +59,10 @@ async function main(): Promise<number> {
     const fuzz = await startFuzzServer();
     try {
       const progress = (done: number) => {
-        if (done % 100_000 === 0) console.log(`  ${done} inputs`);
+        if (done % 100_000 === 0)
+          console.log(
+            `  ${done} inputs, ${Math.round(process.uptime())} s, RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`,
+          );
       };
       if (target === 'mqtt')
         report = await fuzzMqtt({
@@ -66,9 +71,10 @@ async function main(): Promise<number> {
           runs,
           seed,
           onBatch: progress,
+          parallel,
           ...(replay !== undefined ? { replay } : {}),
         });
-      else if (target === 'mqtt-tls') report = await fuzzMqttOverTls({ fuzz, runs, seed });
+      else if (target === 'mqtt-tls') report = await fuzzMqttOverTls({ fuzz, runs, seed, parallel });
       else report = await fuzzRest({ baseUrl: fuzz.baseUrl, token: FUZZ_TOKEN, runs, seed });
     } finally {
       await fuzz.stop();

@@ -107,3 +107,29 @@ export const cuts: fc.Arbitrary<number[]> = fc.oneof(
   fc.constant<number[]>([]),
   fc.array(fc.nat({ max: 1 << 16 }), { minLength: 1, maxLength: 8 }),
 );
+
+/**
+ * How many whole MQTT packets `bytes` holds before its first malformed one: the figure a
+ * packet-count target (F2's 1,000,000 packets) is measured in. Fixed header and remaining length
+ * only; a packet whose body mqtt-packet would refuse still counts as sent.
+ */
+export function countPackets(bytes: Uint8Array): number {
+  let n = 0;
+  let at = 0;
+  while (at < bytes.length) {
+    let length = 0;
+    let multiplier = 1;
+    let i = at + 1;
+    for (;;) {
+      if (i >= bytes.length || multiplier > 128 ** 3) return n;
+      const b = bytes[i++]!;
+      length += (b & 0x7f) * multiplier;
+      multiplier *= 128;
+      if ((b & 0x80) === 0) break;
+    }
+    if (i + length > bytes.length) return n;
+    at = i + length;
+    n++;
+  }
+  return n;
+}
