@@ -1,5 +1,6 @@
 /**
- * `gatehouse serve --sign-in-ip-limit`, `--sign-in-account-limit` and `--http-trust-proxy` (and
+ * `gatehouse serve --sign-in-ip-limit`, `--sign-in-account-limit`, `--session-idle-timeout` and
+ * `--http-trust-proxy` (and
  * their GATEHOUSE_* variables), with the built binary: bad values stop the start with one line
  * naming the flag, before the data folder is touched; good ones take effect on the real
  * server (a client address refused after its allowance, each forwarded client counted apart).
@@ -44,6 +45,13 @@ describe('gatehouse serve: the web sign-in flags', () => {
       message: /--http-trust-proxy: 'proxy.example' is not an address or CIDR/,
     },
     { args: [], env: { GATEHOUSE_HTTP_TRUST_PROXY: '10.0.0.0/8,*' }, message: /--http-trust-proxy: '\*'/ },
+    {
+      args: ['--session-idle-timeout', '0'],
+      message: /--session-idle-timeout: '0' is not a whole number of minutes from 1 to 720/,
+    },
+    { args: ['--session-idle-timeout', '721'], message: /--session-idle-timeout: '721'/ },
+    { args: ['--session-idle-timeout', '30m'], message: /--session-idle-timeout: '30m'/ },
+    { args: [], env: { GATEHOUSE_SESSION_IDLE_TIMEOUT: '1.5' }, message: /--session-idle-timeout: '1.5'/ },
   ];
   for (const [i, c] of refusals.entries()) {
     it(`refuses ${c.args.join(' ') || JSON.stringify(c.env)}`, () => {
@@ -74,6 +82,26 @@ describe('gatehouse serve: the web sign-in flags', () => {
       401,
       'another forwarded client is not refused',
     );
+    assert.equal(await s.stop(), 0);
+  });
+
+  it('GATEHOUSE_SESSION_IDLE_TIMEOUT=5: a session says it ends after 300 s without a request', async () => {
+    const password = 'idle-timeout-flag-Qx7-walnut';
+    const s = await startServeProcess({
+      dataDir: join(root, 'idle'),
+      token: '',
+      env: { GATEHOUSE_SESSION_IDLE_TIMEOUT: '5', GATEHOUSE_ADMIN_PASSWORD: password },
+    });
+    const signedIn = await fetch(`${s.url}/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password }),
+    });
+    assert.equal(signedIn.status, 200);
+    const { token } = (await signedIn.json()) as { token: string };
+    const me = await fetch(`${s.url}/api/session`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(me.status, 200);
+    assert.equal(((await me.json()) as { idleTimeoutSeconds: number }).idleTimeoutSeconds, 300);
     assert.equal(await s.stop(), 0);
   });
 });

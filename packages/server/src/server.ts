@@ -143,6 +143,8 @@ export interface ServerOptions {
   smtpFrom?: string;
   /** `--sign-in-ip-limit` / `--sign-in-account-limit` and their windows (app/sign-in-limits.ts). */
   signInLimits?: SignInLimitOptions;
+  /** `--session-idle-timeout`: a sign-in session unused this long ends (default 30 minutes). */
+  sessionIdleTimeoutMs?: number;
   /** `--http-trust-proxy`: reverse proxies in front of the HTTP port (their X-Forwarded-* count). */
   httpTrustProxy?: string[];
   /** Tests: the rules' clock and tick (rules/engine.ts). */
@@ -314,7 +316,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
     // The web UI's first user, like the token above: printed once, kept in a 0600 file.
     const users = new UserService(db);
-    const sessions = new SessionService(db, users, { limits: options.signInLimits ?? {} });
+    const sessions = new SessionService(db, users, {
+      limits: options.signInLimits ?? {},
+      ...(options.sessionIdleTimeoutMs !== undefined ? { idleTimeoutMs: options.sessionIdleTimeoutMs } : {}),
+    });
     if (bus) {
       await users.sessionEnds.attach(bus);
       closers.unshift(() => users.sessionEnds.detach());

@@ -43,14 +43,14 @@ describe('sign-in sessions', () => {
     assert.ok(Math.abs(lifetime - 12 * HOUR_MS) < 60_000, `expires in ${lifetime} ms`);
 
     assert.equal((await server.api('GET', '/api/application', undefined, session.token)).status, 200);
-    const me = await server.api<{ user: Session['user']; expiresAt: string }>(
+    const me = await server.api<{ user: Session['user']; expiresAt: string; idleTimeoutSeconds: number }>(
       'GET',
       '/api/session',
       undefined,
       session.token,
     );
     assert.equal(me.status, 200);
-    assert.deepEqual(me.body, { user: session.user, expiresAt: session.expiresAt });
+    assert.deepEqual(me.body, { user: session.user, expiresAt: session.expiresAt, idleTimeoutSeconds: 1800 });
     // User names ignore case.
     assert.equal((await signIn(server, 'ADMIN', ADMIN_PASSWORD)).status, 200);
   });
@@ -189,6 +189,74 @@ describe('sign-in sessions', () => {
     );
     const stream = await openSse(server.baseUrl, `/api/events?access_token=${token}`);
     assert.equal(stream.status, 401);
+  });
+
+  describe('the idle timeout (ASVS 7.3.1): 30 minutes without a request end a session', () => {
+    const MINUTE_MS = 60_000;
+    const sessionRow = async (token: string) => {
+      const hash = createHash('sha256').update(token).digest('hex');
+      return server.db
+        .selectFrom('user_sessions')
+        .selectAll()
+        .where('token_hash', '=', hash)
+        .executeTakeFirst();
+    };
+    const setRow = async (token: string, values: { last_used_at?: string | null; created_at?: string }) => {
+      const hash = createHash('sha256').update(token).digest('hex');
+      await server.db.updateTable('user_sessions').set(values).where('token_hash', '=', hash).execute();
+    };
+    const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+
+    it('a session last used 31 minutes ago is refused with the reason, and its row is gone', async () => {
+      const { token } = (await signIn(server, 'admin', ADMIN_PASSWORD)).body as Session;
+      const lastUsed = ago(31 * MINUTE_MS);
+      await setRow(token, { last_used_at: lastUsed });
+      expectApiError(
+        await server.api('GET', '/api/application', undefined, token),
+        401,
+        'ERR_UNAUTHENTICATED',
+        new RegExp(
+          `session of user 'admin' ended after 30 minutes without use \\(last used at ${lastUsed}\\): sign in again`,
+        ),
+      );
+      assert.equal(await sessionRow(token), undefined);
+      // Ended for good: the event stream refuses it too.
+      assert.equal((await openSse(server.baseUrl, `/api/events?access_token=${token}`)).status, 401);
+    });
+
+    it('a request within the timeout keeps the session going; last use is written at most once a minute', async () => {
+      const { token } = (await signIn(server, 'admin', ADMIN_PASSWORD)).body as Session;
+      const signedIn = await sessionRow(token);
+      assert.equal(signedIn?.last_used_at, signedIn?.created_at, 'sign-in counts as use');
+      // Used 30 s ago: a request is served and the row is not written again.
+      const recent = ago(30_000);
+      await setRow(token, { last_used_at: recent });
+      assert.equal((await server.api('GET', '/api/application', undefined, token)).status, 200);
+      assert.equal((await sessionRow(token))?.last_used_at, recent);
+      // Used 29 minutes ago: still served, and the last use moves to now.
+      await setRow(token, { last_used_at: ago(29 * MINUTE_MS) });
+      assert.equal((await server.api('GET', '/api/application', undefined, token)).status, 200);
+      const moved = Date.parse((await sessionRow(token))!.last_used_at!);
+      assert.ok(Math.abs(Date.now() - moved) < 10_000, `last used ${new Date(moved).toISOString()}`);
+      // So 29 more minutes later it is still alive (58 minutes after that earlier use).
+      await setRow(token, { last_used_at: ago(29 * MINUTE_MS) });
+      assert.equal((await server.api('GET', '/api/session', undefined, token)).status, 200);
+    });
+
+    it('a session from before migration 0016 (no last use) counts from its creation', async () => {
+      const old = ((await signIn(server, 'admin', ADMIN_PASSWORD)).body as Session).token;
+      await setRow(old, { last_used_at: null, created_at: ago(31 * MINUTE_MS) });
+      expectApiError(
+        await server.api('GET', '/api/application', undefined, old),
+        401,
+        'ERR_UNAUTHENTICATED',
+        /ended after 30 minutes without use/,
+      );
+      const recent = ((await signIn(server, 'admin', ADMIN_PASSWORD)).body as Session).token;
+      await setRow(recent, { last_used_at: null, created_at: ago(10 * MINUTE_MS) });
+      assert.equal((await server.api('GET', '/api/application', undefined, recent)).status, 200);
+      assert.ok((await sessionRow(recent))?.last_used_at, 'the first use is written');
+    });
   });
 
   it('stores the password as a salted scrypt hash and the session token as its SHA-256', async () => {

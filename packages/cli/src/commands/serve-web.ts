@@ -11,6 +11,7 @@ import { CliError } from '../output.js';
 export interface WebFlags {
   signInIpLimit: number;
   signInAccountLimit: number;
+  sessionIdleTimeout: number;
   httpTrustProxy?: string[];
 }
 
@@ -24,6 +25,17 @@ function count(flag: string) {
       );
     return n;
   };
+}
+
+/** Minutes a sign-in session may go unused: 1 to 720 (the session's 12-hour lifetime). */
+function minutes(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 720)
+    throw new CliError(
+      'ERR_CLI_INVALID_OPTION',
+      `--session-idle-timeout: '${value}' is not a whole number of minutes from 1 to 720.`,
+    );
+  return n;
 }
 
 /** A CIDR or an address, IPv4 or IPv6, as `--proxy-trusted` takes them. */
@@ -42,7 +54,12 @@ function cidr(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), ...items];
 }
 
-export function webOptions(): { signInIpLimit: Option; signInAccountLimit: Option; httpTrustProxy: Option } {
+export function webOptions(): {
+  signInIpLimit: Option;
+  signInAccountLimit: Option;
+  sessionIdleTimeout: Option;
+  httpTrustProxy: Option;
+} {
   return {
     signInIpLimit: new Option(
       '--sign-in-ip-limit <n>',
@@ -58,6 +75,13 @@ export function webOptions(): { signInIpLimit: Option; signInAccountLimit: Optio
       .env('GATEHOUSE_SIGN_IN_ACCOUNT_LIMIT')
       .default(20)
       .argParser(count('--sign-in-account-limit')),
+    sessionIdleTimeout: new Option(
+      '--session-idle-timeout <minutes>',
+      'a web sign-in session unused this many minutes ends (1-720)',
+    )
+      .env('GATEHOUSE_SESSION_IDLE_TIMEOUT')
+      .default(30)
+      .argParser(minutes),
     httpTrustProxy: new Option(
       '--http-trust-proxy <cidr>',
       'reverse proxies in front of --http-port whose X-Forwarded-For/-Proto/-Host are believed (repeatable or comma-separated)',
@@ -70,10 +94,12 @@ export function webOptions(): { signInIpLimit: Option; signInAccountLimit: Optio
 /** The server options the web flags set. */
 export function webServerOptions(flags: WebFlags): {
   signInLimits: { ipFailures: number; accountFailures: number };
+  sessionIdleTimeoutMs: number;
   httpTrustProxy?: string[];
 } {
   return {
     signInLimits: { ipFailures: flags.signInIpLimit, accountFailures: flags.signInAccountLimit },
+    sessionIdleTimeoutMs: flags.sessionIdleTimeout * 60_000,
     ...(flags.httpTrustProxy?.length ? { httpTrustProxy: flags.httpTrustProxy } : {}),
   };
 }

@@ -287,6 +287,7 @@ export function registerServeCommand(program: Command): void {
     )
     .addOption(webOptions().signInIpLimit)
     .addOption(webOptions().signInAccountLimit)
+    .addOption(webOptions().sessionIdleTimeout)
     .addOption(webOptions().httpTrustProxy)
     .action(async (flags: ServeFlags) => {
       checkClusterOptions(flags);

@@ -20,6 +20,8 @@ export interface CreatedSession {
 export interface SessionInfo {
   user: SessionUser;
   expiresAt: string;
+  /** The session ends after this long without a request (`--session-idle-timeout`). */
+  idleTimeoutSeconds: number;
 }
 
 /** The signed-in user as the web UI needs it: roles as plain role IDs. */
@@ -33,6 +35,11 @@ export interface SessionServiceOptions {
   now?: () => Date;
   /** Session lifetime; default 12 hours (fixed from sign-in, not sliding). */
   lifetimeMs?: number;
+  /**
+   * A session unused this long ends (OWASP ASVS 5.0 7.3.1); default 30 minutes. Every
+   * authenticated request counts as use, a dashboard's refresh included.
+   */
+  idleTimeoutMs?: number;
   /** Failed sign-ins per user name allowed within `throttleWindowMs` (default 10 per minute). */
   maxFailures?: number;
   throttleWindowMs?: number;
@@ -43,6 +50,10 @@ export interface SessionServiceOptions {
 const HOUR_MS = 3_600_000;
 /** A working day: long enough not to interrupt, short enough that a forgotten browser tab ends. */
 const DEFAULT_LIFETIME_MS = 12 * HOUR_MS;
+/** NIST SP 800-63B's inactivity limit at AAL2. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 30 * 60_000;
+/** `last_used_at` is written at most this often per session (one write a minute, not per request). */
+const TOUCH_INTERVAL_MS = 60_000;
 /** Longer than any user name; passwords are measured as the rules measure them (passwords.ts). */
 const MAX_INPUT_LENGTH = 1024;
 const SIGNIN_FAILED = 'The user name or password is wrong.';
@@ -55,11 +66,13 @@ function hashToken(token: string): string {
  * Sign-in sessions of the web UI. A session token is an opaque 256-bit random
  * secret, sent as `Authorization: Bearer <token>` like an API token secret and
  * stored only as its SHA-256 hash (DESIGN.md security rules); the session ends
- * 12 hours after sign-in, on sign-out, or when the user's password changes.
+ * 12 hours after sign-in, after 30 minutes without a request, on sign-out, or when the
+ * user's password changes.
  */
 export class SessionService {
   private readonly now: () => Date;
   private readonly lifetimeMs: number;
+  private readonly idleTimeoutMs: number;
   private readonly limits: SignInLimits;
 
   constructor(
@@ -69,6 +82,7 @@ export class SessionService {
   ) {
     this.now = options.now ?? (() => new Date());
     this.lifetimeMs = options.lifetimeMs ?? DEFAULT_LIFETIME_MS;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.limits = new SignInLimits({
       ...options.limits,
       ...(options.maxFailures !== undefined ? { burstFailures: options.maxFailures } : {}),
@@ -114,6 +128,7 @@ export class SessionService {
           user_id: row.id,
           created_at: nowIso(now),
           expires_at: expiresAt,
+          last_used_at: nowIso(now),
         })
         .execute();
     });
@@ -122,7 +137,9 @@ export class SessionService {
 
   /**
    * The principal of a Bearer secret that is a session token; undefined when it
-   * is not one (then it may be an API token). An expired session is refused here.
+   * is not one (then it may be an API token). An expired session, and one unused for the
+   * idle timeout, are refused here; a session in use has its `last_used_at` moved on at
+   * most once a minute.
    */
   async authenticate(secret: string): Promise<ApiPrincipal | undefined> {
     const hash = hashToken(secret);
@@ -134,6 +151,8 @@ export class SessionService {
         'user_sessions.id as session_id',
         'user_sessions.token_hash',
         'user_sessions.expires_at',
+        'user_sessions.created_at as session_created_at',
+        'user_sessions.last_used_at',
         'users.disabled as user_disabled',
       ])
       .where('user_sessions.token_hash', '=', hash)
@@ -146,11 +165,28 @@ export class SessionService {
         'ERR_UNAUTHENTICATED',
         `User '${session.username}' is disabled: the session has ended.`,
       );
-    if (Date.parse(session.expires_at) <= this.now().getTime()) {
+    const now = this.now();
+    if (Date.parse(session.expires_at) <= now.getTime()) {
       throw commonError(
         'ERR_UNAUTHENTICATED',
         `The session of user '${session.username}' expired at ${session.expires_at}: sign in again.`,
       );
+    }
+    const lastUsed = session.last_used_at ?? session.session_created_at;
+    const idleMs = now.getTime() - Date.parse(lastUsed);
+    if (idleMs >= this.idleTimeoutMs) {
+      await this.db.deleteFrom('user_sessions').where('id', '=', session.session_id).execute();
+      throw commonError(
+        'ERR_UNAUTHENTICATED',
+        `The session of user '${session.username}' ended after ${formatMinutes(this.idleTimeoutMs)} without use (last used at ${lastUsed}): sign in again.`,
+      );
+    }
+    if (idleMs >= TOUCH_INTERVAL_MS) {
+      await this.db
+        .updateTable('user_sessions')
+        .set({ last_used_at: nowIso(now) })
+        .where('id', '=', session.session_id)
+        .execute();
     }
     return {
       kind: 'user',
@@ -164,7 +200,11 @@ export class SessionService {
   /** `GET /api/session`. */
   async get(principal: ApiPrincipal | null): Promise<SessionInfo> {
     const { user, session } = await this.current(principal);
-    return { user: sessionUser(user), expiresAt: session.expires_at };
+    return {
+      user: sessionUser(user),
+      expiresAt: session.expires_at,
+      idleTimeoutSeconds: Math.round(this.idleTimeoutMs / 1000),
+    };
   }
 
   /** `DELETE /api/session`: the token stops working at once. */
@@ -257,6 +297,11 @@ export class SessionService {
     if (!session || !row) throw commonError('ERR_UNAUTHENTICATED', 'The session has ended: sign in again.');
     return { user: toApi(row), session };
   }
+}
+
+function formatMinutes(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  return minutes === 1 ? '1 minute' : `${minutes} minutes`;
 }
 
 function sessionUser(user: User): SessionUser {

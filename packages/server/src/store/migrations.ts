@@ -8,6 +8,7 @@ import { createAuditLog } from '../audit/audit-migration.js';
 import { upDataExport } from '../export/export-migration.js';
 import { upRules } from '../rules/migration.js';
 import { revocationMigration } from '../revocation/migration.js';
+import { userSessionsIdleMigration } from '../app/user-sessions-idle-migration.js';
 import { usersDisabledMigration } from '../app/users-disabled-migration.js';
 
 /**
@@ -502,6 +503,7 @@ function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
     '0013_audit_log': { up: (db: Kysely<unknown>) => createAuditLog(db, dialect) },
     '0014_revocation': revocationMigration(dialect),
     '0015_users_disabled': usersDisabledMigration(dialect),
+    '0016_user_sessions_last_used': userSessionsIdleMigration(dialect),
   };
 }
 

@@ -218,6 +218,8 @@ export interface UserSessionsTable {
   user_id: string;
   created_at: string;
   expires_at: string;
+  /** Last authenticated request, written at most once a minute (migration 0016; null: created_at). */
+  last_used_at: string | null;
 }
 
 export interface DashboardsTable {

@@ -17,7 +17,7 @@ export function sessionRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'session
       config: { public: true },
       schema: doc('Session', 'Sign in', {
         description:
-          'Body `{ username, password, cookie? }`. Answers `{ token, expiresAt, user: { id, username, roles } }`; send the token as `Authorization: Bearer <token>` (or `access_token` on the event streams). With `cookie: true` (the web UI; needs the header `X-Gatehouse-Request: 1`) the token is set as an HttpOnly, SameSite=Strict session cookie instead (`__Host-gatehouse_session`, Secure, over HTTPS) and left out of the answer; changes made with the cookie need that header too. It expires 12 hours after sign-in. An unknown user and a wrong password get the same 401 ERR_SIGNIN_FAILED (a disabled user with the right password 403 ERR_USER_DISABLED); 10 failures a minute or 20 an hour for one user name give 429 ERR_SIGNIN_THROTTLED, 5 a minute from one client address 429 ERR_SIGNIN_IP_THROTTLED, both with retry-after.',
+          'Body `{ username, password, cookie? }`. Answers `{ token, expiresAt, user: { id, username, roles } }`; send the token as `Authorization: Bearer <token>` (or `access_token` on the event streams). With `cookie: true` (the web UI; needs the header `X-Gatehouse-Request: 1`) the token is set as an HttpOnly, SameSite=Strict session cookie instead (`__Host-gatehouse_session`, Secure, over HTTPS) and left out of the answer; changes made with the cookie need that header too. It expires 12 hours after sign-in, or sooner after 30 minutes without a request (`--session-idle-timeout`). An unknown user and a wrong password get the same 401 ERR_SIGNIN_FAILED (a disabled user with the right password 403 ERR_USER_DISABLED); 10 failures a minute or 20 an hour for one user name give 429 ERR_SIGNIN_THROTTLED, 5 a minute from one client address 429 ERR_SIGNIN_IP_THROTTLED, both with retry-after.',
       }),
     },
     async (request, reply) => {
@@ -42,7 +42,7 @@ export function sessionRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'session
       config: own,
       schema: doc('Session', 'The signed-in user and when the session expires', {
         description:
-          'Answers `{ user: { id, username, roles }, expiresAt }`. Needs a session token, not an API token.',
+          'Answers `{ user: { id, username, roles }, expiresAt, idleTimeoutSeconds }`: the session ends at `expiresAt`, or after `idleTimeoutSeconds` without a request. Needs a session token, not an API token.',
       }),
     },
     async (request) => deps.sessions.get(request.principal),
