@@ -6,6 +6,8 @@
  *   pki       certificate and key readers, differential fast/general reader (default 20,000)
  *   crash     SIGKILL at random points of a QoS 1 stream, then integrity and no acknowledged
  *             message lost (default 100 iterations)
+ *   mosquitto-table --data DIR
+ *             mosquitto's broker conformance cases (its test/broker/data) through the gateway
  * Prints its conditions, the report as JSON last, and exits 1 when anything was found.
  */
 import { cpus } from 'node:os';
@@ -17,6 +19,7 @@ import type { FuzzReport } from './fuzz-report.js';
 import { fuzzRest } from './fuzz-rest.js';
 import { FUZZ_TOKEN, startFuzzServer } from './fuzz-server.js';
 import { fuzzMqttOverTls } from './fuzz-tls.js';
+import { runMosquittoTable } from './mosquitto-table.js';
 
 const DEFAULT_RUNS: Record<string, number> = {
   mqtt: 100_000,
@@ -34,8 +37,27 @@ function option(name: string): number | undefined {
   return v;
 }
 
+async function mosquittoTable(): Promise<number> {
+  const i = process.argv.indexOf('--data');
+  const dir = i > 0 ? process.argv[i + 1] : undefined;
+  if (!dir) {
+    console.error('usage: npm run fuzz -- mosquitto-table --data <mosquitto source>/test/broker/data');
+    return 2;
+  }
+  console.log(`mosquitto-table: ${dir}; Node ${process.version}`);
+  const fuzz = await startFuzzServer();
+  try {
+    const report = await runMosquittoTable(fuzz.server.gateway, fuzz.context, dir);
+    console.log(JSON.stringify(report, null, 2));
+    return Object.values(report.byVersion).some((v) => v.disconnectedNothingExtra < v.mustDisconnect) ? 1 : 0;
+  } finally {
+    await fuzz.stop();
+  }
+}
+
 async function main(): Promise<number> {
   const target = process.argv[2] ?? '';
+  if (target === 'mosquitto-table') return mosquittoTable();
   if (!(target in DEFAULT_RUNS)) {
     console.error(
       `usage: npm run fuzz -- ${Object.keys(DEFAULT_RUNS).join('|')} [--runs N] [--seed S] [--replay I] [--parallel P]`,

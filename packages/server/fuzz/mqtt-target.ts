@@ -27,15 +27,23 @@ export interface InputResult {
   hung: boolean;
 }
 
-/** A stream the gateway reads `chunks` from and writes into a counter. */
-class FuzzStream extends Duplex {
+/** A stream the gateway reads `chunks` from and writes into a counter (and, if asked, a list). */
+export class FuzzStream extends Duplex {
   written = 0;
   /** The CONNACK return code the gateway sent, if any. */
   connack: number | undefined;
+  /** What the gateway wrote, chunk by chunk, when constructed with `keep`. */
+  readonly output: Buffer[] = [];
+
+  constructor(private readonly keep = false) {
+    super();
+  }
+
   override _read(): void {}
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
     if (this.written === 0 && chunk[0] === 0x20 && chunk.length >= 4) this.connack = chunk[3];
     this.written += chunk.length;
+    if (this.keep) this.output.push(Buffer.from(chunk));
     done();
   }
 }

@@ -345,6 +345,64 @@ const ROWS: Row[] = [
     bytes: () => pkt(0x90, u16(1), Buffer.from([1])),
     expect: 'refuse',
   },
+  // Found by mosquitto's conformance table (npm run fuzz -- mosquitto-table): lengths the
+  // parser reads past, an identifier of 0 in an ack, and control characters in topics.
+  {
+    rule: 'MQTT 3.1.1 §3.12.1',
+    name: 'PINGREQ with a remaining length of 1',
+    connected: true,
+    bytes: () => pkt(0xc0, Buffer.from([0])),
+    expect: 'refuse',
+  },
+  {
+    rule: 'MQTT 3.1.1 §3.4.1',
+    name: 'PUBACK with a remaining length of 3',
+    connected: true,
+    bytes: () => pkt(0x40, u16(1), Buffer.from([0])),
+    expect: 'refuse',
+  },
+  {
+    rule: 'MQTT 3.1.1 §3.4.1',
+    name: 'PUBACK with a remaining length of 1',
+    connected: true,
+    bytes: () => pkt(0x40, Buffer.from([1])),
+    expect: 'refuse',
+  },
+  {
+    rule: 'MQTT 3.1.1 §3.4.1',
+    name: 'PUBACK with a remaining length of 0',
+    connected: true,
+    bytes: () => pkt(0x40),
+    expect: 'refuse',
+  },
+  {
+    rule: 'MQTT-2.3.1-1',
+    name: 'PUBACK with packet identifier 0',
+    connected: true,
+    bytes: () => pkt(0x40, u16(0)),
+    expect: 'refuse',
+  },
+  {
+    rule: 'MQTT 3.1.1 §1.5.3 (control characters)',
+    name: 'PUBLISH QoS 1 to the register topic with U+009F in the request ID',
+    connected: true,
+    bytes: () => pkt(0x32, str(`${REGISTER}1\u009f`), u16(1), Buffer.from('{}')),
+    expect: 'refuse',
+  },
+  {
+    rule: 'MQTT 3.1.1 §1.5.3 (control characters)',
+    name: 'SUBSCRIBE filter with U+0001',
+    connected: true,
+    bytes: () => subscribe('$dps/registrations/res/\u0001/#'),
+    expect: 'refuse',
+  },
+  {
+    rule: 'MQTT 3.1.1 §1.5.3 (control characters)',
+    name: 'UNSUBSCRIBE filter with U+007F',
+    connected: true,
+    bytes: () => pkt(0xa2, u16(1), str('$dps/registrations/res/\u007f')),
+    expect: 'refuse',
+  },
   // Accepted
   {
     rule: 'MQTT-3.12.4-1',

@@ -22,6 +22,23 @@ function badString(value: string, field: string): string | undefined {
   return undefined;
 }
 
+/** U+0001–U+001F and U+007F–U+009F, which a receiver MAY refuse (MQTT 3.1.1 §1.5.3). */
+const CONTROL_CHARACTER = /[\u0001-\u001f\u007f-\u009f]/;
+
+/**
+ * A topic name or filter: as `badString`, and without control characters (§1.5.3 lets a
+ * receiver close the connection for them; mosquitto does, no device SDK sends them, and IoT
+ * Hub property bags in topics are URL-encoded).
+ */
+function badTopicString(value: string, field: string): string | undefined {
+  const bad = badString(value, field);
+  if (bad) return bad;
+  const control = CONTROL_CHARACTER.exec(value);
+  if (control)
+    return `${field} contains the control character U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} [MQTT 3.1.1 §1.5.3]`;
+  return undefined;
+}
+
 /** [MQTT-4.7.1-2], [MQTT-4.7.1-3]: `#` only last and alone in its level, `+` alone in its level. */
 function badFilter(filter: string): string | undefined {
   if (filter.length === 0) return 'an empty topic filter [MQTT-4.7.3-1]';
@@ -31,7 +48,7 @@ function badFilter(filter: string): string | undefined {
       return `topic filter '${filter}' misuses '#' [MQTT-4.7.1-2]`;
     if (level.includes('+') && level !== '+') return `topic filter '${filter}' misuses '+' [MQTT-4.7.1-3]`;
   }
-  return badString(filter, 'a topic filter');
+  return badTopicString(filter, 'a topic filter');
 }
 
 function badTopicName(topic: string, field: string): string | undefined {
@@ -39,7 +56,7 @@ function badTopicName(topic: string, field: string): string | undefined {
   // [MQTT-3.3.2-2] the topic name in a PUBLISH must not contain wildcard characters.
   if (topic.includes('+') || topic.includes('#'))
     return `${field} '${topic}' contains a wildcard [MQTT-3.3.2-2]`;
-  return badString(topic, field);
+  return badTopicString(topic, field);
 }
 
 function connectViolation(packet: IConnectPacket): string | undefined {
@@ -97,6 +114,18 @@ export function packetViolation(packet: Packet): string | undefined {
       }
       return undefined;
     }
+    case 'puback':
+      // §3.4.1: the remaining length of a PUBACK is 2 (its packet identifier), which is not 0.
+      if (packet.length !== undefined && packet.length !== 2)
+        return `PUBACK with a remaining length of ${packet.length}, not 2 [MQTT 3.1.1 §3.4.1]`;
+      if (!packet.messageId) return 'PUBACK with packet identifier 0 [MQTT-2.3.1-1]';
+      return undefined;
+    case 'pingreq':
+    case 'disconnect':
+      // §3.12.1, §3.14.1: no variable header and no payload, so a remaining length of 0.
+      if (packet.length !== undefined && packet.length !== 0)
+        return `${packet.cmd.toUpperCase()} with a remaining length of ${packet.length}, not 0 [MQTT 3.1.1 §${packet.cmd === 'pingreq' ? '3.12.1' : '3.14.1'}]`;
+      return undefined;
     default:
       return undefined;
   }
