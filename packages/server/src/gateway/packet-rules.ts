@@ -22,8 +22,14 @@ function badString(value: string, field: string): string | undefined {
   return undefined;
 }
 
-/** U+0001–U+001F and U+007F–U+009F, which a receiver MAY refuse (MQTT 3.1.1 §1.5.3). */
-const CONTROL_CHARACTER = /[\u0001-\u001f\u007f-\u009f]/;
+/** The first of U+0001–U+001F and U+007F–U+009F in `value` (MQTT 3.1.1 §1.5.3), or -1. */
+function controlCharacter(value: string): number {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if ((c >= 0x01 && c <= 0x1f) || (c >= 0x7f && c <= 0x9f)) return c;
+  }
+  return -1;
+}
 
 /**
  * A topic name or filter: as `badString`, and without control characters (§1.5.3 lets a
@@ -33,9 +39,9 @@ const CONTROL_CHARACTER = /[\u0001-\u001f\u007f-\u009f]/;
 function badTopicString(value: string, field: string): string | undefined {
   const bad = badString(value, field);
   if (bad) return bad;
-  const control = CONTROL_CHARACTER.exec(value);
-  if (control)
-    return `${field} contains the control character U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} [MQTT 3.1.1 §1.5.3]`;
+  const control = controlCharacter(value);
+  if (control >= 0)
+    return `${field} contains the control character U+${control.toString(16).toUpperCase().padStart(4, '0')} [MQTT 3.1.1 §1.5.3]`;
   return undefined;
 }
 
