@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { Kysely } from 'kysely';
-import { buildApi, ApiTokenService } from './api/index.js';
+import { buildApi, ApiTokenService, type HttpLimits } from './api/index.js';
 import { defaultWebRoot } from './api/web-app.js';
 import { CloudPropertyStore } from './app/cloud-properties.js';
 import { DashboardService } from './app/dashboards.js';
@@ -107,6 +107,8 @@ export interface ServerOptions {
       /** Telemetry read and not yet committed across all devices before reading pauses (default 50,000). */
       maxUncommittedTelemetry?: number;
     };
+  /** Timeouts and body cap of the HTTP listeners (docs/security.md#limits). */
+  httpLimits?: HttpLimits;
   /** Days audit log entries are kept (default 30, as IoT Central's audit log). */
   auditRetentionDays?: number;
   /** Most rows of a CSV answer (default 100,000). */
@@ -538,6 +540,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         ...(proxyProtocol ? { proxyProtocol } : {}),
         admission,
         ...handshake,
+        ...(options.httpLimits?.headersTimeoutMs !== undefined
+          ? { headersTimeoutMs: options.httpLimits.headersTimeoutMs }
+          : {}),
+        ...(options.httpLimits?.deviceRequestTimeoutMs !== undefined
+          ? { requestTimeoutMs: options.httpLimits.deviceRequestTimeoutMs }
+          : {}),
       });
       closers.unshift(() => deviceHttps.close());
       stopAccepting.push(() => deviceHttps.stopAccepting());
@@ -629,6 +637,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       closers.unshift(async () => clearInterval(rescope));
     }
     const api = await buildApi({
+      ...(options.httpLimits ? { httpLimits: options.httpLimits } : {}),
       imports,
       logger: logger.child({ context: 'api' }),
       metrics,

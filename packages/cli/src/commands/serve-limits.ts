@@ -23,6 +23,10 @@ export interface LimitFlags {
   handshakeTimeout: number;
   connectTimeout: number;
   maxPacketSize: number;
+  httpHeadersTimeout: number;
+  apiRequestTimeout: number;
+  deviceRequestTimeout: number;
+  apiBodyLimit: number;
 }
 
 function wholeNumber(flag: string, min: number): (value: string) => number {
@@ -144,6 +148,34 @@ export function limitOptions(): Option[] {
       .env('GATEHOUSE_MAX_PACKET_SIZE')
       .default(256 * 1024 + 1024, '257KiB')
       .argParser(byteSize('--max-packet-size', 1)),
+    new Option(
+      '--http-headers-timeout <seconds>',
+      'REST port and device HTTPS: a request whose headers take longer is answered 408 and closed',
+    )
+      .env('GATEHOUSE_HTTP_HEADERS_TIMEOUT')
+      .default(20)
+      .argParser(wholeNumber('--http-headers-timeout', 1)),
+    new Option(
+      '--api-request-timeout <seconds>',
+      'REST port: a request (body included, an import too) taking longer to arrive is answered 408',
+    )
+      .env('GATEHOUSE_API_REQUEST_TIMEOUT')
+      .default(120)
+      .argParser(wholeNumber('--api-request-timeout', 1)),
+    new Option(
+      '--device-request-timeout <seconds>',
+      'device HTTPS: a request taking longer to arrive is answered 408',
+    )
+      .env('GATEHOUSE_DEVICE_REQUEST_TIMEOUT')
+      .default(60)
+      .argParser(wholeNumber('--device-request-timeout', 1)),
+    new Option(
+      '--api-body-limit <size>',
+      'REST port: the largest request body, imports excepted (32MiB); larger ones are answered 413',
+    )
+      .env('GATEHOUSE_API_BODY_LIMIT')
+      .default(1024 * 1024, '1MiB')
+      .argParser(byteSize('--api-body-limit', 16)),
   ];
 }
 
@@ -162,6 +194,12 @@ export function limitServerOptions(flags: LimitFlags) {
       handshakeTimeoutMs: flags.handshakeTimeout * 1000,
       connectTimeoutMs: flags.connectTimeout * 1000,
       maxPacketBytes: flags.maxPacketSize,
+    },
+    httpLimits: {
+      headersTimeoutMs: flags.httpHeadersTimeout * 1000,
+      apiRequestTimeoutMs: flags.apiRequestTimeout * 1000,
+      deviceRequestTimeoutMs: flags.deviceRequestTimeout * 1000,
+      apiBodyLimitBytes: flags.apiBodyLimit,
     },
   };
 }

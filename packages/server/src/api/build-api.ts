@@ -63,12 +63,19 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     // --http-trust-proxy: X-Forwarded-For/-Proto/-Host believed from these addresses only.
     ...(deps.trustProxy?.length ? { trustProxy: deps.trustProxy } : {}),
-    bodyLimit: API_BODY_LIMIT,
+    bodyLimit: deps.httpLimits?.apiBodyLimitBytes ?? API_BODY_LIMIT,
     // Slow clients (docs/security.md#limits): headers within 20 s, the whole request (a 32 MiB
     // import body included) within 120 s; fastify's own default is no request timeout at all.
-    // Node checks these deadlines every connectionsCheckingInterval (default 30 s): every second.
-    http: { headersTimeout: API_HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1_000 },
-    requestTimeout: API_REQUEST_TIMEOUT_MS,
+    // Node checks these deadlines every connectionsCheckingInterval (default 30 s): every second,
+    // and requires headersTimeout ≤ requestTimeout.
+    http: {
+      headersTimeout: Math.min(
+        deps.httpLimits?.headersTimeoutMs ?? API_HEADERS_TIMEOUT_MS,
+        deps.httpLimits?.apiRequestTimeoutMs ?? API_REQUEST_TIMEOUT_MS,
+      ),
+      connectionsCheckingInterval: 1_000,
+    },
+    requestTimeout: deps.httpLimits?.apiRequestTimeoutMs ?? API_REQUEST_TIMEOUT_MS,
     // Long enough that an over-long ID reaches the service and gets ERR_INVALID_ID, not a bare 414.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
   }) as unknown as FastifyInstance;

@@ -80,6 +80,8 @@ export interface ApiDeps {
   sseHeartbeatMs?: number;
   /** `--http-trust-proxy`: addresses (CIDRs) of reverse proxies whose X-Forwarded-* headers count. */
   trustProxy?: string[];
+  /** `--http-headers-timeout`, `--api-request-timeout`, `--api-body-limit` (build-api.ts defaults). */
+  httpLimits?: HttpLimits;
   /** Folder of the built web app (`packages/web/dist/app`); undefined: a page saying to build it. */
   webRoot?: string;
   /** Extra fields for `GET /healthz` (e.g. store and listener checks); a throw answers 503. */
@@ -88,4 +90,16 @@ export interface ApiDeps {
   readiness?: Readiness;
   /** The audit log: every change through the API is recorded (audit/); absent: none, no route. */
   audit?: AuditLog;
+}
+
+/** Timeouts and body cap of the HTTP listeners; each absent one keeps its default. */
+export interface HttpLimits {
+  /** REST and device HTTPS: time to send a request's headers (default 20 s). */
+  headersTimeoutMs?: number;
+  /** REST: time to send a whole request, body included (default 120 s). */
+  apiRequestTimeoutMs?: number;
+  /** Device HTTPS: time to send a whole request (default 60 s). */
+  deviceRequestTimeoutMs?: number;
+  /** REST: the largest request body but imports' (default 1 MiB). */
+  apiBodyLimitBytes?: number;
 }

@@ -1,5 +1,5 @@
 export { buildApi, API_BODY_LIMIT } from './build-api.js';
-export type { ApiDeps, ApplicationInfo } from './deps.js';
+export type { ApiDeps, ApplicationInfo, HttpLimits } from './deps.js';
 export { API_ERRORS, errorEnvelope, type ErrorEnvelope } from './errors.js';
 export {
   ApiTokenService,
