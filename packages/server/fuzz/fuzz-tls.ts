@@ -14,6 +14,8 @@ import { mqttInputs } from './fuzz-mqtt.js';
 import { chunked, countPackets } from './mutate.js';
 
 export const RSS_ALLOWANCE_BYTES = 64 * 1024 * 1024;
+/** Inputs generated at once. */
+const GENERATE = 1000;
 
 export interface TlsFuzzOptions {
   fuzz: FuzzServer;
@@ -64,23 +66,28 @@ export async function fuzzMqttOverTls(o: TlsFuzzOptions): Promise<FuzzReport> {
   let peak = baseline;
   let healthChecks = 0;
   let packets = 0;
-  for (const { batch, count, first } of batches(o.runs, size)) {
-    const inputs = fc.sample(arbitrary, { numRuns: count, seed: o.seed + batch });
-    let next = 0;
-    const worker = async () => {
-      while (next < inputs.length) {
-        const i = next++;
-        const [bytes, cutPoints] = inputs[i]!;
-        rec.begin(first + i);
-        packets += countPackets(bytes);
-        try {
-          await send(server.mqtt.port, tls, chunked(bytes, cutPoints));
-        } catch (err) {
-          rec.add('connect-failed', err instanceof Error ? err.message : String(err), first + i, bytes);
+  for (const { count, first } of batches(o.runs, size)) {
+    // Inputs are made 1,000 at a time: a whole batch held at once was tens of MiB of the
+    // fuzzer's own memory, counted in the RSS the oracle holds against the server.
+    for (const chunk of batches(count, GENERATE)) {
+      const start = first + chunk.first;
+      const inputs = fc.sample(arbitrary, { numRuns: chunk.count, seed: o.seed + start });
+      let next = 0;
+      const worker = async () => {
+        while (next < inputs.length) {
+          const i = next++;
+          const [bytes, cutPoints] = inputs[i]!;
+          rec.begin(start + i);
+          packets += countPackets(bytes);
+          try {
+            await send(server.mqtt.port, tls, chunked(bytes, cutPoints));
+          } catch (err) {
+            rec.add('connect-failed', err instanceof Error ? err.message : String(err), start + i, bytes);
+          }
         }
-      }
-    };
-    await Promise.all(Array.from({ length: parallel }, worker));
+      };
+      await Promise.all(Array.from({ length: parallel }, worker));
+    }
     try {
       await o.fuzz.goodClientConnects();
       healthChecks++;
