@@ -75,10 +75,11 @@ function transportSuite(transport: TransportUnderTest): void {
     let running: RunningTransport;
     const handler = new FakeDpsHandler();
     const metrics = new Metrics();
+    const log = captureLogger();
 
     before(async () => {
       pki = await createTransportPki();
-      running = await transport.start(pki, { dps: handler, logger: captureLogger().logger, metrics });
+      running = await transport.start(pki, { dps: handler, logger: log.logger, metrics });
     });
 
     after(async () => {
@@ -224,6 +225,30 @@ function transportSuite(transport: TransportUnderTest): void {
       } finally {
         await client.endAsync();
       }
+    });
+
+    it('a SUBSCRIBE of many refused filters is logged once, with the count', async () => {
+      const client = await connect('transport-device', withCert());
+      const refused = Array.from({ length: 500 }, (_, i) => `devices/other-${i}/#`);
+      const before = log.messages().filter((m) => m.startsWith('dps subscription refused')).length;
+      try {
+        await assert.rejects(
+          client.subscribeAsync(
+            Object.fromEntries([...refused, '$dps/registrations/res/#'].map((f) => [f, { qos: 1 as const }])),
+          ),
+          (err: unknown) => {
+            const granted = (err as { packet?: { granted?: number[] } }).packet?.granted;
+            assert.deepEqual(granted, [...refused.map(() => 128), 1]);
+            return true;
+          },
+        );
+      } finally {
+        await client.endAsync();
+      }
+      const lines = log.lines.filter((l) => String(l['msg']).startsWith('dps subscription refused'));
+      assert.equal(lines.length - before, 1, 'one line for the whole SUBSCRIBE');
+      assert.equal(lines.at(-1)?.['refused'], 500);
+      assert.equal(lines.at(-1)?.['filter'], 'devices/other-0/#');
     });
 
     it('close() ends live connections and resolves', async () => {

@@ -160,7 +160,8 @@ export class HubSession implements MqttSession, LiveDevice {
   onSubscribe(packet: ISubscribePacket): void {
     this.lastActivity = this.now();
     const granted: number[] = [];
-    const changes: Array<[string, 0 | 1]> = [];
+    // By filter: a SUBSCRIBE that repeats one filter thousands of times stores it once.
+    const changes = new Map<string, 0 | 1>();
     for (const { topic, qos } of packet.subscriptions) {
       if (!hubSubscriptionAllowed(this.deviceId, topic)) {
         this.close(
@@ -171,12 +172,12 @@ export class HubSession implements MqttSession, LiveDevice {
       }
       const grant: 0 | 1 = qos >= 1 ? 1 : 0;
       granted.push(grant);
-      changes.push([topic, grant]);
+      changes.set(topic, grant);
     }
     for (const [filter, qos] of changes) this.subscriptions.set(filter, qos);
     const persisted = this.clean
       ? Promise.resolve()
-      : Promise.all(changes.map(([filter, qos]) => this.sessions.subscribe(this.deviceId, filter, qos)));
+      : Promise.all([...changes].map(([filter, qos]) => this.sessions.subscribe(this.deviceId, filter, qos)));
     persisted.then(
       () => {
         this.conn.suback(packet.messageId ?? 0, granted);
