@@ -6,6 +6,8 @@
  *   pki       certificate and key readers, differential fast/general reader (default 20,000)
  *   crash     SIGKILL at random points of a QoS 1 stream, then integrity and no acknowledged
  *             message lost (default 100 iterations)
+ *   power-cut the same, but the disk is examined as a power cut leaves it: an ext4 loop device
+ *             copied while the server is stopped (needs root; default 20 iterations)
  *   mosquitto-table --data DIR
  *             mosquitto's broker conformance cases (its test/broker/data) through the gateway
  * Prints its conditions, the report as JSON last, and exits 1 when anything was found.
@@ -27,6 +29,7 @@ const DEFAULT_RUNS: Record<string, number> = {
   rest: 5_000,
   pki: 20_000,
   crash: 100,
+  'power-cut': 20,
 };
 
 function option(name: string): number | undefined {
@@ -75,8 +78,8 @@ async function main(): Promise<number> {
   let report: FuzzReport;
   if (target === 'pki') {
     report = await fuzzPki({ runs, seed });
-  } else if (target === 'crash') {
-    report = await crashLoop({ iterations: runs, seed });
+  } else if (target === 'crash' || target === 'power-cut') {
+    report = await crashLoop({ iterations: runs, seed, powerCut: target === 'power-cut' });
   } else {
     const fuzz = await startFuzzServer();
     try {
