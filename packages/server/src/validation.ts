@@ -19,14 +19,17 @@ export const COMMON_ERRORS = {
   ERR_UNAUTHENTICATED: {
     status: 401,
     summary:
-      'No valid credentials: the Authorization header is missing, malformed, expired, or names a deleted token.',
+      'No valid credentials: the Authorization header is missing, malformed, expired, or names a deleted token; or a sign-in session ended (12 hours after sign-in, or after `--session-idle-timeout`, 30 minutes, without a request: the message says which).',
+    fix: 'Sign in again.',
   },
   ERR_FORBIDDEN: { status: 403, summary: "The token's role does not allow this operation." },
   ERR_NOT_FOUND: { status: 404, summary: 'No such route or resource.' },
   ERR_METHOD_NOT_ALLOWED: { status: 405, summary: 'The resource exists but does not support this method.' },
   ERR_PAYLOAD_TOO_LARGE: {
     status: 413,
-    summary: 'The request body is larger than the limit (1 MiB for the REST API).',
+    summary:
+      'The request body is larger than the limit (1 MiB for the REST API, `--api-body-limit`; 32 MiB for imports).',
+    fix: 'Send a smaller body, or raise `--api-body-limit`.',
   },
   ERR_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
