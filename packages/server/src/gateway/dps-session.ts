@@ -50,7 +50,7 @@ export class DpsSession implements MqttSession {
       return SUBACK_FAILURE;
     });
     // One line per SUBSCRIBE, however many filters it refuses: a packet of 65,000 filters
-    // once wrote 65,000 lines (half a second of the event loop, and the log's disk).
+    // once wrote 65,000 lines.
     if (refused > 0)
       this.conn.log.warn(
         { filter: firstRefused?.slice(0, 256), refused },
