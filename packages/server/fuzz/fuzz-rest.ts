@@ -4,6 +4,8 @@
  * from the field names and value shapes the API uses (so many are valid or nearly so) and
  * broken ones (not JSON, the wrong JSON type, huge or deeply nested values). Oracles: no answer
  * is a 5xx, and a body that is not JSON, or not an object where the route takes one, is a 4xx.
+ * One request in eight goes without credentials: on any operation but the public ones (sign-in,
+ * the OpenAPI document, health) it must not succeed.
  */
 import { performance } from 'node:perf_hooks';
 
@@ -242,7 +244,8 @@ export async function fuzzRest(o: {
       );
       const qs = params.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
       const url = `${o.baseUrl}${path}${qs ? `?${qs}` : ''}`;
-      const headers: Record<string, string> = { authorization: `Bearer ${o.token}` };
+      const anonymous = index % 8 === 7;
+      const headers: Record<string, string> = anonymous ? {} : { authorization: `Bearer ${o.token}` };
       let payload: string | undefined;
       const sent = op.hasBody ? b : undefined;
       if (sent?.kind === 'raw') {
@@ -271,6 +274,8 @@ export async function fuzzRest(o: {
       calls.set(`${op.method} ${op.path}`, (calls.get(`${op.method} ${op.path}`) ?? 0) + 1);
       statuses[`${Math.floor(status / 100)}xx`] = (statuses[`${Math.floor(status / 100)}xx`] ?? 0) + 1;
       const shown = `${op.method} ${url} ${payload?.slice(0, 300) ?? ''}`;
+      if (anonymous && status < 400 && !isPublic(op))
+        rec.add('auth-ignored', `${status} without credentials: ${op.method} ${op.path}`, index, shown);
       if (status >= 500)
         rec.add('5xx', `${status} ${op.method} ${op.path}: ${text.slice(0, 200)}`, index, shown);
       if (
@@ -288,6 +293,15 @@ export async function fuzzRest(o: {
     callsPerOperation: { min: Math.min(...perOperation), max: Math.max(...perOperation) },
     statuses,
   });
+}
+
+/** The operations anyone may call (their routes are marked `public` in api/routes). */
+function isPublic(op: Operation): boolean {
+  return (
+    (op.method === 'POST' && op.path === '/api/session') ||
+    op.path === '/api/openapi.json' ||
+    !op.path.startsWith('/api/')
+  );
 }
 
 function isJson(text: string): boolean {
