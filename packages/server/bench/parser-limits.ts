@@ -26,6 +26,7 @@ import { connect as tlsConnect } from 'node:tls';
 
 import { generate } from 'mqtt-packet';
 
+import { pkt as packet, str, varint } from '../fuzz/mqtt-bytes.js';
 import { FuzzStream } from '../fuzz/mqtt-target.js';
 import { startFuzzServer, type FuzzServer } from '../fuzz/fuzz-server.js';
 import type { MqttPeer } from '../src/gateway/gateway-options.js';
@@ -35,26 +36,6 @@ import { arg, rssBytes, startServe } from './util.js';
 const SOCKETS = arg('sockets', 1000);
 const AT_ONCE = 50;
 const MIB = 2 ** 20;
-
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return Buffer.from(out);
-}
-
-function packet(first: number, body: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([first]), varint(body.length), body]);
-}
-
-function str(value: string): Buffer {
-  const b = Buffer.from(value, 'utf8');
-  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
-}
 
 /** One TLS client: sends `bytes` (if any) and resolves with whether the server closed first. */
 function client(port: number, bytes: Buffer | undefined): Promise<boolean> {

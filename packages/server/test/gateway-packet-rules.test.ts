@@ -13,32 +13,10 @@ import { after, before, describe, it } from 'node:test';
 
 import { parser as createParser, type Packet } from 'mqtt-packet';
 
+import { pkt, str } from '../fuzz/mqtt-bytes.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 const REG = 'rules-dev';
-
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return Buffer.from(out);
-}
-
-/** A packet: the first byte (type and flags) and its body. */
-function pkt(first: number, ...body: Buffer[]): Buffer {
-  const b = Buffer.concat(body);
-  return Buffer.concat([Buffer.from([first]), varint(b.length), b]);
-}
-
-/** An MQTT string (two-byte length, then the bytes as given: they may be ill-formed on purpose). */
-function str(value: string | Buffer): Buffer {
-  const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-  return Buffer.concat([Buffer.from([bytes.length >> 8, bytes.length & 0xff]), bytes]);
-}
 
 const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
 
