@@ -66,6 +66,7 @@ if (selected.length === 0) {
 const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...selected], {
   stdio: 'inherit',
   cwd: root,
-  env: { ...process.env, GATEHOUSE_REPO_ROOT: root },
+  // Every JSON answer of the REST API checked against its documented schema (api/response-check.ts).
+  env: { GATEHOUSE_CHECK_RESPONSES: '1', ...process.env, GATEHOUSE_REPO_ROOT: root },
 });
 process.exit(result.status ?? 1);

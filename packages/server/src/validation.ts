@@ -43,6 +43,11 @@ export const COMMON_ERRORS = {
     status: 500,
     summary: 'An unexpected server error; the log has the cause under the request ID.',
   },
+  ERR_RESPONSE_NONCONFORMING: {
+    status: 500,
+    summary:
+      'Only with `GATEHOUSE_CHECK_RESPONSES=1` (the test suite): an answer did not conform to the schema its operation documents in `/api/openapi.json`; the message names the field.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export const commonError = errorFactory(COMMON_ERRORS);

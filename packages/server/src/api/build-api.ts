@@ -6,6 +6,7 @@ import { isAccessTokenName, registerAuth } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { errorHandler, sendError } from './errors.js';
 import { RouteTable } from './route-table.js';
+import { openApiResponses, registerResponseCheck } from './response-check.js';
 import { registerAuditHook } from '../audit/audit-hook.js';
 import { apiTokenRoutes } from './routes/api-tokens.js';
 import { auditLogRoutes } from './routes/audit-logs.js';
@@ -167,7 +168,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       },
       security: [{ bearer: [] }, { apiToken: [] }, { sessionCookie: [] }],
     },
+    // Response schemas stay out of fastify's serializer (api/routes/schema.ts `doc`).
+    transform: ({ schema, url }) => ({
+      schema: schema ? ({ ...schema, response: openApiResponses(schema as Record<string, unknown>) } as typeof schema) : schema,
+      url,
+    }),
   });
+  if (process.env['GATEHOUSE_CHECK_RESPONSES'] === '1') registerResponseCheck(app);
 
   registerAuth(app, new ApiAuthenticator(deps.tokens, deps.sessions), deps.users.sessionEnds);
   if (deps.audit) registerAuditHook(app, deps.audit);

@@ -5,6 +5,7 @@ import { listOptions, listQueryDoc, nextLink } from '../list-query.js';
 import type { FieldTable } from '../odata-filter.js';
 import { queryText } from './params.js';
 import { DEVICE_ID, doc } from './schema.js';
+import { DEVICE, DEVICE_PAGE } from '../responses/devices.js';
 
 type DeviceParams = { Params: { id: string } };
 
@@ -45,6 +46,7 @@ export function deviceRoutes(
           deviceGroup:
             'Only the devices this device group selects now (our extension; 404 ERR_DEVICE_GROUP_NOT_FOUND).',
         },
+        responses: { 200: DEVICE_PAGE },
       }),
     },
     async (request) => {
@@ -62,7 +64,7 @@ export function deviceRoutes(
       };
     },
   );
-  app.get<DeviceParams>('/api/devices/:id', { schema: doc(tag, 'Get a device', device) }, async (request) =>
+  app.get<DeviceParams>('/api/devices/:id', { schema: doc(tag, 'Get a device', { ...device, responses: { 200: DEVICE } }) }, async (request) =>
     hub.getDevice(request.params.id),
   );
   app.put<DeviceParams>(
@@ -72,6 +74,7 @@ export function deviceRoutes(
         ...device,
         description:
           'Body `{ displayName?, template?, enabled?, simulated?, etag? }`; omitted fields take their defaults. Answers 200 (never 201); a new device has `provisioned: false`. Disabling a device closes its connection.',
+        responses: { 200: DEVICE },
       }),
     },
     async (request) => hub.putDevice(request.params.id, request.body),
@@ -83,6 +86,7 @@ export function deviceRoutes(
         ...device,
         description:
           'Takes `application/json` or `application/merge-patch+json`. Disabling a device closes its connection.',
+        responses: { 200: DEVICE },
       }),
     },
     async (request) => hub.patchDevice(request.params.id, request.body),
@@ -90,7 +94,10 @@ export function deviceRoutes(
   app.delete<DeviceParams>(
     '/api/devices/:id',
     {
-      schema: doc(tag, 'Delete a device with its twin, telemetry, commands and queued messages', device),
+      schema: doc(tag, 'Delete a device with its twin, telemetry, commands and queued messages', {
+        ...device,
+        responses: { 204: null },
+      }),
     },
     async (request, reply) => {
       await hub.deleteDevice(request.params.id);
