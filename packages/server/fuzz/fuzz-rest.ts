@@ -5,38 +5,103 @@
  * broken ones (not JSON, the wrong JSON type, huge or deeply nested values). Oracles: no answer
  * is a 5xx, and a body that is not JSON, or not an object where the route takes one, is a 4xx.
  * One request in eight goes without credentials: on any operation but the public ones (sign-in,
- * the OpenAPI document, health) it must not succeed.
+ * the OpenAPI document, health) it must not succeed. Every answer must be a status the document
+ * lists for the operation, with a body that conforms to its schema there
+ * (`undocumented-status`, `nonconforming-response`). Then the stateful sequences of
+ * rest-links.ts: create, read, delete, and nothing succeeds on what was deleted.
  */
 import { performance } from 'node:perf_hooks';
 
+import { Ajv, type ValidateFunction } from 'ajv';
 import fc from 'fast-check';
 
 import { batches, FuzzRecorder, type FuzzReport } from './fuzz-report.js';
+import { restLinks } from './rest-links.js';
 
 const BATCH = 200;
 
-interface Operation {
+export interface Operation {
   method: string;
   path: string;
   hasBody: boolean;
+  /** The documented answers by status (`200`, `4XX`): the JSON body's schema, or null for none. */
+  responses: Map<string, Record<string, unknown> | null>;
+}
+
+interface DocOperation {
+  responses?: Record<string, { content?: Record<string, { schema?: Record<string, unknown> }> }>;
 }
 
 /** The operations of the document, without the ones that end the fuzzer's own access. */
 export async function restOperations(baseUrl: string): Promise<Operation[]> {
   const res = await fetch(`${baseUrl}/api/openapi.json`);
-  const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> };
+  const doc = (await res.json()) as { paths: Record<string, Record<string, DocOperation>> };
   const ops: Operation[] = [];
   for (const [path, methods] of Object.entries(doc.paths)) {
-    for (const method of Object.keys(methods)) {
+    for (const [method, operation] of Object.entries(methods)) {
       if (path === '/api/events' || path.endsWith('/events')) continue; // server-sent streams
+      const responses = new Map<string, Record<string, unknown> | null>();
+      for (const [status, r] of Object.entries(operation.responses ?? {}))
+        responses.set(status, r.content?.['application/json']?.schema ?? r.content?.['*/*']?.schema ?? null);
       ops.push({
         method: method.toUpperCase(),
         path,
         hasBody: ['PUT', 'PATCH', 'POST'].includes(method.toUpperCase()),
+        responses,
       });
     }
   }
   return ops;
+}
+
+const ajv = new Ajv({ strict: false, validateFormats: false });
+const validators = new WeakMap<Record<string, unknown>, ValidateFunction>();
+
+/**
+ * Schemathesis's response checks, against the document only: a JSON answer must conform to the
+ * schema documented for its status (exact, then `4XX`-style, then `default`), and a success
+ * must be a documented status. Returns the finding's kind and text, or undefined.
+ */
+export function checkConformance(
+  op: Operation,
+  status: number,
+  contentType: string,
+  text: string,
+): { kind: string; text: string } | undefined {
+  const documented =
+    op.responses.get(String(status)) ??
+    op.responses.get(`${Math.floor(status / 100)}XX`) ??
+    op.responses.get('default');
+  const has =
+    op.responses.has(String(status)) ||
+    op.responses.has(`${Math.floor(status / 100)}XX`) ||
+    op.responses.has('default');
+  if (!has)
+    return {
+      kind: 'undocumented-status',
+      text: `${op.method} ${op.path} answered ${status}; documented: ${[...op.responses.keys()].join(', ')}`,
+    };
+  if (!contentType.startsWith('application/json') || text === '' || !documented) return undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return {
+      kind: 'nonconforming-response',
+      text: `${op.method} ${op.path} ${status}: the JSON body does not parse`,
+    };
+  }
+  let validate = validators.get(documented);
+  if (!validate) {
+    validate = ajv.compile(documented);
+    validators.set(documented, validate);
+  }
+  if (validate(body)) return undefined;
+  const e = validate.errors?.[0];
+  return {
+    kind: 'nonconforming-response',
+    text: `${op.method} ${op.path} ${status}: ${e?.instancePath || '(the body)'} ${e?.message ?? ''}: ${text.slice(0, 200)}`,
+  };
 }
 
 const FIELDS = [
@@ -258,6 +323,7 @@ export async function fuzzRest(o: {
       const t = performance.now();
       let status: number;
       let text = '';
+      let contentType = '';
       try {
         const res = await fetch(url, {
           method: op.method,
@@ -265,6 +331,7 @@ export async function fuzzRest(o: {
           ...(payload !== undefined ? { body: payload } : {}),
         });
         status = res.status;
+        contentType = res.headers.get('content-type') ?? '';
         text = await res.text();
       } catch (err) {
         rec.add('request-failed', `${op.method} ${path}: ${String(err)}`, index, url);
@@ -278,6 +345,8 @@ export async function fuzzRest(o: {
         rec.add('auth-ignored', `${status} without credentials: ${op.method} ${op.path}`, index, shown);
       if (status >= 500)
         rec.add('5xx', `${status} ${op.method} ${op.path}: ${text.slice(0, 200)}`, index, shown);
+      const nonconforming = checkConformance(op, status, contentType, text);
+      if (nonconforming) rec.add(nonconforming.kind, nonconforming.text, index, shown);
       if (
         sent?.kind === 'raw' &&
         sent.contentType.startsWith('application/json') &&
@@ -287,9 +356,11 @@ export async function fuzzRest(o: {
         rec.add('bad-json-accepted', `${status} ${op.method} ${op.path}`, index, shown);
     }
   }
+  const links = await restLinks({ baseUrl: o.baseUrl, token: o.token, ops, rec, first: o.runs });
   const perOperation = [...calls.values()];
   return rec.finish({
     operations: ops.length,
+    links,
     callsPerOperation: { min: Math.min(...perOperation), max: Math.max(...perOperation) },
     statuses,
   });

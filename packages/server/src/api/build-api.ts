@@ -6,7 +6,7 @@ import { isAccessTokenName, registerAuth } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { errorHandler, sendError } from './errors.js';
 import { RouteTable } from './route-table.js';
-import { openApiResponses, registerResponseCheck } from './response-check.js';
+import { forOpenApi, registerResponseCheck } from './response-check.js';
 import { registerAuditHook } from '../audit/audit-hook.js';
 import { apiTokenRoutes } from './routes/api-tokens.js';
 import { auditLogRoutes } from './routes/audit-logs.js';
@@ -170,7 +170,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
     // Response schemas stay out of fastify's serializer (api/routes/schema.ts `doc`).
     transform: ({ schema, url }) => ({
-      schema: schema ? ({ ...schema, response: openApiResponses(schema as Record<string, unknown>) } as typeof schema) : schema,
+      schema: schema ? (forOpenApi(schema as Record<string, unknown>) as typeof schema) : schema,
       url,
     }),
   });

@@ -53,10 +53,15 @@ export function documentedResponses(schema: unknown): Responses | undefined {
 }
 
 /**
- * The OpenAPI `response` object of a route for @fastify/swagger: its documented statuses, and
- * the error body for 4XX and 5XX.
+ * A route's schema as the OpenAPI document shows it: `response` holds its documented statuses
+ * and the error body for 4XX and 5XX, and the private key is gone.
  */
-export function openApiResponses(schema: Record<string, unknown>): Record<string, unknown> {
+export function forOpenApi(schema: Record<string, unknown>): Record<string, unknown> {
+  const { [RESPONSES_KEY]: _documented, ...rest } = schema;
+  return { ...rest, response: openApiResponses(schema) };
+}
+
+function openApiResponses(schema: Record<string, unknown>): Record<string, unknown> {
   const responses = documentedResponses(schema);
   const out: Record<string, unknown> = {};
   for (const [status, body] of Object.entries(responses ?? {})) {

@@ -28,7 +28,10 @@ export function arr(items: JsonSchema): JsonSchema {
 }
 
 /** An object with `required` fields that are always there and `optional` ones that may be absent. */
-export function obj(required: Record<string, JsonSchema>, optional: Record<string, JsonSchema> = {}): JsonSchema {
+export function obj(
+  required: Record<string, JsonSchema>,
+  optional: Record<string, JsonSchema> = {},
+): JsonSchema {
   const schema: JsonSchema = { type: 'object', properties: { ...required, ...optional } };
   if (Object.keys(required).length > 0) schema['required'] = Object.keys(required);
   return schema;
