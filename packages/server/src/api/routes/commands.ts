@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../deps.js';
 import { checkComponent, OPERATOR_ACTION } from './params.js';
 import { COMMAND_NAME, COMPONENT, DEVICE_ID, doc } from './schema.js';
+import { COMPLETED_COMMAND, DEVICE_COMMAND_PAGE } from '../responses/commands.js';
 
 type CommandParams = { Params: { id: string; name: string; component?: string } };
 
@@ -35,6 +36,7 @@ export function commandRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'hub'>):
         schema: doc(tag, `Run a command${of} and wait for the answer; 201`, {
           params,
           description: RUN_DESCRIPTION,
+          responses: { 201: COMPLETED_COMMAND },
         }),
       },
       async (request, reply) =>
@@ -44,7 +46,12 @@ export function commandRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'hub'>):
     );
     app.get<CommandParams>(
       url,
-      { schema: doc(tag, `List the last 100 runs of a command${of}, newest first`, { params }) },
+      {
+        schema: doc(tag, `List the last 100 runs of a command${of}, newest first`, {
+          params,
+          responses: { 200: DEVICE_COMMAND_PAGE },
+        }),
+      },
       async (request) => ({
         value: await hub.listCommands(request.params.id, methodName(request.params)),
       }),

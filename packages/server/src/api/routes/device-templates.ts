@@ -4,6 +4,7 @@ import type { DeviceTemplate } from '../../app/device-templates.js';
 import { listAnswer, listQueryDoc } from '../list-query.js';
 import type { FieldTable } from '../odata-filter.js';
 import { doc, TEMPLATE_ID } from './schema.js';
+import { DEVICE_TEMPLATE, DEVICE_TEMPLATE_PAGE } from '../responses/device-templates.js';
 
 type TemplateParams = { Params: { id: string } };
 
@@ -34,13 +35,19 @@ export function deviceTemplateRoutes(
     {
       schema: doc(tag, 'List the device templates (built-ins included)', {
         query: listQueryDoc(TEMPLATE_FIELDS),
+        responses: { 200: DEVICE_TEMPLATE_PAGE },
       }),
     },
     async (request) => listAnswer(request, await templates.list(), TEMPLATE_FIELDS, deps.application),
   );
   app.get<TemplateParams>(
     '/api/deviceTemplates/:id',
-    { schema: doc(tag, 'Get a device template with its summary and device count', template) },
+    {
+      schema: doc(tag, 'Get a device template with its summary and device count', {
+        ...template,
+        responses: { 200: DEVICE_TEMPLATE },
+      }),
+    },
     async (request) => templates.get(request.params.id),
   );
   app.put<TemplateParams>(
@@ -50,6 +57,7 @@ export function deviceTemplateRoutes(
         ...template,
         description:
           "Body: the template `{ '@id'?, '@type': ['ModelDefinition','DeviceModel'], displayName, description?, capabilityModel, etag? }`, a bare DTDL v2 Interface, an array of interfaces whose first is the root (components and extends by DTMI are inlined), or a 2020 capability model (converted). Invalid DTDL answers 400 ERR_DTDL_INVALID naming the element by JSON path. Replacing a model under the same capabilityModel @id may only add contents or change display metadata (409 ERR_TEMPLATE_INCOMPATIBLE otherwise). Answers 200.",
+        responses: { 200: DEVICE_TEMPLATE },
       }),
     },
     async (request) => templates.put(request.params.id, request.body),
@@ -60,6 +68,7 @@ export function deviceTemplateRoutes(
       schema: doc(tag, 'Update a device template (merge patch: displayName, description, etag)', {
         ...template,
         description: 'The capability model changes only by PUT.',
+        responses: { 200: DEVICE_TEMPLATE },
       }),
     },
     async (request) => templates.patch(request.params.id, request.body),
@@ -67,7 +76,10 @@ export function deviceTemplateRoutes(
   app.delete<TemplateParams>(
     '/api/deviceTemplates/:id',
     {
-      schema: doc(tag, 'Delete a device template (409 ERR_TEMPLATE_IN_USE while devices use it)', template),
+      schema: doc(tag, 'Delete a device template (409 ERR_TEMPLATE_IN_USE while devices use it)', {
+        ...template,
+        responses: { 204: null },
+      }),
     },
     async (request, reply) => {
       await templates.delete(request.params.id);

@@ -4,6 +4,7 @@ import type { HubApi, HubEvent } from '../../hub/hub-api.js';
 import { ACCESS_TOKEN } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { DEVICE_ID, doc } from './schema.js';
+import { EVENT_STREAM } from '../responses/events.js';
 
 type DeviceParams = { Params: { id: string } };
 
@@ -43,6 +44,7 @@ export function eventRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'hub' | 's
       schema: doc(tag, `Stream the events of every device (${TOKEN_NOTE})`, {
         query,
         description: DESCRIPTION,
+        responses: { 200: EVENT_STREAM },
       }),
     },
     async (request, reply) => stream(request, reply, hub, open, heartbeatMs),
@@ -56,6 +58,7 @@ export function eventRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'hub' | 's
         params: { id: DEVICE_ID },
         query,
         description: DESCRIPTION,
+        responses: { 200: EVENT_STREAM },
       }),
     },
     async (request, reply) => {

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiDeps } from '../deps.js';
 import { checkComponent, OPERATOR_ACTION } from './params.js';
 import { COMPONENT, DEVICE_ID, doc } from './schema.js';
+import { PROPERTIES, PROPERTIES_ECHO } from '../responses/properties.js';
 
 type Params = { id: string; component?: string };
 type Handler = (request: FastifyRequest<{ Params: Params }>) => Promise<Record<string, unknown>>;
@@ -81,6 +82,7 @@ function register(app: FastifyInstance, r: PropertiesResource): void {
         {
           params: r.params,
           description: r.get.description,
+          responses: { 200: PROPERTIES },
         },
       ),
     },
@@ -96,6 +98,7 @@ function register(app: FastifyInstance, r: PropertiesResource): void {
         {
           params: r.params,
           description: r.put.description,
+          responses: { 202: PROPERTIES_ECHO },
         },
       ),
     },
@@ -111,6 +114,7 @@ function register(app: FastifyInstance, r: PropertiesResource): void {
         {
           params: r.params,
           description: r.patch.description,
+          responses: { 202: PROPERTIES_ECHO },
         },
       ),
     },

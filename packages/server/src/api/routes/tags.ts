@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../deps.js';
 import { OPERATOR_ACTION } from './params.js';
 import { DEVICE_ID, doc } from './schema.js';
+import { DEVICE_TAGS } from '../responses/tags.js';
 
 type DeviceParams = { Params: { id: string } };
 
@@ -19,14 +20,23 @@ export function tagRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'hub'>): voi
 
   app.get<DeviceParams>(
     url,
-    { schema: doc(tag, "The device's twin tags ({} when it has none)", device) },
+    {
+      schema: doc(tag, "The device's twin tags ({} when it has none)", {
+        ...device,
+        responses: { 200: DEVICE_TAGS },
+      }),
+    },
     async (request) => hub.getTags(request.params.id),
   );
   app.put<DeviceParams>(
     url,
     {
       config: OPERATOR_ACTION,
-      schema: doc(tag, 'Replace the twin tags (Gatehouse extension)', { ...device, description: rules }),
+      schema: doc(tag, 'Replace the twin tags (Gatehouse extension)', {
+        ...device,
+        description: rules,
+        responses: { 200: DEVICE_TAGS },
+      }),
     },
     async (request) => hub.putTags(request.params.id, request.body),
   );
@@ -37,6 +47,7 @@ export function tagRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'hub'>): voi
       schema: doc(tag, 'Merge a patch into the twin tags; null removes a tag (Gatehouse extension)', {
         ...device,
         description: rules,
+        responses: { 200: DEVICE_TAGS },
       }),
     },
     async (request) => hub.patchTags(request.params.id, request.body),

@@ -11,6 +11,7 @@ import type { ApiDeps } from '../deps.js';
 import { CSV_MAX_ROWS, csvCell, csvFileName, sendCsv } from './telemetry-csv.js';
 import { checkComponent, queryText } from './params.js';
 import { COMPONENT, DEVICE_GROUP_ID, DEVICE_ID, doc, TELEMETRY_NAME, TEMPLATE_ID } from './schema.js';
+import { DEVICE_SERIES, FLEET_SERIES } from '../responses/telemetry-series.js';
 
 type SeriesRoute<P> = { Params: P; Querystring: Record<string, unknown> };
 
@@ -51,6 +52,7 @@ export function telemetrySeriesRoutes(
         params: { id: DEVICE_ID, name: TELEMETRY_NAME },
         query: SERIES_QUERY,
         description: DEVICE_ANSWER,
+        responses: { 200: DEVICE_SERIES },
       }),
     },
     async (request, reply) => {
@@ -66,6 +68,7 @@ export function telemetrySeriesRoutes(
         params: { id: DEVICE_ID, component: COMPONENT, name: TELEMETRY_NAME },
         query: { ...SERIES_QUERY, component: 'Not used here: the component is in the path.' },
         description: DEVICE_ANSWER,
+        responses: { 200: DEVICE_SERIES },
       }),
     },
     async (request, reply) => {
@@ -89,6 +92,7 @@ export function telemetrySeriesRoutes(
             params: { id: fleet.id, name: TELEMETRY_NAME },
             query: SERIES_QUERY,
             description: FLEET_ANSWER,
+            responses: { 200: FLEET_SERIES },
           },
         ),
       },

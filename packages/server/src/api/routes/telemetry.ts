@@ -5,6 +5,7 @@ import type { ApiDeps } from '../deps.js';
 import { checkComponent, queryText } from './params.js';
 import { CSV_MAX_ROWS, csvCell, csvFileName, sendCsv } from './telemetry-csv.js';
 import { COMPONENT, DEVICE_ID, doc, TELEMETRY_NAME } from './schema.js';
+import { TELEMETRY_HISTORY, TELEMETRY_VALUE } from '../responses/telemetry.js';
 
 type LatestParams = { Params: { id: string; name: string } };
 type ComponentLatestParams = { Params: { id: string; component: string; name: string } };
@@ -30,6 +31,7 @@ export function telemetryRoutes(
     {
       schema: doc(tag, 'Get the last known value of a telemetry field: { value, timestamp }', {
         params: { id: DEVICE_ID, name: TELEMETRY_NAME },
+        responses: { 200: TELEMETRY_VALUE },
       }),
     },
     async (request) => hub.latestTelemetry(request.params.id, request.params.name),
@@ -39,6 +41,7 @@ export function telemetryRoutes(
     {
       schema: doc(tag, 'Get the last known value of a telemetry field of a component', {
         params: { id: DEVICE_ID, component: COMPONENT, name: TELEMETRY_NAME },
+        responses: { 200: TELEMETRY_VALUE },
       }),
     },
     async (request) =>
@@ -60,6 +63,7 @@ export function telemetryRoutes(
         },
         description:
           'Answers `{ value: TelemetryMessageRecord[] }`: `enqueuedTime`, `component`, `body` (parsed JSON, text or base64 per `bodyEncoding`), `systemProperties`, `properties`. Page backwards with `to` = the oldest `enqueuedTime` received. With `format=csv`: columns `enqueuedTime,component,body` (the body as one quoted cell), streamed as an attachment, then `# truncated at 100000 rows` when there were more.',
+        responses: { 200: TELEMETRY_HISTORY },
       }),
     },
     async (request, reply) => {
