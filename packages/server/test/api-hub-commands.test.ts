@@ -151,6 +151,9 @@ describe('REST commands over the hub', () => {
       { responseTimeout: '10' },
       { connectionTimeout: -1 },
       { connectionTimeout: 31 },
+      // Whole seconds only: a fractional one was stored in an integer column (500 on PostgreSQL).
+      { connectionTimeout: 0.5 },
+      { responseTimeout: 5.5 },
       [],
       '"reboot"',
       { request: 'x'.repeat(200 * 1024) },

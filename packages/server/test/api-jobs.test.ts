@@ -273,7 +273,14 @@ describe('device groups and jobs over REST', () => {
         { ...base, data: [{ type: 'command', target: ENV, path: 'blink', connectionTimeout: 31 }] },
         400,
         'ERR_JOB_INVALID',
-        'data[0].connectionTimeout: must be a number of seconds from 0 to 30',
+        'data[0].connectionTimeout: must be a whole number of seconds from 0 to 30',
+      ],
+      [
+        'a fractional command timeout',
+        { ...base, data: [{ type: 'command', target: ENV, path: 'blink', responseTimeout: 5.5 }] },
+        400,
+        'ERR_JOB_INVALID',
+        'data[0].responseTimeout: must be a whole number of seconds from 5 to 30',
       ],
     ];
     for (const [what, body, status, code, message] of cases) {

@@ -60,10 +60,11 @@ function timeoutField(
 ) {
   const value = body[name];
   if (value === undefined || value === null) return range.default;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < range.min || value > range.max) {
+  // Whole seconds, as IoT Central types them (integer), and as the command history stores them.
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < range.min || value > range.max) {
     throw hubError(
       'ERR_COMMAND_INVALID',
-      `'${name}' must be a number of seconds from ${range.min} to ${range.max}.`,
+      `'${name}' must be a whole number of seconds from ${range.min} to ${range.max}.`,
     );
   }
   return value;

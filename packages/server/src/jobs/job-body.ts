@@ -124,8 +124,8 @@ function seconds(
 ): number | undefined {
   const v = item[name];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-    throw invalid(`${field}.${name}`, `must be a number of seconds from ${min} to ${max}.`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw invalid(`${field}.${name}`, `must be a whole number of seconds from ${min} to ${max}.`);
   }
   return v;
 }
