@@ -29,7 +29,7 @@ export const HUB_ERRORS = {
     status: 422,
     summary:
       'The command request fails validation: a name with `/ ? # +` or spaces, a timeout outside its range, or a request over 128 KiB.',
-    fix: 'Use `connectionTimeout` 0–30 and `responseTimeout` 5–30 (seconds) and a one-level method name.',
+    fix: 'Use `connectionTimeout` 0–30 and `responseTimeout` 5–30 (whole seconds) and a one-level method name.',
   },
   ERR_C2D_QUEUE_FULL: {
     status: 403,
