@@ -8,7 +8,7 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { FastifyInstance } from 'fastify';
 
-import { ERROR_RESPONSE } from './responses/common.js';
+import { CONTENT_TYPE_KEY, ERROR_RESPONSE } from './responses/common.js';
 import { RESPONSES_KEY, type JsonSchema, type Responses } from './routes/schema.js';
 
 const ajv = new Ajv({ allErrors: false, strict: false, validateFormats: false });
@@ -65,8 +65,15 @@ function openApiResponses(schema: Record<string, unknown>): Record<string, unkno
   const responses = documentedResponses(schema);
   const out: Record<string, unknown> = {};
   for (const [status, body] of Object.entries(responses ?? {})) {
-    out[status] =
-      body === null ? { type: 'null', description: 'No content' } : { description: 'Success', ...body };
+    const contentType = body?.[CONTENT_TYPE_KEY];
+    if (body === null) out[status] = { type: 'null', description: 'No content' };
+    else if (typeof contentType === 'string') {
+      const { [CONTENT_TYPE_KEY]: _type, description, ...schema } = body;
+      out[status] = {
+        description: typeof description === 'string' ? description : contentType,
+        content: { [contentType]: { schema } },
+      };
+    } else out[status] = { description: 'Success', ...body };
   }
   out['4XX'] = { description: 'The request was refused (see docs/errors.md)', ...ERROR_RESPONSE };
   out['5XX'] = { description: 'The server failed', ...ERROR_RESPONSE };

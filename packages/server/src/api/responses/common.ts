@@ -37,6 +37,21 @@ export function obj(
   return schema;
 }
 
+/** Where {@link text} keeps the media type of an answer that is not JSON. */
+export const CONTENT_TYPE_KEY = 'x-content-type';
+
+/**
+ * An answer that is not JSON (CSV, an event stream, the metrics text): documented under its own
+ * media type, and not checked.
+ */
+export function text(contentType: string, description?: string): JsonSchema {
+  return {
+    type: 'string',
+    [CONTENT_TYPE_KEY]: contentType,
+    ...(description !== undefined ? { description } : {}),
+  };
+}
+
 /** A string-keyed map of `values`. */
 export function map(values: JsonSchema): JsonSchema {
   return { type: 'object', additionalProperties: values };
