@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../deps.js';
 import { doc, TOKEN_ID } from './schema.js';
+import { API_TOKEN, API_TOKEN_PAGE, CREATED_API_TOKEN } from '../responses/api-tokens.js';
 
 /**
  * `/api/apiTokens`: Administrator only, reads included. The singular
@@ -11,7 +12,12 @@ export function apiTokenRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'tokens
   const params = { params: { tokenId: TOKEN_ID } };
   app.get(
     '/api/apiTokens',
-    { config, schema: doc('API tokens', 'List the API tokens (never their secrets)') },
+    {
+      config,
+      schema: doc('API tokens', 'List the API tokens (never their secrets)', {
+        responses: { 200: API_TOKEN_PAGE },
+      }),
+    },
     async () => ({
       value: await deps.tokens.list(),
     }),
@@ -20,7 +26,10 @@ export function apiTokenRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'tokens
     const alias = base === '/api/apiToken' ? ' (alias of /api/apiTokens/{tokenId})' : '';
     app.get<{ Params: { tokenId: string } }>(
       `${base}/:tokenId`,
-      { config, schema: doc('API tokens', `Get an API token${alias}`, params) },
+      {
+        config,
+        schema: doc('API tokens', `Get an API token${alias}`, { ...params, responses: { 200: API_TOKEN } }),
+      },
       async (request) => deps.tokens.get(request.params.tokenId),
     );
     app.put<{ Params: { tokenId: string } }>(
@@ -31,13 +40,17 @@ export function apiTokenRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'tokens
           ...params,
           description:
             'Body `{ roles: [{ role }], expiry? }`. The answer holds `token`, the only time the secret is shown; send it as the Authorization header.',
+          responses: { 200: CREATED_API_TOKEN },
         }),
       },
       async (request) => deps.tokens.create(request.params.tokenId, request.body),
     );
     app.delete<{ Params: { tokenId: string } }>(
       `${base}/:tokenId`,
-      { config, schema: doc('API tokens', `Revoke an API token${alias}`, params) },
+      {
+        config,
+        schema: doc('API tokens', `Revoke an API token${alias}`, { ...params, responses: { 204: null } }),
+      },
       async (request, reply) => {
         await deps.tokens.delete(request.params.tokenId);
         return reply.code(204).send();

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 
 import type { RevocationService } from '../../revocation/revocation-service.js';
 import { doc } from './schema.js';
+import { GROUP_REVOCATION } from '../responses/enrollment-groups.js';
 
 type GroupParams = { Params: { id: string } };
 
@@ -27,7 +28,12 @@ export function crlRoutes(
     scope.addContentTypeParser(CRL_TYPES, { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
     scope.get<GroupParams>(
       '/api/enrollmentGroups/:id/crl',
-      { schema: doc(tag, "The group's imported CRLs and revoked certificates", group) },
+      {
+        schema: doc(tag, "The group's imported CRLs and revoked certificates", {
+          ...group,
+          responses: { 200: GROUP_REVOCATION },
+        }),
+      },
       async (request) => revocation.get(request.params.id),
     );
     scope.post<GroupParams>(
@@ -37,6 +43,7 @@ export function crlRoutes(
           ...group,
           description:
             'Body: the CRL as PEM or DER (`application/pkix-crl`, `application/x-pem-file`, `application/octet-stream`), or JSON `{ crl: PEM | base64 DER }`. The CRL must be signed by the primary or secondary CA certificate of the group and be current (thisUpdate ≤ now ≤ nextUpdate). Live sessions of revoked certificates are closed; answers the group revocation state.',
+          responses: { 200: GROUP_REVOCATION },
         }),
       },
       async (request) => revocation.importCrl(request.params.id, crlBody(request.body)),

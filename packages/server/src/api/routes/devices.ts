@@ -5,7 +5,7 @@ import { listOptions, listQueryDoc, nextLink } from '../list-query.js';
 import type { FieldTable } from '../odata-filter.js';
 import { queryText } from './params.js';
 import { DEVICE_ID, doc } from './schema.js';
-import { DEVICE, DEVICE_PAGE } from '../responses/devices.js';
+import { ATTESTATION, DEVICE, DEVICE_CREDENTIALS, DEVICE_PAGE } from '../responses/devices.js';
 
 type DeviceParams = { Params: { id: string } };
 
@@ -64,8 +64,10 @@ export function deviceRoutes(
       };
     },
   );
-  app.get<DeviceParams>('/api/devices/:id', { schema: doc(tag, 'Get a device', { ...device, responses: { 200: DEVICE } }) }, async (request) =>
-    hub.getDevice(request.params.id),
+  app.get<DeviceParams>(
+    '/api/devices/:id',
+    { schema: doc(tag, 'Get a device', { ...device, responses: { 200: DEVICE } }) },
+    async (request) => hub.getDevice(request.params.id),
   );
   app.put<DeviceParams>(
     '/api/devices/:id',
@@ -106,7 +108,12 @@ export function deviceRoutes(
   );
   app.get<DeviceParams>(
     '/api/devices/:id/attestation',
-    { schema: doc(tag, "Get the device's individual enrollment", device) },
+    {
+      schema: doc(tag, "Get the device's individual enrollment", {
+        ...device,
+        responses: { 200: ATTESTATION },
+      }),
+    },
     async (request) => individual.get(request.params.id),
   );
   app.put<DeviceParams>(
@@ -116,13 +123,19 @@ export function deviceRoutes(
         ...device,
         description:
           "Body `{ type: 'x509', x509: { clientCertificates: { primary: { certificate }, secondary?: { certificate } } } }`; the primary certificate's CN must be the device ID.",
+        responses: { 200: ATTESTATION },
       }),
     },
     async (request) => individual.put(request.params.id, request.body),
   );
   app.delete<DeviceParams>(
     '/api/devices/:id/attestation',
-    { schema: doc(tag, 'Remove the individual enrollment (the device falls back to the groups)', device) },
+    {
+      schema: doc(tag, 'Remove the individual enrollment (the device falls back to the groups)', {
+        ...device,
+        responses: { 204: null },
+      }),
+    },
     async (request, reply) => {
       await individual.delete(request.params.id);
       return reply.code(204).send();
@@ -130,7 +143,12 @@ export function deviceRoutes(
   );
   app.get<DeviceParams>(
     '/api/devices/:id/credentials',
-    { schema: doc(tag, 'Get the ID scope and the credentials of a device', device) },
+    {
+      schema: doc(tag, 'Get the ID scope and the credentials of a device', {
+        ...device,
+        responses: { 200: DEVICE_CREDENTIALS },
+      }),
+    },
     async (request) => individual.credentials(request.params.id),
   );
 }

@@ -3,6 +3,12 @@ import type { ApiDeps } from '../deps.js';
 import type { EnrollmentGroup } from '../../provisioning/enrollment-groups.js';
 import { crlRoutes } from './crl.js';
 import { doc, ENTRY, GROUP_ID } from './schema.js';
+import {
+  ENROLLMENT_GROUP,
+  ENROLLMENT_GROUP_PAGE,
+  SIGNING_CERTIFICATE,
+  VERIFICATION_CODE,
+} from '../responses/enrollment-groups.js';
 
 type GroupParams = { Params: { id: string } };
 type CertParams = { Params: { id: string; entry: string } };
@@ -22,12 +28,16 @@ export function enrollmentGroupRoutes(
   const group = { params: { id: GROUP_ID } };
   const cert = { params: { id: GROUP_ID, entry: ENTRY } };
 
-  app.get('/api/enrollmentGroups', { schema: doc(tag, 'List the enrollment groups') }, async () => ({
-    value: await Promise.all((await groups.list()).map(withRevoked)),
-  }));
+  app.get(
+    '/api/enrollmentGroups',
+    { schema: doc(tag, 'List the enrollment groups', { responses: { 200: ENROLLMENT_GROUP_PAGE } }) },
+    async () => ({
+      value: await Promise.all((await groups.list()).map(withRevoked)),
+    }),
+  );
   app.get<GroupParams>(
     '/api/enrollmentGroups/:id',
-    { schema: doc(tag, 'Get an enrollment group', group) },
+    { schema: doc(tag, 'Get an enrollment group', { ...group, responses: { 200: ENROLLMENT_GROUP } }) },
     async (request) => withRevoked(await groups.get(request.params.id)),
   );
   app.put<GroupParams>(
@@ -37,18 +47,29 @@ export function enrollmentGroupRoutes(
         ...group,
         description:
           'Body `{ displayName, type: iot|iotEdge, attestation: { type: x509 }, enabled?, etag? }`.',
+        responses: { 200: ENROLLMENT_GROUP },
       }),
     },
     async (request) => withRevoked(await groups.put(request.params.id, request.body)),
   );
   app.patch<GroupParams>(
     '/api/enrollmentGroups/:id',
-    { schema: doc(tag, 'Update an enrollment group (merge patch: displayName, enabled, type, etag)', group) },
+    {
+      schema: doc(tag, 'Update an enrollment group (merge patch: displayName, enabled, type, etag)', {
+        ...group,
+        responses: { 200: ENROLLMENT_GROUP },
+      }),
+    },
     async (request) => withRevoked(await groups.patch(request.params.id, request.body)),
   );
   app.delete<GroupParams>(
     '/api/enrollmentGroups/:id',
-    { schema: doc(tag, 'Delete an enrollment group and its certificates', group) },
+    {
+      schema: doc(tag, 'Delete an enrollment group and its certificates', {
+        ...group,
+        responses: { 204: null },
+      }),
+    },
     async (request, reply) => {
       await groups.delete(request.params.id);
       return reply.code(204).send();
@@ -58,7 +79,12 @@ export function enrollmentGroupRoutes(
   const certs = '/api/enrollmentGroups/:id/certificates/:entry';
   app.get<CertParams>(
     certs,
-    { schema: doc(tag, 'Get a signing certificate entry (never the certificate text)', cert) },
+    {
+      schema: doc(tag, 'Get a signing certificate entry (never the certificate text)', {
+        ...cert,
+        responses: { 200: SIGNING_CERTIFICATE },
+      }),
+    },
     async (request) => groups.getCertificate(request.params.id, request.params.entry),
   );
   app.put<CertParams>(
@@ -67,13 +93,14 @@ export function enrollmentGroupRoutes(
       schema: doc(tag, 'Upload or replace a signing CA certificate', {
         ...cert,
         description: 'Body `{ certificate: PEM | base64 of PEM | base64 DER, verified?, etag? }`.',
+        responses: { 200: SIGNING_CERTIFICATE },
       }),
     },
     async (request) => groups.putCertificate(request.params.id, request.params.entry, request.body),
   );
   app.delete<CertParams>(
     certs,
-    { schema: doc(tag, 'Remove a signing certificate', cert) },
+    { schema: doc(tag, 'Remove a signing certificate', { ...cert, responses: { 204: null } }) },
     async (request, reply) => {
       await groups.deleteCertificate(request.params.id, request.params.entry);
       return reply.code(204).send();
@@ -81,7 +108,12 @@ export function enrollmentGroupRoutes(
   );
   app.post<CertParams>(
     `${certs}/generateVerificationCode`,
-    { schema: doc(tag, 'Generate a verification code (proof of possession, valid one hour)', cert) },
+    {
+      schema: doc(tag, 'Generate a verification code (proof of possession, valid one hour)', {
+        ...cert,
+        responses: { 200: VERIFICATION_CODE },
+      }),
+    },
     async (request) => groups.generateVerificationCode(request.params.id, request.params.entry),
   );
   app.post<CertParams>(
@@ -93,6 +125,7 @@ export function enrollmentGroupRoutes(
         {
           ...cert,
           description: 'Body `{ certificate }`. Answers 204.',
+          responses: { 204: null },
         },
       ),
     },

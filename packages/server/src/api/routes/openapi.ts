@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { doc } from './schema.js';
+import { OPENAPI_DOCUMENT } from '../responses/openapi.js';
 
 /**
  * `GET /api/openapi.json`. Open without credentials: it describes the API's
@@ -8,7 +9,10 @@ import { doc } from './schema.js';
 export function openApiRoutes(app: FastifyInstance): void {
   app.get(
     '/api/openapi.json',
-    { config: { public: true }, schema: doc('Operations', 'This OpenAPI document') },
+    {
+      config: { public: true },
+      schema: doc('Operations', 'This OpenAPI document', { responses: { 200: OPENAPI_DOCUMENT } }),
+    },
     async () => app.swagger(),
   );
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { commonError } from '../../validation.js';
 import type { ApiDeps } from '../deps.js';
 import { doc } from './schema.js';
+import { PROVISIONING_ATTEMPT_PAGE } from '../responses/provisioning-attempts.js';
 
 type AttemptsQuery = { Querystring: { registrationId?: string; limit?: string; before?: string } };
 
@@ -19,6 +20,7 @@ export function provisioningAttemptRoutes(app: FastifyInstance, deps: Pick<ApiDe
           limit: 'At most this many (1–1000, default 100).',
           before: 'Only attempts with an id below this one (the next page).',
         },
+        responses: { 200: PROVISIONING_ATTEMPT_PAGE },
       }),
     },
     async (request) => {
