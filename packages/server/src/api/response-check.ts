@@ -1,6 +1,7 @@
 /**
  * Checks an answer against its operation's documented response schema (`doc(..., { responses })`):
- * a 2xx against the schema of its status, any 4xx or 5xx against the error body. With
+ * a status the operation documents against its schema, any other 4xx or 5xx against the error
+ * body. With
  * `GATEHOUSE_CHECK_RESPONSES=1` (the test suite sets it) every JSON answer of the REST API is
  * checked, and one that does not conform is replaced by a 500 ERR_RESPONSE_NONCONFORMING naming
  * the field, so a test that exercises the route fails where the documentation and the code part.
@@ -34,7 +35,9 @@ export function nonconformity(
   body: unknown,
 ): string | undefined {
   let schema: JsonSchema | null | undefined;
-  if (status >= 400) schema = ERROR_RESPONSE;
+  // An error the operation documents itself (the 503 of /readyz), else the one error body.
+  if (responses !== undefined && status in responses) schema = responses[status];
+  else if (status >= 400) schema = ERROR_RESPONSE;
   else if (responses === undefined) return undefined;
   else if (!(status in responses))
     return `status ${status} is not documented (documented: ${Object.keys(responses).join(', ')})`;
