@@ -2,7 +2,7 @@
  * Response schemas of `/healthz`, `/readyz` (lifecycle/readiness.ts `ReadinessReport`) and
  * `/metrics`. Their 503 answers are not the error body, so they are documented too.
  */
-import { arr, bool, map, obj, str, strEnum } from './common.js';
+import { arr, bool, map, obj, str, strEnum, text } from './common.js';
 
 /** `GET /healthz` 200: `status: 'ok'` and the extra fields of the `health` dependency. */
 export const HEALTH_OK = obj({ status: strEnum('ok') });
@@ -24,4 +24,4 @@ export const NOT_READY = {
 };
 
 /** `GET /metrics`: the Prometheus text exposition, not JSON. */
-export const METRICS_TEXT = { type: 'string', description: 'text/plain; version=0.0.4; charset=utf-8' };
+export const METRICS_TEXT = text('text/plain; version=0.0.4; charset=utf-8', 'Prometheus text exposition format');
