@@ -4,6 +4,7 @@ import { AUDIT_QUERY_DOC, parseAuditQuery, skipToken } from '../../audit/audit-q
 import type { ApiDeps } from '../deps.js';
 import { nextLink } from '../list-query.js';
 import { doc } from './schema.js';
+import { AUDIT_ENTRY_PAGE } from '../responses/audit-logs.js';
 
 /**
  * `GET /api/auditLogs`: who changed what and when, newest first (docs/audit.md). Reading it
@@ -21,6 +22,7 @@ export function auditLogRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'audit'
         description:
           'Each entry: `{ id, time, actor: { type: user|apiToken, id, name }, action: created|updated|deleted|invoked|signedIn|signedOut, resource: { type, id, displayName }, method, path, status, requestId, before?, after? }`. `before` and `after` are the object as the caller could read it, with every secret replaced by `[redacted]`. Administrator only. A bad filter is a 400 ERR_QUERY_INVALID naming the parameter.',
         query: AUDIT_QUERY_DOC,
+        responses: { 200: AUDIT_ENTRY_PAGE },
       }),
     },
     async (request) => {

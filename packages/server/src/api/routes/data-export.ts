@@ -3,6 +3,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { exportError } from '../../export/errors.js';
 import type { ApiDeps } from '../deps.js';
 import { doc } from './schema.js';
+import {
+  DESTINATION,
+  DESTINATION_PAGE,
+  DESTINATION_TEST,
+  EXPORT,
+  EXPORT_PAGE,
+} from '../responses/data-export.js';
 
 type IdParams = { Params: { id: string } };
 
@@ -40,14 +47,19 @@ export function dataExportRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'data
 
   app.get(
     '/api/dataExport/destinations',
-    { schema: doc(tag, 'List the destinations with their status') },
+    { schema: doc(tag, 'List the destinations with their status', { responses: { 200: DESTINATION_PAGE } }) },
     async () => ({
       value: await service.listDestinations(),
     }),
   );
   app.get<IdParams>(
     '/api/dataExport/destinations/:id',
-    { schema: doc(tag, 'Get a destination (secrets masked) with its status', destination) },
+    {
+      schema: doc(tag, 'Get a destination (secrets masked) with its status', {
+        ...destination,
+        responses: { 200: DESTINATION },
+      }),
+    },
     async (request) => service.getDestination(request.params.id),
   );
   app.put<IdParams>(
@@ -56,6 +68,7 @@ export function dataExportRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'data
       schema: doc(tag, 'Create or replace a destination; 200', {
         ...destination,
         description: DESTINATION_BODY,
+        responses: { 200: DESTINATION },
       }),
     },
     async (request) => service.putDestination(request.params.id, request.body),
@@ -66,13 +79,19 @@ export function dataExportRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'data
       schema: doc(tag, 'Update a destination (merge patch)', {
         ...destination,
         description: 'Takes `application/json` or `application/merge-patch+json`.',
+        responses: { 200: DESTINATION },
       }),
     },
     async (request) => service.patchDestination(request.params.id, request.body),
   );
   app.delete<IdParams>(
     '/api/dataExport/destinations/:id',
-    { schema: doc(tag, 'Delete a destination no export uses; 204', destination) },
+    {
+      schema: doc(tag, 'Delete a destination no export uses; 204', {
+        ...destination,
+        responses: { 204: null },
+      }),
+    },
     async (request, reply) => {
       await service.deleteDestination(request.params.id);
       return reply.code(204).send();
@@ -80,7 +99,12 @@ export function dataExportRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'data
   );
   app.get<IdParams>(
     '/api/dataExport/destinations/:id/exports',
-    { schema: doc(tag, 'List the exports that send to a destination', destination) },
+    {
+      schema: doc(tag, 'List the exports that send to a destination', {
+        ...destination,
+        responses: { 200: EXPORT_PAGE },
+      }),
+    },
     async (request) => ({ value: await service.destinationExports(request.params.id) }),
   );
   app.post<IdParams>(
@@ -90,6 +114,7 @@ export function dataExportRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'data
         ...destination,
         description:
           "Sends one telemetry message in IoT Central's format from the device `gatehouse-test-device`; 200 `{ delivered: true, message }`, or 502 ERR_DESTINATION_TEST_FAILED saying why.",
+        responses: { 200: DESTINATION_TEST },
       }),
     },
     async (request) => service.testDestination(request.params.id),
@@ -97,14 +122,19 @@ export function dataExportRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'data
 
   app.get(
     '/api/dataExport/exports',
-    { schema: doc(tag, 'List the exports with their status') },
+    { schema: doc(tag, 'List the exports with their status', { responses: { 200: EXPORT_PAGE } }) },
     async () => ({
       value: await service.listExports(),
     }),
   );
   app.get<IdParams>(
     '/api/dataExport/exports/:id',
-    { schema: doc(tag, 'Get an export with its status per destination', exp) },
+    {
+      schema: doc(tag, 'Get an export with its status per destination', {
+        ...exp,
+        responses: { 200: EXPORT },
+      }),
+    },
     async (request) => service.getExport(request.params.id),
   );
   app.put<IdParams>(
@@ -113,6 +143,7 @@ export function dataExportRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'data
       schema: doc(tag, 'Create or replace an export (also connects and disconnects destinations); 200', {
         ...exp,
         description: EXPORT_BODY,
+        responses: { 200: EXPORT },
       }),
     },
     async (request) => service.putExport(request.params.id, request.body),
@@ -123,13 +154,14 @@ export function dataExportRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'data
       schema: doc(tag, 'Update an export (merge patch)', {
         ...exp,
         description: 'Takes `application/json` or `application/merge-patch+json`.',
+        responses: { 200: EXPORT },
       }),
     },
     async (request) => service.patchExport(request.params.id, request.body),
   );
   app.delete<IdParams>(
     '/api/dataExport/exports/:id',
-    { schema: doc(tag, 'Delete an export; 204', exp) },
+    { schema: doc(tag, 'Delete an export; 204', { ...exp, responses: { 204: null } }) },
     async (request, reply) => {
       await service.deleteExport(request.params.id);
       return reply.code(204).send();
@@ -137,7 +169,12 @@ export function dataExportRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'data
   );
   app.get<IdParams>(
     '/api/dataExport/exports/:id/destinations',
-    { schema: doc(tag, 'List the destinations of an export', exp) },
+    {
+      schema: doc(tag, 'List the destinations of an export', {
+        ...exp,
+        responses: { 200: DESTINATION_PAGE },
+      }),
+    },
     async (request) => ({ value: await service.exportDestinations(request.params.id) }),
   );
 }

@@ -6,6 +6,8 @@ import type { FieldTable } from '../odata-filter.js';
 import { DEVICE_FIELDS } from './devices.js';
 import { DEVICE_GROUP_ID, doc } from './schema.js';
 import type { DeviceGroup } from '../../app/device-groups.js';
+import { DEVICE_PAGE } from '../responses/devices.js';
+import { DEVICE_GROUP, DEVICE_GROUP_PAGE } from '../responses/device-groups.js';
 
 type GroupParams = { Params: { id: string } };
 
@@ -32,12 +34,17 @@ export function deviceGroupRoutes(
 
   app.get(
     '/api/deviceGroups',
-    { schema: doc(tag, 'List the device groups', { query: listQueryDoc(GROUP_FIELDS) }) },
+    {
+      schema: doc(tag, 'List the device groups', {
+        query: listQueryDoc(GROUP_FIELDS),
+        responses: { 200: DEVICE_GROUP_PAGE },
+      }),
+    },
     async (request) => listAnswer(request, await deviceGroups.list(), GROUP_FIELDS, deps.application),
   );
   app.get<GroupParams>(
     '/api/deviceGroups/:id',
-    { schema: doc(tag, 'Get a device group', group) },
+    { schema: doc(tag, 'Get a device group', { ...group, responses: { 200: DEVICE_GROUP } }) },
     async (request) => deviceGroups.get(request.params.id),
   );
   app.put<GroupParams>(
@@ -46,6 +53,7 @@ export function deviceGroupRoutes(
       schema: doc(tag, 'Create or replace a device group; 200', {
         ...group,
         description: `Body \`{ displayName, filter, description? }\`. ${FILTER_DOC}`,
+        responses: { 200: DEVICE_GROUP },
       }),
     },
     async (request) => deviceGroups.put(request.params.id, request.body),
@@ -56,13 +64,19 @@ export function deviceGroupRoutes(
       schema: doc(tag, 'Update a device group (merge patch: displayName, filter, description)', {
         ...group,
         description: 'Takes `application/json` or `application/merge-patch+json`.',
+        responses: { 200: DEVICE_GROUP },
       }),
     },
     async (request) => deviceGroups.patch(request.params.id, request.body),
   );
   app.delete<GroupParams>(
     '/api/deviceGroups/:id',
-    { schema: doc(tag, 'Delete a device group (its devices are not touched); 204', group) },
+    {
+      schema: doc(tag, 'Delete a device group (its devices are not touched); 204', {
+        ...group,
+        responses: { 204: null },
+      }),
+    },
     async (request, reply) => {
       await deviceGroups.delete(request.params.id);
       return reply.code(204).send();
@@ -74,6 +88,7 @@ export function deviceGroupRoutes(
       schema: doc(tag, 'List the devices the group selects now, with their live status', {
         ...group,
         query: listQueryDoc(DEVICE_FIELDS),
+        responses: { 200: DEVICE_PAGE },
       }),
     },
     async (request) => {

@@ -3,6 +3,7 @@ import { importError } from '../../import/errors.js';
 import { ImportService } from '../../import/import-service.js';
 import type { ApiDeps } from '../deps.js';
 import { doc } from './schema.js';
+import { IMPORT_PLAN } from '../responses/imports.js';
 
 /** Exports of a whole fleet are larger than other bodies: 32 MiB (about 50,000 hub identities). */
 export const IMPORT_BODY_LIMIT = 32 * 1024 * 1024;
@@ -24,6 +25,7 @@ export function importRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'imports'
         query: { dryRun: '`true`: answer the plan and change nothing.' },
         description:
           'Body `{ format: hub|dps|central, files: [{ name, content }], idScope?, verified? }`. All or nothing: one refused record and nothing is imported (422 ERR_IMPORT_REFUSED, the plan in `details.plan`).',
+        responses: { 200: IMPORT_PLAN },
       }),
     },
     async (request) => {

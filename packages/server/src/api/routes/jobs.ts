@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../deps.js';
 import { OPERATOR_ACTION } from './params.js';
 import { doc, JOB_ID } from './schema.js';
+import { JOB, JOB_DEVICE_PAGE, JOB_PAGE } from '../responses/jobs.js';
 
 type JobParams = { Params: { id: string } };
 type RerunParams = { Params: { id: string; rerunId: string } };
@@ -19,19 +20,27 @@ export function jobRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'jobs'>): vo
   const tag = 'Jobs';
   const job = { params: { id: JOB_ID } };
 
-  app.get('/api/jobs', { schema: doc(tag, 'List the jobs of the last 30 days, newest first') }, async () => ({
-    value: await jobs.list(),
-  }));
+  app.get(
+    '/api/jobs',
+    { schema: doc(tag, 'List the jobs of the last 30 days, newest first', { responses: { 200: JOB_PAGE } }) },
+    async () => ({
+      value: await jobs.list(),
+    }),
+  );
   app.get<JobParams>(
     '/api/jobs/:id',
-    { schema: doc(tag, 'Get a job with its progress', job) },
+    { schema: doc(tag, 'Get a job with its progress', { ...job, responses: { 200: JOB } }) },
     async (request) => jobs.get(request.params.id),
   );
   app.put<JobParams>(
     '/api/jobs/:id',
     {
       config: OPERATOR_ACTION,
-      schema: doc(tag, 'Create a job and run it at once; 200', { ...job, description: CREATE_DOC }),
+      schema: doc(tag, 'Create a job and run it at once; 200', {
+        ...job,
+        description: CREATE_DOC,
+        responses: { 200: JOB },
+      }),
     },
     async (request) => jobs.create(request.params.id, request.body),
   );
@@ -42,13 +51,17 @@ export function jobRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'jobs'>): vo
         ...job,
         description:
           '`{ value: [{ id, status, message? }] }`; `message` (our extension) says why a device failed.',
+        responses: { 200: JOB_DEVICE_PAGE },
       }),
     },
     async (request) => ({ value: await jobs.devices(request.params.id) }),
   );
   app.post<JobParams>(
     '/api/jobs/:id/stop',
-    { config: OPERATOR_ACTION, schema: doc(tag, 'Stop a pending or running job; 204', job) },
+    {
+      config: OPERATOR_ACTION,
+      schema: doc(tag, 'Stop a pending or running job; 204', { ...job, responses: { 204: null } }),
+    },
     async (request, reply) => {
       await jobs.stop(request.params.id);
       return reply.code(204).send();
@@ -56,7 +69,10 @@ export function jobRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'jobs'>): vo
   );
   app.post<JobParams>(
     '/api/jobs/:id/resume',
-    { config: OPERATOR_ACTION, schema: doc(tag, 'Resume a stopped job where it stopped; 204', job) },
+    {
+      config: OPERATOR_ACTION,
+      schema: doc(tag, 'Resume a stopped job where it stopped; 204', { ...job, responses: { 204: null } }),
+    },
     async (request, reply) => {
       await jobs.resume(request.params.id);
       return reply.code(204).send();
@@ -68,6 +84,7 @@ export function jobRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'jobs'>): vo
       config: OPERATOR_ACTION,
       schema: doc(tag, 'Rerun an ended job on its failed devices, as a new job with ID rerunId; 200', {
         params: { id: JOB_ID, rerunId: JOB_ID },
+        responses: { 200: JOB },
       }),
     },
     async (request) => jobs.rerun(request.params.id, request.params.rerunId),

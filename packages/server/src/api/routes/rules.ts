@@ -7,6 +7,7 @@ import type { ApiDeps } from '../deps.js';
 import { listAnswer, listQueryDoc, nextLink } from '../list-query.js';
 import type { FieldTable } from '../odata-filter.js';
 import { doc } from './schema.js';
+import { RULE, RULE_FIRING_PAGE, RULE_PAGE } from '../responses/rules.js';
 
 type RuleParams = { Params: { id: string } };
 
@@ -65,17 +66,30 @@ export function ruleRoutes(
 
   app.get(
     '/api/rules',
-    { schema: doc(tag, 'List the rules', { query: listQueryDoc(RULE_FIELDS) }) },
+    {
+      schema: doc(tag, 'List the rules', { query: listQueryDoc(RULE_FIELDS), responses: { 200: RULE_PAGE } }),
+    },
     async (request) => listAnswer(request, await rules.list(), RULE_FIELDS, deps.application),
   );
   app.get<RuleParams>(
     '/api/rules/:id',
-    { schema: doc(tag, "Get a rule, with its actions' sent, suppressed and failed counts", rule) },
+    {
+      schema: doc(tag, "Get a rule, with its actions' sent, suppressed and failed counts", {
+        ...rule,
+        responses: { 200: RULE },
+      }),
+    },
     async (request) => rules.get(request.params.id),
   );
   app.put<RuleParams>(
     '/api/rules/:id',
-    { schema: doc(tag, 'Create or replace a rule; 200', { ...rule, description: BODY_DOC }) },
+    {
+      schema: doc(tag, 'Create or replace a rule; 200', {
+        ...rule,
+        description: BODY_DOC,
+        responses: { 200: RULE },
+      }),
+    },
     async (request) => rules.put(request.params.id, request.body),
   );
   app.patch<RuleParams>(
@@ -85,13 +99,14 @@ export function ruleRoutes(
         ...rule,
         description:
           'Takes `application/json` or `application/merge-patch+json`; the result is checked as a PUT body.',
+        responses: { 200: RULE },
       }),
     },
     async (request) => rules.patch(request.params.id, request.body),
   );
   app.delete<RuleParams>(
     '/api/rules/:id',
-    { schema: doc(tag, 'Delete a rule and its history; 204', rule) },
+    { schema: doc(tag, 'Delete a rule and its history; 204', { ...rule, responses: { 204: null } }) },
     async (request, reply) => {
       await rules.delete(request.params.id);
       return reply.code(204).send();
@@ -103,6 +118,7 @@ export function ruleRoutes(
       schema: doc(tag, "The rule's firings, newest first: device, time, values and what each action did", {
         ...rule,
         query: HISTORY_QUERY,
+        responses: { 200: RULE_FIRING_PAGE },
       }),
     },
     async (request) => {
@@ -116,6 +132,7 @@ export function ruleRoutes(
       schema: doc(tag, 'The rules fired on a device, newest first', {
         params: { id: 'Device ID.' },
         query: HISTORY_QUERY,
+        responses: { 200: RULE_FIRING_PAGE },
       }),
     },
     async (request) => {

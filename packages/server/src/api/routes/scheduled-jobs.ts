@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../deps.js';
 import { OPERATOR_ACTION } from './params.js';
 import { doc, SCHEDULED_JOB_ID } from './schema.js';
+import { SCHEDULED_JOB, SCHEDULED_JOB_PAGE, SCHEDULED_JOB_RUNS } from '../responses/scheduled-jobs.js';
 
 type Params = { Params: { id: string } };
 
@@ -17,19 +18,27 @@ export function scheduledJobRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'sc
   const tag = 'Scheduled jobs';
   const one = { params: { id: SCHEDULED_JOB_ID } };
 
-  app.get('/api/scheduledJobs', { schema: doc(tag, 'List the scheduled jobs') }, async () => ({
-    value: await scheduledJobs.list(),
-  }));
+  app.get(
+    '/api/scheduledJobs',
+    { schema: doc(tag, 'List the scheduled jobs', { responses: { 200: SCHEDULED_JOB_PAGE } }) },
+    async () => ({
+      value: await scheduledJobs.list(),
+    }),
+  );
   app.get<Params>(
     '/api/scheduledJobs/:id',
-    { schema: doc(tag, 'Get a scheduled job', one) },
+    { schema: doc(tag, 'Get a scheduled job', { ...one, responses: { 200: SCHEDULED_JOB } }) },
     async (request) => scheduledJobs.get(request.params.id),
   );
   app.put<Params>(
     '/api/scheduledJobs/:id',
     {
       config: OPERATOR_ACTION,
-      schema: doc(tag, 'Create or replace a scheduled job; 200', { ...one, description: BODY_DOC }),
+      schema: doc(tag, 'Create or replace a scheduled job; 200', {
+        ...one,
+        description: BODY_DOC,
+        responses: { 200: SCHEDULED_JOB },
+      }),
     },
     async (request) => scheduledJobs.put(request.params.id, request.body),
   );
@@ -41,13 +50,20 @@ export function scheduledJobRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'sc
         ...one,
         description:
           'Takes `application/merge-patch+json` (plain `application/json` too). A changed schedule starts over.',
+        responses: { 200: SCHEDULED_JOB },
       }),
     },
     async (request) => scheduledJobs.patch(request.params.id, request.body),
   );
   app.delete<Params>(
     '/api/scheduledJobs/:id',
-    { config: OPERATOR_ACTION, schema: doc(tag, 'Delete a scheduled job (its past runs stay); 204', one) },
+    {
+      config: OPERATOR_ACTION,
+      schema: doc(tag, 'Delete a scheduled job (its past runs stay); 204', {
+        ...one,
+        responses: { 204: null },
+      }),
+    },
     async (request, reply) => {
       await scheduledJobs.delete(request.params.id);
       return reply.code(204).send();
@@ -55,7 +71,12 @@ export function scheduledJobRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'sc
   );
   app.get<Params>(
     '/api/scheduledJobs/:id/jobs',
-    { schema: doc(tag, 'The runs of a scheduled job (jobs with its scheduledJobId)', one) },
+    {
+      schema: doc(tag, 'The runs of a scheduled job (jobs with its scheduledJobId)', {
+        ...one,
+        responses: { 200: SCHEDULED_JOB_RUNS },
+      }),
+    },
     async (request) => ({ value: await scheduledJobs.runs(request.params.id) }),
   );
 }
