@@ -53,11 +53,14 @@ describe('fuzzers, seeded CI runs', { timeout: 240_000 }, () => {
     assert.equal(report['healthChecks'], 2);
   });
 
-  it('rest: 600 calls over every OpenAPI operation, no 5xx and bad JSON refused', async () => {
+  it('rest: 600 calls over every OpenAPI operation and the create-delete-use sequences, every answer as documented', async () => {
     const report = await fuzzRest({ baseUrl: fuzz.baseUrl, token: FUZZ_TOKEN, runs: 600, seed: 20261205 });
     clean(report);
     const statuses = report['statuses'] as Record<string, number>;
     assert.ok((statuses['4xx'] ?? 0) > 0 && (statuses['2xx'] ?? 0) > 0, JSON.stringify(statuses));
+    const links = report['links'] as { resources: number; calls: number };
+    assert.equal(links.resources, 10);
+    assert.ok(links.calls > 80, `${links.calls} calls on created and deleted resources`);
   });
 
   it('pki: 3,000 mutated certificates and keys, the fast reader agreeing with the general parser', async () => {

@@ -298,7 +298,7 @@ describe('/api/rules', () => {
     );
   });
 
-  it('refuses a bad rule ID and reads history only of existing rules', async () => {
+  it('refuses a bad rule ID and reads history only of existing rules and devices', async () => {
     const bad = await server.api<ErrorBody>('PUT', '/api/rules/bad%20id', rule());
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.code, 'ERR_INVALID_ID');
@@ -306,6 +306,16 @@ describe('/api/rules', () => {
     assert.equal(missing.status, 404);
     const empty = await server.api<{ value: unknown[] }>('GET', '/api/rules/kept/history');
     assert.deepEqual(empty.body, { value: [] });
+    // A device's own view of its firings exists while the device does (the fuzzer's
+    // delete-then-use sequence found it answering 200 for a deleted device).
+    const nobody = await server.api<ErrorBody>('GET', '/api/devices/nobody/ruleHistory');
+    assert.equal(nobody.status, 404);
+    assert.equal(nobody.body.error.code, 'ERR_DEVICE_NOT_FOUND');
+    assert.equal((await server.api('PUT', '/api/devices/somebody', { displayName: 'S' })).status, 200);
+    const none = await server.api<{ value: unknown[] }>('GET', '/api/devices/somebody/ruleHistory');
+    assert.deepEqual(none.body, { value: [] });
+    assert.equal((await server.api('DELETE', '/api/devices/somebody')).status, 204);
+    assert.equal((await server.api('GET', '/api/devices/somebody/ruleHistory')).status, 404);
   });
 
   it('documents its routes in the OpenAPI document, each with a summary and the Rules tag', async () => {

@@ -57,7 +57,7 @@ function historyAnswer(
  */
 export function ruleRoutes(
   app: FastifyInstance,
-  deps: Pick<ApiDeps, 'application'> & { rules?: RuleService },
+  deps: Pick<ApiDeps, 'application' | 'hub'> & { rules?: RuleService },
 ): void {
   const rules = deps.rules;
   if (!rules) return;
@@ -131,12 +131,16 @@ export function ruleRoutes(
     {
       schema: doc(tag, 'The rules fired on a device, newest first', {
         params: { id: 'Device ID.' },
+        description: 'A device that does not exist (or was deleted) is 404 ERR_DEVICE_NOT_FOUND, as for its other resources.',
         query: HISTORY_QUERY,
         responses: { 200: RULE_FIRING_PAGE },
       }),
     },
     async (request) => {
       const { limit, before } = historyPage(request);
+      // The firings stay in the rule's history after the device is deleted; the device's own
+      // view goes with it (found by the REST fuzzer's delete-then-use sequence).
+      await deps.hub.getDevice(request.params.id);
       return historyAnswer(
         request,
         deps,
