@@ -131,7 +131,8 @@ export function ruleRoutes(
     {
       schema: doc(tag, 'The rules fired on a device, newest first', {
         params: { id: 'Device ID.' },
-        description: 'A device that does not exist (or was deleted) is 404 ERR_DEVICE_NOT_FOUND, as for its other resources.',
+        description:
+          'A device that does not exist (or was deleted) is 404 ERR_DEVICE_NOT_FOUND, as for its other resources.',
         query: HISTORY_QUERY,
         responses: { 200: RULE_FIRING_PAGE },
       }),
