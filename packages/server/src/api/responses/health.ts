@@ -24,4 +24,7 @@ export const NOT_READY = {
 };
 
 /** `GET /metrics`: the Prometheus text exposition, not JSON. */
-export const METRICS_TEXT = text('text/plain; version=0.0.4; charset=utf-8', 'Prometheus text exposition format');
+export const METRICS_TEXT = text(
+  'text/plain; version=0.0.4; charset=utf-8',
+  'Prometheus text exposition format',
+);
