@@ -109,7 +109,8 @@ const OTHER_PARAMETERS: Record<string, string> = {
 /** Runs the sequences; returns how many were run and how many calls they made. */
 export async function restLinks(o: {
   baseUrl: string;
-  token: string;
+  /** The Authorization header's value. */
+  authorization: string;
   ops: Operation[];
   rec: FuzzRecorder;
   /** Index of the first call, after the random phase's. */
@@ -120,7 +121,7 @@ export async function restLinks(o: {
     const i = index++;
     o.rec.begin(i);
     const url = `${o.baseUrl}${path}`;
-    const headers: Record<string, string> = { authorization: `Bearer ${o.token}` };
+    const headers: Record<string, string> = { authorization: o.authorization };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await fetch(url, {
       method,
