@@ -359,6 +359,14 @@ export async function fuzzRest(o: {
         status < 400
       )
         rec.add('bad-json-accepted', `${status} ${op.method} ${op.path}`, index, shown);
+      // Every PUT and PATCH of the API takes a JSON object; any other JSON value is refused.
+      if (
+        sent?.kind === 'json' &&
+        (op.method === 'PUT' || op.method === 'PATCH') &&
+        (sent.value === null || typeof sent.value !== 'object' || Array.isArray(sent.value)) &&
+        status < 400
+      )
+        rec.add('non-object-accepted', `${status} ${op.method} ${op.path}`, index, shown);
     }
   }
   const links = await restLinks({ baseUrl: o.baseUrl, authorization: linksToken, ops, rec, first: o.runs });
