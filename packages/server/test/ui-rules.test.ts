@@ -134,8 +134,14 @@ describe('web UI: rules', { skip: browserSkipReason(), concurrency: false }, () 
       await deviceRow.innerText(),
       new RegExp(`${ruleId}[\\s\\S]*temperature = 35[\\s\\S]*action-1: sent`),
     );
+    // A device no rule fired on, and one that does not exist (404 ERR_DEVICE_NOT_FOUND).
+    assert.equal((await server.api('PUT', '/api/devices/never-fired', { displayName: 'Quiet' })).status, 200);
     await byDevice.getByLabel('Device ID').fill('never-fired');
     await byDevice.getByRole('button', { name: 'Show' }).click();
     await page.getByText('No rule has fired on this device.').waitFor();
+    await byDevice.getByLabel('Device ID').fill('no-such-device');
+    await byDevice.getByRole('button', { name: 'Show' }).click();
+    await page.getByText(/no-such-device/).waitFor();
+    assert.equal(await page.getByText('No rule has fired on this device.').count(), 0);
   });
 });

@@ -107,6 +107,8 @@ function DeviceHistory() {
       );
       setFirings(r.value);
     } catch (err) {
+      // An unknown device is an error, not a device no rule fired on.
+      setFirings(undefined);
       setError(messageOf(err));
     }
   };
