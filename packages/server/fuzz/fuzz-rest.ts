@@ -12,12 +12,12 @@
  */
 import { performance } from 'node:perf_hooks';
 
-import { Ajv, type ValidateFunction } from 'ajv';
 import fc from 'fast-check';
 
 import { batches, FuzzRecorder, type FuzzReport } from './fuzz-report.js';
 import { restLinks } from './rest-links.js';
 import { ROLE_IDS } from '../src/app/roles.js';
+import { schemaFailure } from '../src/api/response-check.js';
 
 const BATCH = 200;
 
@@ -55,9 +55,6 @@ export async function restOperations(baseUrl: string): Promise<Operation[]> {
   return ops;
 }
 
-const ajv = new Ajv({ strict: false, validateFormats: false });
-const validators = new WeakMap<Record<string, unknown>, ValidateFunction>();
-
 /**
  * Schemathesis's response checks, against the document only: a JSON answer must conform to the
  * schema documented for its status (exact, then `4XX`-style, then `default`), and a success
@@ -69,19 +66,13 @@ export function checkConformance(
   contentType: string,
   text: string,
 ): { kind: string; text: string } | undefined {
-  const documented =
-    op.responses.get(String(status)) ??
-    op.responses.get(`${Math.floor(status / 100)}XX`) ??
-    op.responses.get('default');
-  const has =
-    op.responses.has(String(status)) ||
-    op.responses.has(`${Math.floor(status / 100)}XX`) ||
-    op.responses.has('default');
-  if (!has)
+  const key = [String(status), `${Math.floor(status / 100)}XX`, 'default'].find((k) => op.responses.has(k));
+  if (key === undefined)
     return {
       kind: 'undocumented-status',
       text: `${op.method} ${op.path} answered ${status}; documented: ${[...op.responses.keys()].join(', ')}`,
     };
+  const documented = op.responses.get(key);
   if (!contentType.startsWith('application/json') || text === '' || !documented) return undefined;
   let body: unknown;
   try {
@@ -92,17 +83,13 @@ export function checkConformance(
       text: `${op.method} ${op.path} ${status}: the JSON body does not parse`,
     };
   }
-  let validate = validators.get(documented);
-  if (!validate) {
-    validate = ajv.compile(documented);
-    validators.set(documented, validate);
-  }
-  if (validate(body)) return undefined;
-  const e = validate.errors?.[0];
-  return {
-    kind: 'nonconforming-response',
-    text: `${op.method} ${op.path} ${status}: ${e?.instancePath || '(the body)'} ${e?.message ?? ''}: ${text.slice(0, 200)}`,
-  };
+  const why = schemaFailure(documented, body);
+  return why === undefined
+    ? undefined
+    : {
+        kind: 'nonconforming-response',
+        text: `${op.method} ${op.path} ${status}: ${why}: ${text.slice(0, 200)}`,
+      };
 }
 
 const FIELDS = [

@@ -44,6 +44,11 @@ export function nonconformity(
   else schema = responses[status];
   if (schema === null) return body === undefined ? undefined : `status ${status} documents no body`;
   if (schema === undefined) return undefined;
+  return schemaFailure(schema, body);
+}
+
+/** Why `body` does not conform to `schema` (its first error), or undefined when it does. */
+export function schemaFailure(schema: JsonSchema, body: unknown): string | undefined {
   const validate = validator(schema);
   if (validate(body)) return undefined;
   const e = validate.errors?.[0];

@@ -3,6 +3,7 @@
  * export as stored, secrets `*****`, with its delivery status `DeliveryStatus`).
  */
 import type { JsonSchema } from '../routes/schema.js';
+import { EXPORT_SOURCES } from '../../export/export-config.js';
 import { anyJson, arr, bool, dateTime, int, map, nullable, obj, page, str, strEnum } from './common.js';
 
 /**
@@ -96,14 +97,7 @@ export const EXPORT = withStatus(
     id: str,
     displayName: str,
     enabled: bool,
-    source: strEnum(
-      'telemetry',
-      'properties',
-      'deviceLifecycle',
-      'deviceTemplateLifecycle',
-      'deviceConnectivity',
-      'audit',
-    ),
+    source: strEnum(...EXPORT_SOURCES),
     enrichments: map(ENRICHMENT),
     destinations: arr(EXPORT_DESTINATION),
   },
