@@ -28,7 +28,7 @@ import { connect as tlsConnect, createSecureContext, type SecureContext } from '
 import { fileURLToPath } from 'node:url';
 import { LeanClient } from './lean-client.js';
 import { createDeviceCertificate, createRootCa, type Issued } from '@gatehouse/pki';
-import { arg, cpuMillis, percentile, startServe, type ServeProcess } from './util.js';
+import { arg, cpuMillis, percentile, startServe } from './util.js';
 
 const N = arg('devices', 500);
 const CONCURRENCY = arg('concurrency', 100);
@@ -71,9 +71,9 @@ class Phase {
   }
 }
 
-async function startEchoServer(certFile: string, keyFile: string) {
+async function startEchoServer(certFile: string, keyFile: string, mode: 'handshake' | 'canned-dps') {
   const script = fileURLToPath(new URL('./tls-echo-server.js', import.meta.url));
-  const child = spawn(process.execPath, [script, certFile, keyFile], {
+  const child = spawn(process.execPath, [script, certFile, keyFile, mode], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve) =>
@@ -112,7 +112,7 @@ async function handshakes(devices: BenchDevice[], port: number): Promise<number>
 /** The full DPS exchange for each device; the number assigned (latencies pushed, failures counted). */
 async function registrations(
   devices: BenchDevice[],
-  server: ServeProcess,
+  server: { mqttPort: number; idScope: string },
   latencies: number[],
 ): Promise<number> {
   let assigned = 0;
@@ -178,7 +178,10 @@ async function main(): Promise<void> {
     issued.push(await createDeviceCertificate({ commonName: `bench-device-${i}`, issuer: root }));
 
   const server = await startServe(dataDir, TOKEN, ['--dps-retry-after', '0']);
-  const echo = await startEchoServer(join(dataDir, 'server-cert.pem'), join(dataDir, 'server-key.pem'));
+  const certFile = join(dataDir, 'server-cert.pem');
+  const keyFile = join(dataDir, 'server-key.pem');
+  const echo = await startEchoServer(certFile, keyFile, 'handshake');
+  const canned = await startEchoServer(certFile, keyFile, 'canned-dps');
   try {
     const api = (method: string, path: string, body: unknown) =>
       fetch(`http://127.0.0.1:${server.httpPort}${path}`, {
@@ -203,16 +206,20 @@ async function main(): Promise<void> {
     }));
 
     const latencies: number[] = [];
+    const cannedLatencies: number[] = [];
     const reg = new Phase();
     const raw = new Phase();
+    const floor = new Phase();
+    const cannedTarget = { mqttPort: canned.port, idScope: server.idScope };
     for (let round = 0; round < ROUNDS; round++) {
       const slice = devices.slice(Math.floor((round * N) / ROUNDS), Math.floor(((round + 1) * N) / ROUNDS));
       const phases = [
         () => reg.run(server.child, () => registrations(slice, server, latencies)),
         () => raw.run(echo.child, () => handshakes(slice, echo.port)),
+        () => floor.run(canned.child, () => registrations(slice, cannedTarget, cannedLatencies)),
       ];
-      if (round % 2 === 1) phases.reverse();
-      for (const phase of phases) await phase();
+      // Each phase goes first, second and third in turn.
+      for (let i = 0; i < phases.length; i++) await phases[(round + i) % phases.length]!();
     }
     latencies.sort((a, b) => a - b);
     const registered = reg.count;
@@ -237,6 +244,14 @@ async function main(): Promise<void> {
       serverCpuRatioToRawHandshake: fixed(
         reg.serverCpuMs / Math.max(1, registered) / (raw.serverCpuMs / raw.count),
       ),
+      cannedRegistrationsPerSecond: Number(floor.perSecond.toFixed(1)),
+      cannedServerCpuMsPerRegistration: fixed(floor.serverCpuMs / Math.max(1, floor.count)),
+      cannedFailures: N - floor.count,
+      cannedRatioToRawHandshakes: fixed(floor.perSecond / raw.perSecond),
+      cannedServerCpuRatioToRawHandshake: fixed(
+        floor.serverCpuMs / Math.max(1, floor.count) / (raw.serverCpuMs / raw.count),
+      ),
+      ratioToCanned: fixed(reg.perSecond / floor.perSecond),
       loadAverageBefore: fixed(loadBefore),
       loadAverageAfter: fixed(loadavg()[0]!),
     };
@@ -249,12 +264,16 @@ async function main(): Promise<void> {
         `raw TLS handshakes/s  ${result.rawTlsHandshakesPerSecond} (server CPU ${result.rawTlsServerCpuMsPerHandshake} ms each, load generator ${result.loadGeneratorCpuMsPerHandshake} ms)`,
         `ratio                 ${result.ratioToRawHandshakes} of the raw handshake rate (goal ≥ 0.60; rounds ${result.ratioPerRound.join(', ')})`,
         `CPU ratio             ${result.serverCpuRatioToRawHandshake}× the raw handshake's server CPU (goal ≤ 2.5)`,
+        `canned DPS server     ${result.cannedRegistrationsPerSecond} exchanges/s, server CPU ${result.cannedServerCpuMsPerRegistration} ms each (${result.cannedFailures} failed)`,
+        `  its ratios          ${result.cannedRatioToRawHandshakes} of the raw handshake rate, ${result.cannedServerCpuRatioToRawHandshake}× its server CPU: the floor of a Node.js server on this exchange`,
+        `registration / floor  ${result.ratioToCanned} of the canned server's rate`,
         JSON.stringify(result),
         '',
       ].join('\n'),
     );
   } finally {
     echo.child.kill('SIGTERM');
+    canned.child.kill('SIGTERM');
     await server.stop();
     await rm(dataDir, { recursive: true, force: true });
   }

@@ -16,6 +16,33 @@ import type { CloseReason, MqttConnection, MqttSession } from './mqtt-connection
 /** SUBACK return code for a refused filter [MQTT-3.9.3-2]. */
 const SUBACK_FAILURE = 0x80;
 const DEFAULT_MAX_INFLIGHT = 8;
+/**
+ * A request's PUBACK waits this long for the answer to go out with it (one TLS record instead
+ * of two); an answer that takes longer finds the PUBACK already sent. mosquitto and IoT Hub
+ * acknowledge at once; the SDK sets no deadline on the PUBACK of a DPS request.
+ */
+export const PUBACK_WAIT_MS = 100;
+
+/** A request's PUBACK, not yet sent: with the answer, or alone once `PUBACK_WAIT_MS` have passed. */
+class PendingPuback {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly conn: MqttConnection,
+    private readonly messageId: number,
+  ) {
+    this.timer = setTimeout(() => this.send(), PUBACK_WAIT_MS);
+    this.timer.unref();
+  }
+
+  /** Sends the PUBACK now, unless it went already. */
+  send(): void {
+    if (this.timer === undefined) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.conn.puback(this.messageId);
+  }
+}
 
 export interface DpsSessionOptions {
   conn: MqttConnection;
@@ -84,10 +111,14 @@ export class DpsSession implements MqttSession {
       this.conn.close('forbidden', `publish to a topic outside the DPS requests: ${packet.topic}`);
       return;
     }
-    // [MQTT-4.3.2-2] PUBACK the request; the answer comes on the response topic.
-    if (packet.qos === 1 && packet.messageId !== undefined) this.conn.puback(packet.messageId);
+    // [MQTT-4.3.2-2] PUBACK the request, with its answer when that comes soon (PendingPuback);
+    // the answer comes on the response topic.
+    const puback =
+      packet.qos === 1 && packet.messageId !== undefined
+        ? new PendingPuback(this.conn, packet.messageId)
+        : undefined;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    void this.handle(request, payload);
+    void this.handle(request, payload, puback);
   }
 
   onClose(reason: CloseReason): void {
@@ -101,7 +132,11 @@ export class DpsSession implements MqttSession {
     });
   }
 
-  private async handle(request: DpsRequestTopic, payload: Buffer): Promise<void> {
+  private async handle(
+    request: DpsRequestTopic,
+    payload: Buffer,
+    puback: PendingPuback | undefined,
+  ): Promise<void> {
     this.inflight++;
     if (this.inflight === this.maxInflight) this.conn.pauseInput();
     let reply: DpsReply;
@@ -121,7 +156,10 @@ export class DpsSession implements MqttSession {
       this.inflight--;
       if (this.inflight === this.maxInflight - 1) this.conn.resumeInput();
     }
-    this.reply(request, reply);
+    this.conn.together(() => {
+      puback?.send();
+      this.reply(request, reply);
+    });
   }
 
   private reply(request: DpsRequestTopic, reply: DpsReply): void {

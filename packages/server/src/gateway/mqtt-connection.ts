@@ -208,6 +208,20 @@ export class MqttConnection implements KeepAliveMember {
     this.send({ cmd: 'puback', messageId });
   }
 
+  /**
+   * Runs `write` with the stream corked, so that the packets it sends synchronously (a PUBACK
+   * and the answer that follows it) leave as one write and, on TLS, one record: each record
+   * is an encryption and a system call on both sides.
+   */
+  together(write: () => void): void {
+    this.stream.cork();
+    try {
+      write();
+    } finally {
+      this.stream.uncork();
+    }
+  }
+
   /** [MQTT-3.8.4-1] one return code per filter, in order [MQTT-3.9.3-1]; 0x80 = failure. */
   suback(messageId: number, granted: number[]): void {
     this.send({ cmd: 'suback', messageId, granted });
