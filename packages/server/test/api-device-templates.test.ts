@@ -1,26 +1,17 @@
 /**
  * `/api/deviceTemplates` over a real server (CENTRAL_API.md §1.2, §6): the built-ins, PUT / GET /
- * PATCH / DELETE, etags, the in-use and versioning refusals, invalid DTDL changing nothing, and
- * `template` on `/api/devices` naming an existing template. Also: a device connecting with
- * `model-id` in its MQTT username gets the template of that model (raw MQTT.js, SAS).
+ * PATCH / DELETE, etags, the in-use and versioning refusals, invalid DTDL changing nothing,
+ * parallel PUTs creating one template, and `template` on `/api/devices` naming an existing
+ * template. Crafted DTDL bodies are api-device-templates-crafted.test.ts; `model-id` on an MQTT
+ * connection is device-templates-model-id.test.ts.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import mqtt from 'mqtt';
-import { deriveDeviceKey, hubSasResource, signSharedAccessSignature } from '@gatehouse/protocol';
 
 import type { DeviceTemplate } from '../src/app/device-templates.js';
 import { THERMOSTAT_MODEL } from '../src/app/device-templates-builtin.js';
-import { startTestServer, TEST_ADMIN_TOKEN, type TestServer } from './helpers/test-server.js';
-
-interface ErrorBody {
-  error: { code: string; message: string };
-}
-
-const THERMOSTAT = 'dtmi:gatehouse:Thermostat;1';
-const SENSOR = 'dtmi:gatehouse:EnvironmentalSensor;1';
-const enc = encodeURIComponent;
+import { enc, expectError, SENSOR, THERMOSTAT, type ErrorBody } from './helpers/device-templates-fixtures.js';
+import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 describe('REST device templates', () => {
   let server: TestServer;
@@ -31,21 +22,6 @@ describe('REST device templates', () => {
   after(async () => server?.stop());
 
   const get = (id: string) => server.api<DeviceTemplate>('GET', `/api/deviceTemplates/${enc(id)}`);
-
-  async function expectError(
-    res: Promise<{ status: number; body: unknown; headers: Headers }>,
-    status: number,
-    code: string,
-    text?: string,
-  ): Promise<string> {
-    const r = await res;
-    assert.equal(r.status, status, JSON.stringify(r.body));
-    const body = r.body as ErrorBody;
-    assert.equal(body.error.code, code);
-    assert.equal(r.headers.get('x-ms-error-code'), code);
-    if (text !== undefined) assert.ok(body.error.message.includes(text), body.error.message);
-    return body.error.message;
-  }
 
   it('lists the two built-ins with summary, builtIn and device count', async () => {
     const res = await server.api<{ value: DeviceTemplate[] }>(
@@ -163,81 +139,6 @@ describe('REST device templates', () => {
     assert.deepEqual((await get(id)).body, current);
     assert.equal((await get('dtmi:test:New;1')).status, 404);
   });
-
-  /** PUT with the body as JSON text (JSON.stringify itself overflows on the deepest bodies). */
-  async function putText(id: string, text: string) {
-    const res = await fetch(`${server.baseUrl}/api/deviceTemplates/${enc(id)}`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: text,
-    });
-    return { status: res.status, body: (await res.json()) as unknown, headers: res.headers };
-  }
-
-  const open = (n: number, text: string) => text.repeat(n);
-  const DEEP = 10_000;
-  /** Interfaces I0 … I23, each naming the next twice as components: 2^24 copies when inlined. */
-  const doubling = Array.from({ length: 24 }, (_, i) => ({
-    '@context': 'dtmi:dtdl:context;2',
-    '@id': `dtmi:test:I${i};1`,
-    '@type': 'Interface',
-    contents:
-      i < 23
-        ? ['a', 'b'].map((name) => ({ '@type': 'Component', name, schema: `dtmi:test:I${i + 1};1` }))
-        : [{ '@type': 'Telemetry', name: 't', schema: 'double' }],
-  }));
-  /** 5 named Objects of 30 fields, each field naming the next: 30^5 elements expanded. */
-  const chained = {
-    '@context': 'dtmi:dtdl:context;2',
-    '@id': 'dtmi:test:Chained;1',
-    '@type': 'Interface',
-    contents: [{ '@type': 'Telemetry', name: 't', schema: 'dtmi:test:S0;1' }],
-    schemas: Array.from({ length: 5 }, (_, i) => ({
-      '@id': `dtmi:test:S${i};1`,
-      '@type': 'Object',
-      fields: Array.from({ length: 30 }, (_, k) => ({
-        name: `f${k}`,
-        schema: i === 4 ? 'double' : `dtmi:test:S${i + 1};1`,
-      })),
-    })),
-  };
-  const CRAFTED: Array<[string, string, string]> = [
-    [
-      'inline extends 10,000 deep (was a stack overflow, 500)',
-      `{"@context":"dtmi:dtdl:context;2","@id":"dtmi:test:Deep;1","@type":"Interface","extends":${open(DEEP, '{"@type":"Interface","extends":')}{"@type":"Interface"}${open(DEEP, '}')}}`,
-      'the document nests deeper than 128 levels of JSON here',
-    ],
-    [
-      'a 2020 capability model with Arrays 10,000 deep (was a stack overflow, 500)',
-      `{"@id":"urn:test:Deep:1","@type":"CapabilityModel","contents":[{"@type":"Telemetry","name":"t","schema":${open(DEEP, '{"@type":"Array","elementSchema":')}"double"${open(DEEP, '}')}}]}`,
-      'the document nests deeper than 128 levels of JSON here',
-    ],
-    [
-      'a term of another vocabulary holding arrays 10,000 deep (was a 500 when stored)',
-      `{"@context":"dtmi:dtdl:context;2","@id":"dtmi:test:Deep;1","@type":"Interface","contents":[{"@type":"Telemetry","name":"t","schema":"double","ex:data":${open(DEEP, '[')}0${open(DEEP, ']')}}]}`,
-      'capabilityModel.contents[0].ex:data[0][0]',
-    ],
-    [
-      'interfaces each naming the next twice as components, 24 levels (was tens of seconds of CPU)',
-      JSON.stringify(doubling),
-      'makes the model larger than',
-    ],
-    [
-      'named schemas expanding to 30^5 elements (was ten seconds of CPU per request)',
-      JSON.stringify(chained),
-      'more than 100000 elements',
-    ],
-  ];
-  for (const [what, text, message] of CRAFTED) {
-    it(`refuses ${what} with 400 ERR_DTDL_INVALID, quickly, and creates nothing`, async () => {
-      const id = 'dtmi:test:Crafted;1';
-      const start = performance.now();
-      await expectError(putText(id, text), 400, 'ERR_DTDL_INVALID', message);
-      const ms = performance.now() - start;
-      assert.ok(ms < 2000, `answered after ${Math.round(ms)} ms`);
-      assert.equal((await get(id)).status, 404);
-    });
-  }
 
   /** A new template body: the Thermostat model under its own DTMI, with `extra` contents. */
   const racer = (extra: unknown[] = []) => ({
@@ -401,107 +302,5 @@ describe('REST device templates', () => {
       403,
       'ERR_FORBIDDEN',
     );
-  });
-});
-
-function hubPassword(id: string, key: string): string {
-  return signSharedAccessSignature({
-    resource: encodeURIComponent(hubSasResource('localhost', id)),
-    key,
-    expiry: Math.floor(Date.now() / 1000) + 3600,
-  });
-}
-
-describe('a hub connection with model-id assigns the template', () => {
-  let server: TestServer;
-  let groupKey: string;
-
-  before(async () => {
-    server = await startTestServer();
-    const g = await server.api<{ attestation: { symmetricKey: { primaryKey: string } } }>(
-      'GET',
-      '/api/enrollmentGroups/SAS-IoT-Devices',
-    );
-    groupKey = g.body.attestation.symmetricKey.primaryKey;
-  });
-  after(async () => server?.stop());
-
-  /** A device row with SAS credentials (as provisioning writes it), then an MQTT CONNECT as the SDK sends it. */
-  async function connectWithModel(id: string, modelId: string | undefined): Promise<void> {
-    const key = deriveDeviceKey(groupKey, id);
-    await server.db
-      .insertInto('devices')
-      .values({
-        id,
-        display_name: id,
-        template: null,
-        enabled: 1,
-        provisioned: 1,
-        simulated: 0,
-        auth_type: 'sas',
-        x509_primary_sha1: null,
-        x509_primary_sha256: null,
-        x509_secondary_sha1: null,
-        x509_secondary_sha256: null,
-        sas_primary_key: key,
-        sas_secondary_key: key,
-        enrollment_group_id: 'SAS-IoT-Devices',
-        assigned_hub: 'localhost',
-        etag: 'e',
-        created_at: new Date().toISOString(),
-        updated_at: new Date().toISOString(),
-      })
-      .execute();
-    const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${server.mqtt.port}`, {
-      protocolVersion: 4,
-      clientId: id,
-      username: `localhost/${id}/?api-version=2021-04-12${modelId ? `&model-id=${modelId}` : ''}&DeviceClientType=test`,
-      password: hubPassword(id, key),
-      reconnectPeriod: 0,
-      ca: readFileSync(server.serverCaPath!),
-      servername: 'localhost',
-    });
-    await client.endAsync();
-  }
-
-  async function templateOf(id: string): Promise<string | undefined> {
-    for (let i = 0; i < 50; i++) {
-      const d = await server.api<{ template?: string }>('GET', `/api/devices/${id}`);
-      if (d.body.template !== undefined) return d.body.template;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return undefined;
-  }
-
-  const CASES: Array<[string, string | undefined, string | undefined]> = [
-    ['the capability model of a built-in', 'dtmi:com:example:Thermostat;1', THERMOSTAT],
-    ['a template ID itself', SENSOR, SENSOR],
-    ['an unknown model: stays unassigned', 'dtmi:com:example:Unknown;1', undefined],
-    ['no model-id: stays unassigned', undefined, undefined],
-  ];
-  for (const [what, modelId, expected] of CASES) {
-    it(`${what}`, async () => {
-      const id = `mqtt-${CASES.findIndex((c) => c[0] === what)}`;
-      await connectWithModel(id, modelId);
-      assert.equal(await templateOf(id), expected);
-    });
-  }
-
-  it('keeps a template the device already has', async () => {
-    await connectWithModel('mqtt-kept', undefined);
-    await server.api('PATCH', '/api/devices/mqtt-kept', { template: SENSOR });
-    const key = deriveDeviceKey(groupKey, 'mqtt-kept');
-    const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${server.mqtt.port}`, {
-      protocolVersion: 4,
-      clientId: 'mqtt-kept',
-      username: 'localhost/mqtt-kept/?api-version=2021-04-12&model-id=dtmi:com:example:Thermostat;1',
-      password: hubPassword('mqtt-kept', key),
-      reconnectPeriod: 0,
-      ca: readFileSync(server.serverCaPath!),
-      servername: 'localhost',
-    });
-    await client.endAsync();
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(await templateOf('mqtt-kept'), SENSOR);
   });
 });

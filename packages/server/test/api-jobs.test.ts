@@ -1,15 +1,13 @@
 /**
- * Device groups and jobs over REST (EXPORT_RULES.md §5) against a real hub with MQTT devices
- * (the Azure SDK's topics, spoken by MQTT.js; api-jobs-sdk.test.ts runs the real SDK): groups
- * and the device list scoped to one; command, property and cloud-property jobs with an offline
- * device; acknowledgements completing property jobs; stop and resume; rerun of the failed
- * devices; the 5-job limit; a job resumed by a new runner (a restart); every bad input a 4xx
- * naming the field. Command timeouts run at 1 "second" = 20 ms; a batch waits 1.5 s for acks.
+ * One-off jobs over REST (EXPORT_RULES.md §5) against a real hub with MQTT devices (the Azure
+ * SDK's topics, spoken by MQTT.js; jobs-sdk.test.ts runs the real SDK): command, property and
+ * cloud-property jobs with an offline device; acknowledgements completing property jobs; stop
+ * and resume; rerun of the failed devices; the 5-job limit; a job resumed by a new runner (a
+ * restart); every bad input a 4xx naming the field. Scheduled jobs are api-scheduled-jobs.test.ts.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import type { MqttClient } from 'mqtt';
 import { pino } from 'pino';
 
 import { THERMOSTAT_MODEL } from '../src/app/device-templates-builtin.js';
@@ -20,164 +18,22 @@ import type { Job } from '../src/jobs/job-body.js';
 import { JobService } from '../src/jobs/job-runner.js';
 import { JobStore } from '../src/jobs/job-store.js';
 import { LocalJobTargets } from '../src/jobs/job-targets.js';
-import { nextRun, type ScheduledJob } from '../src/jobs/scheduled-jobs.js';
-import { expectError, OPERATOR } from './helpers/api-harness.js';
-import { apiHubHarness, type ApiHubHarness } from './helpers/api-hub-harness.js';
-import { answerMethods, twinPatchReported } from './helpers/hub-device.js';
+import { expectError } from './helpers/api-harness.js';
+import type { ApiHubHarness } from './helpers/api-hub-harness.js';
+import { twinPatchReported } from './helpers/hub-device.js';
 import { eventually } from './helpers/hub-harness.js';
+import { ACK_WAIT_MS, behave, ENV, jobQueries, jobsHub } from './helpers/jobs-fixtures.js';
 
-const ENV = 'dtmi:gatehouse:EnvironmentalSensor;1';
 const CLOUD_TPL = 'dtmi:test:CloudThermostat;1';
-const ACK_WAIT_MS = 1500;
-
-/** A device that answers `blink` and acknowledges desired `brightness` (never `name`). */
-function behave(client: MqttClient): void {
-  answerMethods(client, (name, payload) =>
-    name === 'blink' ? [200, { blinking: payload }] : [404, 'unknown'],
-  );
-  client.on('message', (topic, payload) => {
-    const m = /^\$iothub\/twin\/PATCH\/properties\/desired\/\?\$version=(\d+)/.exec(topic);
-    if (!m) return;
-    const delta = JSON.parse(payload.toString()) as Record<string, unknown>;
-    if (delta['brightness'] === undefined) return;
-    const ack = { brightness: { value: delta['brightness'], ac: 200, ad: 'done', av: Number(m[1]) } };
-    void twinPatchReported(client, JSON.stringify(ack));
-  });
-}
 
 describe('device groups and jobs over REST', () => {
   let h: ApiHubHarness;
-  const job = (id: string) => h.call('GET', `/api/jobs/${id}`).then((r) => r.json() as Job);
-  const deviceStatuses = async (id: string) => {
-    const res = await h.call('GET', `/api/jobs/${id}/devices`);
-    assert.equal(res.statusCode, 200, res.body);
-    return Object.fromEntries(
-      (res.json() as { value: Array<{ id: string; status: string; message?: string }> }).value.map((d) => [
-        d.id,
-        d,
-      ]),
-    );
-  };
-  const until = async (id: string, ok: (j: Job) => boolean, ms = 8000) => {
-    let last: Job | undefined;
-    await eventually(async () => ok((last = await job(id))), ms).catch(() => {
-      throw new Error(`job ${id} never got there: ${JSON.stringify(last)}`);
-    });
-    return last!;
-  };
-  const setTemplate = async (id: string, template: string) => {
-    const res = await h.call('PATCH', `/api/devices/${id}`, { template });
-    assert.equal(res.statusCode, 200, res.body);
-  };
+  const { job, deviceStatuses, until, setTemplate } = jobQueries(() => h);
 
   before(async () => {
-    h = await apiHubHarness({}, { jobs: { ackWaitMs: ACK_WAIT_MS } });
-    await h.api.deps.templates.ensureBuiltIns();
-    for (const id of ['env-a', 'env-b']) {
-      const client = await h.connect(id, [
-        '$iothub/methods/POST/#',
-        '$iothub/twin/res/#',
-        '$iothub/twin/PATCH/properties/desired/#',
-      ]);
-      behave(client);
-    }
-    await h.addDevice('env-off');
-    await h.addDevice('thermo-1');
-    for (const id of ['env-a', 'env-b', 'env-off']) await setTemplate(id, ENV);
-    await setTemplate('thermo-1', 'dtmi:gatehouse:Thermostat;1');
-    const put = await h.call('PUT', '/api/deviceGroups/env', {
-      displayName: 'Environmental sensors',
-      filter: `SELECT * FROM devices WHERE $template = "${ENV}"`,
-    });
-    assert.equal(put.statusCode, 200, put.body);
+    h = await jobsHub();
   });
   after(async () => h.close());
-
-  describe('device groups', () => {
-    it('PUT, GET, list, PATCH, the devices the filter selects, the device list scoped to a group', async () => {
-      const got = await h.call('GET', '/api/deviceGroups/env');
-      assert.equal(got.statusCode, 200);
-      const group = got.json() as { id: string; displayName: string; filter: string; etag: string };
-      assert.equal(group.id, 'env');
-      assert.equal(group.displayName, 'Environmental sensors');
-      assert.ok(group.etag);
-      const list = (await h.call('GET', '/api/deviceGroups')).json() as { value: Array<{ id: string }> };
-      assert.deepEqual(
-        list.value.map((g) => g.id),
-        ['env'],
-      );
-      const devices = (await h.call('GET', '/api/deviceGroups/env/devices')).json() as {
-        value: Array<{ id: string }>;
-      };
-      assert.deepEqual(
-        devices.value.map((d) => d.id),
-        ['env-a', 'env-b', 'env-off'],
-      );
-      const scoped = (
-        await h.call('GET', '/api/devices?deviceGroup=env&$filter=' + encodeURIComponent('connected eq true'))
-      ).json() as {
-        value: Array<{ id: string }>;
-      };
-      assert.deepEqual(
-        scoped.value.map((d) => d.id),
-        ['env-a', 'env-b'],
-      );
-      const patched = await h.call('PATCH', '/api/deviceGroups/env', { description: 'all of them' });
-      assert.equal(patched.statusCode, 200);
-      assert.equal((patched.json() as { description: string }).description, 'all of them');
-      expectError(await h.call('GET', '/api/devices?deviceGroup=nope'), 404, 'ERR_DEVICE_GROUP_NOT_FOUND');
-    });
-
-    it('a filter that does not parse: 400 naming the field, the position and the token', async () => {
-      const res = await h.call('PUT', '/api/deviceGroups/bad', {
-        displayName: 'Bad',
-        filter: 'SELECT * FROM devices WHERE $tmplate = "x"',
-      });
-      expectError(
-        res,
-        400,
-        'ERR_DEVICE_QUERY_INVALID',
-        "filter: unknown system field; use $id, $displayName, $template, $simulated, $provisioned, $enabled at position 29 ('$tmplate')",
-      );
-      expectError(
-        await h.call('PUT', '/api/deviceGroups/bad', { filter: 'SELECT * FROM devices' }),
-        400,
-        'ERR_DEVICE_GROUP_INVALID',
-        'displayName is required',
-      );
-      expectError(
-        await h.call('PUT', '/api/deviceGroups/b%20d', { displayName: 'x', filter: 'SELECT * FROM devices' }),
-        400,
-        'ERR_INVALID_ID',
-      );
-      expectError(await h.call('GET', '/api/deviceGroups/bad'), 404, 'ERR_DEVICE_GROUP_NOT_FOUND');
-    });
-
-    it('operators read groups but do not change them; DELETE answers 204', async () => {
-      const operator = await h.api.token('groups-operator', [OPERATOR]);
-      assert.equal(
-        (await h.call('GET', '/api/deviceGroups', undefined, `Bearer ${operator.secret}`)).statusCode,
-        200,
-      );
-      expectError(
-        await h.call(
-          'PUT',
-          '/api/deviceGroups/op',
-          { displayName: 'x', filter: 'SELECT * FROM devices' },
-          `Bearer ${operator.secret}`,
-        ),
-        403,
-        'ERR_FORBIDDEN',
-      );
-      assert.equal(
-        (await h.call('PUT', '/api/deviceGroups/gone', { displayName: 'x', filter: 'SELECT * FROM devices' }))
-          .statusCode,
-        200,
-      );
-      assert.equal((await h.call('DELETE', '/api/deviceGroups/gone')).statusCode, 204);
-      expectError(await h.call('DELETE', '/api/deviceGroups/gone'), 404, 'ERR_DEVICE_GROUP_NOT_FOUND');
-    });
-  });
 
   describe('bad jobs: a 4xx naming the field, and nothing runs', () => {
     const base = { group: 'env', data: [{ type: 'property', target: ENV, path: 'brightness', value: 3 }] };
@@ -560,101 +416,6 @@ describe('device groups and jobs over REST', () => {
       await second.start();
       await eventually(async () => (await store.row('restart-1')).status === 'complete', 5000);
       await second.close();
-    });
-  });
-
-  describe('scheduled jobs', () => {
-    it('runs "<name> - <n>" jobs with scheduledJobId, daily, for 2 occurrences', async () => {
-      const res = await h.call('PUT', '/api/scheduledJobs/nightly', {
-        displayName: 'Nightly blink',
-        group: 'env',
-        data: [{ type: 'command', target: ENV, path: 'blink', value: 1 }],
-        schedule: {
-          start: new Date(Date.now() + h.api.clock.offsetMs - 1000).toISOString(),
-          recurrence: 'daily',
-          end: { type: 'occurrences', occurrences: 2 },
-        },
-      });
-      assert.equal(res.statusCode, 200, res.body);
-      const runs = async () =>
-        ((await h.call('GET', '/api/scheduledJobs/nightly/jobs')).json() as { value: Job[] }).value;
-      await eventually(async () => (await runs()).length === 1, 5000);
-      const first = (await runs())[0]!;
-      assert.equal(first.displayName, 'Nightly blink - 1');
-      assert.equal(first.scheduledJobId, 'nightly');
-      let scheduled = (await h.call('GET', '/api/scheduledJobs/nightly')).json() as ScheduledJob;
-      assert.equal(scheduled.completed, false);
-      h.api.clock.offsetMs += 86_400_000;
-      await eventually(async () => (await runs()).length === 2, 5000);
-      assert.deepEqual((await runs()).map((j) => j.displayName).sort(), [
-        'Nightly blink - 1',
-        'Nightly blink - 2',
-      ]);
-      scheduled = (await h.call('GET', '/api/scheduledJobs/nightly')).json() as ScheduledJob;
-      assert.equal(scheduled.completed, true);
-      assert.equal(scheduled.nextRun, undefined);
-      for (const j of await runs()) await until(j.id, (x) => x.status === 'complete');
-      assert.equal((await h.call('DELETE', '/api/scheduledJobs/nightly')).statusCode, 204);
-      expectError(await h.call('GET', '/api/scheduledJobs/nightly'), 404, 'ERR_SCHEDULED_JOB_NOT_FOUND');
-    });
-
-    it('bad schedules and bad job fields: 400 naming the field', async () => {
-      const base = {
-        group: 'env',
-        data: [{ type: 'command', target: ENV, path: 'blink' }],
-        schedule: { start: '2030-01-01T00:00:00Z' },
-      };
-      expectError(
-        await h.call('PUT', '/api/scheduledJobs/s1', {
-          ...base,
-          schedule: { start: '2030-01-01T00:00:00Z', recurrence: 'yearly' },
-        }),
-        400,
-        'ERR_SCHEDULED_JOB_INVALID',
-        'schedule.recurrence',
-      );
-      expectError(
-        await h.call('PUT', '/api/scheduledJobs/s1', { ...base, schedule: { start: 'tomorrow' } }),
-        400,
-        'ERR_SCHEDULED_JOB_INVALID',
-        'schedule.start',
-      );
-      expectError(
-        await h.call('PUT', '/api/scheduledJobs/s1', {
-          ...base,
-          schedule: { ...base.schedule, end: { type: 'occurrences', occurrences: 1000 } },
-        }),
-        400,
-        'ERR_SCHEDULED_JOB_INVALID',
-        'schedule.end.occurrences',
-      );
-      expectError(
-        await h.call('PUT', '/api/scheduledJobs/s1', { ...base, group: 'nope' }),
-        400,
-        'ERR_JOB_INVALID',
-        'group:',
-      );
-      const ok = await h.call('PUT', '/api/scheduledJobs/s1', base);
-      assert.equal(ok.statusCode, 200, ok.body);
-      const patched = await h.call('PATCH', '/api/scheduledJobs/s1', { enabled: false }, undefined, {
-        'content-type': 'application/merge-patch+json',
-      });
-      assert.equal(patched.statusCode, 200, patched.body);
-      assert.equal((patched.json() as ScheduledJob).enabled, false);
-    });
-
-    it('monthly recurrence keeps the day of the month where the month has it', () => {
-      const schedule = { start: '2027-01-31T08:00:00.000Z', recurrence: 'monthly' as const };
-      const feb = nextRun(schedule, new Date(schedule.start), 1)!;
-      assert.equal(feb.toISOString(), '2027-02-28T08:00:00.000Z');
-      assert.equal(nextRun(schedule, feb, 2)!.toISOString(), '2027-03-31T08:00:00.000Z');
-      const ends = { ...schedule, end: { type: 'date' as const, date: '2027-02-27' } };
-      assert.equal(nextRun(ends, new Date(schedule.start), 1), undefined);
-      assert.equal(
-        nextRun({ start: schedule.start }, new Date(schedule.start), 1),
-        undefined,
-        'no recurrence: once',
-      );
     });
   });
 });
