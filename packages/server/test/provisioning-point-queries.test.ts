@@ -94,6 +94,16 @@ async function eachKeyAnswersForItself(store: Store): Promise<void> {
   // Both columns take the parameter: the secondary thumbprint finds its enrollment too.
   assert.equal((await provisioning.findIndividualEnrollmentByThumbprint('A2A2'))?.device_id, 'ind-a');
   assert.equal(await provisioning.findIndividualEnrollmentByThumbprint('CCCC'), undefined);
+  // The attestation's one query: the registration ID's own enrollment first, else the one
+  // holding the thumbprint (primary or secondary), else none; each call with its own keys.
+  const forDevice = async (id: string, sha: string) =>
+    (await provisioning.findIndividualEnrollmentFor(id, sha))?.device_id;
+  assert.equal(await forDevice('ind-a', 'BBBB'), 'ind-a', 'the registration ID wins over a thumbprint');
+  assert.equal(await forDevice('ind-b', 'AAAA'), 'ind-b');
+  assert.equal(await forDevice('other', 'A2A2'), 'ind-a');
+  assert.equal(await forDevice('other', 'BBBB'), 'ind-b');
+  assert.equal(await forDevice('ind-c', 'CCCC'), undefined);
+  assert.equal(await forDevice('AAAA', 'ind-a'), undefined, 'keys are not swapped');
   for (const id of ['dev-b', 'dev-a', 'dev-b']) {
     assert.equal((await provisioning.getDevice(id))?.x509_primary_sha256, `${id}-sha256`);
     assert.equal((await provisioning.getRegistration(id))?.operation_id, `5.op.${id}`);

@@ -58,6 +58,31 @@ export class ProvisioningStore {
     return result.rows[0];
   }
 
+  /**
+   * The rows of a query with several keys, compiled on first use like `pointQuery`: built once
+   * with a placeholder for each key, each parameter is then taken from the key it stands for.
+   */
+  private async pointRows<R>(
+    name: string,
+    build: (...keys: string[]) => Compilable<R>,
+    keys: string[],
+  ): Promise<R[]> {
+    let compiled = this.compiledWithKeys.get(name);
+    if (!compiled) {
+      const placeholders = keys.map((_, i) => `\u0000key${i}`);
+      const query = build(...placeholders).compile();
+      const slots = query.parameters.map((p) => placeholders.indexOf(p as string));
+      if (slots.some((i) => i < 0)) throw new Error(`point query ${name} has a parameter that is not a key`);
+      compiled = { query, slots };
+      this.compiledWithKeys.set(name, compiled);
+    }
+    const { query, slots } = compiled;
+    const result = await this.db.executeQuery<R>({ ...query, parameters: slots.map((i) => keys[i]) });
+    return result.rows;
+  }
+
+  private readonly compiledWithKeys = new Map<string, { query: CompiledQuery; slots: number[] }>();
+
   private invalidate(): void {
     this.groupCertificates = undefined;
   }
@@ -221,6 +246,32 @@ export class ProvisioningStore {
           .where((eb) => eb.or([eb('primary_sha256', '=', key), eb('secondary_sha256', '=', key)])),
       sha256,
     );
+  }
+
+  /**
+   * The individual enrollment of an X.509 device in one query (PROTOCOL.md §7.1): the one of
+   * its registration ID, else one that holds its certificate's thumbprint.
+   */
+  async findIndividualEnrollmentFor(
+    registrationId: string,
+    sha256: string,
+  ): Promise<IndividualEnrollmentRow | undefined> {
+    const rows = await this.pointRows(
+      'individual-for-device',
+      (id, thumbprint) =>
+        this.db
+          .selectFrom('individual_enrollments')
+          .selectAll()
+          .where((eb) =>
+            eb.or([
+              eb('device_id', '=', id!),
+              eb('primary_sha256', '=', thumbprint!),
+              eb('secondary_sha256', '=', thumbprint!),
+            ]),
+          ),
+      [registrationId, sha256],
+    );
+    return rows.find((r) => r.device_id === registrationId) ?? rows[0];
   }
 
   async upsertIndividualEnrollment(row: Insertable<IndividualEnrollmentsTable>): Promise<void> {

@@ -96,9 +96,10 @@ export class X509Attestation implements AttestationMechanism {
       );
     }
 
-    const individual =
-      (await this.store.getIndividualEnrollment(ctx.registrationId)) ??
-      (await this.store.findIndividualEnrollmentByThumbprint(leaf.sha256Thumbprint));
+    const individual = await this.store.findIndividualEnrollmentFor(
+      ctx.registrationId,
+      leaf.sha256Thumbprint,
+    );
     if (individual) {
       if (individual.type !== 'x509') {
         throw provisioningError(
