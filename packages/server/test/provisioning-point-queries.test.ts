@@ -110,6 +110,21 @@ async function eachKeyAnswersForItself(store: Store): Promise<void> {
   }
   assert.equal(await provisioning.getDevice('dev-c'), undefined);
   assert.equal(await provisioning.getRegistration('dev-c'), undefined);
+
+  // The assignment's upserts are compiled once too: assigning dev-a again updates its rows
+  // with the new values, keeps the registration's creation time, and leaves dev-b alone.
+  const LATER = '2026-02-01T00:00:00.000Z';
+  const [registration, device, update] = assignment('dev-a');
+  await provisioning.saveAssignment(
+    { ...registration, operation_id: '5.op.again', created_at: LATER, updated_at: LATER },
+    { ...device, etag: 'not-used-on-conflict' },
+    { ...update, etag: 'e4', updated_at: LATER },
+  );
+  const again = await provisioning.getRegistration('dev-a');
+  assert.deepEqual([again?.operation_id, again?.created_at, again?.updated_at], ['5.op.again', NOW, LATER]);
+  assert.deepEqual([(await provisioning.getDevice('dev-a'))?.etag], ['e4']);
+  assert.equal((await provisioning.getRegistration('dev-b'))?.operation_id, '5.op.dev-b');
+  assert.equal((await provisioning.getDevice('dev-b'))?.etag, 'e2');
 }
 
 describe('provisioning point queries on SQLite', () => {

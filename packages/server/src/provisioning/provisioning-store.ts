@@ -1,6 +1,7 @@
-import type { Compilable, CompiledQuery, Kysely, Selectable, Insertable, Updateable } from 'kysely';
+import type { Compilable, Kysely, Selectable, Insertable, Updateable } from 'kysely';
 import { serializable } from '../store/transactions.js';
 import { newEtag } from '../util.js';
+import { CompiledQueries } from './compiled-queries.js';
 import { WalCommit } from './wal-commit.js';
 import type {
   Database,
@@ -38,50 +39,17 @@ export class ProvisioningStore {
   private groupCertificates: { at: number; rows: Promise<GroupCertificateWithGroup[]> } | undefined;
   private static readonly GROUP_CERTIFICATE_TTL_MS = 3_000;
 
-  /** Point queries of the registration path, compiled once (see `pointQuery`). */
-  private readonly compiled = new Map<string, CompiledQuery>();
+  /** Queries of the registration path, compiled once (compiled-queries.ts). */
+  private readonly compiled: CompiledQueries;
 
-  constructor(readonly db: Kysely<Database>) {}
+  constructor(readonly db: Kysely<Database>) {
+    this.compiled = new CompiledQueries(db);
+  }
 
-  /**
-   * The first row of a query whose every parameter is `key`, compiled on first use and then run
-   * with the new key: on the registration path kysely's builder and compiler cost more than the
-   * database's indexed lookup. Same SQL as building the query each time, on either dialect.
-   */
+  /** The first row of a lookup by one key, compiled once. */
   private async pointQuery<R>(name: string, build: (key: string) => Compilable<R>, key: string) {
-    let query = this.compiled.get(name);
-    if (!query) {
-      query = build(key).compile();
-      this.compiled.set(name, query);
-    }
-    const result = await this.db.executeQuery<R>({ ...query, parameters: query.parameters.map(() => key) });
-    return result.rows[0];
+    return (await this.compiled.rows(name, build, [key]))[0];
   }
-
-  /**
-   * The rows of a query with several keys, compiled on first use like `pointQuery`: built once
-   * with a placeholder for each key, each parameter is then taken from the key it stands for.
-   */
-  private async pointRows<R>(
-    name: string,
-    build: (...keys: string[]) => Compilable<R>,
-    keys: string[],
-  ): Promise<R[]> {
-    let compiled = this.compiledWithKeys.get(name);
-    if (!compiled) {
-      const placeholders = keys.map((_, i) => `\u0000key${i}`);
-      const query = build(...placeholders).compile();
-      const slots = query.parameters.map((p) => placeholders.indexOf(p as string));
-      if (slots.some((i) => i < 0)) throw new Error(`point query ${name} has a parameter that is not a key`);
-      compiled = { query, slots };
-      this.compiledWithKeys.set(name, compiled);
-    }
-    const { query, slots } = compiled;
-    const result = await this.db.executeQuery<R>({ ...query, parameters: slots.map((i) => keys[i]) });
-    return result.rows;
-  }
-
-  private readonly compiledWithKeys = new Map<string, { query: CompiledQuery; slots: number[] }>();
 
   private invalidate(): void {
     this.groupCertificates = undefined;
@@ -256,7 +224,7 @@ export class ProvisioningStore {
     registrationId: string,
     sha256: string,
   ): Promise<IndividualEnrollmentRow | undefined> {
-    const rows = await this.pointRows(
+    const rows = await this.compiled.rows(
       'individual-for-device',
       (id, thumbprint) =>
         this.db
@@ -333,7 +301,7 @@ export class ProvisioningStore {
   ): Promise<void> {
     const assignment = { registration, device, deviceUpdate };
     // Inside an import's transaction: write there (its commit is the caller's).
-    if (this.db.isTransaction) return writeAssignment(this.db, assignment);
+    if (this.db.isTransaction) return this.writeAssignment(this.db, assignment);
     return new Promise<void>((resolve, reject) => {
       this.pendingAssignments.push({ ...assignment, resolve, reject });
       if (!this.assignmentFlush) this.assignmentFlush = this.flushAssignments();
@@ -353,7 +321,7 @@ export class ProvisioningStore {
       const batch = this.pendingAssignments.splice(0);
       try {
         await commit.run(async (trx) => {
-          for (const a of batch) await writeAssignment(trx, a);
+          for (const a of batch) await this.writeAssignment(trx, a);
         });
         for (const a of batch) a.resolve();
       } catch (err) {
@@ -363,7 +331,7 @@ export class ProvisioningStore {
         }
         for (const a of batch) {
           try {
-            await commit.run((trx) => writeAssignment(trx, a));
+            await commit.run((trx) => this.writeAssignment(trx, a));
             a.resolve();
           } catch (one) {
             a.reject(one);
@@ -372,6 +340,29 @@ export class ProvisioningStore {
       }
     }
     this.assignmentFlush = undefined;
+  }
+
+  /** The assignment's two upserts, each compiled once for its set of columns. */
+  private async writeAssignment(db: Kysely<Database>, a: Assignment): Promise<void> {
+    await this.compiled.run(db, 'assign-device', [a.device, a.deviceUpdate], (device, update) =>
+      db
+        .insertInto('devices')
+        .values(device as Insertable<DevicesTable>)
+        .onConflict((oc) => oc.column('id').doUpdateSet(update as Updateable<DevicesTable>)),
+    );
+    const registration: Record<string, unknown> = a.registration;
+    await this.compiled.run(
+      db,
+      'assign-registration',
+      [registration, { ...registration, created_at: undefined }],
+      (values, update) =>
+        db
+          .insertInto('registrations')
+          .values(values as Insertable<RegistrationsTable>)
+          .onConflict((oc) =>
+            oc.column('registration_id').doUpdateSet(update as Updateable<RegistrationsTable>),
+          ),
+    );
   }
 
   /** Sets the template of a device that has none (and a new etag); true when it did. */
@@ -407,19 +398,4 @@ interface Assignment {
 interface PendingAssignment extends Assignment {
   resolve: () => void;
   reject: (err: unknown) => void;
-}
-
-async function writeAssignment(db: Kysely<Database>, a: Assignment): Promise<void> {
-  await db
-    .insertInto('devices')
-    .values(a.device)
-    .onConflict((oc) => oc.column('id').doUpdateSet(a.deviceUpdate))
-    .execute();
-  await db
-    .insertInto('registrations')
-    .values(a.registration)
-    .onConflict((oc) =>
-      oc.column('registration_id').doUpdateSet({ ...a.registration, created_at: undefined }),
-    )
-    .execute();
 }
