@@ -1,7 +1,7 @@
 import type { Compilable, Kysely, Selectable, Insertable, Updateable } from 'kysely';
+import { CompiledQueries } from '../store/compiled-queries.js';
 import { serializable } from '../store/transactions.js';
 import { newEtag } from '../util.js';
-import { CompiledQueries } from './compiled-queries.js';
 import { WalCommit } from './wal-commit.js';
 import type {
   Database,
@@ -39,8 +39,8 @@ export class ProvisioningStore {
   private groupCertificates: { at: number; rows: Promise<GroupCertificateWithGroup[]> } | undefined;
   private static readonly GROUP_CERTIFICATE_TTL_MS = 3_000;
 
-  /** Queries of the registration path, compiled once (compiled-queries.ts). */
-  private readonly compiled: CompiledQueries;
+  /** Queries of the registration path, compiled once (store/compiled-queries.ts). */
+  private readonly compiled: CompiledQueries<Database>;
 
   constructor(readonly db: Kysely<Database>) {
     this.compiled = new CompiledQueries(db);

@@ -4,6 +4,7 @@
  */
 import type { Kysely } from 'kysely';
 
+import { CompiledQueries } from '../store/compiled-queries.js';
 import type { Database } from '../store/schema.js';
 
 export interface GroupCrlsTable {
@@ -38,8 +39,11 @@ const INSERT_CHUNK = 100;
 export class RevocationStore {
   private readonly db: Kysely<RevocationDatabase>;
 
+  private readonly compiled: CompiledQueries<RevocationDatabase>;
+
   constructor(db: Kysely<Database>) {
     this.db = db as unknown as Kysely<RevocationDatabase>;
+    this.compiled = new CompiledQueries(this.db);
   }
 
   getCrl(groupId: string, caSha256: string): Promise<GroupCrlRow | undefined> {
@@ -94,14 +98,23 @@ export class RevocationStore {
     certificates: ReadonlyArray<{ issuer: string; serial: string }>,
   ): Promise<RevokedRow | undefined> {
     if (certificates.length === 0) return undefined;
-    const rows = await this.db
-      .selectFrom('revoked_certificates')
-      .selectAll()
-      .where((eb) =>
-        eb.or(certificates.map((c) => eb.and([eb('issuer', '=', c.issuer), eb('serial', '=', c.serial)]))),
-      )
-      .limit(1)
-      .execute();
+    // Every registration and connection with a certificate asks: compiled once per chain length.
+    const rows = await this.compiled.rows(
+      `revoked-${certificates.length}`,
+      (...keys) =>
+        this.db
+          .selectFrom('revoked_certificates')
+          .selectAll()
+          .where((eb) =>
+            eb.or(
+              certificates.map((_, i) =>
+                eb.and([eb('issuer', '=', keys[2 * i]!), eb('serial', '=', keys[2 * i + 1]!)]),
+              ),
+            ),
+          )
+          .limit(1),
+      certificates.flatMap((c) => [c.issuer, c.serial]),
+    );
     return rows[0];
   }
 

@@ -1,5 +1,6 @@
 /**
- * Queries of the registration path compiled once and then run with new values: kysely's
+ * Queries of hot paths (a registration, a connection's revocation check) compiled once and
+ * then run with new values: kysely's
  * builder and compiler cost more per registration than the database's indexed lookup or
  * single-row upsert. A query is built once with a placeholder string for each value, and each
  * parameter of the compiled SQL is then taken from the value its placeholder stands for: the
@@ -7,17 +8,15 @@
  */
 import type { Compilable, CompiledQuery, Kysely } from 'kysely';
 
-import type { Database } from '../store/schema.js';
-
 /** Where a compiled parameter's value comes from: a key, a field of a row, or a constant. */
 type Slot = { key: number } | { row: number; column: string } | { constant: unknown };
 
 const PLACEHOLDER = '\u0000gatehouse-placeholder:';
 
-export class CompiledQueries {
+export class CompiledQueries<DB> {
   private readonly cache = new Map<string, { query: CompiledQuery; slots: Slot[] }>();
 
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly db: Kysely<DB>) {}
 
   /** The rows of a query whose parameters are all among `keys` (a lookup by one or more keys). */
   async rows<R>(name: string, build: (...keys: string[]) => Compilable<R>, keys: string[]): Promise<R[]> {
@@ -39,7 +38,7 @@ export class CompiledQueries {
    * a column whose value is `undefined` is left out, as kysely leaves it out.
    */
   async run(
-    db: Kysely<Database>,
+    db: Kysely<DB>,
     name: string,
     rows: Array<Record<string, unknown>>,
     build: (...rows: Array<Record<string, unknown>>) => Compilable<unknown>,
