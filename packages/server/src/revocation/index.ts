@@ -1,7 +1,7 @@
 /**
- * The revocation context wired together (server.ts calls `createRevocation` before the hub
- * and `startRevocation` after it): CRLs, the CONNECT check, the live-session sweep and the
- * refusal records.
+ * The revocation context wired together (server-provisioning.ts calls `createRevocation`
+ * before the hub is made, server-hub.ts `startRevocation` after it): CRLs, the CONNECT check,
+ * the live-session sweep and the refusal records.
  */
 import type { Logger } from 'pino';
 import type { Kysely } from 'kysely';
