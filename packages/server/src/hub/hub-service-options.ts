@@ -30,7 +30,7 @@ export interface HubServiceOptions {
   /** Telemetry read but not committed, across every session, before sessions stop reading (telemetry-budget.ts). */
   maxUncommittedTelemetry?: number;
   metrics?: Metrics;
-  /** The disk-full alarm: devices are refused while it is raised (server.ts makes it). */
+  /** The disk-full alarm: devices are refused while it is raised (server-hub.ts makes it). */
   storage?: StorageAlarm;
   /** Retention of raw telemetry (and of the minute rollups) in days; default 30. */
   retentionDays?: number;

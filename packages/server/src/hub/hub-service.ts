@@ -260,7 +260,7 @@ export class HubService implements HubApi {
       );
       this.sweepTimer.unref();
     }
-    // In a server, retention is a singleton job of the cluster (server.ts) instead.
+    // In a server, retention is a singleton job of the cluster (server-hub.ts) instead.
     if (this.retentionTimer || options.retention === false) return;
     void this.applyRetention();
     this.retentionTimer = setInterval(() => void this.applyRetention(), HOUR_MS);
