@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- provisioning [--devices N] [--concurrency C] [--rounds R]`
+ * `npm run bench -- provisioning [--devices N] [--concurrency C] [--rounds R] [--warmup W]`
  *
  * N devices with distinct certificates (EC P-256, one verified root) register
  * over MQTT/TLS with the full DPS exchange (register → 202 → poll → 200), from
@@ -9,7 +9,12 @@
  * server's CPU per registration, beside the raw TLS handshake rate (client
  * certificate requested) of a bare Node TLS server measured in the same run.
  *
- * The two are measured in R interleaved rounds (N/R devices each, the phase
+ * Beside them, the same exchange against a bare Node TLS server that answers it with fixed
+ * packets (tls-echo-server.ts `canned-dps`): the floor of any Node.js server on this exchange.
+ * Each server first serves W untimed warm-up devices (default 100), so that what is timed is
+ * a server whose hot paths the JIT has compiled.
+ *
+ * The phases are measured in R interleaved rounds (N/R devices each, the phase
  * that goes first alternating), not one after the other: on a shared machine
  * the load moves within a minute, and two phases a minute apart compared
  * the load of two moments more than the two servers. Rates are totals over
@@ -30,9 +35,11 @@ import { LeanClient } from './lean-client.js';
 import { createDeviceCertificate, createRootCa, type Issued } from '@gatehouse/pki';
 import { arg, cpuMillis, percentile, startServe } from './util.js';
 
-const N = arg('devices', 500);
+const N = arg('devices', 2000);
 const CONCURRENCY = arg('concurrency', 100);
-const ROUNDS = Math.max(1, Math.min(N, arg('rounds', 5)));
+const ROUNDS = Math.max(1, Math.min(N, arg('rounds', 10)));
+/** Devices each server sees before anything is timed, so that JIT warm-up is not measured. */
+const WARMUP = Math.max(0, arg('warmup', 100));
 const TOKEN = 'bench-admin-token-0123456789abcdef';
 
 async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -170,11 +177,11 @@ async function main(): Promise<void> {
   const loadBefore = loadavg()[0]!;
   process.stdout.write(
     `provisioning benchmark: ${N} devices (EC P-256, one verified root), concurrency ${CONCURRENCY}, ` +
-      `${ROUNDS} interleaved rounds, client TLS contexts built before timing, Node ${process.version}, ${cpus().length} CPUs, load average ${loadBefore.toFixed(2)}\n`,
+      `${ROUNDS} interleaved rounds after ${WARMUP} untimed warm-up devices per server, client TLS contexts built before timing, Node ${process.version}, ${cpus().length} CPUs, load average ${loadBefore.toFixed(2)}\n`,
   );
   const root = await createRootCa({ commonName: 'bench-root' });
   const issued: Issued[] = [];
-  for (let i = 0; i < N; i++)
+  for (let i = 0; i < N + WARMUP; i++)
     issued.push(await createDeviceCertificate({ commonName: `bench-device-${i}`, issuer: root }));
 
   const server = await startServe(dataDir, TOKEN, ['--dps-retry-after', '0']);
@@ -211,6 +218,12 @@ async function main(): Promise<void> {
     const raw = new Phase();
     const floor = new Phase();
     const cannedTarget = { mqttPort: canned.port, idScope: server.idScope };
+    // Warm-up, untimed: each server runs its path WARMUP times first (the JIT compiles the hot
+    // functions), with devices of its own, so the timed rounds measure a warm server.
+    const warm = devices.splice(N);
+    await registrations(warm, server, []);
+    await handshakes(warm, echo.port);
+    await registrations(warm, cannedTarget, []);
     for (let round = 0; round < ROUNDS; round++) {
       const slice = devices.slice(Math.floor((round * N) / ROUNDS), Math.floor(((round + 1) * N) / ROUNDS));
       const phases = [
@@ -229,6 +242,7 @@ async function main(): Promise<void> {
       devices: N,
       concurrency: CONCURRENCY,
       rounds: ROUNDS,
+      warmup: WARMUP,
       registered,
       failures,
       registrationsPerSecond: Number(reg.perSecond.toFixed(1)),
