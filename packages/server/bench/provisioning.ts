@@ -260,6 +260,7 @@ async function main(): Promise<void> {
       ),
       cannedRegistrationsPerSecond: Number(floor.perSecond.toFixed(1)),
       cannedServerCpuMsPerRegistration: fixed(floor.serverCpuMs / Math.max(1, floor.count)),
+      cannedLoadGeneratorCpuMsPerRegistration: fixed(floor.loadCpuMs / Math.max(1, floor.count)),
       cannedFailures: N - floor.count,
       cannedRatioToRawHandshakes: fixed(floor.perSecond / raw.perSecond),
       cannedServerCpuRatioToRawHandshake: fixed(
@@ -278,7 +279,7 @@ async function main(): Promise<void> {
         `raw TLS handshakes/s  ${result.rawTlsHandshakesPerSecond} (server CPU ${result.rawTlsServerCpuMsPerHandshake} ms each, load generator ${result.loadGeneratorCpuMsPerHandshake} ms)`,
         `ratio                 ${result.ratioToRawHandshakes} of the raw handshake rate (goal ≥ 0.60; rounds ${result.ratioPerRound.join(', ')})`,
         `CPU ratio             ${result.serverCpuRatioToRawHandshake}× the raw handshake's server CPU (goal ≤ 2.5)`,
-        `canned DPS server     ${result.cannedRegistrationsPerSecond} exchanges/s, server CPU ${result.cannedServerCpuMsPerRegistration} ms each (${result.cannedFailures} failed)`,
+        `canned DPS server     ${result.cannedRegistrationsPerSecond} exchanges/s, server CPU ${result.cannedServerCpuMsPerRegistration} ms each (load generator ${result.cannedLoadGeneratorCpuMsPerRegistration} ms; ${result.cannedFailures} failed)`,
         `  its ratios          ${result.cannedRatioToRawHandshakes} of the raw handshake rate, ${result.cannedServerCpuRatioToRawHandshake}× its server CPU: the floor of a Node.js server on this exchange`,
         `registration / floor  ${result.ratioToCanned} of the canned server's rate`,
         JSON.stringify(result),
