@@ -21,14 +21,13 @@
 import type { Logger } from 'pino';
 
 import type { TemplateSummary } from '../app/dtdl-summary.js';
-import { GatehouseError } from '../errors.js';
 import { KeyedMutex } from '../keyed-mutex.js';
-import { ackOutcome, checkJobId, failureText } from './job-acks.js';
+import { ackOutcome, checkJobId } from './job-acks.js';
+import { dispatchDevice, type DispatchContext } from './job-dispatch.js';
 import { jobError } from './errors.js';
 import {
   batchSize,
   parseJobDefinition,
-  splitPath,
   thresholdReached,
   type Job,
   type JobData,
@@ -37,7 +36,7 @@ import {
   type JobDeviceStatus,
 } from './job-body.js';
 import type { JobStore } from './job-store.js';
-import { ACTIVE_STATUSES, definitionOf, ENDED_STATUSES, type JobDeviceRow } from './job-store.js';
+import { ACTIVE_STATUSES, definitionOf, ENDED_STATUSES } from './job-store.js';
 import type { JobTargets } from './job-targets.js';
 
 /** EXPORT_RULES.md §5.2 (D-LIM): at most 5 jobs run at once. */
@@ -74,6 +73,8 @@ export class JobService {
   private readonly now: () => Date;
   private readonly ackWaitMs: number;
   private readonly parallel: number;
+  /** What the per-device work (job-dispatch.ts) needs. */
+  private readonly dispatchContext: DispatchContext;
   /** Loops running in this process, by job ID. */
   private readonly active = new Map<string, Promise<void>>();
   /** Wakes a loop waiting for its batch's acknowledgements. */
@@ -90,6 +91,13 @@ export class JobService {
     this.now = o.now ?? (() => new Date());
     this.ackWaitMs = o.ackWaitMs ?? 30_000;
     this.parallel = o.parallel ?? 8;
+    this.dispatchContext = {
+      store: o.store,
+      targets: o.targets,
+      logger: o.logger,
+      now: this.now,
+      checkAcks: (deviceId) => this.checkAcks(deviceId),
+    };
   }
 
   /** Listens for acknowledgements, resumes the jobs a restart interrupted, starts the history sweep. */
@@ -356,7 +364,7 @@ export class JobService {
         while (next < todo.length) {
           const device = todo[next++]!;
           if (!(await this.stillRunning(id))) return;
-          await this.dispatch(id, def.data, device);
+          await dispatchDevice(this.dispatchContext, id, def.data, device);
           if (await this.overThreshold(id, def, batch)) return;
         }
       };
@@ -386,92 +394,6 @@ export class JobService {
     if (!(await this.store.transition(id, ['running'], 'cancelled', time, { end: time }))) return true;
     this.o.logger.info({ jobId: id, failed, batch }, 'job cancelled: cancellation threshold reached');
     return true;
-  }
-
-  private async dispatch(id: string, data: JobData[], device: JobDeviceRow): Promise<void> {
-    const time = () => this.now().toISOString();
-    try {
-      const kind = data[0]!.type;
-      if (kind === 'command') {
-        for (const d of data) {
-          const { component, name } = splitPath(d.path);
-          const outcome = await this.o.targets.runCommand(
-            device.deviceId,
-            component ? `${component}*${name}` : name,
-            {
-              ...(d.value !== undefined ? { request: d.value } : {}),
-              ...(d.connectionTimeout !== undefined ? { connectionTimeout: d.connectionTimeout } : {}),
-              ...(d.responseTimeout !== undefined ? { responseTimeout: d.responseTimeout } : {}),
-            },
-          );
-          if (outcome.responseCode < 200 || outcome.responseCode > 299) {
-            await this.store.updateDevice(
-              id,
-              device.deviceId,
-              {
-                status: 'failed',
-                dispatched: true,
-                message: `The device answered '${d.path}' with status ${outcome.responseCode}.`,
-              },
-              time(),
-            );
-            return;
-          }
-        }
-        await this.store.updateDevice(
-          id,
-          device.deviceId,
-          { status: 'completed', dispatched: true, message: null },
-          time(),
-        );
-      } else if (kind === 'cloudProperty') {
-        for (const d of data) {
-          const { component, name } = splitPath(d.path);
-          await this.o.targets.writeCloudProperty(device.deviceId, component, name, d.value);
-        }
-        await this.store.updateDevice(
-          id,
-          device.deviceId,
-          { status: 'completed', dispatched: true, message: null },
-          time(),
-        );
-      } else {
-        // One desired patch per component; the device must acknowledge from the first version on.
-        const byComponent = new Map<string | undefined, Record<string, unknown>>();
-        for (const d of data) {
-          const { component, name } = splitPath(d.path);
-          const values = byComponent.get(component) ?? {};
-          values[name] = d.value;
-          byComponent.set(component, values);
-        }
-        let version: number | undefined;
-        for (const [component, values] of byComponent) {
-          const v = await this.o.targets.writeProperties(device.deviceId, component, values);
-          version = version === undefined ? v : Math.min(version, v);
-        }
-        // Removing a value (null) asks for no acknowledgement.
-        const waits = data.some((d) => d.value !== null);
-        await this.store.updateDevice(
-          id,
-          device.deviceId,
-          waits
-            ? { status: 'pending', dispatched: true, desiredVersion: version ?? null, message: null }
-            : { status: 'completed', dispatched: true, message: null },
-          time(),
-        );
-        // The device may have acknowledged already (it was connected and quick).
-        if (waits) await this.checkAcks(device.deviceId);
-      }
-    } catch (err) {
-      if (!(err instanceof GatehouseError))
-        this.o.logger.error({ err, jobId: id, deviceId: device.deviceId }, 'job device failed');
-      await this.store.updateDevice(
-        id,
-        device.deviceId,
-        { status: 'failed', dispatched: true, message: failureText(err) },
-        time(),
-      );
-    }
   }
 
   /** Waits until no device of the batch awaits its acknowledgement, for at most `ackWaitMs`. */
