@@ -1,8 +1,7 @@
 /**
  * Queries of hot paths (a registration, a connection's revocation check) compiled once and
- * then run with new values: kysely's
- * builder and compiler cost more per registration than the database's indexed lookup or
- * single-row upsert. A query is built once with a placeholder string for each value, and each
+ * then run with new values: kysely's builder and compiler cost more per registration than the
+ * database's indexed lookup or single-row upsert. A query is built once with a placeholder string for each value, and each
  * parameter of the compiled SQL is then taken from the value its placeholder stands for: the
  * same SQL as building the query each time, on either dialect.
  */
@@ -18,7 +17,10 @@ export class CompiledQueries<DB> {
 
   constructor(private readonly db: Kysely<DB>) {}
 
-  /** The rows of a query whose parameters are all among `keys` (a lookup by one or more keys). */
+  /**
+   * The rows of a lookup by one or more keys: each parameter is one of `keys`, or a constant the
+   * query itself holds (a `limit`), kept as compiled.
+   */
   async rows<R>(name: string, build: (...keys: string[]) => Compilable<R>, keys: string[]): Promise<R[]> {
     let compiled = this.cache.get(name);
     if (!compiled) {
